@@ -1,0 +1,31 @@
+# Two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint install clean-var
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# The product on its embedded default: SQLite, django-q2 ORM broker, sandboxes, demo tenant.
+run: install
+	bash bin/run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The whole test suite; PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set.
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean-var:
+	rm -rf var/

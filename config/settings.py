@@ -1,0 +1,310 @@
+"""Settings, read from the environment with django-environ.
+
+Three environments, chosen by ``CONTACTSYNC_ENV``:
+
+- ``development`` (the default, what ``make run`` uses): SQLite in ``var/``, django-q2's
+  ORM broker, keys generated once into ``var/dev-secrets.json``.
+- ``test``: like development, but django-q2 runs tasks synchronously.
+- ``production``: refuses to start without ``SECRET_KEY`` and ``FIELD_ENCRYPTION_KEY``;
+  secure cookies, HSTS and SSL redirect on.
+
+``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (django-q2's Redis broker) switch any of
+them to the scale-out setup with no code change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Runtime state of the embedded default (SQLite file, development keys); VAR_DIR lets the
+# CI smoke test start from a fresh, throw-away one.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+
+ENVIRONMENT = env.str("CONTACTSYNC_ENV", default="development")
+if ENVIRONMENT not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(
+        f"CONTACTSYNC_ENV must be development, test or production, not {ENVIRONMENT!r}"
+    )
+PRODUCTION = ENVIRONMENT == "production"
+TESTING = ENVIRONMENT == "test"
+
+logger = logging.getLogger("config")
+
+
+def _development_secrets() -> dict[str, str]:
+    """Keys for the embedded default, generated once into var/ (ignored by git)."""
+    path = VAR_DIR / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    keys = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+    path.write_text(json.dumps(keys))
+    path.chmod(0o600)
+    logger.warning(
+        "Generated development keys into %s. Never use them in production: set "
+        "SECRET_KEY and FIELD_ENCRYPTION_KEY in the environment instead.",
+        path,
+    )
+    return keys
+
+
+if PRODUCTION:
+    missing = [k for k in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY") if not env.str(k, default="")]
+    if missing:
+        raise ImproperlyConfigured(
+            "Production refuses to start without " + " and ".join(missing) + " in the environment."
+        )
+    SECRET_KEY = env.str("SECRET_KEY")
+    FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY")
+else:
+    _dev = _development_secrets()
+    SECRET_KEY = env.str("SECRET_KEY", default=_dev["SECRET_KEY"])
+    FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=_dev["FIELD_ENCRYPTION_KEY"])
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION and not TESTING)
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Public base URL, used to build webhook and OAuth callback addresses.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
+# Where the vendor emulators listen in development and tests (see connectors/*/sandbox.py).
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8765")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_q",
+    "encrypted_model_fields",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally (works offline)
+    "django_htmx",
+    "social_django",
+    "sync",
+    # One line per vendor (see connectors/registry.py).
+    "connectors.getresponse",
+    "connectors.carddav",
+    "connectors.salesforce",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+# --- Tenant pages: their template filters (sync/web/templatetags.py) load everywhere.
+TEMPLATES[0]["OPTIONS"]["builtins"] = ["sync.web.templatetags"]
+
+# --- Database: SQLite in var/ by default, PostgreSQL when DATABASE_URL says so.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and immediate transactions let the web process and the worker share the file.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Task queue: django-q2, ORM broker by default, Redis when REDIS_URL is set.
+REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def q_cluster_config(redis_url: str, testing: bool) -> dict[str, object]:
+    """django-q2 settings; a task's timeout stays below its retry so none runs twice."""
+    config: dict[str, object] = {
+        "name": "contactsync",
+        "workers": env.int("Q_WORKERS", default=2),
+        "timeout": 600,  # seconds a run may take before the worker kills it
+        "retry": 720,  # re-deliver an unacknowledged task after this; must exceed timeout
+        "max_attempts": 3,
+        "save_limit": 1000,
+        "catch_up": False,
+        "sync": testing,
+        "label": "Task queue",
+    }
+    if redis_url:
+        config["redis"] = redis_url
+    else:
+        config["orm"] = "default"
+    return config
+
+
+Q_CLUSTER = q_cluster_config(REDIS_URL, TESTING)
+
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="contactsync@localhost")
+
+# --- Security: strict in production (manage.py check --deploy is clean there).
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- REST API
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    # Bearer API tokens (cs_…) for integrators; the session for the browser.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "sync.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["sync.api.permissions.IsAccountMember"],
+    # Requests per token (per user for sessions); API_RATE e.g. "600/minute".
+    "DEFAULT_THROTTLE_CLASSES": ["sync.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE", default="1200/hour")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Contact sync API",
+    "DESCRIPTION": "Two-way contact sync between business apps.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's local copy, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models name different choice sets "direction"; give each its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "EventDirectionEnum": "sync.models.Direction",
+        "SyncDirectionEnum": "sync.models.SyncDirection",
+        "MappingDirectionEnum": "sync.models.MappingDirection",
+        "DeletionModeEnum": "sync.models.DeletionMode",
+    },
+}
+# Webhooks: a burst of callbacks for one connection enqueues one run per this many seconds.
+WEBHOOK_DEBOUNCE_SECONDS = env.int("WEBHOOK_DEBOUNCE_SECONDS", default=10)
+
+# --- OAuth (social-auth-app-django); vendor backends are added by their connectors.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+
+# --- Salesforce OAuth (connectors/salesforce/oauth.py). The connected app's consumer key
+# and secret; the login hosts are settings so the sandbox emulator can stand in for them.
+# The pipeline makes no UserSocialAuth row: the tokens go only, encrypted, into the
+# AppAuthorization that store_authorization creates.
+SOCIAL_AUTH_SALESFORCE_KEY = env.str("SALESFORCE_CLIENT_ID", default="")
+SOCIAL_AUTH_SALESFORCE_SECRET = env.str("SALESFORCE_CLIENT_SECRET", default="")
+SALESFORCE_LOGIN_URL = env.str("SALESFORCE_LOGIN_URL", default="https://login.salesforce.com")
+SALESFORCE_SANDBOX_LOGIN_URL = env.str(
+    "SALESFORCE_SANDBOX_LOGIN_URL", default="https://test.salesforce.com"
+)
+SOCIAL_AUTH_SALESFORCE_PIPELINE = SOCIAL_AUTH_SALESFORCE_SANDBOX_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "connectors.salesforce.oauth.store_authorization",
+)
+AUTHENTICATION_BACKENDS += [
+    "connectors.salesforce.oauth.SalesforceOAuth",
+    "connectors.salesforce.oauth.SalesforceSandboxOAuth",
+]
+
+# --- Sync engine knobs (per connection values override these defaults).
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=900)
+# Sides whose app reports no deletions in delta reads are listed completely this often,
+# which is when deletions and removals from a list are noticed there.
+SYNC_FULL_LISTING_MINUTES = env.int("SYNC_FULL_LISTING_MINUTES", default=60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,243 @@
+"""The connector contract (DESIGN.md section 5). Read it whole before writing a connector.
+
+A connector turns one vendor's JSON into ``Record``s keyed by the vendor's own field keys
+(tags, lists, owner, status and subscription are fields too) and back. It never sees rules
+or mappings: the engine maps, compares and decides; the connector reads and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from connectors.http import Http
+
+
+# --- Errors: the engine acts on the class and the `permanent` flag, never on vendor text.
+
+
+class ConnectorError(Exception):
+    """A vendor call failed. ``permanent`` errors will fail again if retried unchanged
+    (validation, missing permission); transient ones (5xx, timeouts) may succeed later."""
+
+    permanent: bool = False
+
+    def __init__(self, message: str, *, permanent: bool | None = None, status: int | None = None):
+        super().__init__(message)
+        if permanent is not None:
+            self.permanent = permanent
+        self.status = status
+
+
+class AuthError(ConnectorError):
+    """Credentials rejected or revoked: pause the connection, flag the authorization."""
+
+    permanent = True
+
+
+class RateLimited(ConnectorError):
+    """The vendor asks us to slow down; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 60.0, status: int | None = 429):
+        super().__init__(message, permanent=False, status=status)
+        self.retry_after = retry_after
+
+
+class RecordGone(ConnectorError):
+    """The record no longer exists on the vendor's side (404/410 on a record URL)."""
+
+    permanent = True
+
+
+# --- Data that travels between connectors and the engine.
+
+FieldType = Literal[
+    "text",
+    "email",
+    "phone",
+    "number",
+    "date",
+    "datetime",
+    "bool",
+    "choice",
+    "url",
+    "country",
+    "tags",
+    "lists",
+    "owner",
+    "status",
+    "subscription",
+]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the vendor's record. ``common`` is the cross-vendor meaning (email,
+    first_name, last_name, full_name, company, job_title, phone, mobile, street, city,
+    postal_code, region, country, website, notes, tags, lists, owner, status,
+    subscribed) from which default mappings are made."""
+
+    key: str
+    label: str
+    type: FieldType = "text"
+    common: str | None = None
+    required: bool = False
+    read_only: bool = False
+    custom: bool = False
+    multi: bool = False  # tags and lists: a set of values
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Something a user picks to sync: a list, a phonebook, a userdb, an object type."""
+
+    id: str
+    label: str
+    kind: str = "list"
+
+
+@dataclass(frozen=True)
+class VendorUser:
+    """An owner in the vendor's app, for user linking."""
+
+    id: str
+    name: str
+    email: str = ""
+
+
+@dataclass
+class Record:
+    """One contact as the vendor holds it, values keyed by the vendor's field keys.
+    Multi-valued fields (tags, lists) hold lists of strings; subscription is a bool."""
+
+    id: str
+    updated_at: datetime | None
+    fields: dict[str, Any]
+    # The idempotency key (Change.key) the record was created with, where the vendor
+    # stores one (vCard UID, external id): lets the engine recognise its own create whose
+    # answer was lost even when the record has no email.
+    key: str | None = None
+
+
+@dataclass
+class Page:
+    """One page of a read. Save ``cursor`` once the page is applied: a crash then re-reads
+    at most this page. ``complete`` is set on the last page of a complete listing
+    (cursor=None), and only then may absence from the listing count as deletion."""
+
+    records: list[Record]
+    deleted: list[str] = field(default_factory=list)
+    cursor: Any = None
+    complete: bool = False
+
+
+@dataclass
+class Change:
+    """A write the engine asks for. ``key`` correlates the result with the change and is
+    the idempotency key of a create (connectors that can store it, e.g. as a vCard UID
+    or an external id, should). ``fields`` holds only what to set on update."""
+
+    op: Literal["create", "update", "delete"]
+    key: str
+    id: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """The outcome of one Change: the vendor id (a create's new id), or the error."""
+
+    key: str
+    id: str | None = None
+    error: ConnectorError | None = None
+    record: Record | None = None  # the record as stored, when the vendor returns it
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    delta: bool = False  # fetch(cursor) returns only changes since the cursor
+    deletion_feed: bool = False  # deltas report deleted ids
+    batch_size: int = 1  # changes per write call
+    webhooks: bool = False
+    tags: bool = False
+    lists: bool = False
+    subscription: bool = False  # has a subscribed / opted-out state
+    requires_email: bool = False  # the vendor refuses contacts without an email
+
+
+AuthKind = Literal["api_key", "password", "oauth"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a connector gets from an AppAuthorization: decrypted secrets and settings."""
+
+    secrets: dict[str, Any]
+    settings: dict[str, Any]
+
+
+class Connector:
+    """Base class of every vendor connector; subclasses set the class attributes and
+    implement the methods. ``http`` is the one HTTP seam (connectors/http.py)."""
+
+    vendor: ClassVar[str]  # == package name == app label == URL segment
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    auth_kind: ClassVar[AuthKind] = "api_key"
+    # Form fields for api_key/password kinds: (name, label, secret?).
+    auth_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = (("api_key", "API key", True),)
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    entities: ClassVar[tuple[str, ...]] = ("contact",)
+
+    def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
+        self.credentials = credentials
+        self.scope = scope
+        self.http = http
+
+    def check(self) -> None:
+        """Verify the credentials; raise AuthError when they are rejected."""
+        raise NotImplementedError
+
+    def fields(self) -> list[FieldSpec]:
+        """Standard and custom fields of the scope's records."""
+        raise NotImplementedError
+
+    def scopes(self) -> list[Scope]:
+        """What the user can choose to sync (lists, phonebooks, object types)."""
+        raise NotImplementedError
+
+    def users(self) -> list[VendorUser]:
+        """Owners, for user linking; empty where the app has none."""
+        return []
+
+    def fetch(self, cursor: Any) -> Iterator[Page]:
+        """Pages of records changed since ``cursor``; ``None`` lists everything."""
+        raise NotImplementedError
+
+    def cursor_expired(self, cursor: Any) -> bool:
+        """Whether ``cursor`` is too old for delta reads to report every change and
+        deletion since it (e.g. beyond a deleted-records window); the engine then lists
+        everything instead."""
+        return False
+
+    def usage(self) -> dict[str, Any]:
+        """The vendor's API usage as last reported, kept on the authorization."""
+        return {}
+
+    def push(self, changes: list[Change]) -> list[Result]:
+        """Apply up to ``capabilities.batch_size`` changes; one Result per Change, in
+        order. A failing record is a Result with an error, not an exception; exceptions
+        mean the whole call failed (auth, rate limit, outage)."""
+        raise NotImplementedError
+
+    def parse_webhook(self, request: HttpRequest) -> list[str]:
+        """Verify a vendor callback and return the affected scopes (empty if none).
+        Raise AuthError when the signature or secret does not match."""
+        raise NotImplementedError

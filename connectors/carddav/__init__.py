@@ -1,0 +1,1 @@
+"""CardDAV connector: any CardDAV address book, with Google Contacts as a preset."""

@@ -1,0 +1,354 @@
+"""CardDAV connector: any CardDAV address book (Nextcloud, iCloud, Fastmail, Radicale…),
+with Google Contacts as a preset.
+
+Reads use RFC 6578 sync-collection with the sync-token as the cursor (deletions included);
+a server without it, or a token it no longer knows, gets a complete listing from PROPFIND
+ETags instead. Cards are fetched with addressbook-multiget, one page per request. Writes
+are conditional: If-None-Match: * on create (the resource name and UID come from the
+change key, so a retried create finds its card), If-Match on update and delete. A 412 on
+update means the card changed since it was read: it is re-read and only the change's
+fields are applied again onto the fresh card, never overwriting blindly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from django.conf import settings as django_settings
+
+from connectors.base import (
+    AuthError,
+    Capabilities,
+    Change,
+    Connector,
+    ConnectorError,
+    Credentials,
+    FieldSpec,
+    Page,
+    RateLimited,
+    Record,
+    RecordGone,
+    Result,
+    Scope,
+)
+from connectors.carddav.client import (
+    Auth,
+    BasicAuth,
+    BearerAuth,
+    DavClient,
+    InvalidSyncToken,
+    PreconditionFailed,
+    SyncUnsupported,
+)
+from connectors.carddav.vcard import Card, VCardError, card_from_fields
+from connectors.http import Http
+
+logger = logging.getLogger(__name__)
+
+_REMEMBERED_CARDS = 2000  # cards kept from reads so an update needs no extra GET
+_UPDATE_ATTEMPTS = 3  # re-merges after 412 before the record is retried next run
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A well-known CardDAV service: where its address book is and how it authorizes."""
+
+    url: str  # may hold {email}
+    oauth_token_url: str = ""
+    client_id_setting: str = ""
+    client_secret_setting: str = ""
+    vcard_version: str = "3.0"
+
+
+PRESETS: dict[str, Preset] = {
+    # https://developers.google.com/people/carddav: OAuth 2.0 only, vCard 3.0. The
+    # address-book URL is the observed one (apis/ section 4.2), not documented by Google.
+    "google": Preset(
+        url="https://www.googleapis.com/carddav/v1/principals/{email}/lists/default/",
+        oauth_token_url="https://oauth2.googleapis.com/token",  # noqa: S106 (a URL)
+        client_id_setting="SOCIAL_AUTH_GOOGLE_OAUTH2_KEY",
+        client_secret_setting="SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET",  # noqa: S106 (a name)
+    ),
+}
+
+FIELDS: list[FieldSpec] = [
+    FieldSpec("first_name", "First name", common="first_name"),
+    FieldSpec("last_name", "Last name", common="last_name"),
+    FieldSpec("full_name", "Display name (FN)", common="full_name"),
+    FieldSpec("email", "Email (preferred)", "email", common="email"),
+    FieldSpec("email_work", "Email (work)", "email"),
+    FieldSpec("email_home", "Email (home)", "email"),
+    FieldSpec("phone", "Phone (preferred)", "phone", common="phone"),
+    FieldSpec("phone_work", "Phone (work)", "phone"),
+    FieldSpec("phone_home", "Phone (home)", "phone"),
+    FieldSpec("mobile", "Mobile", "phone", common="mobile"),
+    FieldSpec("company", "Company", common="company"),
+    FieldSpec("department", "Department"),
+    FieldSpec("job_title", "Job title", common="job_title"),
+    FieldSpec("street", "Street", common="street"),
+    FieldSpec("city", "City", common="city"),
+    FieldSpec("postal_code", "Postal code", common="postal_code"),
+    FieldSpec("region", "Region", common="region"),
+    FieldSpec("country", "Country", common="country"),
+    FieldSpec("website", "Website", "url", common="website"),
+    FieldSpec("notes", "Notes", common="notes"),
+    FieldSpec("tags", "Categories", "tags", common="tags", multi=True),
+    FieldSpec("uid", "vCard UID", read_only=True),
+]
+
+
+def resource_name(key: str) -> str:
+    """The card's file name for a change key: the key itself when it is a safe name, else
+    a UUID derived from it, so that the same key always names the same resource."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,100}", key):
+        return f"{key}.vcf"
+    return f"{uuid.uuid5(uuid.NAMESPACE_URL, key).hex}.vcf"
+
+
+class CardDavConnector(Connector):
+    """An address book on a CardDAV server.
+
+    Settings: ``url`` (server, home set or address book), ``username``; secrets:
+    ``password`` (an app password). Preset ``google`` (settings ``preset`` = "google",
+    ``email``): the URL comes from the preset and secrets hold OAuth ``access_token`` and
+    ``refresh_token``; a 401 refreshes the access token once and writes it back into the
+    credentials' secrets dict, for the caller to persist. The scope is the path of the
+    address book the user picked (empty: the ``url`` itself).
+    """
+
+    vendor = "carddav"
+    label = "CardDAV / Google Contacts"
+    description = "Any CardDAV address book: Google Contacts, Nextcloud, iCloud, Fastmail."
+    auth_kind = "password"
+    auth_fields = (
+        ("url", "Server URL", False),
+        ("username", "Username", False),
+        ("password", "Password (an app password where the server offers them)", True),
+    )
+    capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=50, tags=True)
+    page_size = 200  # cards per multiget request and per Page
+
+    def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
+        super().__init__(credentials, scope, http)
+        options = credentials.settings
+        self.preset = PRESETS.get(options.get("preset", ""))
+        template = options.get("url") or (self.preset.url if self.preset else "")
+        if not template:
+            raise ConnectorError("the CardDAV server URL is missing", permanent=True)
+        self.server_url = template.format(email=quote(options.get("email", ""), safe="@"))
+        self.vcard_version = options.get("vcard_version") or (
+            self.preset.vcard_version if self.preset else "3.0"
+        )
+        self.page_size = int(options.get("page_size") or self.page_size)
+        self.client = DavClient(http, self._auth())
+        # name -> (etag, text) of recently read cards: the base of a conditional update.
+        self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def _auth(self) -> Auth:
+        secrets = self.credentials.secrets
+        if self.preset and self.preset.oauth_token_url:
+            return BearerAuth(
+                secrets=secrets,
+                token_url=self.credentials.settings.get("token_url") or self.preset.oauth_token_url,
+                client_id=getattr(django_settings, self.preset.client_id_setting, ""),
+                client_secret=getattr(django_settings, self.preset.client_secret_setting, ""),
+            )
+        return BasicAuth(self.credentials.settings.get("username", ""), secrets.get("password", ""))
+
+    @property
+    def collection(self) -> str:
+        """Absolute URL of the address book, with its trailing slash."""
+        url = urljoin(self.server_url, self.scope) if self.scope else self.server_url
+        return url if url.endswith("/") else url + "/"
+
+    def _url(self, record_id: str) -> str:
+        return urljoin(self.collection, quote(record_id))
+
+    def _id(self, url: str) -> str:
+        path, base = unquote(urlsplit(url).path), unquote(urlsplit(self.collection).path)
+        return path[len(base) :] if path.startswith(base) else path.rsplit("/", 1)[-1]
+
+    # --- Contract: what there is
+
+    def check(self) -> None:
+        """PROPFIND the configured URL; a rejected password or token raises AuthError."""
+        self.client.propfind(self.collection if self.scope else self.server_url, ["D:resourcetype"])
+
+    def fields(self) -> list[FieldSpec]:
+        return list(FIELDS)
+
+    def scopes(self) -> list[Scope]:
+        return [
+            Scope(id=urlsplit(url).path, label=name, kind="addressbook")
+            for url, name in self.client.discover(self.server_url)
+        ]
+
+    # --- Reads
+
+    def fetch(self, cursor: Any) -> Iterator[Page]:
+        """Changes since the cursor's sync-token; otherwise a complete listing."""
+        token = cursor.get("sync_token") if isinstance(cursor, dict) else None
+        if not token:
+            yield from self._listing(cursor)
+            return
+        try:
+            result = self.client.sync_collection(self.collection, token)
+        except (InvalidSyncToken, SyncUnsupported) as exc:
+            logger.warning("sync-token of %s not usable (%s); listing it whole", self.scope, exc)
+            yield from self._listing(cursor)
+            return
+        deleted = [self._id(url) for url in result.removed]
+        yield from self._pages(list(result.changed), deleted, cursor, {"sync_token": result.token})
+
+    def _listing(self, cursor: Any) -> Iterator[Page]:
+        # The token is read before the listing, so whatever changes during the listing is
+        # reported again by the next delta (an inclusive boundary; writes are idempotent).
+        token = self.client.sync_token(self.collection)
+        etags = self.client.etags(self.collection)
+        digest = hashlib.sha256(
+            "\n".join(f"{u} {e}" for u, e in sorted(etags.items())).encode()
+        ).hexdigest()
+        new_cursor = {"sync_token": token} if token else {"etag_digest": digest}
+        if not token and isinstance(cursor, dict) and cursor.get("etag_digest") == digest:
+            # No sync-collection, but not one ETag moved since the last listing.
+            yield Page(records=[], cursor=new_cursor)
+            return
+        yield from self._pages(list(etags), [], cursor, new_cursor, complete=True)
+
+    def _pages(
+        self,
+        urls: list[str],
+        deleted: list[str],
+        old_cursor: Any,
+        new_cursor: dict[str, Any],
+        *,
+        complete: bool = False,
+    ) -> Iterator[Page]:
+        # Pages before the last carry the old cursor: a crash re-reads from there.
+        batches = [urls[i : i + self.page_size] for i in range(0, len(urls), self.page_size)]
+        unreadable = 0
+        for number, batch in enumerate(batches or [[]], start=1):
+            records: list[Record] = []
+            for url, etag, text in self.client.multiget(self.collection, batch) if batch else []:
+                if text is None:
+                    deleted.append(self._id(url))  # gone between the listing and the fetch
+                    continue
+                try:
+                    records.append(self._record(url, etag, text))
+                except VCardError as exc:
+                    unreadable += 1
+                    logger.warning("skipping unreadable card %s: %s", self._id(url), exc)
+            last = number == max(len(batches), 1)
+            yield Page(
+                records=records,
+                deleted=list(deleted) if last else [],
+                cursor=new_cursor if last else old_cursor,
+                # An unreadable card is absent from the listing, not deleted.
+                complete=complete and last and not unreadable,
+            )
+
+    def _record(self, url: str, etag: str, text: str) -> Record:
+        card = Card.parse(text)
+        record_id = self._id(url)
+        self._remember(record_id, etag, text)
+        return Record(id=record_id, updated_at=card.revision(), fields=card.to_fields())
+
+    def _remember(self, record_id: str, etag: str, text: str) -> None:
+        self._cards[record_id] = (etag, text)
+        self._cards.move_to_end(record_id)
+        while len(self._cards) > _REMEMBERED_CARDS:
+            self._cards.popitem(last=False)
+
+    # --- Writes
+
+    def push(self, changes: list[Change]) -> list[Result]:
+        """One request per change (plus a re-read after a 412); auth, rate-limit and
+        connection failures abort the call, anything else fails only its record."""
+        results: list[Result] = []
+        for change in changes:
+            try:
+                if change.op == "create":
+                    results.append(self._create(change))
+                elif change.op == "update":
+                    results.append(self._update(change))
+                else:
+                    results.append(self._delete(change))
+            except (AuthError, RateLimited):
+                raise
+            except VCardError as exc:
+                error = ConnectorError(str(exc), permanent=True)
+                results.append(Result(key=change.key, id=change.id, error=error))
+            except ConnectorError as exc:
+                if exc.status is None:
+                    raise  # no answer at all: the server is down, not this record
+                results.append(Result(key=change.key, id=change.id, error=exc))
+        return results
+
+    def _create(self, change: Change) -> Result:
+        name = resource_name(change.key)
+        url = self._url(name)
+        card = card_from_fields(change.key, change.fields, self.vcard_version)
+        try:
+            etag = self.client.put(url, card.serialize(), create=True)
+        except PreconditionFailed:
+            # A retried create: the first attempt reached the server. Keep that card.
+            text, etag = self.client.get(url)
+            return Result(key=change.key, id=name, record=self._record(url, etag, text))
+        if etag:
+            self._remember(name, etag, card.serialize())
+        record = Record(id=name, updated_at=card.revision(), fields=card.to_fields())
+        return Result(key=change.key, id=name, record=record)
+
+    def _update(self, change: Change) -> Result:
+        record_id = change.id or ""
+        url = self._url(record_id)
+        remembered = self._cards.pop(record_id, None)
+        for _ in range(_UPDATE_ATTEMPTS):
+            if remembered:
+                etag, text = remembered
+                remembered = None
+            else:
+                text, etag = self.client.get(url)
+            card = Card.parse(text)
+            before = card.serialize()
+            card.apply(change.fields)
+            if card.serialize() == before:
+                self._remember(record_id, etag, text)
+                return Result(key=change.key, id=record_id, record=self._as_record(record_id, card))
+            if card.first("REV"):
+                card.touch()
+            try:
+                new_etag = self.client.put(url, card.serialize(), if_match=etag or None)
+            except PreconditionFailed:
+                logger.info("card %s changed since it was read; re-merging", record_id)
+                continue
+            if new_etag:
+                self._remember(record_id, new_etag, card.serialize())
+            return Result(key=change.key, id=record_id, record=self._as_record(record_id, card))
+        error = ConnectorError(f"card {record_id} kept changing during the update")
+        return Result(key=change.key, id=record_id, error=error)
+
+    def _delete(self, change: Change) -> Result:
+        record_id = change.id or ""
+        etag = self._cards.pop(record_id, ("", ""))[0]
+        try:
+            self.client.delete(self._url(record_id), if_match=etag or None)
+        except RecordGone:
+            pass  # already deleted: the wanted outcome
+        except PreconditionFailed:
+            # Modify beats delete: the card changed since it was read; the next run sees it.
+            error = ConnectorError(f"card {record_id} changed since it was read; not deleted")
+            return Result(key=change.key, id=record_id, error=error)
+        return Result(key=change.key, id=record_id)
+
+    @staticmethod
+    def _as_record(record_id: str, card: Card) -> Record:
+        return Record(id=record_id, updated_at=card.revision(), fields=card.to_fields())

@@ -1,0 +1,264 @@
+"""GetResponse API v3 over the HTTP seam: typed at the edge, errors classified.
+
+Docs: https://apidocs.getresponse.com/v3 and https://apireference.getresponse.com/.
+Everything vendor-specific about the wire lives here; connector.py turns what this
+returns into Records.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from connectors.base import AuthError, ConnectorError, RateLimited, RecordGone
+from connectors.http import Http, parse_retry_after
+
+DEFAULT_BASE_URL = "https://api.getresponse.com/v3"
+MAX_PAGE_SIZE = 1000  # perPage's maximum
+WIRE_TIME = "%Y-%m-%dT%H:%M:%S%z"  # 2017-12-19T13:11:48+0000
+
+
+def parse_wire_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, WIRE_TIME).astimezone(UTC)
+    except ValueError:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def format_wire_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _date(response: requests.Response) -> datetime | None:
+    try:
+        return email.utils.parsedate_to_datetime(response.headers.get("Date", "")).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _seconds(text: Any) -> float | None:
+    """``"432 seconds"`` or ``432`` → 432.0 (GetResponse's ``timeToReset`` and
+    ``X-RateLimit-Reset`` formats)."""
+    match = re.search(r"\d+(\.\d+)?", str(text or ""))
+    return float(match.group()) if match else None
+
+
+def classify(response: requests.Response) -> ConnectorError:
+    """GetResponse's error body (``httpStatus, code, message, context``) to an error
+    class. https://apidocs.getresponse.com/v3/errors"""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    code = body.get("code")
+    context = body.get("context") or {}
+    message = f"GetResponse {status} (code {code}): {body.get('message') or response.text[:300]}"
+    if isinstance(context, dict) and context.get("errorDescription"):
+        message += f" — {context.get('fieldName')}: {context['errorDescription']}"
+    if status == 401 or code == 1014:
+        return AuthError(message, status=status)
+    if status == 429 or code == 1015:
+        # UNCONFIRMED whether GetResponse sends Retry-After; use it when present, else the
+        # documented context.timeToReset, else X-RateLimit-Reset.
+        wait = parse_retry_after(response.headers.get("Retry-After"), -1.0)
+        if wait < 0 and isinstance(context, dict):
+            wait = _seconds(context.get("timeToReset")) or -1.0
+        if wait < 0:
+            wait = _seconds(response.headers.get("X-RateLimit-Reset")) or 60.0
+        return RateLimited(message, retry_after=wait)
+    if status == 404 or code == 1013:
+        return RecordGone(message, status=status)
+    if status == 403:
+        return AuthError(message, status=status)
+    return ConnectorError(message, permanent=status < 500, status=status)
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """A row of ``GET /contacts`` (no tags, no custom fields)."""
+
+    contact_id: str
+    email: str
+    changed_on: datetime | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ContactRow:
+        return cls(
+            contact_id=str(data["contactId"]),
+            email=str(data.get("email") or ""),
+            changed_on=parse_wire_time(data.get("changedOn")),
+        )
+
+
+@dataclass(frozen=True)
+class Contact:
+    """``GET /contacts/{id}``: the row plus tags and custom field values."""
+
+    contact_id: str
+    email: str
+    name: str | None
+    note: str | None
+    scoring: float | None
+    campaign_id: str
+    campaign_name: str
+    changed_on: datetime | None
+    tags: dict[str, str] = field(default_factory=dict)  # tagId -> name
+    custom: dict[str, list[str]] = field(default_factory=dict)  # customFieldId -> values
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Contact:
+        campaign = data.get("campaign") or {}
+        return cls(
+            contact_id=str(data["contactId"]),
+            email=str(data.get("email") or ""),
+            name=data.get("name") or None,
+            note=data.get("note") or None,
+            scoring=data.get("scoring"),
+            campaign_id=str(campaign.get("campaignId") or ""),
+            campaign_name=str(campaign.get("name") or ""),
+            changed_on=parse_wire_time(data.get("changedOn")),
+            tags={str(t["tagId"]): str(t.get("name") or "") for t in data.get("tags") or []},
+            custom={
+                str(v["customFieldId"]): [str(x) for x in (v.get("value") or [])]
+                for v in data.get("customFieldValues") or []
+            },
+        )
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field definition (``GET /custom-fields``)."""
+
+    id: str
+    name: str
+    type: str
+    format: str
+    values: tuple[str, ...] = ()
+
+    @property
+    def multi(self) -> bool:
+        return self.format in ("checkbox", "multi_select")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CustomField:
+        return cls(
+            id=str(data["customFieldId"]),
+            name=str(data["name"]),
+            type=str(data.get("type") or data.get("valueType") or "string"),
+            format=str(data.get("format") or data.get("fieldType") or "text"),
+            values=tuple(str(v) for v in data.get("values") or []),
+        )
+
+
+class GetResponseClient:
+    """The calls the connector makes; every one through the seam ``http``."""
+
+    def __init__(self, http: Http, base_url: str, api_key: str, domain: str = "") -> None:
+        self.http = http
+        http.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        http.classify = classify
+        # https://apidocs.getresponse.com/v3/authentication (literal "api-key " prefix)
+        http.session.headers["X-Auth-Token"] = f"api-key {api_key}"
+        http.session.headers["Content-Type"] = "application/json"
+        if domain:  # GetResponse MAX accounts name their domain
+            http.session.headers["X-Domain"] = domain
+
+    def _pages(self, path: str, params: dict[str, Any], per_page: int) -> Iterator[list[Any]]:
+        page = 1
+        while True:
+            response = self.http.get(path, params={**params, "page": page, "perPage": per_page})
+            rows = response.json()
+            yield rows
+            total_pages = int(response.headers.get("TotalPages") or 0)
+            if page >= total_pages or len(rows) < per_page:
+                return
+            page += 1
+
+    # https://apireference.getresponse.com/#operation/getAccount
+    def account(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.http.json("GET", "accounts")
+        return data
+
+    # https://apireference.getresponse.com/#operation/getCampaignList
+    def campaigns(self) -> list[dict[str, Any]]:
+        return [c for rows in self._pages("campaigns", {}, MAX_PAGE_SIZE) for c in rows]
+
+    # https://apireference.getresponse.com/#operation/getCustomFieldList
+    def custom_fields(self) -> list[CustomField]:
+        rows = self._pages("custom-fields", {}, MAX_PAGE_SIZE)
+        return [CustomField.from_json(f) for page in rows for f in page]
+
+    # https://apireference.getresponse.com/#operation/getTagList
+    def tags(self) -> dict[str, str]:
+        """Tag name -> tagId."""
+        return {
+            str(t["name"]): str(t["tagId"]) for page in self._pages("tags", {}, 1000) for t in page
+        }
+
+    # https://apireference.getresponse.com/#operation/createTag
+    def create_tag(self, name: str) -> str:
+        data = self.http.json("POST", "tags", json={"name": name})
+        return str(data["tagId"])
+
+    # https://apireference.getresponse.com/#operation/getContactList
+    def contact_pages(
+        self, params: dict[str, Any], per_page: int
+    ) -> Iterator[tuple[list[ContactRow], int, datetime | None]]:
+        """Pages of rows, each with the TotalCount GetResponse reported and the time of
+        its answer (the ``Date`` header: the vendor's clock, not ours)."""
+        page = 1
+        while True:
+            response = self.http.get(
+                "contacts", params={**params, "page": page, "perPage": per_page}
+            )
+            rows = [ContactRow.from_json(r) for r in response.json()]
+            yield rows, int(response.headers.get("TotalCount") or 0), _date(response)
+            total_pages = int(response.headers.get("TotalPages") or 0)
+            if page >= total_pages or len(rows) < per_page:
+                return
+            page += 1
+
+    # https://apireference.getresponse.com/#operation/getContactById
+    def contact(self, contact_id: str) -> Contact:
+        return Contact.from_json(self.http.json("GET", f"contacts/{contact_id}"))
+
+    def find(self, email: str, campaign_id: str) -> str | None:
+        """The id of ``email`` in the list, or None (exact match, not LIKE)."""
+        params = {
+            "query[email]": email,
+            "query[campaignId]": campaign_id,
+            "additionalFlags": "exactMatch",
+            "fields": "contactId,email",
+        }
+        rows = self.http.json("GET", "contacts", params=params) or []
+        for row in rows:
+            if str(row.get("email", "")).lower() == email.lower():
+                return str(row["contactId"])
+        return None
+
+    # https://apireference.getresponse.com/#operation/createContact
+    def create_contact(self, body: dict[str, Any]) -> None:
+        # Answered 202 with no body: queued. Resending after a 5xx is safe because a
+        # second create of the same email is refused with 409, never duplicated.
+        self.http.request("POST", "contacts", json=body, idempotent=True)
+
+    # https://apireference.getresponse.com/#operation/updateContact
+    def update_contact(self, contact_id: str, body: dict[str, Any]) -> Contact:
+        # POST, not PATCH; sets the given values, so repeating it is harmless.
+        response = self.http.request("POST", f"contacts/{contact_id}", json=body, idempotent=True)
+        return Contact.from_json(response.json())
+
+    # https://apireference.getresponse.com/#operation/deleteContact
+    def delete_contact(self, contact_id: str) -> None:
+        self.http.request("DELETE", f"contacts/{contact_id}")

@@ -1,0 +1,404 @@
+"""GetResponse contacts of one list (a "campaign") as Records, and back.
+
+A GetResponse contact is one email in one list, so the scope is a campaign id, deleting a
+contact removes it from that list, and email is required. Record fields are keyed:
+``email``, ``name`` (one full-name field), ``note``, ``scoring``, ``tags`` (names),
+``campaign`` (the list's id; writing it without the scope removes the contact from the
+list), ``subscribed`` and ``custom:<field name>``.
+
+Settings of the authorization: ``base_url`` (default the real API; the sandbox's URL in
+the demo and tests), ``domain`` (GetResponse MAX), ``page_size`` and ``resolve_timeout``
+(seconds to wait for an asynchronous create to become visible). Secret: ``api_key``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from connectors.base import (
+    AuthError,
+    Capabilities,
+    Change,
+    Connector,
+    ConnectorError,
+    Credentials,
+    FieldSpec,
+    FieldType,
+    Page,
+    RateLimited,
+    Record,
+    RecordGone,
+    Result,
+    Scope,
+)
+from connectors.getresponse.client import (
+    DEFAULT_BASE_URL,
+    MAX_PAGE_SIZE,
+    Contact,
+    CustomField,
+    GetResponseClient,
+    format_wire_time,
+    parse_wire_time,
+)
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from connectors.http import Http
+
+CUSTOM = "custom:"
+# Custom field names GetResponse accounts commonly have, and their cross-vendor meaning.
+COMMON_CUSTOM = {
+    "company": "company",
+    "phone": "phone",
+    "mobile": "mobile",
+    "mobile_phone": "mobile",
+    "city": "city",
+    "street": "street",
+    "address": "street",
+    "postal_code": "postal_code",
+    "zip": "postal_code",
+    "state": "region",
+    "region": "region",
+    "country": "country",
+    "url": "website",
+    "website": "website",
+    "job_title": "job_title",
+    "position": "job_title",
+}
+CUSTOM_TYPES: dict[str, FieldType] = {
+    "phone": "phone",
+    "country": "country",
+    "url": "url",
+    "number": "number",
+    "currency": "number",
+    "date": "date",
+    "datetime": "datetime",
+}
+STANDARD_FIELDS = [
+    FieldSpec("email", "Email", "email", common="email", required=True),
+    FieldSpec("name", "Name", "text", common="full_name", max_length=128),
+    FieldSpec("note", "Note", "text", common="notes", max_length=255),
+    FieldSpec("scoring", "Scoring", "number"),
+    FieldSpec("tags", "Tags", "tags", common="tags", multi=True),
+    FieldSpec("campaign", "List", "lists", common="lists", multi=True, read_only=True),
+    # GetResponse lists only subscribed contacts; writing False removes from the list.
+    FieldSpec("subscribed", "Subscribed", "subscription", common="subscribed"),
+]
+
+
+def tag_name(name: str) -> str:
+    """A tag name GetResponse accepts (``^[_a-zA-Z0-9]{2,64}$``): accents dropped,
+    other characters to ``_``. "VIP Kunde" becomes "VIP_Kunde"; it then syncs back as
+    such, so both sides converge on the name GetResponse can hold."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^_a-zA-Z0-9]", "_", plain.strip())[:64]
+    return cleaned if len(cleaned) >= 2 else cleaned.ljust(2, "_")
+
+
+class GetResponseConnector(Connector):
+    """Contacts of one GetResponse list, by API key."""
+
+    vendor = "getresponse"
+    label = "GetResponse"
+    description = "Email marketing: contacts of one list, with tags and custom fields."
+    auth_kind = "api_key"
+    auth_fields = (("api_key", "API key", True),)
+    capabilities = Capabilities(
+        delta=True,
+        deletion_feed=False,  # v3 has no deletion feed: a complete listing tells
+        batch_size=50,
+        webhooks=True,
+        tags=True,
+        lists=True,
+        subscription=True,
+        requires_email=True,
+    )
+
+    def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
+        super().__init__(credentials, scope, http)
+        settings = credentials.settings
+        self.client = GetResponseClient(
+            http,
+            base_url=settings.get("base_url") or DEFAULT_BASE_URL,
+            api_key=str(credentials.secrets.get("api_key") or ""),
+            domain=settings.get("domain") or "",
+        )
+        self.page_size = max(1, min(int(settings.get("page_size") or 100), MAX_PAGE_SIZE))
+        self.resolve_timeout = float(settings.get("resolve_timeout", 10.0))
+        self._custom: list[CustomField] | None = None
+        self._tags: dict[str, str] | None = None
+
+    # --- Account, scopes, schema.
+
+    def check(self) -> None:
+        if not self.credentials.secrets.get("api_key"):
+            raise AuthError("No GetResponse API key")
+        self.client.account()
+
+    def scopes(self) -> list[Scope]:
+        return [
+            Scope(str(c["campaignId"]), str(c["name"]), "list") for c in self.client.campaigns()
+        ]
+
+    def custom_fields(self) -> list[CustomField]:
+        if self._custom is None:
+            self._custom = self.client.custom_fields()
+        return self._custom
+
+    def fields(self) -> list[FieldSpec]:
+        specs = list(STANDARD_FIELDS)
+        for custom in self.custom_fields():
+            specs.append(
+                FieldSpec(
+                    key=CUSTOM + custom.name,
+                    label=custom.name.replace("_", " ").capitalize(),
+                    type=CUSTOM_TYPES.get(custom.type, "choice" if custom.values else "text"),
+                    common=COMMON_CUSTOM.get(custom.name),
+                    custom=True,
+                    multi=custom.multi,
+                    choices=custom.values,
+                )
+            )
+        return specs
+
+    # --- Reads.
+
+    def fetch(self, cursor: Any) -> Iterator[Page]:
+        """Contacts of the list. With a cursor (a ``changedOn``), those changed since,
+        inclusive, sorted by changedOn; without one, the whole list sorted by creation
+        (stable under edits), whose pages carry no cursor until the last, so that a
+        crash restarts the listing.
+
+        A page's cursor is the newest changedOn seen, but never later than the moment
+        the read began by GetResponse's clock: a contact edited while the read pages
+        through may move behind the offset already read, and must be read next time."""
+        params: dict[str, Any] = {"query[campaignId]": self.scope}
+        if cursor:
+            params["query[changedOn][from]"] = cursor
+            params["sort[changedOn]"] = "ASC"
+        else:
+            params["sort[createdOn]"] = "ASC"
+        newest = parse_wire_time(cursor) if cursor else None
+        started: datetime | None = None
+        seen: set[str] = set()
+        totals: set[int] = set()
+        pages = self.client.contact_pages(params, self.page_size)
+        for index, (rows, total, answered_at) in enumerate(pages):
+            if started is None and answered_at:
+                started = answered_at - timedelta(seconds=1)  # whole-second clocks
+            totals.add(total)
+            records = []
+            for row in rows:
+                try:
+                    # List rows omit tags and custom fields: the detail has them.
+                    records.append(self.record(self.client.contact(row.contact_id)))
+                except RecordGone:
+                    continue  # deleted between the listing and the detail
+                seen.add(row.contact_id)
+                if row.changed_on and (newest is None or row.changed_on > newest):
+                    newest = row.changed_on
+            last = len(rows) < self.page_size or (index + 1) * self.page_size >= total
+            page = Page(records=records)
+            if cursor or last:
+                safe = min(newest, started) if newest and started else newest
+                page.cursor = format_wire_time(safe) if safe else cursor
+            if not cursor and last:
+                # Offset paging: a deletion during the listing shifts rows and could hide
+                # one; only an undisturbed listing may count absence as deletion.
+                page.complete = len(totals) == 1 and len(seen) >= total
+            yield page
+            if last:
+                return
+
+    def record(self, contact: Contact) -> Record:
+        fields: dict[str, Any] = {
+            "email": contact.email,
+            "name": contact.name,
+            "note": contact.note,
+            "scoring": contact.scoring,
+            "tags": sorted(contact.tags.values()),
+            "campaign": [contact.campaign_id],  # ids, as scopes are
+            "subscribed": True,
+        }
+        for custom in self.custom_fields():
+            values = contact.custom.get(custom.id) or []
+            fields[CUSTOM + custom.name] = (
+                values if custom.multi else (values[0] if values else None)
+            )
+        return Record(id=contact.contact_id, updated_at=contact.changed_on, fields=fields)
+
+    # --- Writes.
+
+    def push(self, changes: list[Change]) -> list[Result]:
+        results: dict[str, Result] = {}
+        created: list[Change] = []
+        for change in changes:
+            try:
+                if change.op == "create":
+                    if self.create(change, results):
+                        created.append(change)
+                elif change.op == "update":
+                    results[change.key] = self.update(change)
+                else:
+                    self.delete(str(change.id))
+                    results[change.key] = Result(change.key, id=change.id)
+            except (AuthError, RateLimited):
+                raise  # the whole call failed; creates already sent re-match by email
+            except ConnectorError as exc:
+                results[change.key] = Result(change.key, id=change.id, error=exc)
+        self.resolve(created, results)
+        return [results[change.key] for change in changes]
+
+    def create(self, change: Change, results: dict[str, Result]) -> bool:
+        """Send one create; True when it was accepted (its id is resolved later)."""
+        email = str(change.fields.get("email") or "").strip()
+        if not email:
+            error = ConnectorError(
+                "GetResponse requires an email address and this contact has none.",
+                permanent=True,
+            )
+            results[change.key] = Result(change.key, error=error)
+            return False
+        body = {"email": email, "campaign": {"campaignId": self.scope}}
+        body.update(self.body({k: v for k, v in change.fields.items() if k != "email"}, None))
+        try:
+            self.client.create_contact(body)
+        except ConnectorError as exc:
+            if exc.status != 409:  # 409: already in the list (an earlier try went through)
+                raise
+        return True
+
+    def resolve(self, created: list[Change], results: dict[str, Result]) -> None:
+        """Find the ids of accepted creates by email: GetResponse queues creates and
+        answers without an id. Not visible within ``resolve_timeout``: a transient error,
+        and the next run links the contact by email instead of creating it again."""
+        waiting = {c.key: str(c.fields["email"]).strip() for c in created}
+        deadline = time.monotonic() + self.resolve_timeout
+        delay = 0.2
+        while waiting:
+            for key, email in list(waiting.items()):
+                contact_id = self.client.find(email, self.scope)
+                if contact_id:
+                    record = self.record(self.client.contact(contact_id))
+                    results[key] = Result(key, id=contact_id, record=record)
+                    del waiting[key]
+            if not waiting or time.monotonic() + delay > deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        for key, email in waiting.items():
+            message = f"GetResponse accepted {email} but has not listed it yet; linking next run."
+            results[key] = Result(key, error=ConnectorError(message, permanent=False))
+
+    def update(self, change: Change) -> Result:
+        contact_id = str(change.id)
+        fields = dict(change.fields)
+        leaves = "campaign" in fields and self.scope not in (fields.pop("campaign") or [])
+        if fields.pop("subscribed", True) is False or leaves:
+            # Unsubscribing and leaving the list are one thing here: removal from it.
+            self.delete(contact_id)
+            return Result(change.key, id=contact_id)
+        current = None
+        if any(k.startswith(CUSTOM) for k in fields):
+            # A sent customFieldValues replaces them all: merge with what is stored.
+            current = self.client.contact(contact_id)
+        body = self.body(fields, current)
+        if not body:
+            current = current or self.client.contact(contact_id)
+            return Result(change.key, id=contact_id, record=self.record(current))
+        stored = self.client.update_contact(contact_id, body)
+        return Result(change.key, id=contact_id, record=self.record(stored))
+
+    def delete(self, contact_id: str) -> None:
+        with contextlib.suppress(RecordGone):  # already gone: the delete's goal is reached
+            self.client.delete_contact(contact_id)
+
+    def body(self, fields: dict[str, Any], current: Contact | None) -> dict[str, Any]:
+        """The vendor JSON for ``fields`` (only those present). Tags go as the whole new
+        set (GetResponse replaces it); custom values merged over ``current``'s."""
+        body: dict[str, Any] = {}
+        if fields.get("email"):
+            body["email"] = str(fields["email"]).strip()
+        if fields.get("name"):
+            # GetResponse names are 1 to 128 characters: a cleared name cannot be sent.
+            body["name"] = str(fields["name"])
+        if "note" in fields:
+            body["note"] = fields["note"] or None
+        if "scoring" in fields:
+            body["scoring"] = (
+                float(fields["scoring"]) if fields["scoring"] not in (None, "") else None
+            )
+        if "tags" in fields:
+            body["tags"] = [
+                {"tagId": self.tag_id(name)} for name in sorted(set(fields["tags"] or []))
+            ]
+        by_name = {c.name: c for c in self.custom_fields()}
+        custom: dict[str, list[str]] = dict(current.custom) if current else {}
+        touched = False
+        for key, value in fields.items():
+            if not key.startswith(CUSTOM):
+                continue
+            spec = by_name.get(key[len(CUSTOM) :])
+            if spec is None:
+                raise ConnectorError(f"GetResponse has no custom field {key!r}", permanent=True)
+            touched = True
+            values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+            custom[spec.id] = [str(v) for v in values]
+        if touched:
+            body["customFieldValues"] = [
+                {"customFieldId": field_id, "value": values}
+                for field_id, values in custom.items()
+                if values
+            ]
+        return body
+
+    def tag_id(self, name: str) -> str:
+        """The id of tag ``name``, created when the account does not have it yet."""
+        if self._tags is None:
+            self._tags = self.client.tags()
+        clean = tag_name(str(name))
+        if clean not in self._tags:
+            try:
+                self._tags[clean] = self.client.create_tag(clean)
+            except ConnectorError as exc:
+                if exc.status != 409:  # created meanwhile by another run
+                    raise
+                self._tags = self.client.tags()
+        return self._tags[clean]
+
+    # --- Webhooks.
+
+    def parse_webhook(self, request: HttpRequest) -> list[str]:
+        """The lists a GetResponse webhook (JSON POST, one event or a batch) or legacy
+        callback (GET with ``CAMPAIGN_ID``) concerns. GetResponse does not sign them:
+        when the authorization has a ``webhook_secret``, the URL's ``secret`` query
+        parameter must equal it (https://apidocs.getresponse.com/v3/webhooks)."""
+        expected = str(self.credentials.secrets.get("webhook_secret") or "")
+        if expected and not hmac.compare_digest(request.GET.get("secret", ""), expected):
+            raise AuthError("GetResponse webhook secret does not match")
+        scopes: set[str] = set()
+        if request.method == "GET":
+            if request.GET.get("CAMPAIGN_ID"):
+                scopes.add(request.GET["CAMPAIGN_ID"])
+            return sorted(scopes)
+        try:
+            payload = json.loads(request.body or b"null")
+        except ValueError as exc:
+            raise ConnectorError("GetResponse webhook body is not JSON", permanent=True) from exc
+        events = payload if isinstance(payload, list) else [payload]
+        for event in events:
+            if not isinstance(event, dict):
+                continue
+            campaign = ((event.get("contact") or {}).get("campaign") or {}).get("campaignId")
+            if campaign:
+                scopes.add(str(campaign))
+        return sorted(scopes)

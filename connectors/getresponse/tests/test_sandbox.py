@@ -1,0 +1,178 @@
+"""The GetResponse connector against its emulator over real HTTP: the vendor behaviours
+the contract suite does not cover (asynchronous creates, real rate limits, dropped
+connections, writes failing mid-batch) and the emulator's own fidelity."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from connectors.base import Change, Credentials, RateLimited
+from connectors.getresponse.connector import GetResponseConnector
+from connectors.getresponse.sandbox import DEMO_ACCOUNTS
+from connectors.http import Http
+from connectors.sandbox.control import SandboxControl
+from connectors.sandbox.server import SandboxServer
+
+VENDOR = "getresponse"
+
+
+@pytest.fixture
+def account(sandbox: SandboxControl) -> dict[str, str]:
+    created = sandbox.create_account(VENDOR, name="Shop")
+    return {
+        "key": created["api_key"],
+        "id": created["account_id"],
+        "list": created["lists"][0]["id"],
+        "url": sandbox.vendor_url(VENDOR, "/v3"),
+    }
+
+
+def connect(account: dict[str, str], **settings: object) -> GetResponseConnector:
+    credentials = Credentials(
+        secrets={"api_key": account["key"]},
+        settings={"base_url": account["url"], "page_size": 10, **settings},
+    )
+    http = Http(retries=3, backoff=0.01, max_wait=5.0, timeout=(3.0, 10.0))
+    return GetResponseConnector(credentials, account["list"], http)
+
+
+def emails_in(sandbox: SandboxControl, account: dict[str, str]) -> list[str]:
+    state = sandbox.state(VENDOR, account["id"])["accounts"][account["id"]]
+    return sorted(c["email"] for c in [*state["contacts"], *state["pending"]])
+
+
+def test_a_create_listed_late_is_linked_on_retry_not_duplicated(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    sandbox.action(VENDOR, "options", create_delay=0.6)
+    change = Change("create", "k1", fields={"email": "late@example.com", "name": "Late Person"})
+    [first] = connect(account, resolve_timeout=0).push([change])
+    assert first.id is None and first.error is not None and not first.error.permanent
+    time.sleep(0.7)
+    [retry] = connect(account, resolve_timeout=2).push([change])
+    assert retry.error is None and retry.id
+    assert emails_in(sandbox, account) == ["late@example.com"]
+
+
+def test_the_real_per_second_limit_is_waited_out(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    sandbox.seed(VENDOR, account["id"], 6, seed=3)
+    sandbox.faults(VENDOR, rate_limits={"per_second": 4})
+    records = [r for page in connect(account).fetch(None) for r in page.records]
+    assert len(records) == 6
+    assert sandbox.requests(VENDOR)["faults"]["limited"] >= 1
+
+
+def test_the_ten_minute_budget_surfaces_as_rate_limited(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    sandbox.faults(VENDOR, rate_limits={"window": 2})
+    connector = connect(account)
+    connector.check()
+    connector.check()
+    with pytest.raises(RateLimited) as caught:
+        connector.check()
+    assert caught.value.retry_after > 500
+
+
+def test_the_parallel_limit_refuses_a_request_beyond_it(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    sandbox.faults(VENDOR, rate_limits={"parallel": 1}, latency_ms=300)
+    url = f"{account['url']}/accounts"
+    headers = {"X-Auth-Token": f"api-key {account['key']}"}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: requests.get(url, headers=headers, timeout=5), [1, 2]))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 429]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.json()["code"] == 1015
+    assert "Retry-After" not in refused.headers  # UNCONFIRMED for GetResponse; not sent
+
+
+def test_a_dropped_connection_on_a_read_is_retried(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    sandbox.seed(VENDOR, account["id"], 3, seed=4)
+    sandbox.faults(VENDOR, drop_count=1)
+    records = [r for page in connect(account).fetch(None) for r in page.records]
+    assert len(records) == 3
+    assert sandbox.requests(VENDOR)["faults"]["drop"] == 1
+
+
+def test_writes_failing_mid_batch_fail_only_their_records(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    seeded = sandbox.seed(VENDOR, account["id"], 3, seed=5)["ids"]
+    sandbox.faults(VENDOR, fail_after_writes=2, error_status=503)
+    changes = [
+        Change("update", f"k{i}", id=i_d, fields={"note": "hi"}) for i, i_d in enumerate(seeded)
+    ]
+    results = connect(account).push(changes)
+    assert [r.error is None for r in results] == [True, True, False]
+    assert results[2].error is not None and not results[2].error.permanent
+
+
+def test_tags_are_replaced_as_a_whole_set(sandbox: SandboxControl, account: dict[str, str]) -> None:
+    [contact_id] = sandbox.seed(VENDOR, account["id"], 1, seed=6)["ids"]
+    connector = connect(account)
+    connector.push([Change("update", "k", id=contact_id, fields={"tags": ["alpha", "beta"]})])
+    connector.push([Change("update", "k", id=contact_id, fields={"tags": ["beta"]})])
+    state = sandbox.state(VENDOR, account["id"])["accounts"][account["id"]]
+    assert state["contacts"][0]["tags"] == ["beta"]
+
+
+def test_an_unsubscribed_contact_vanishes_from_the_listing(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    seeded = sandbox.seed(VENDOR, account["id"], 2, seed=8)["ids"]
+    sandbox.action(VENDOR, "unsubscribe", account=account["id"], contact=seeded[0])
+    pages = list(connect(account).fetch(None))
+    assert [r.id for p in pages for r in p.records] == [seeded[1]]
+    assert pages[-1].complete
+
+
+def test_an_unknown_query_filter_is_refused_like_getresponse_does(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    response = requests.get(
+        f"{account['url']}/contacts",
+        params={"query[colour]": "red"},
+        headers={"X-Auth-Token": f"api-key {account['key']}"},
+        timeout=5,
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == 1000
+
+
+def test_seeding_is_deterministic(sandbox: SandboxControl) -> None:
+    def seeded_names() -> list[str]:
+        sandbox.reset()
+        created = sandbox.create_account(VENDOR, name="Seeded")
+        sandbox.seed(VENDOR, created["account_id"], 5, seed=11)
+        state = sandbox.state(VENDOR, created["account_id"])["accounts"][created["account_id"]]
+        return [(c["name"], c["email"]) for c in state["contacts"]]
+
+    assert seeded_names() == seeded_names()
+
+
+def test_demo_accounts_answer_to_their_fixed_keys() -> None:
+    server = SandboxServer(port=0, demo=True).start()
+    try:
+        for spec in DEMO_ACCOUNTS:
+            connector = connect(
+                {
+                    "key": spec["key"],
+                    "list": spec["campaign"],
+                    "url": f"{server.url}/getresponse/v3",
+                }
+            )
+            records = [r for page in connector.fetch(None) for r in page.records]
+            assert len(records) >= 20
+    finally:
+        server.stop()

@@ -1,0 +1,1 @@
+"""The Salesforce connector: Contacts or Leads over OAuth (see connector.py)."""

@@ -1,0 +1,536 @@
+"""Salesforce Contacts or Leads (the scope) as Records, and back.
+
+Record fields are keyed by Salesforce's API names (``FirstName``, ``Email``, ``OwnerId``,
+custom ``Interest__c`` …) plus two derived fields that keep mappings simple:
+
+- ``subscribed`` (type subscription, common "subscribed") = **not** ``HasOptedOutOfEmail``:
+  marketing apps speak of subscription, Salesforce of opting out; writing
+  ``subscribed=False`` sets ``HasOptedOutOfEmail=true``. ``HasOptedOutOfEmail`` itself is
+  not listed, so one meaning has one field.
+- ``Account.Name`` on Contacts (common "company"): read through the relationship in the
+  same query; written by finding the Account with that name, created when none exists,
+  and setting ``AccountId``. Leads have a plain ``Company`` field.
+
+Authorization (OAuth, see oauth.py): secrets ``access_token``, ``refresh_token``;
+settings ``instance_url``, ``instance`` ("production" | "sandbox"), ``login_url``,
+``grant_id`` (to store a refreshed token), optional ``api_budget_share`` (default 0.5
+of the org's daily allowance), ``lead_default_company``, ``default_last_name``,
+``page_size`` (SOQL batch size, 200..2000).
+
+``usage()`` returns the API usage last reported (``Sforce-Limit-Info``) for
+``AppAuthorization.limit_info``; ``cursor_expired(cursor)`` tells whether the deleted-
+records feed still reaches back to the cursor (if not, run a full listing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from connectors.base import (
+    AuthError,
+    Capabilities,
+    Change,
+    Connector,
+    ConnectorError,
+    Credentials,
+    FieldSpec,
+    FieldType,
+    Page,
+    Record,
+    Result,
+    Scope,
+    VendorUser,
+)
+from connectors.salesforce import soql
+from connectors.salesforce.client import (
+    MAX_BATCH,
+    SalesforceClient,
+    SaveResult,
+    Session,
+    format_time,
+    parse_time,
+)
+
+if TYPE_CHECKING:
+    from connectors.http import Http
+
+logger = logging.getLogger(__name__)
+
+SCOPES = ("Contact", "Lead")
+SUBSCRIBED = "subscribed"
+OPT_OUT = "HasOptedOutOfEmail"
+ACCOUNT_NAME = "Account.Name"
+# How far the deleted-records feed reaches back (getDeleted: 15 days per ../shared/apis
+# 1.4; getUpdated reaches 30). Older cursors need a complete listing.
+DELETED_WINDOW = timedelta(days=15)
+# UNCONFIRMED: SystemModstamp is stamped when the transaction starts, so a record can
+# surface a little behind the newest stamp already seen; each delta re-reads this much,
+# which costs only records the engine skips as echoes.
+OVERLAP = timedelta(seconds=60)
+COMMON = {
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "Email": "email",
+    "Phone": "phone",
+    "MobilePhone": "mobile",
+    "Fax": "fax",
+    "Title": "job_title",
+    "Company": "company",
+    "Website": "website",
+    "Description": "notes",
+    "OwnerId": "owner",
+    "Status": "status",
+    "Street": "street",
+    "City": "city",
+    "PostalCode": "postal_code",
+    "State": "region",
+    "Country": "country",
+}
+# Standard fields worth syncing (when the org's describe has them); custom ones all are.
+STANDARD = (
+    *COMMON,
+    "Department",
+    "LeadSource",
+    "IsConverted",
+    *(f"Mailing{part}" for part in ("Street", "City", "PostalCode", "State", "Country")),
+)
+TYPES: dict[str, FieldType] = {
+    "string": "text",
+    "textarea": "text",
+    "combobox": "text",
+    "email": "email",
+    "phone": "phone",
+    "url": "url",
+    "picklist": "choice",
+    "multipicklist": "choice",
+    "boolean": "bool",
+    "date": "date",
+    "datetime": "datetime",
+    "double": "number",
+    "currency": "number",
+    "percent": "number",
+    "int": "number",
+}
+
+
+def common_of(name: str) -> str | None:
+    return COMMON.get(name.removeprefix("Mailing"))
+
+
+def spec_of(field: dict[str, Any]) -> FieldSpec | None:
+    """A FieldSpec for one describe entry; None for fields we do not sync."""
+    name = str(field.get("name") or "")
+    custom = bool(field.get("custom")) or name.endswith("__c")
+    if not custom and name not in STANDARD:
+        return None
+    kind = str(field.get("type") or "string")
+    if kind == "reference":
+        if "User" not in (field.get("referenceTo") or []):
+            return None
+        field_type: FieldType = "owner"
+    elif name == "Status":
+        field_type = "status"
+    else:
+        field_type = TYPES.get(kind, "text")
+    createable, updateable = bool(field.get("createable")), bool(field.get("updateable"))
+    return FieldSpec(
+        key=name,
+        label=str(field.get("label") or name),
+        type=field_type,
+        common=None if custom else common_of(name),
+        required=createable and not field.get("nillable") and not field.get("defaultedOnCreate"),
+        read_only=not (createable or updateable),
+        custom=custom,
+        choices=tuple(
+            str(p["value"]) for p in field.get("picklistValues") or [] if p.get("active", True)
+        ),
+        max_length=int(field["length"]) if field_type == "text" and field.get("length") else None,
+    )
+
+
+class SalesforceConnector(Connector):
+    """Contacts or Leads of one Salesforce org, over OAuth."""
+
+    vendor = "salesforce"
+    label = "Salesforce"
+    description = "CRM: Contacts (with their Account) or Leads, owners, email opt-outs."
+    auth_kind = "oauth"
+    auth_fields = ()
+    capabilities = Capabilities(
+        delta=True,
+        deletion_feed=True,
+        batch_size=MAX_BATCH,
+        subscription=True,
+    )
+
+    def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
+        super().__init__(credentials, scope or "Contact", http)
+        if self.scope not in SCOPES:
+            raise ConnectorError(
+                f"Salesforce scope must be Contact or Lead, not {scope!r}", permanent=True
+            )
+        settings, secrets = credentials.settings, credentials.secrets
+        from connectors.salesforce import oauth
+
+        client_id, client_secret = oauth.app_credentials(settings.get("instance", "production"))
+        session = Session(
+            instance_url=str(settings.get("instance_url") or ""),
+            access_token=str(secrets.get("access_token") or ""),
+            refresh_token=str(secrets.get("refresh_token") or ""),
+            login_url=str(settings.get("login_url") or oauth.login_url(settings.get("instance"))),
+            client_id=str(settings.get("client_id") or client_id),
+            client_secret=str(secrets.get("client_secret") or client_secret),
+            on_refresh=self._refreshed,
+        )
+        self.client = SalesforceClient(
+            http,
+            session,
+            budget_share=float(settings.get("api_budget_share") or 0.5),
+            page_size=max(200, min(int(settings.get("page_size") or 2000), 2000)),
+        )
+        self._specs: list[FieldSpec] | None = None
+
+    def _refreshed(self, access_token: str) -> None:
+        """Keep the renewed session for this run and store it for the next ones."""
+        self.credentials.secrets["access_token"] = access_token
+        grant = self.credentials.settings.get("grant_id")
+        if grant:
+            from connectors.salesforce import oauth
+
+            oauth.store_refreshed_token(str(grant), access_token)
+
+    def usage(self) -> dict[str, Any]:
+        """The org's API usage as last reported, for ``AppAuthorization.limit_info``:
+        ``{"api_usage": {"used", "max"}, "checked_at"}``."""
+        return self.client.usage.as_json()
+
+    # --- Account, scopes, schema.
+
+    def check(self) -> None:
+        if not self.client.session.access_token or not self.client.session.instance_url:
+            raise AuthError("Salesforce is not authorized yet")
+        self.client.sobjects()
+
+    def scopes(self) -> list[Scope]:
+        names = {str(s.get("name")) for s in self.client.sobjects() if s.get("queryable")}
+        return [Scope(name, f"{name}s", "object") for name in SCOPES if name in names]
+
+    def fields(self) -> list[FieldSpec]:
+        if self._specs is None:
+            described = self.client.describe(self.scope).fields
+            specs = [s for s in (spec_of(f) for f in described) if s is not None]
+            if any(f.get("name") == OPT_OUT for f in described):
+                specs.append(
+                    FieldSpec(
+                        SUBSCRIBED,
+                        "Subscribed (not opted out of email)",
+                        "subscription",
+                        common="subscribed",
+                    )
+                )
+            if self.scope == "Contact":
+                specs.append(
+                    FieldSpec(
+                        ACCOUNT_NAME, "Account name", "text", common="company", max_length=255
+                    )
+                )
+            self._specs = specs
+        return self._specs
+
+    def users(self) -> list[VendorUser]:
+        rows = self.client.query(
+            "SELECT Id, Name, Email FROM User WHERE IsActive = true ORDER BY Name"
+        )
+        return [
+            VendorUser(str(r["Id"]), str(r.get("Name") or ""), str(r.get("Email") or ""))
+            for r in rows
+        ]
+
+    # --- Reads.
+
+    def _columns(self) -> list[str]:
+        columns = ["Id", "SystemModstamp"]
+        for spec in self.fields():
+            column = OPT_OUT if spec.key == SUBSCRIBED else spec.key
+            if column not in columns:
+                columns.append(column)
+        return columns
+
+    def cursor_expired(self, cursor: Any) -> bool:
+        """Whether ``cursor`` is older than the deleted-records feed reaches back, so that
+        only a complete listing (cursor None) can still find deletions."""
+        if not isinstance(cursor, dict):
+            return cursor is not None
+        since = parse_time(cursor.get("deleted_since"))
+        return since is None or since < datetime.now(UTC) - DELETED_WINDOW + timedelta(hours=1)
+
+    def fetch(self, cursor: Any) -> Iterator[Page]:
+        """Records with ``SystemModstamp >= cursor`` (inclusive; ordered by SystemModstamp,
+        Id) plus the ids the deleted-records feed reports; with no cursor, every record,
+        ``complete`` on the last page. Cursor: ``{"since", "deleted_since"}``."""
+        started = datetime.now(UTC)
+        # SOQL, not SQL: columns come from describe, values go through soql.quote.
+        select = f"SELECT {', '.join(self._columns())} FROM {self.scope}"  # noqa: S608
+        order = " ORDER BY SystemModstamp, Id"
+        if cursor is None:
+            # The feed must cover deletions made while the listing runs.
+            yield from self._pages(select + order, None, [], started - OVERLAP, listing=True)
+            return
+        since = parse_time(cursor.get("since")) if isinstance(cursor, dict) else None
+        deleted: list[str] = []
+        deleted_since = started - OVERLAP
+        if self.cursor_expired(cursor):
+            logger.warning(
+                "Salesforce cursor %s is older than the deleted-records feed reaches; "
+                "re-reading every record, deletions since then need a full resync",
+                cursor,
+            )
+            since = None
+        else:
+            start = parse_time(cursor["deleted_since"])
+            assert start is not None  # cursor_expired checked it
+            feed = self.client.deleted(self.scope, start, started)
+            if feed.earliest and feed.earliest > start:
+                logger.warning(
+                    "Salesforce's delete log was emptied after %s; deletions before %s need a "
+                    "full resync",
+                    start,
+                    feed.earliest,
+                )
+            deleted = list(feed.ids)
+            deleted_since = feed.latest or deleted_since
+        where = f" WHERE SystemModstamp >= {soql.datetime_literal(since)}" if since else ""
+        yield from self._pages(select + where + order, since, deleted, deleted_since, listing=False)
+
+    def _pages(
+        self,
+        query: str,
+        since: datetime | None,
+        deleted: list[str],
+        deleted_since: datetime,
+        *,
+        listing: bool,
+    ) -> Iterator[Page]:
+        """Pages of ``query``. A delta's every page carries a cursor (rows come in
+        SystemModstamp order, so it is safe to save); a listing's only the last."""
+        newest: datetime | None = None
+        pages = self.client.query_pages(query)
+        batch: list[dict[str, Any]] | None = next(pages, [])
+        while batch is not None:
+            records = [self.record(row) for row in batch]
+            for record in records:
+                if record.updated_at and (newest is None or record.updated_at > newest):
+                    newest = record.updated_at
+            following = next(pages, None)
+            page = Page(records=records, deleted=deleted)
+            deleted = []  # reported once, with the first page
+            if not listing or following is None:
+                page.cursor = self._cursor(since, newest, deleted_since)
+            page.complete = listing and following is None
+            yield page
+            batch = following
+
+    @staticmethod
+    def _cursor(
+        since: datetime | None, newest: datetime | None, deleted_since: datetime
+    ) -> dict[str, str]:
+        moved = newest - OVERLAP if newest else None
+        if since is not None and (moved is None or moved < since):
+            moved = since  # never step back: a quiet delta keeps its cursor
+        return {
+            "since": format_time(moved or deleted_since),
+            "deleted_since": format_time(deleted_since),
+        }
+
+    def record(self, row: dict[str, Any]) -> Record:
+        fields: dict[str, Any] = {}
+        for spec in self.fields():
+            if spec.key == SUBSCRIBED:
+                fields[SUBSCRIBED] = not bool(row.get(OPT_OUT))
+            elif spec.key == ACCOUNT_NAME:
+                account = row.get("Account")
+                fields[ACCOUNT_NAME] = account.get("Name") if isinstance(account, dict) else None
+            else:
+                fields[spec.key] = row.get(spec.key)
+        return Record(
+            id=str(row["Id"]), updated_at=parse_time(row.get("SystemModstamp")), fields=fields
+        )
+
+    # --- Writes.
+
+    def push(self, changes: list[Change]) -> list[Result]:
+        """Creates, updates and deletes through sObject Collections (≤200 a call,
+        allOrNone=false); the written records are read back in one query."""
+        results: dict[str, Result] = {}
+        bodies: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            if change.op == "delete":
+                continue
+            try:
+                bodies[change.key] = self.body(change.fields, creating=change.op == "create")
+            except ConnectorError as exc:
+                results[change.key] = Result(change.key, id=change.id, error=exc)
+        self._resolve_accounts(changes, bodies, results)
+        for op in ("create", "update"):
+            batch = [c for c in changes if c.op == op and c.key in bodies]
+            for start in range(0, len(batch), MAX_BATCH):
+                chunk = batch[start : start + MAX_BATCH]
+                if op == "create":
+                    answers = self.client.create(self.scope, [bodies[c.key] for c in chunk])
+                else:
+                    answers = self.client.update(
+                        self.scope, [{"id": c.id, **bodies[c.key]} for c in chunk]
+                    )
+                for change, answer in zip(chunk, answers, strict=True):
+                    results[change.key] = self._result(change, answer)
+        deletes = [c for c in changes if c.op == "delete"]
+        for start in range(0, len(deletes), MAX_BATCH):
+            chunk = deletes[start : start + MAX_BATCH]
+            answers = self.client.delete([str(c.id) for c in chunk])
+            for change, answer in zip(chunk, answers, strict=True):
+                codes = {e.code for e in answer.errors}
+                if answer.success or codes <= {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}:
+                    results[change.key] = Result(change.key, id=change.id)  # gone: goal reached
+                else:
+                    results[change.key] = self._result(change, answer)
+        self._read_back([results[c.key] for c in changes if c.op != "delete"])
+        return [results[change.key] for change in changes]
+
+    def _result(self, change: Change, answer: SaveResult) -> Result:
+        if answer.success:
+            return Result(change.key, id=answer.id or change.id)
+        error = (
+            answer.errors[0].exception()
+            if answer.errors
+            else ConnectorError("Salesforce refused the record", permanent=True)
+        )
+        if len(answer.errors) > 1:
+            error = type(error)(
+                "; ".join(str(e.exception()) for e in answer.errors), permanent=error.permanent
+            )
+        return Result(change.key, id=change.id, error=error)
+
+    def _read_back(self, results: list[Result]) -> None:
+        """The records as stored (server defaults included), so the engine's memory of
+        them matches what the next read returns."""
+        written = {r.id: r for r in results if r.error is None and r.id}
+        ids = list(written)
+        for start in range(0, len(ids), MAX_BATCH):
+            chunk = ids[start : start + MAX_BATCH]
+            in_list = ", ".join(soql.quote(i) for i in chunk)
+            columns = ", ".join(self._columns())
+            query = f"SELECT {columns} FROM {self.scope} WHERE Id IN ({in_list})"  # noqa: S608
+            for row in self.client.query(query):
+                result = written.get(str(row["Id"]))
+                if result is not None:
+                    result.record = self.record(row)
+
+    def body(self, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        """Salesforce values for ``fields``; a ConnectorError (permanent) for a record
+        Salesforce would refuse anyway, with a message the tenant can act on."""
+        specs = {s.key: s for s in self.fields()}
+        body: dict[str, Any] = {}
+        for key, value in fields.items():
+            spec = specs.get(key)
+            if spec is None:
+                raise ConnectorError(
+                    f"Salesforce {self.scope} has no field {key!r}", permanent=True
+                )
+            if spec.read_only:
+                continue  # computed by Salesforce (e.g. IsConverted); never sent
+            if key == SUBSCRIBED:
+                if value is not None:
+                    body[OPT_OUT] = not bool(value)
+            elif key != ACCOUNT_NAME:
+                body[key] = self.value(spec, value)
+        settings = self.credentials.settings
+        if creating and not body.get("LastName"):
+            if not settings.get("default_last_name"):
+                raise ConnectorError(
+                    f"Salesforce {self.scope}s need a last name and this contact has none.",
+                    permanent=True,
+                )
+            body["LastName"] = str(settings["default_last_name"])
+        if self.scope == "Lead" and (creating or "Company" in body) and not body.get("Company"):
+            if not settings.get("lead_default_company"):
+                raise ConnectorError(
+                    "Salesforce Leads need a company and this contact has none; set a default "
+                    "company for Leads on the Salesforce authorization.",
+                    permanent=True,
+                )
+            body["Company"] = str(settings["lead_default_company"])
+        return body
+
+    def value(self, spec: FieldSpec, value: Any) -> Any:
+        if value is None or value == "" or value == []:
+            return False if spec.type == "bool" else None
+        if spec.type == "bool":
+            return (
+                value
+                if isinstance(value, bool)
+                else str(value).strip().lower() in ("true", "1", "yes")
+            )
+        if spec.type == "number":
+            try:
+                number = float(value)
+            except (TypeError, ValueError) as exc:
+                raise ConnectorError(
+                    f"{spec.label}: {value!r} is not a number", permanent=True
+                ) from exc
+            return int(number) if number.is_integer() else number
+        if isinstance(value, list):
+            return ";".join(str(v) for v in value)  # multi-select picklists
+        text = str(value)
+        if spec.max_length and len(text) > spec.max_length:
+            raise ConnectorError(
+                f"{spec.label} is longer than {spec.max_length} characters", permanent=True
+            )
+        return text
+
+    def _resolve_accounts(
+        self, changes: list[Change], bodies: dict[str, dict[str, Any]], results: dict[str, Result]
+    ) -> None:
+        """``Account.Name`` → ``AccountId``: existing Accounts by name, missing ones created."""
+        if self.scope != "Contact":
+            return
+        wanted = {
+            c.key: (str(c.fields[ACCOUNT_NAME]).strip() if c.fields[ACCOUNT_NAME] else "")
+            for c in changes
+            if c.key in bodies and ACCOUNT_NAME in c.fields
+        }
+        names = sorted({n for n in wanted.values() if n})
+        ids: dict[str, str] = {}
+        errors: dict[str, ConnectorError] = {}
+        for start in range(0, len(names), MAX_BATCH):
+            chunk = names[start : start + MAX_BATCH]
+            in_list = ", ".join(soql.quote(n) for n in chunk)
+            query = f"SELECT Id, Name FROM Account WHERE Name IN ({in_list})"  # noqa: S608
+            for row in self.client.query(query + " ORDER BY CreatedDate, Id"):
+                ids.setdefault(str(row["Name"]).lower(), str(row["Id"]))
+            missing = [n for n in chunk if n.lower() not in ids]
+            if missing:
+                answers = self.client.create("Account", [{"Name": n} for n in missing])
+                for name, answer in zip(missing, answers, strict=True):
+                    if answer.success and answer.id:
+                        ids[name.lower()] = answer.id
+                    else:
+                        errors[name.lower()] = (
+                            answer.errors[0].exception()
+                            if answer.errors
+                            else ConnectorError("Account not created", permanent=True)
+                        )
+        for key, name in wanted.items():
+            if not name:
+                bodies[key]["AccountId"] = None
+            elif name.lower() in ids:
+                bodies[key]["AccountId"] = ids[name.lower()]
+            else:
+                change = next(c for c in changes if c.key == key)
+                results[key] = Result(key, id=change.id, error=errors[name.lower()])
+                del bodies[key]
+
+
+__all__ = ["SalesforceConnector"]

@@ -1,0 +1,85 @@
+"""The Salesforce connector's harness for the shared contract suite (tests/contract/):
+a fresh sandbox org per test, faults injected through the sandbox's control API."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+
+from connectors.base import Connector, Credentials
+from connectors.http import Http
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.sandbox.control import SandboxControl
+from tests.contract.harness import FaultKind, Harness, Served, fast_http, sandbox_fault
+
+
+class SalesforceHarness(Harness):
+    """One sandbox org, Contacts scope; SOQL batches are at least 200 records, so the
+    paging tests seed a few hundred."""
+
+    vendor = "salesforce"
+    page_size = 200
+    expected_common = frozenset(
+        {"email", "first_name", "last_name", "company", "phone", "owner", "subscribed"}
+    )
+    expected_custom = "Interest__c"
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        self.sandbox = sandbox
+        self.org = sandbox.create_account(
+            "salesforce",
+            name="Contract",
+            custom_fields={"Contact": [{"name": "Interest__c", "type": "string"}]},
+        )
+
+    @property
+    def scope(self) -> str:
+        return "Contact"
+
+    def build(self, access_token: str, http: Http | None = None) -> SalesforceConnector:
+        credentials = Credentials(
+            secrets={"access_token": access_token, "refresh_token": ""},
+            settings={
+                "instance_url": self.sandbox.vendor_url("salesforce"),
+                "login_url": self.sandbox.vendor_url("salesforce"),
+                "client_id": self.org["client_id"],
+                "page_size": self.page_size,
+            },
+        )
+        return SalesforceConnector(credentials, self.scope, http or fast_http())
+
+    def connector(self, http: Http | None = None) -> Connector:
+        return self.build(self.org["access_token"], http)
+
+    def bad_connector(self) -> Connector:
+        return self.build("not-a-session")
+
+    def seed(self, count: int) -> list[str]:
+        seeded = self.sandbox.seed("salesforce", self.org["account_id"], count, seed=7)
+        return list(seeded["ids"])
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {
+            "Email": f"new.person.{index}@example.com",
+            "FirstName": "Néw",
+            "LastName": f"Person {index}",
+            "Account.Name": "Contract Ltd",
+            "Interest__c": "sailing",
+        }
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {"LastName": "Renamed Zoë", "MailingCity": "Kraków", "subscribed": False}
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"Email": "no-last-name@example.com", "FirstName": "Only"}
+
+    def fault(
+        self, connector: Connector, kind: FaultKind, count: int = 1, retry_after: float = 0.1
+    ) -> AbstractContextManager[Served]:
+        return sandbox_fault(self.sandbox, "salesforce", kind, count, retry_after)
+
+
+def make_harness(request: pytest.FixtureRequest) -> SalesforceHarness:
+    return SalesforceHarness(request.getfixturevalue("sandbox"))

@@ -1,0 +1,34 @@
+"""pytest fixtures of the sandbox server, shared by tests/plugins/sandbox.py (the whole
+suite) and the conftest of vendor test folders run on their own.
+
+``sandbox_server`` starts one server in-process on a free loopback port per session;
+``sandbox`` resets it before each test (state, request counts, faults) and hands out a
+``SandboxControl`` for its control API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.sandbox.control import SandboxControl
+from connectors.sandbox.server import SandboxServer
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """The sandbox server, every registered vendor's emulator mounted."""
+    server = SandboxServer(port=0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxControl:
+    """A client of the freshly reset sandbox."""
+    control = SandboxControl(sandbox_server.url)
+    control.reset()
+    return control

@@ -1,0 +1,588 @@
+"""The ops console: the Django admin over every tenant (DESIGN.md section 1).
+
+Ops staff see all accounts; tenant users never reach it (only staff log in here). Two
+things differ from a stock admin: secrets are never rendered (authorizations show
+"set" / "not set" and accept a write-only replacement), and the journal tables
+(events, runs, record links) use a paginator that never counts millions of rows.
+django-q2 registers its own task and schedule admin ("Task queue").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import ShowFacets
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from social_django.admin import UserSocialAuthOption
+from social_django.models import UserSocialAuth
+
+from sync.models import (
+    BREAKER_OPTIONS,
+    CONNECTION_OPTIONS,
+    Account,
+    ApiToken,
+    AppAuthorization,
+    Connection,
+    ConnectionState,
+    FieldMapping,
+    Invitation,
+    RecordLink,
+    Rule,
+    RuleAction,
+    RuleFilter,
+    SyncEvent,
+    SyncRun,
+    TeamUser,
+    Trigger,
+    UserLink,
+)
+from sync.paginators import EstimatedCountPaginator
+
+logger = logging.getLogger(__name__)
+
+admin.site.site_header = "Contact sync — ops console"
+admin.site.site_title = "Contact sync ops"
+admin.site.index_title = "All tenants"
+
+
+class JournalAdmin(admin.ModelAdmin):
+    """Base for tables that grow without bound: no exact counts, no facet counts."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+    list_per_page = 50
+
+
+class ReadOnlyAdmin(JournalAdmin):
+    """The journal is history: ops read it, nobody edits it by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Accounts and members
+
+
+class TeamUserInline(admin.TabularInline):
+    model = TeamUser
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    """Tenants, with their plan and any per-account limit overrides."""
+
+    list_display = ["name", "slug", "plan", "member_count", "connection_count", "created_at"]
+    list_filter = ["plan"]
+    search_fields = ["name", "slug", "members__user__username", "members__user__email"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [TeamUserInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "plan"]}),
+        (
+            "Limit overrides (empty = as the plan says)",
+            {
+                "fields": [
+                    "max_rules_per_connection",
+                    "custom_mappings_allowed",
+                    "min_interval_minutes",
+                    "max_contacts",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _members=Count("members", distinct=True),
+                _connections=Count("connections", distinct=True),
+            )
+        )
+
+    @admin.display(description="Members", ordering="_members")
+    def member_count(self, obj: Account) -> int:
+        return obj._members  # type: ignore[attr-defined]
+
+    @admin.display(description="Connections", ordering="_connections")
+    def connection_count(self, obj: Account) -> int:
+        return obj._connections  # type: ignore[attr-defined]
+
+
+@admin.register(TeamUser)
+class TeamUserAdmin(admin.ModelAdmin):
+    """Who belongs to which account, with which role."""
+
+    list_display = ["user", "account", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email", "account__name"]
+    list_select_related = ["user", "account"]
+    raw_id_fields = ["user", "account"]
+
+
+# --- App authorizations: secrets are write-only here.
+
+
+class AppAuthorizationForm(forms.ModelForm):
+    """Edits everything but the secrets, which can only be replaced, never read back."""
+
+    new_secrets = forms.CharField(
+        label="Replace secrets",
+        required=False,
+        strip=True,
+        # render_value=False: a secret typed here is never sent back to the browser,
+        # not even when the form is redisplayed with errors.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text='A JSON object, e.g. {"api_key": "…"}. Replaces all secrets; '
+        "leave empty to keep the current ones.",
+    )
+
+    class Meta:
+        model = AppAuthorization
+        # Never secrets_json: the admin reads the plaintext nowhere.
+        fields = [
+            "account",
+            "vendor",
+            "label",
+            "owner",
+            "settings",
+            "health",
+            "health_message",
+            "checked_at",
+            "limit_info",
+        ]
+
+    def clean_new_secrets(self) -> dict[str, Any] | None:
+        raw = self.cleaned_data.get("new_secrets")
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            # Say nothing about the content: it is a secret.
+            raise forms.ValidationError("Not valid JSON.") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Must be a JSON object.")
+        return value
+
+    def save(self, commit: bool = True) -> AppAuthorization:
+        new_secrets = self.cleaned_data.get("new_secrets")
+        if new_secrets is not None:
+            self.instance.secrets = new_secrets
+        return super().save(commit=commit)
+
+
+@admin.register(AppAuthorization)
+class AppAuthorizationAdmin(admin.ModelAdmin):
+    """Authorized app accounts. Their secrets show only as set / not set."""
+
+    form = AppAuthorizationForm
+    list_display = ["label", "vendor", "account", "owner", "health", "secrets_status", "checked_at"]
+    list_filter = ["vendor", "health"]
+    search_fields = ["label", "vendor", "account__name", "owner__username"]
+    list_select_related = ["account", "owner"]
+    raw_id_fields = ["account", "owner"]
+    readonly_fields = ["secrets_status", "webhook_token_hint", "created_at"]
+    fields = [
+        "account",
+        "vendor",
+        "label",
+        "owner",
+        "secrets_status",
+        "new_secrets",
+        "settings",
+        "health",
+        "health_message",
+        "checked_at",
+        "limit_info",
+        "webhook_token_hint",
+        "created_at",
+    ]
+
+    @admin.display(description="Secrets")
+    def secrets_status(self, obj: AppAuthorization) -> str:
+        if obj.pk is None:
+            return "not set"
+        return "set" if obj.has_secrets else "not set"
+
+    @admin.display(description="Webhook token")
+    def webhook_token_hint(self, obj: AppAuthorization) -> str:
+        # Enough to tell two tokens apart in a log, not enough to forge a callback.
+        return f"{obj.webhook_token[:4]}…" if obj.webhook_token else ""
+
+
+# social-auth's own admin renders ``extra_data``, which holds OAuth access and refresh
+# tokens; show the same "set / not set" there instead.
+admin.site.unregister(UserSocialAuth)
+
+
+@admin.register(UserSocialAuth)
+class UserSocialAuthAdmin(UserSocialAuthOption):
+    """social-auth's admin without the token-bearing ``extra_data``."""
+
+    exclude = ["extra_data"]
+    readonly_fields = [*UserSocialAuthOption.readonly_fields, "tokens_status"]
+
+    @admin.display(description="Tokens")
+    def tokens_status(self, obj: UserSocialAuth) -> str:
+        return "set" if obj.extra_data else "not set"
+
+
+# --- Connections, with rules and mappings nested.
+
+
+class RuleInline(admin.TabularInline):
+    """Rules of a connection; filters and actions are edited on the rule's own page."""
+
+    model = Rule
+    extra = 0
+    fields = ["direction", "name", "order", "enabled", "filter_count", "action_count"]
+    readonly_fields = ["filter_count", "action_count"]
+    show_change_link = True
+
+    @admin.display(description="Filters")
+    def filter_count(self, obj: Rule) -> int:
+        return obj.filters.count() if obj.pk else 0
+
+    @admin.display(description="Actions")
+    def action_count(self, obj: Rule) -> int:
+        return obj.actions.count() if obj.pk else 0
+
+
+class FieldMappingInline(admin.TabularInline):
+    model = FieldMapping
+    extra = 0
+    fields = ["a_field", "b_field", "direction", "transform", "enabled", "is_default", "order"]
+
+
+def _enqueue(connection: Connection, trigger: str) -> bool:
+    """Queue a run through the engine's task module; False when it is not installed
+    yet (then only the connection's state changes and the scheduler picks it up)."""
+    try:
+        from sync.tasks import enqueue_run
+    except ImportError:
+        logger.warning("sync.tasks.enqueue_run is not available; %s not queued", connection)
+        return False
+    enqueue_run(connection, trigger)
+    return True
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    """Connections of every tenant, with ops actions: pause, resume, run now, resync."""
+
+    list_display = [
+        "name",
+        "account",
+        "a_authorization",
+        "b_authorization",
+        "direction",
+        "state",
+        "interval_minutes",
+        "next_run_at",
+        "last_run_at",
+        "consecutive_failures",
+    ]
+    list_filter = ["state", "direction", "conflict_policy", "account__plan"]
+    search_fields = [
+        "name",
+        "account__name",
+        "a_authorization__label",
+        "b_authorization__label",
+        "a_authorization__vendor",
+        "b_authorization__vendor",
+    ]
+    list_select_related = ["account", "a_authorization", "b_authorization"]
+    raw_id_fields = ["account", "a_authorization", "b_authorization", "current_run"]
+    readonly_fields = [
+        "cursor_a",
+        "cursor_b",
+        "last_run_at",
+        "current_run",
+        "claimed_by",
+        "claimed_until",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [RuleInline, FieldMappingInline]
+    actions = ["pause", "resume", "run_now", "full_resync"]
+    fieldsets = [
+        (None, {"fields": ["account", "name", "direction"]}),
+        ("Side A", {"fields": ["a_authorization", "a_scope"]}),
+        ("Side B", {"fields": ["b_authorization", "b_scope"]}),
+        (
+            "Options",
+            {"fields": [*CONNECTION_OPTIONS, *BREAKER_OPTIONS]},
+        ),
+        (
+            "State",
+            {
+                "fields": [
+                    "state",
+                    "state_reason",
+                    "next_run_at",
+                    "last_run_at",
+                    "consecutive_failures",
+                    "current_run",
+                    "cursor_a",
+                    "cursor_b",
+                    "claimed_by",
+                    "claimed_until",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+    ]
+
+    @admin.action(description="Pause selected connections")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        reason = f"Paused from the ops console by {request.user}."
+        count = queryset.exclude(state=ConnectionState.PAUSED).update(
+            state=ConnectionState.PAUSED, state_reason=reason, updated_at=timezone.now()
+        )
+        self.message_user(request, f"Paused {count} connection(s).")
+
+    @admin.action(description="Resume selected connections")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        now = timezone.now()
+        resumable = queryset.filter(state__in=[ConnectionState.PAUSED, ConnectionState.ERROR])
+        # One that never finished a run resumes into its initial sync.
+        count = resumable.filter(last_run_at__isnull=False).update(
+            state=ConnectionState.ACTIVE,
+            state_reason="",
+            consecutive_failures=0,
+            next_run_at=now,
+            updated_at=now,
+        )
+        count += resumable.filter(last_run_at__isnull=True).update(
+            state=ConnectionState.INITIAL_SYNC,
+            state_reason="",
+            consecutive_failures=0,
+            next_run_at=now,
+            updated_at=now,
+        )
+        self.message_user(request, f"Resumed {count} connection(s); they run within a minute.")
+
+    @admin.action(description="Run selected connections now")
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        self._run(request, queryset, Trigger.MANUAL, clear_cursors=False)
+
+    @admin.action(description="Full resync (forget cursors, re-read everything)")
+    def full_resync(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        self._run(request, queryset, Trigger.RESYNC, clear_cursors=True)
+
+    def _run(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Connection],
+        trigger: str,
+        *,
+        clear_cursors: bool,
+    ) -> None:
+        paused = queryset.filter(state=ConnectionState.PAUSED).count()
+        queued = 0
+        for connection in queryset.exclude(state=ConnectionState.PAUSED):
+            if clear_cursors:
+                # Without cursors the next run lists both sides whole; links keep
+                # matching, so nothing is duplicated. Due now, so that the scheduler
+                # still re-reads everything if the queued task is lost.
+                connection.cursor_a = None
+                connection.cursor_b = None
+                connection.next_run_at = timezone.now()
+                connection.save(update_fields=["cursor_a", "cursor_b", "next_run_at", "updated_at"])
+            if _enqueue(connection, trigger):
+                queued += 1
+            elif not clear_cursors:
+                # No task module: the scheduler's next dispatch runs it instead.
+                connection.next_run_at = timezone.now()
+                connection.save(update_fields=["next_run_at", "updated_at"])
+        total = queryset.count() - paused
+        if queued == total:
+            self.message_user(request, f"Queued {queued} run(s).")
+        else:
+            self.message_user(
+                request,
+                f"Scheduled {total} connection(s) to run at the next dispatch "
+                f"({queued} queued at once).",
+                messages.WARNING,
+            )
+        if paused:
+            self.message_user(
+                request, f"Skipped {paused} paused connection(s); resume them first.", messages.INFO
+            )
+
+
+# --- Rules, with their filters and actions nested.
+
+
+class RuleFilterInline(admin.TabularInline):
+    model = RuleFilter
+    extra = 0
+
+
+class RuleActionInline(admin.TabularInline):
+    model = RuleAction
+    extra = 0
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    """A rule (IF filters THEN actions) of one connection and direction."""
+
+    list_display = ["__str__", "connection", "direction", "order", "enabled"]
+    list_filter = ["direction", "enabled"]
+    search_fields = ["name", "connection__name", "connection__account__name"]
+    list_select_related = ["connection"]
+    raw_id_fields = ["connection"]
+    inlines = [RuleFilterInline, RuleActionInline]
+
+
+@admin.register(RuleFilter)
+class RuleFilterAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "rule", "kind", "field", "operator", "value", "negate"]
+    list_filter = ["kind", "operator", "negate"]
+    search_fields = ["field", "value", "rule__name", "rule__connection__name"]
+    list_select_related = ["rule"]
+    raw_id_fields = ["rule"]
+
+
+@admin.register(RuleAction)
+class RuleActionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "rule", "kind", "field", "value", "revert_on_leave"]
+    list_filter = ["kind", "revert_on_leave"]
+    search_fields = ["field", "value", "rule__name", "rule__connection__name"]
+    list_select_related = ["rule"]
+    raw_id_fields = ["rule"]
+
+
+@admin.register(FieldMapping)
+class FieldMappingAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "connection",
+        "direction",
+        "transform",
+        "enabled",
+        "is_default",
+        "order",
+    ]
+    list_filter = ["direction", "transform", "enabled", "is_default"]
+    search_fields = ["a_field", "b_field", "connection__name"]
+    list_select_related = ["connection"]
+    raw_id_fields = ["connection"]
+
+
+@admin.register(UserLink)
+class UserLinkAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "connection", "a_user_id", "b_user_id", "auto"]
+    list_filter = ["auto"]
+    search_fields = ["a_user_id", "a_user_label", "b_user_id", "b_user_label", "connection__name"]
+    list_select_related = ["connection"]
+    raw_id_fields = ["connection"]
+
+
+# --- The sync's memory and journal.
+
+
+@admin.register(RecordLink)
+class RecordLinkAdmin(JournalAdmin):
+    """The sync's memory. Editable for repairs (e.g. unlinking a wrong match)."""
+
+    list_display = ["__str__", "connection", "entity", "a_id", "b_id", "state", "updated_at"]
+    list_filter = ["state", "entity", "dirty"]
+    search_fields = ["=a_id", "=b_id", "match_key"]
+    list_select_related = ["connection"]
+    raw_id_fields = ["connection"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "connection",
+        "trigger",
+        "status",
+        "dry_run",
+        "phase",
+        "api_calls",
+        "writes",
+        "created_at",
+        "duration",
+    ]
+    list_filter = ["status", "trigger", "dry_run"]
+    search_fields = ["=connection__id", "connection__name", "error"]
+    list_select_related = ["connection"]
+
+
+@admin.register(SyncEvent)
+class SyncEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "connection",
+        "action",
+        "direction",
+        "label",
+        "record_id",
+        "status",
+        "reason",
+    ]
+    list_filter = ["action", "status", "direction", "entity"]
+    search_fields = ["=record_id", "=source_id", "label", "=connection__id"]
+    list_select_related = ["connection"]
+
+
+# --- Access: API tokens and invitations (their secret parts are stored hashed only).
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """REST API tokens. Only revocation is done here; tenants issue tokens themselves."""
+
+    list_display = ["name", "prefix", "user", "account", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username", "account__name"]
+    list_select_related = ["user", "account"]
+    exclude = ["key_hash"]
+    readonly_fields = ["user", "account", "prefix", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A token's raw key is shown once at issue time, on the tenant pages.
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "account", "role", "invited_by", "created_at", "accepted_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "account__name"]
+    list_select_related = ["account", "invited_by"]
+    exclude = ["token_hash"]
+    readonly_fields = ["invited_by", "created_at", "accepted_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # The one-time link is made and mailed by the tenant pages.
+        return False

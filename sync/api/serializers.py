@@ -1,0 +1,545 @@
+"""Serializers of the REST API.
+
+Credentials go in (write-only) and never come out; a connection is written with its
+rules (nested filters and actions) and field mappings in one request; plan limits and
+the models' own ``clean()`` rules are enforced here so that errors come back as JSON
+keyed by field name.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from rest_framework import serializers
+
+from connectors.registry import VENDORS, connector_class
+from sync.models import (
+    BREAKER_OPTIONS,
+    CONNECTION_OPTIONS,
+    Account,
+    AppAuthorization,
+    Connection,
+    ConnectionState,
+    Direction,
+    FieldMapping,
+    Rule,
+    RuleAction,
+    RuleFilter,
+    SyncDirection,
+    SyncEvent,
+    SyncRun,
+)
+
+logger = logging.getLogger(__name__)
+
+# Sides are fixed once records have been linked: changing them would orphan the links.
+EDITABLE_SIDE_STATES = (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
+SIDE_FIELDS = ("a_authorization", "a_scope", "b_authorization", "b_scope")
+
+
+def _account(serializer: serializers.BaseSerializer) -> Account:
+    return serializer.context["account"]
+
+
+def _django_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A model's ValidationError as DRF's, keeping field names."""
+    if hasattr(exc, "error_dict"):
+        return serializers.ValidationError(exc.message_dict)
+    return serializers.ValidationError({"non_field_errors": exc.messages})
+
+
+# --- Authorizations
+
+
+class AuthorizationSerializer(serializers.ModelSerializer):
+    """An authorized app account. ``credentials`` (API key, password, tokens) is
+    write-only and stored encrypted; ``webhook_url`` is shown to owners and admins only,
+    for pasting into the vendor's webhook settings."""
+
+    credentials = serializers.DictField(
+        child=serializers.CharField(max_length=4096, trim_whitespace=False),
+        write_only=True,
+        required=False,
+        help_text="Secret values by the connector's auth field names; never returned.",
+    )
+    settings = serializers.DictField(
+        required=False,
+        help_text="Non-secret settings the connector needs (instance URL, PBX host…).",
+    )
+    has_credentials = serializers.SerializerMethodField()
+    webhook_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AppAuthorization
+        fields = [
+            "id",
+            "vendor",
+            "label",
+            "settings",
+            "credentials",
+            "has_credentials",
+            "health",
+            "health_message",
+            "checked_at",
+            "limit_info",
+            "webhook_url",
+            "created_at",
+        ]
+        read_only_fields = ["health", "health_message", "checked_at", "limit_info", "created_at"]
+
+    def get_has_credentials(self, obj: AppAuthorization) -> bool:
+        return obj.has_secrets
+
+    def get_webhook_url(self, obj: AppAuthorization) -> str | None:
+        membership = self.context.get("membership")
+        if membership is None or not membership.can_manage:
+            return None
+        base = settings.PUBLIC_URL.rstrip("/")
+        return f"{base}/hooks/{obj.vendor}/{obj.webhook_token}/"
+
+    def validate_vendor(self, value: str) -> str:
+        if value not in VENDORS:
+            raise serializers.ValidationError(
+                f"Unknown vendor {value!r}; see /api/v1/connectors/ for the catalogue."
+            )
+        if self.instance is not None and value != self.instance.vendor:
+            raise serializers.ValidationError("The vendor of an authorization cannot change.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        vendor = attrs.get("vendor") or getattr(self.instance, "vendor", "")
+        credentials = attrs.get("credentials")
+        if credentials is None:
+            if self.instance is None and connector_class(vendor).auth_kind != "oauth":
+                raise serializers.ValidationError({"credentials": "This field is required."})
+            return attrs
+        cls = connector_class(vendor)
+        if cls.auth_kind == "oauth":
+            return attrs  # tokens obtained elsewhere; their names are the vendor's
+        # Connectors may read optional secrets beyond their form fields (e.g. a webhook
+        # secret), so extra names are kept; the form fields themselves are required.
+        expected = [name for name, _label, _secret in cls.auth_fields]
+        missing = [name for name in expected if not credentials.get(name)]
+        if missing:
+            raise serializers.ValidationError(
+                {"credentials": f"{cls.label} needs {', '.join(missing)}."}
+            )
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> AppAuthorization:
+        credentials = validated_data.pop("credentials", {})
+        authorization = AppAuthorization(
+            account=_account(self), owner=self.context["request"].user, **validated_data
+        )
+        authorization.secrets = credentials
+        authorization.save()
+        return authorization
+
+    def update(
+        self, instance: AppAuthorization, validated_data: dict[str, Any]
+    ) -> AppAuthorization:
+        credentials = validated_data.pop("credentials", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        if credentials is not None:
+            # Re-authorizing: new secrets, and the old health no longer says anything.
+            instance.secrets = credentials
+            instance.health = AppAuthorization._meta.get_field("health").default
+            instance.health_message = ""
+            instance.checked_at = None
+        instance.save()
+        return instance
+
+
+# --- Connections with their rules and mappings
+
+
+class RuleFilterSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RuleFilter
+        fields = ["kind", "field", "operator", "value", "negate"]
+
+
+class RuleActionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RuleAction
+        fields = ["kind", "field", "value", "revert_on_leave"]
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    """A rule of one direction: all ``filters`` must hold (IF); ``actions`` apply on the
+    other side (THEN)."""
+
+    filters = RuleFilterSerializer(many=True, required=False)
+    actions = RuleActionSerializer(many=True, required=False)
+
+    class Meta:
+        model = Rule
+        fields = ["id", "direction", "name", "order", "enabled", "filters", "actions"]
+        read_only_fields = ["id"]
+
+
+class FieldMappingSerializer(serializers.ModelSerializer):
+    """A pair of fields kept equal; default pairs (from common keys) are locked except
+    for ``enabled``."""
+
+    class Meta:
+        model = FieldMapping
+        fields = ["id", "a_field", "b_field", "direction", "transform", "enabled", "is_default"]
+        read_only_fields = ["id", "is_default"]
+        # The (connection, a_field, b_field) uniqueness is checked by ConnectionSerializer.
+        validators: list[Any] = []
+
+
+class ScopedAuthorizationField(serializers.PrimaryKeyRelatedField):
+    """An authorization id of the caller's account; others' ids are "does not exist"."""
+
+    def get_queryset(self) -> Any:
+        return AppAuthorization.objects.filter(account=self.context["account"])
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    """A connection: two sides, direction, options, and optionally its rules and field
+    mappings. Omitted ``rules`` on create give one rule per synced direction without
+    filters; omitted ``mappings`` give the default pairs. Given on update, ``rules``
+    replace all rules and ``mappings`` replace the custom pairs."""
+
+    a_authorization = ScopedAuthorizationField()
+    b_authorization = ScopedAuthorizationField()
+    rules = RuleSerializer(many=True, required=False)
+    mappings = FieldMappingSerializer(many=True, required=False)
+
+    class Meta:
+        model = Connection
+        fields = [
+            "id",
+            "name",
+            "a_authorization",
+            "a_scope",
+            "b_authorization",
+            "b_scope",
+            "direction",
+            *CONNECTION_OPTIONS,
+            *BREAKER_OPTIONS,
+            "state",
+            "state_reason",
+            "next_run_at",
+            "last_run_at",
+            "rules",
+            "mappings",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "state",
+            "state_reason",
+            "next_run_at",
+            "last_run_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    # -- validation
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        account = _account(self)
+        plain = {k: v for k, v in attrs.items() if k not in ("rules", "mappings")}
+        if self.instance is not None and self.instance.state not in EDITABLE_SIDE_STATES:
+            changed = [
+                name
+                for name in SIDE_FIELDS
+                if name in plain and plain[name] != getattr(self.instance, name)
+            ]
+            if changed:
+                raise serializers.ValidationError(
+                    {
+                        name: "The sides cannot change once the connection has synced; "
+                        "create a new connection instead."
+                        for name in changed
+                    }
+                )
+        candidate = Connection(account=account)
+        if self.instance is not None:
+            for field in Connection._meta.concrete_fields:
+                setattr(candidate, field.attname, getattr(self.instance, field.attname))
+        for name, value in plain.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.clean()
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        direction = candidate.direction
+        if "rules" in attrs:
+            self._validate_rules(account, direction, attrs["rules"])
+        if "mappings" in attrs:
+            self._validate_mappings(account, attrs["mappings"])
+        return attrs
+
+    def _validate_rules(self, account: Account, direction: str, rules: list[dict]) -> None:
+        limit = account.limit("max_rules_per_connection")
+        if len(rules) > limit:
+            raise serializers.ValidationError(
+                {"rules": f"Your plan allows {limit} rules per connection."}
+            )
+        errors: dict[int, dict[str, str]] = {}
+        for index, rule in enumerate(rules):
+            if direction != SyncDirection.TWO_WAY and rule["direction"] != direction:
+                errors[index] = {
+                    "direction": f"This connection only syncs {direction}; "
+                    f"a {rule['direction']} rule would never run."
+                }
+        if errors:
+            raise serializers.ValidationError({"rules": errors})
+
+    def _validate_mappings(self, account: Account, mappings: list[dict]) -> None:
+        defaults = set()
+        if self.instance is not None:
+            defaults = set(
+                self.instance.mappings.filter(is_default=True).values_list("a_field", "b_field")
+            )
+        seen: set[tuple[str, str]] = set()
+        errors: dict[int, dict[str, str]] = {}
+        custom = False
+        for index, mapping in enumerate(mappings):
+            pair = (mapping["a_field"], mapping["b_field"])
+            if pair in seen:
+                errors[index] = {"b_field": "This pair of fields is mapped twice."}
+            seen.add(pair)
+            custom = custom or pair not in defaults
+        if errors:
+            raise serializers.ValidationError({"mappings": errors})
+        if custom and not account.limit("custom_mappings_allowed"):
+            raise serializers.ValidationError(
+                {"mappings": "Your plan does not include custom field mappings."}
+            )
+
+    # -- writing
+
+    @transaction.atomic
+    def create(self, validated_data: dict[str, Any]) -> Connection:
+        rules = validated_data.pop("rules", None)
+        mappings = validated_data.pop("mappings", None)
+        connection = Connection.objects.create(account=_account(self), **validated_data)
+        if rules is None:
+            rules = [
+                {"direction": d, "name": f"All contacts {d.label}"}
+                for d in (Direction.A_TO_B, Direction.B_TO_A)
+                if connection.syncs(d)
+            ]
+        self._write_rules(connection, rules)
+        if mappings is not None:
+            self._write_mappings(connection, mappings)
+        # Without mappings the view adds the default pairs once this transaction commits.
+        return connection
+
+    @transaction.atomic
+    def update(self, instance: Connection, validated_data: dict[str, Any]) -> Connection:
+        rules = validated_data.pop("rules", None)
+        mappings = validated_data.pop("mappings", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.save()
+        if rules is not None:
+            instance.rules.all().delete()
+            self._write_rules(instance, rules)
+        if mappings is not None:
+            self._write_mappings(instance, mappings)
+        return instance
+
+    @staticmethod
+    def _write_rules(connection: Connection, rules: list[dict[str, Any]]) -> None:
+        for order, data in enumerate(rules):
+            data = dict(data)
+            filters = data.pop("filters", [])
+            actions = data.pop("actions", [])
+            data.setdefault("order", order)
+            rule = Rule.objects.create(connection=connection, **data)
+            RuleFilter.objects.bulk_create(RuleFilter(rule=rule, **f) for f in filters)
+            RuleAction.objects.bulk_create(RuleAction(rule=rule, **a) for a in actions)
+
+    @staticmethod
+    def _write_mappings(connection: Connection, mappings: list[dict[str, Any]]) -> None:
+        defaults = {(m.a_field, m.b_field): m for m in connection.mappings.filter(is_default=True)}
+        connection.mappings.filter(is_default=False).delete()
+        for order, data in enumerate(mappings):
+            locked = defaults.get((data["a_field"], data["b_field"]))
+            if locked is not None:
+                # Default pairs are locked: only switching them on or off is allowed.
+                locked.enabled = data.get("enabled", locked.enabled)
+                locked.save(update_fields=["enabled"])
+                continue
+            FieldMapping.objects.create(connection=connection, order=1000 + order, **data)
+
+
+def add_default_mappings(connection: Connection) -> None:
+    """Create the default field pairs from both apps' field schemas (vendor HTTP, so
+    called outside any transaction). An app that cannot be read now leaves the
+    connection without default pairs; the mapping page or a later call fills them in."""
+    from connectors.base import ConnectorError
+    from sync.engine.mapping import ensure_default_mappings
+    from sync.vendors import open_connector
+
+    try:
+        specs = [
+            open_connector(connection.authorization(side), connection.scope(side)).fields()
+            for side in ("a", "b")
+        ]
+    except ConnectorError as exc:
+        logger.info("No default mappings for connection %s yet: %s", connection.pk, exc)
+        return
+    ensure_default_mappings(connection, *specs)
+
+
+class ConnectionStateSerializer(serializers.Serializer):
+    """Optional reason given when pausing."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+# --- Runs, events, statistics
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """One execution of a connection with its phase, progress and counts."""
+
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "connection",
+            "trigger",
+            "status",
+            "dry_run",
+            "phase",
+            "progress",
+            "counts",
+            "preview",
+            "api_calls",
+            "writes",
+            "error",
+            "undo_of",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+        read_only_fields = fields
+
+    def get_duration_seconds(self, obj: SyncRun) -> float | None:
+        duration = obj.duration
+        return duration.total_seconds() if duration is not None else None
+
+
+class QueuedSerializer(serializers.Serializer):
+    """A run put on the task queue; ``run`` is null until a worker has created it."""
+
+    connection = serializers.IntegerField()
+    trigger = serializers.CharField()
+    run = RunSerializer(allow_null=True)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One record-level action with the fields it changed (old and new values)."""
+
+    # Blank for events without a direction (e.g. a record skipped before matching).
+    direction = serializers.ChoiceField(choices=Direction.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = SyncEvent
+        fields = [
+            "id",
+            "run",
+            "entity",
+            "action",
+            "direction",
+            "record_id",
+            "source_id",
+            "label",
+            "changes",
+            "status",
+            "reason",
+            "error",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class StatSerializer(serializers.Serializer):
+    """How many events of one action and direction a day saw."""
+
+    day = serializers.DateField()
+    direction = serializers.CharField()
+    action = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class EventIdsSerializer(serializers.Serializer):
+    """Events to act on, by id."""
+
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+    )
+
+
+class ConflictResolutionSerializer(serializers.Serializer):
+    """How to settle a conflict: ``other`` writes the value that lost to both sides;
+    ``kept`` accepts the outcome as it is."""
+
+    use = serializers.ChoiceField(choices=["other", "kept"], default="other")
+
+
+class ReviewResultSerializer(serializers.Serializer):
+    """How many deletions were approved or dismissed."""
+
+    count = serializers.IntegerField()
+
+
+# --- Connector catalogue
+
+
+class AuthFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    secret = serializers.BooleanField()
+
+
+class FieldSpecSerializer(serializers.Serializer):
+    """One field of the vendor's records (see connectors.base.FieldSpec)."""
+
+    key = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField()
+    common = serializers.CharField(allow_null=True)
+    required = serializers.BooleanField()
+    read_only = serializers.BooleanField()
+    custom = serializers.BooleanField()
+    multi = serializers.BooleanField()
+    choices = serializers.ListField(child=serializers.CharField())
+    max_length = serializers.IntegerField(allow_null=True)
+
+
+class ScopeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class ConnectorSerializer(serializers.Serializer):
+    """A connector of the catalogue; ``fields`` and ``scopes`` are read from the vendor
+    only when an authorization is given (``?authorization=<id>``)."""
+
+    vendor = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    auth_kind = serializers.CharField()
+    auth_fields = AuthFieldSerializer(many=True)
+    capabilities = serializers.DictField()
+    entities = serializers.ListField(child=serializers.CharField())
+    fields = FieldSpecSerializer(many=True, required=False)
+    scopes = ScopeSerializer(many=True, required=False)

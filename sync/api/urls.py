@@ -1,0 +1,17 @@
+"""REST API v1 (issue 8), mounted at /api/v1/ by config/urls.py."""
+
+from __future__ import annotations
+
+from rest_framework.routers import DefaultRouter
+
+from sync.api import views
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("authorizations", views.AuthorizationViewSet, basename="authorization")
+router.register("connections", views.ConnectionViewSet, basename="connection")
+router.register("runs", views.RunViewSet, basename="run")
+router.register("connectors", views.ConnectorViewSet, basename="connector")
+
+urlpatterns = router.urls

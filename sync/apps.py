@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SyncConfig(AppConfig):
+    """The core app: models, engine, rules, mapping, scheduler, tenant pages, API, admin."""
+
+    name = "sync"
+    verbose_name = "Contact sync"

@@ -1,0 +1,54 @@
+"""The sync engine (DESIGN.md section 4).
+
+Public entry points, used by the scheduler, the pages, the API and the commands:
+
+- ``run_connection(connection_id, trigger, *, dry_run=False, initial=False,
+  replace_destination=False) -> SyncRun`` — claim, read, match, plan, write, journal.
+- ``preview(connection) -> SyncRun`` — a dry run: the same plan, nothing written;
+  counts per action per side and up to 20 samples each in ``SyncRun.preview``.
+- ``undo_run(run) -> SyncRun`` — write a run's journaled old values back.
+- ``resolve_conflict(event, use="other")`` — apply the losing value of a conflict.
+- ``review_deletions(events, approve)`` — approve or dismiss deletions awaiting review.
+
+Modules: ``mapping`` (pairs, normalized projection, hashes), ``normalize`` (email,
+phone, name, country), ``rules`` (filters and actions), ``planner`` (the pure decision
+for one record pair), ``run`` (the applier), and ``sync/tasks.py`` for scheduling.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sync.models import Connection, SyncRun
+
+__all__ = ["preview", "resolve_conflict", "review_deletions", "run_connection", "undo_run"]
+
+# The entry points import lazily: sync.models and the pages may import sync.engine.mapping
+# before Django's apps are ready, and that must not pull the whole engine in.
+_LAZY = {
+    "run_connection": "sync.engine.run",
+    "undo_run": "sync.engine.journal",
+    "resolve_conflict": "sync.engine.journal",
+    "review_deletions": "sync.engine.journal",
+    "ConnectionBusy": "sync.engine.journal",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(name)
+
+
+def preview(connection: Connection, **kwargs: Any) -> SyncRun:
+    """A dry run of ``connection``: the same plan as a real run, nothing written; counts
+    per action and direction and up to 20 samples each land in ``SyncRun.preview``."""
+    from sync.engine.run import run_connection
+    from sync.models import ConnectionState, Trigger
+
+    initial = connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
+    kwargs.setdefault("initial", initial)
+    return run_connection(connection.pk, Trigger.PREVIEW, dry_run=True, **kwargs)

@@ -1,0 +1,137 @@
+"""What one run knows about its connection: the two live connectors, their field specs,
+the mapping pairs, the rules and the planner's options, resolved once per run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import Connector, ConnectorError, FieldSpec
+from sync.engine import mapping, rules
+from sync.engine.mapping import MappingContext, Pair
+from sync.engine.planner import SIDES, Options, SideSpec, values
+from sync.models import Connection, SyncDirection
+from sync.vendors import open_connector
+
+# Field types whose raw values count in a side's content hash even when no pair maps
+# them: rules filter on them and deletions/unsubscribes act on them.
+_HASHED_TYPES = {"tags", "lists", "owner", "status", "subscription"}
+
+
+@dataclass
+class RunContext:
+    """Connectors, specs and planner options of one connection for one run."""
+
+    connection: Connection
+    connectors: dict[str, Connector]
+    specs: dict[str, list[FieldSpec]]
+    options: Options
+    email_key: str | None
+    hashed_fields: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def pairs(self) -> list[Pair]:
+        return self.options.pairs
+
+    def api_calls(self) -> int:
+        return sum(c.http.calls for c in self.connectors.values())
+
+    def side_values(self, side: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return values(self.options, side, fields) or {}
+
+    def forget_values(self) -> None:
+        """Empty the normalized-values cache (once per page or chunk)."""
+        if self.options.memo is not None:
+            self.options.memo.clear()
+
+    def side_hash(self, side: str, fields: dict[str, Any] | None) -> str:
+        """The content hash of a side's record: normalized mapped values plus the raw
+        values rules and deletions read. Equal hash = nothing we care about changed."""
+        if fields is None:
+            return ""
+        extra = {k: fields.get(k) for k in self.hashed_fields[side]}
+        return mapping.content_hash({"v": self.side_values(side, fields), "x": extra})
+
+    def match_key(self, side: str, fields: dict[str, Any]) -> str:
+        """The normalized email of a record ("" when it has none)."""
+        if not self.email_key:
+            return ""
+        value = self.side_values(side, fields).get(self.email_key)
+        return str(value)[:320] if value else ""
+
+
+def build_context(
+    connection: Connection,
+    *,
+    connectors: dict[str, Connector] | None = None,
+    replace_destination: bool = False,
+) -> RunContext:
+    """Open both connectors and resolve the connection's options for the planner."""
+    if connectors is None:
+        connectors = {
+            side: open_connector(connection.authorization(side), connection.scope(side))
+            for side in SIDES
+        }
+    specs = {}
+    for side in SIDES:
+        try:
+            specs[side] = connectors[side].fields()
+        except ConnectorError as exc:
+            exc.side = side  # type: ignore[attr-defined]  # which authorization failed
+            raise
+    pairs = mapping.pairs_for(connection, specs["a"], specs["b"])
+    if not pairs:
+        # A connection saved without mapping rows syncs the default pairs.
+        pairs = mapping.default_pairs(specs["a"], specs["b"])
+    by_key = {side: {s.key: s for s in specs[side]} for side in SIDES}
+    rule_contexts = {
+        d: rules.context_for(connection, d, specs["a"], specs["b"]) for d in ("a_to_b", "b_to_a")
+    }
+    options = Options(
+        pairs=pairs,
+        mapping=MappingContext(default_phone_country=connection.default_phone_country),
+        sides={
+            side: SideSpec.from_specs(
+                specs[side],
+                connection.scope(side),
+                connection.marker_field_a if side == "a" else connection.marker_field_b,
+            )
+            for side in SIDES
+        },
+        rules=rules.load_rules(connection),
+        rule_contexts=rule_contexts,
+        flows={d: connection.syncs(d) for d in ("a_to_b", "b_to_a")},
+        avoid_duplicates=connection.avoid_duplicates,
+        deletions={"a_to_b": connection.deletions_a_to_b, "b_to_a": connection.deletions_b_to_a},
+        deletion_review=connection.deletion_review,
+        trash_tag=connection.trash_tag,
+        unsubscribes=connection.unsubscribes,
+        unsubscribe_tag=connection.unsubscribe_tag,
+        conflict_policy=(
+            _destination_wins(connection) if replace_destination else connection.conflict_policy
+        ),
+        replace_destination=replace_destination,
+        memo={},
+    )
+    hashed = {
+        side: sorted(
+            {s.key for s in specs[side] if s.type in _HASHED_TYPES}
+            | {f.field for r in options.rules for f in r.filters if f.field}
+        )
+        for side in SIDES
+    }
+    email_key = next(
+        (
+            p.key
+            for p in pairs
+            if p.transform == "email"
+            or (by_key["a"].get(p.a_field) and by_key["a"][p.a_field].type == "email")
+        ),
+        None,
+    )
+    return RunContext(connection, connectors, specs, options, email_key, hashed)
+
+
+def _destination_wins(connection: Connection) -> str:
+    # Replace destination: the source overwrites everything it holds.
+    return "a_wins" if connection.direction == SyncDirection.A_TO_B else "b_wins"

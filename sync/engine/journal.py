@@ -1,0 +1,260 @@
+"""Acting on the journal: undo a run, settle a conflict the other way, approve or dismiss
+deletions awaiting review. Each writes through the connectors, journals what it did
+(old and new values), and records on the link what the side now holds, so the next run
+sees its own write as an echo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.base import Change, ConnectorError, Result
+from sync.engine import mapping
+from sync.engine.context import RunContext, build_context
+from sync.engine.planner import deletion_write, other
+from sync.models import (
+    Connection,
+    EventStatus,
+    LinkState,
+    RecordLink,
+    RunStatus,
+    SyncEvent,
+    SyncRun,
+    Trigger,
+)
+
+logger = logging.getLogger(__name__)
+
+# Journal actions that changed a record and can be written back.
+UNDOABLE = ("create", "update", "delete", "trash", "remove_from_list", "mark", "tag", "unsubscribe")
+
+
+class ConnectionBusy(Exception):
+    """A run of the connection is in progress; try again when it has finished."""
+
+
+def _target(event: SyncEvent) -> str:
+    """The side an event happened on (its direction's target)."""
+    return "b" if event.direction == "a_to_b" else "a"
+
+
+class _Claimed:
+    """Hold the connection's claim for the duration of a journal operation."""
+
+    def __init__(self, connection: Connection, what: str) -> None:
+        self.connection = connection
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{what}"
+
+    def __enter__(self) -> None:
+        if not Connection.objects.claim(self.connection.pk, self.worker):
+            raise ConnectionBusy(f"Connection {self.connection.pk} is running; try again soon.")
+
+    def __exit__(self, *exc: object) -> None:
+        Connection.objects.release(self.connection.pk, self.worker)
+
+
+def _push(ctx: RunContext, side: str, changes: list[Change]) -> dict[str, Result]:
+    connector = ctx.connectors[side]
+    size = max(1, connector.capabilities.batch_size)
+    results: dict[str, Result] = {}
+    for start in range(0, len(changes), size):
+        for result in connector.push(changes[start : start + size]):
+            results[result.key] = result
+    return results
+
+
+def _remember(ctx: RunContext, link: RecordLink, side: str, fields: dict[str, Any] | None) -> None:
+    """Record what ``side`` holds after our write (an echo for the next run)."""
+    setattr(link, f"{side}_fields", fields)
+    setattr(link, f"{side}_pending", None)
+    setattr(link, f"{side}_gone", False)
+    setattr(link, f"{side}_hash", ctx.side_hash(side, fields))
+    link.save()
+
+
+def _event(run: SyncRun | None, link: RecordLink | None, side: str, **kwargs: Any) -> SyncEvent:
+    return SyncEvent(
+        connection_id=(run.connection_id if run else link.connection_id),  # type: ignore[union-attr]
+        run=run,
+        link=link,
+        direction="a_to_b" if side == "b" else "b_to_a",
+        record_id=(link.side_id(side) or "") if link else "",
+        label=link.match_key if link else "",
+        **kwargs,
+    )
+
+
+def undo_run(run: SyncRun) -> SyncRun:
+    """Write the journaled old values of ``run`` back through the connectors: updates get
+    their old values, created records are deleted, deleted ones recreated (as new records,
+    where the vendor allows creating). Journaled as a run with trigger undo, undo_of=run."""
+    connection = run.connection
+    undo = SyncRun.objects.create(
+        connection=connection,
+        trigger=Trigger.UNDO,
+        undo_of=run,
+        status=RunStatus.RUNNING,
+        started_at=timezone.now(),
+    )
+    try:
+        with _Claimed(connection, f"undo-{run.pk}"):
+            ctx = build_context(connection)
+            errors = _undo_events(ctx, run, undo)
+            undo.status = RunStatus.PARTIAL if errors else RunStatus.SUCCEEDED
+            undo.api_calls = ctx.api_calls()
+    except (ConnectionBusy, ConnectorError) as exc:
+        undo.status, undo.error = RunStatus.FAILED, str(exc)
+    undo.finished_at = timezone.now()
+    undo.save()
+    return undo
+
+
+def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
+    events = list(
+        run.events.filter(
+            status__in=[EventStatus.OK, EventStatus.APPROVED],
+            action__in=UNDOABLE,
+            link__isnull=False,
+        )
+        .select_related("link")
+        .order_by("-pk")  # newest first, so the oldest old value is written last
+    )
+    errors = 0
+    for event in events:
+        link = RecordLink.objects.get(pk=event.link_id)
+        side = _target(event)
+        current = dict(getattr(link, f"{side}_fields") or {})
+        old = {k: v.get("old") for k, v in (event.changes or {}).items() if isinstance(v, dict)}
+        new = {k: v.get("new") for k, v in (event.changes or {}).items() if isinstance(v, dict)}
+        key = f"undo-{event.pk}"
+        if event.action == "create":
+            record_id = event.record_id or link.side_id(side)
+            change = Change("delete", key, id=record_id)
+        elif event.action == "delete":
+            change = Change("create", key, fields={k: v for k, v in old.items() if v is not None})
+        else:
+            change = Change("update", key, id=link.side_id(side), fields=old)
+        result = _push(ctx, side, [change]).get(key)
+        error = result.error if result else ConnectorError("no answer")
+        if error is not None:
+            errors += 1
+            _event(undo, link, side, action="error", status="error", error=str(error)).save()
+            continue
+        with transaction.atomic():
+            if change.op == "delete":
+                setattr(link, f"{side}_id", None)
+                link.state = LinkState.DELETED  # undone creates are not made again
+                _remember(ctx, link, side, None)
+            elif change.op == "create":
+                setattr(link, f"{side}_id", result.id)  # type: ignore[union-attr]
+                link.state = LinkState.LINKED
+                _remember(ctx, link, side, dict(change.fields))
+            else:
+                _remember(ctx, link, side, {**current, **old})
+            changes = {k: {"old": new.get(k), "new": old.get(k)} for k in old}
+            _event(undo, link, side, action="undo", changes=changes, reason=event.action).save()
+            SyncEvent.objects.filter(pk=event.pk).update(status=EventStatus.UNDONE)
+        undo.writes += 1
+    return errors
+
+
+def resolve_conflict(event: SyncEvent, use: str = "other") -> SyncEvent:
+    """Settle a conflict: ``use="other"`` writes the losing value to both sides (it was
+    right after all); ``use="kept"`` accepts the outcome. Journaled; the conflict event
+    becomes resolved. Returns the conflict event."""
+    if event.action != "conflict":
+        raise ValueError("Only conflict events can be resolved.")
+    if use not in ("other", "lost", "kept"):
+        raise ValueError("use must be 'other' or 'kept'.")
+    if use != "kept" and event.link_id:
+        with _Claimed(event.connection, f"resolve-{event.pk}"):
+            ctx = build_context(event.connection)
+            link = RecordLink.objects.get(pk=event.link_id)
+            wanted = {k: v["lost"] for k, v in event.changes.items() if isinstance(v, dict)}
+            pairs = [p for p in ctx.pairs if p.key in wanted]
+            for side in ("a", "b"):
+                current = getattr(link, f"{side}_fields")
+                if current is None or not link.side_id(side):
+                    continue
+                fields = mapping.write_side(pairs, side, wanted, current, ctx.options.mapping)
+                fields = {k: v for k, v in fields.items() if current.get(k) != v}
+                if not fields:
+                    continue
+                key = f"resolve-{event.pk}-{side}"
+                change = Change("update", key, id=link.side_id(side), fields=fields)
+                result = _push(ctx, side, [change]).get(key)
+                if result is None or result.error is not None:
+                    raise ConnectorError(str(result.error if result else "no answer"))
+                changes = {k: {"old": current.get(k), "new": v} for k, v in fields.items()}
+                with transaction.atomic():
+                    _remember(ctx, link, side, {**current, **fields})
+                    _event(
+                        event.run, link, side, action="update", changes=changes, reason="conflict"
+                    ).save()
+    event.status = EventStatus.RESOLVED
+    event.save(update_fields=["status"])
+    return event
+
+
+def review_deletions(events: Iterable[SyncEvent], approve: bool) -> int:
+    """Approve (apply the configured deletion action) or dismiss (keep the record) the
+    given deletions awaiting review. Returns how many were handled."""
+    handled = 0
+    by_connection: dict[int, list[SyncEvent]] = {}
+    for event in events:
+        if event.status == EventStatus.PENDING_REVIEW:
+            by_connection.setdefault(event.connection_id, []).append(event)
+    for connection_id, pending in by_connection.items():
+        connection = Connection.objects.get(pk=connection_id)
+        with _Claimed(connection, f"review-{connection_id}"):
+            ctx = build_context(connection) if approve else None
+            for event in pending:
+                handled += _review_one(ctx, event, approve)
+    return handled
+
+
+def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
+    link = RecordLink.objects.filter(pk=event.link_id).first()
+    side = _target(event)
+    gone = other(side)
+    if link is None or link.state != LinkState.PENDING_DELETE:
+        event.status = EventStatus.DISMISSED  # the record came back meanwhile
+        event.save(update_fields=["status"])
+        return 0
+    if approve:
+        assert ctx is not None
+        current = dict(getattr(link, f"{side}_fields") or {})
+        write, _action, state_after = deletion_write(event.reason, side, current, ctx.options)
+        if write is None:
+            raise ValueError(f"The deletion action {event.reason!r} is not possible here.")
+        key = f"review-{event.pk}"
+        change = Change(write.op, key, id=link.side_id(side), fields=write.fields)  # type: ignore[arg-type]
+        result = _push(ctx, side, [change]).get(key)
+        if result is None or result.error is not None:
+            raise ConnectorError(str(result.error if result else "no answer"))
+    with transaction.atomic():
+        setattr(link, f"{gone}_id", None)
+        setattr(link, f"{gone}_fields", None)
+        setattr(link, f"{gone}_gone", False)
+        if approve:
+            assert ctx is not None
+            if write.op == "delete":
+                setattr(link, f"{side}_id", None)
+                _remember(ctx, link, side, None)
+            else:
+                _remember(ctx, link, side, {**current, **write.fields})
+            link.state = state_after
+            event.status = EventStatus.APPROVED
+        else:
+            link.state = LinkState.DELETED
+            event.status = EventStatus.DISMISSED
+        link.dirty = bool(getattr(link, f"{side}_pending") is not None)
+        link.save()
+        event.save(update_fields=["status"])
+    return 1

@@ -1,0 +1,237 @@
+"""Reading one side into the links (DESIGN.md 4.2-4.4, 4.8): page by page, streaming.
+
+Each page is *staged* in one transaction: the records that changed (their content hash
+differs from the link's) are stored on their RecordLink as ``<side>_pending`` and the link
+is marked dirty; records without a link are matched by normalized email to a link of the
+other side, else get a new half link; deleted ids mark their links. The cursor is saved
+in the same transaction, so a crash re-reads at most one page. Memory holds one page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from connectors.base import Page
+from sync.engine.bulk import update_rows
+from sync.engine.context import RunContext
+from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun
+
+logger = logging.getLogger(__name__)
+
+_LIVE = [LinkState.LINKED, LinkState.PENDING_CREATE]
+
+
+def create_key(connection_id: int, link_pk: int, side: str) -> str:
+    """The idempotency key of creating ``side``'s record of a link. Derived from the link,
+    so a retried create carries the same key, and a record that comes back with it
+    (``Record.key``) is recognised as ours."""
+    return f"cs-{connection_id}-{link_pk}-{side}"
+
+
+def _link_of_key(connection_id: int, key: str | None, side: str) -> int | None:
+    parts = (key or "").split("-")
+    if (
+        len(parts) == 4
+        and parts[0] == "cs"
+        and parts[1] == str(connection_id)
+        and parts[3] == side
+        and parts[2].isdigit()
+    ):
+        return int(parts[2])
+    return None
+
+
+class Abort(Exception):
+    """A safety check stopped the run; the message says why (shown to the user)."""
+
+
+def links_of(connection: Connection) -> Any:
+    return RecordLink.objects.filter(connection=connection, entity="contact")
+
+
+def read_side(
+    ctx: RunContext,
+    run: SyncRun,
+    side: str,
+    cursor: Any,
+    *,
+    save_cursor: bool,
+    on_page: Callable[[int], None],
+) -> int:
+    """Read ``side`` since ``cursor`` into the links; returns the records read."""
+    connector = ctx.connectors[side]
+    listing = cursor is None or not connector.capabilities.delta
+    total = 0
+    for page in connector.fetch(cursor):
+        total += len(page.records)
+        if page.complete and total == 0:
+            _guard_empty_side(ctx, side)
+        with transaction.atomic():
+            _stage_page(ctx, run, side, page, listing)
+            if page.complete:
+                _sweep(ctx, run, side)
+            # A complete listing's cursor is saved only at its end: resuming a listing
+            # half-way from a delta cursor would miss the records not listed yet.
+            if save_cursor and (page.complete or not listing) and page.cursor is not None:
+                Connection.objects.filter(pk=ctx.connection.pk).update(
+                    **{f"cursor_{side}": page.cursor}
+                )
+        on_page(total)
+    return total
+
+
+def _guard_empty_side(ctx: RunContext, side: str) -> None:
+    """vdirsyncer's guard: a side that suddenly lists nothing while links exist is far
+    more likely broken (wrong scope, revoked access) than emptied on purpose."""
+    linked = links_of(ctx.connection).filter(**{f"{side}_id__isnull": False}, state__in=_LIVE)
+    count = linked.count()
+    if count:
+        raise Abort(
+            f"Side {side.upper()} listed no contacts while {count} are linked; the run was "
+            "stopped so that nothing is deleted. Check the app's scope and access."
+        )
+
+
+def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool) -> None:
+    ctx.forget_values()
+    id_field = f"{side}_id"
+    links = links_of(ctx.connection)
+    ids = [r.id for r in page.records]
+    by_id = {getattr(link, id_field): link for link in links.filter(**{f"{id_field}__in": ids})}
+    changed: list[RecordLink] = []
+    seen: list[str] = []
+    unlinked = []
+    for record in page.records:
+        link = by_id.get(record.id)
+        if link is None:
+            unlinked.append(record)
+            continue
+        seen.append(record.id)
+        unchanged = (
+            getattr(link, f"{side}_pending") is None
+            and getattr(link, f"{side}_fields") is not None
+            and ctx.side_hash(side, record.fields) == getattr(link, f"{side}_hash")
+        )
+        if unchanged and not getattr(link, f"{side}_gone"):
+            continue  # The same content as last synced: an echo of our own write.
+        _stage(link, side, record.fields, record.updated_at)
+        changed.append(link)
+    new_links, events = _match_unlinked(ctx, run, side, unlinked, links, changed)
+    if listing:
+        for link in changed + new_links:
+            setattr(link, f"{side}_seen_run", run.pk)
+        links.filter(**{f"{id_field}__in": seen}).update(**{f"{side}_seen_run": run.pk})
+    if changed:
+        update_rows(
+            changed,
+            [
+                id_field,
+                f"{side}_pending",
+                f"{side}_updated_at",
+                f"{side}_gone",
+                f"{side}_seen_run",
+                "state",
+                "dirty",
+            ],
+        )
+    if new_links:
+        RecordLink.objects.bulk_create(new_links, batch_size=500)
+    if events:
+        SyncEvent.objects.bulk_create(events, batch_size=500)
+    if page.deleted:
+        # The vendor's deletion feed: the planner decides what a deletion means.
+        links.filter(**{f"{id_field}__in": page.deleted}).exclude(state=LinkState.DELETED).update(
+            **{f"{side}_gone": True, "dirty": True}
+        )
+
+
+def _stage(link: RecordLink, side: str, fields: dict[str, Any], updated_at: Any) -> None:
+    setattr(link, f"{side}_pending", fields)
+    setattr(link, f"{side}_updated_at", updated_at)
+    setattr(link, f"{side}_gone", False)
+    link.dirty = True
+
+
+def _match_unlinked(
+    ctx: RunContext,
+    run: SyncRun,
+    side: str,
+    records: list[Any],
+    links: Any,
+    changed: list[RecordLink],
+) -> tuple[list[RecordLink], list[SyncEvent]]:
+    """Link records seen for the first time: by normalized email to a link of the other
+    side (also a create of ours whose answer was lost), else a new half link. A second
+    record with an email already linked on this side is a duplicate: skipped, reported."""
+    id_field = f"{side}_id"
+    # Our own create whose answer was lost, recognised by its idempotency key.
+    by_key = {r.id: _link_of_key(ctx.connection.pk, r.key, side) for r in records}
+    wanted_pks = {pk for pk in by_key.values() if pk}
+    created = (
+        {link.pk: link for link in links.filter(pk__in=wanted_pks, **{f"{id_field}__isnull": True})}
+        if wanted_pks
+        else {}
+    )
+    keys = {r.id: ctx.match_key(side, r.fields) for r in records}
+    free: dict[str, RecordLink] = {}
+    taken: dict[str, str] = {}
+    wanted = {k for k in keys.values() if k}
+    if wanted:
+        for link in links.filter(match_key__in=wanted).order_by("pk"):
+            own = getattr(link, id_field)
+            if own is None:
+                free.setdefault(link.match_key, link)
+            else:
+                taken.setdefault(link.match_key, own)
+    new_links: list[RecordLink] = []
+    events: list[SyncEvent] = []
+    for record in records:
+        key = keys[record.id]
+        mine = created.pop(by_key[record.id] or 0, None)
+        if mine is not None:
+            setattr(mine, id_field, record.id)
+            _stage(mine, side, record.fields, record.updated_at)
+            changed.append(mine)
+            continue
+        if key and key in taken:
+            # A duplicate email inside one app links to one record only.
+            events.append(
+                SyncEvent(
+                    connection=ctx.connection,
+                    run=run,
+                    action="skip",
+                    direction="a_to_b" if side == "a" else "b_to_a",
+                    source_id=record.id,
+                    label=key,
+                    status="skipped",
+                    reason=f"duplicate email in {side.upper()} (also {taken[key]})",
+                )
+            )
+            continue
+        link = free.pop(key, None) if key else None
+        if link is not None:
+            # Matched by email to the other side's record.
+            setattr(link, id_field, record.id)
+            if link.state in (LinkState.DELETED, LinkState.TRASHED):
+                link.state = LinkState.LINKED
+            _stage(link, side, record.fields, record.updated_at)
+            changed.append(link)
+        else:
+            link = RecordLink(connection=ctx.connection, entity="contact", match_key=key)
+            setattr(link, id_field, record.id)
+            _stage(link, side, record.fields, record.updated_at)
+            new_links.append(link)
+        if key:
+            taken[key] = record.id
+    return new_links, events
+
+
+def _sweep(ctx: RunContext, run: SyncRun, side: str) -> None:
+    """After a complete listing, linked records it did not contain were deleted."""
+    links_of(ctx.connection).filter(**{f"{side}_id__isnull": False}, state__in=_LIVE).exclude(
+        **{f"{side}_seen_run": run.pk}
+    ).update(**{f"{side}_gone": True, "dirty": True})

@@ -1,0 +1,59 @@
+"""``manage.py sandbox``: serve every vendor's emulator in one process (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from connectors.sandbox.server import SandboxServer
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+class Command(BaseCommand):
+    """Run the sandbox server until interrupted."""
+
+    help = (
+        "Serve the vendor emulators under /<vendor>/ and the control API under /_sandbox/. "
+        "The demo tenant's accounts are created unless --no-demo."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument(
+            "--state-file",
+            default=str(settings.VAR_DIR / "sandbox.json"),
+            help="Keep state in this JSON file across restarts (default var/sandbox.json), "
+            "so the demo connection's links stay valid when `make run` restarts.",
+        )
+        parser.add_argument(
+            "--memory", action="store_true", help="Keep state in memory only (no state file)."
+        )
+        parser.add_argument(
+            "--no-demo", action="store_true", help="Do not create the demo accounts."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        state_file = "" if options["memory"] else options["state_file"]
+        if state_file and not state_file.startswith("/"):
+            state_file = str(settings.BASE_DIR / state_file)
+        server = SandboxServer(
+            host=options["host"],
+            port=options["port"],
+            state_file=state_file or None,
+            demo=not options["no_demo"],
+        )
+        # SIGTERM (bin/run stopping its children) ends like Ctrl-C: state saved on the way out.
+        signal.signal(signal.SIGTERM, _interrupt)
+        vendors = ", ".join(sorted(server.mounts)) or "none"
+        self.stdout.write(f"Sandbox on {server.url} (vendors: {vendors}); Ctrl-C to stop.")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            self.stdout.write("Sandbox stopped.")

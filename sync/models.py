@@ -1,0 +1,788 @@
+"""Domain model of the sync platform (DESIGN.md section 3).
+
+Accounts (tenants) own authorizations of apps and connections between two of them. A
+connection's rules, field mappings and user links say what syncs and how; record links
+remember what was synced (the base of the three-way merge); runs and events journal
+every execution and every record-level action.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from encrypted_model_fields.fields import EncryptedTextField
+
+
+class Side(models.TextChoices):
+    A = "a", "Side A"
+    B = "b", "Side B"
+
+
+class Direction(models.TextChoices):
+    A_TO_B = "a_to_b", "A → B"
+    B_TO_A = "b_to_a", "B → A"
+
+
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    TEAM = "team", "Team"
+    BUSINESS = "business", "Business"
+
+
+# What each plan allows; an account may override any limit (ops console).
+PLAN_LIMITS: dict[str, dict[str, Any]] = {
+    Plan.FREE: {
+        "max_rules_per_connection": 2,
+        "custom_mappings_allowed": False,
+        "min_interval_minutes": 60,
+        "max_contacts": 1_000,
+    },
+    Plan.TEAM: {
+        "max_rules_per_connection": 10,
+        "custom_mappings_allowed": True,
+        "min_interval_minutes": 5,
+        "max_contacts": 50_000,
+    },
+    Plan.BUSINESS: {
+        "max_rules_per_connection": 50,
+        "custom_mappings_allowed": True,
+        "min_interval_minutes": 1,
+        "max_contacts": 1_000_000,
+    },
+}
+
+
+class Account(models.Model):
+    """A tenant: a company whose apps are kept in sync. Its plan sets the limits."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.TEAM)
+    # Overrides of the plan's limits; empty means "as the plan says".
+    max_rules_per_connection = models.PositiveIntegerField(null=True, blank=True)
+    custom_mappings_allowed = models.BooleanField(null=True, blank=True)
+    min_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    max_contacts = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def limit(self, name: str) -> Any:
+        """The limit ``name`` in force: the account's override, else the plan's value."""
+        override = getattr(self, name)
+        return PLAN_LIMITS[self.plan][name] if override is None else override
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class TeamUser(models.Model):
+    """A Django user's membership in an account. Owners and admins change settings;
+    members watch."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], name="one_membership_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+class Health(models.TextChoices):
+    UNKNOWN = "unknown", "Not checked yet"
+    OK = "ok", "OK"
+    AUTH_FAILED = "auth_failed", "Authentication failed"
+    RATE_LIMITED = "rate_limited", "Rate-limited"
+    ERROR = "error", "Error"
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class AppAuthorization(models.Model):
+    """One authorized account of one app, reusable by many connections.
+
+    Secrets (API keys, OAuth tokens, passwords) live encrypted in ``secrets_json``;
+    everything else the connector needs (base URL, instance URL, PBX host, sandbox or
+    production) lives in ``settings``.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="authorizations")
+    vendor = models.CharField(max_length=40, db_index=True)
+    label = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="authorizations",
+    )
+    secrets_json = EncryptedTextField(default="{}", blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.UNKNOWN)
+    health_message = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # The vendor's API usage as last reported (e.g. Salesforce's Sforce-Limit-Info).
+    limit_info = models.JSONField(default=dict, blank=True)
+    # Secret part of this authorization's webhook URL (/hooks/<vendor>/<token>/).
+    webhook_token = models.CharField(max_length=64, unique=True, default=_new_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.vendor})"
+
+    @property
+    def secrets(self) -> dict[str, Any]:
+        return json.loads(self.secrets_json or "{}")
+
+    @secrets.setter
+    def secrets(self, value: dict[str, Any]) -> None:
+        self.secrets_json = json.dumps(value)
+
+    @property
+    def has_secrets(self) -> bool:
+        return bool(self.secrets)
+
+
+class ConnectionState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PREVIEWED = "previewed", "Previewed"
+    INITIAL_SYNC = "initial_sync", "Initial sync"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ERROR = "error", "Error"
+
+
+class SyncDirection(models.TextChoices):
+    TWO_WAY = "two_way", "Two-way"
+    A_TO_B = "a_to_b", "One-way A → B"
+    B_TO_A = "b_to_a", "One-way B → A"
+
+
+class DeletionMode(models.TextChoices):
+    OFF = "off", "Do nothing"
+    TRASH_TAG = "trash_tag", "Add the trash tag"
+    DELETE = "delete", "Delete"
+    REMOVE_FROM_LIST = "remove_from_list", "Remove from the list"
+    MARKER_FIELD = "marker_field", "Set the marker field"
+
+
+class UnsubscribeMode(models.TextChoices):
+    OFF = "off", "Do nothing"
+    TAG = "tag", "Add the unsubscribe tag"
+    OPT_OUT = "opt_out", "Set the opt-out field"
+
+
+class ConflictPolicy(models.TextChoices):
+    A_WINS = "a_wins", "Side A wins"
+    B_WINS = "b_wins", "Side B wins"
+    MOST_RECENT = "most_recent", "Most recent change wins"
+
+
+class ConnectionQuerySet(models.QuerySet["Connection"]):
+    def due(self, now: Any = None) -> ConnectionQuerySet:
+        """Connections whose next run time has passed and that are not paused."""
+        now = now or timezone.now()
+        return self.filter(
+            state__in=[ConnectionState.INITIAL_SYNC, ConnectionState.ACTIVE],
+            next_run_at__lte=now,
+        )
+
+    def claim(self, pk: int, worker: str, lease_seconds: int | None = None) -> bool:
+        """Claim connection ``pk`` for ``worker`` with one conditional UPDATE.
+
+        Succeeds when nobody holds it or the holder's lease has gone stale; exactly one
+        of several racing claimants sees a row count of 1.
+        """
+        now = timezone.now()
+        lease = timedelta(seconds=lease_seconds or settings.SYNC_LEASE_SECONDS)
+        updated = self.filter(
+            Q(claimed_by="") | Q(claimed_until__lt=now) | Q(claimed_until__isnull=True),
+            pk=pk,
+        ).update(claimed_by=worker, claimed_until=now + lease)
+        return updated == 1
+
+    def release(self, pk: int, worker: str) -> bool:
+        """Give up the claim, only if ``worker`` still holds it."""
+        return self.filter(pk=pk, claimed_by=worker).update(claimed_by="", claimed_until=None) == 1
+
+
+# The options a tenant sets on a connection, in the order pages and the API show them.
+CONNECTION_OPTIONS = (
+    "avoid_duplicates",
+    "deletions_a_to_b",
+    "deletions_b_to_a",
+    "deletion_review",
+    "trash_tag",
+    "marker_field_a",
+    "marker_field_b",
+    "unsubscribes",
+    "unsubscribe_tag",
+    "conflict_policy",
+    "interval_minutes",
+    "default_phone_country",
+)
+# The circuit breaker's thresholds (ops and the API set them; the pages leave defaults).
+BREAKER_OPTIONS = ("breaker_share", "breaker_count")
+
+
+class Connection(models.Model):
+    """Two sides (an authorization plus a scope in that app each) kept in sync."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="connections")
+    name = models.CharField(max_length=200)
+    a_authorization = models.ForeignKey(
+        AppAuthorization, on_delete=models.PROTECT, related_name="connections_as_a"
+    )
+    a_scope = models.CharField(max_length=200, blank=True, help_text="List, phonebook, object…")
+    b_authorization = models.ForeignKey(
+        AppAuthorization, on_delete=models.PROTECT, related_name="connections_as_b"
+    )
+    b_scope = models.CharField(max_length=200, blank=True)
+    direction = models.CharField(
+        max_length=10, choices=SyncDirection.choices, default=SyncDirection.TWO_WAY
+    )
+
+    # Options.
+    avoid_duplicates = models.BooleanField(
+        default=True, help_text="Only sync contacts that have an email address."
+    )
+    deletions_a_to_b = models.CharField(
+        max_length=20,
+        choices=DeletionMode.choices,
+        default=DeletionMode.OFF,
+        help_text="What happens on B when a synced contact is deleted on A.",
+    )
+    deletions_b_to_a = models.CharField(
+        max_length=20,
+        choices=DeletionMode.choices,
+        default=DeletionMode.OFF,
+        help_text="What happens on A when a synced contact is deleted on B.",
+    )
+    deletion_review = models.BooleanField(
+        default=False, help_text="Queue deletions for review instead of applying them."
+    )
+    trash_tag = models.CharField(max_length=100, default="deleted")
+    marker_field_a = models.CharField(max_length=200, blank=True)
+    marker_field_b = models.CharField(max_length=200, blank=True)
+    unsubscribes = models.CharField(
+        max_length=10, choices=UnsubscribeMode.choices, default=UnsubscribeMode.TAG
+    )
+    unsubscribe_tag = models.CharField(max_length=100, default="unsubscribed")
+    conflict_policy = models.CharField(
+        max_length=20, choices=ConflictPolicy.choices, default=ConflictPolicy.MOST_RECENT
+    )
+    interval_minutes = models.PositiveIntegerField(default=15)
+    default_phone_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO country for phone numbers without a prefix."
+    )
+    # Circuit breaker: a run that would delete, unsubscribe or overwrite at least
+    # breaker_count records AND at least breaker_share of the linked ones pauses instead.
+    breaker_share = models.FloatField(default=0.3)
+    breaker_count = models.PositiveIntegerField(default=20)
+
+    # State and scheduling.
+    state = models.CharField(
+        max_length=20, choices=ConnectionState.choices, default=ConnectionState.DRAFT
+    )
+    state_reason = models.TextField(blank=True)
+    cursor_a = models.JSONField(null=True, blank=True)
+    cursor_b = models.JSONField(null=True, blank=True)
+    # When each side was last listed completely (deletion detection without a feed).
+    a_listed_at = models.DateTimeField(null=True, blank=True)
+    b_listed_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    current_run = models.ForeignKey(
+        "SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Claim / lease: who runs it now, and until when the claim holds.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConnectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["state", "next_run_at"], name="connection_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        for side in ("a", "b"):
+            if not (self.account_id and getattr(self, f"{side}_authorization_id")):
+                continue
+            if self.authorization(side).account_id != self.account_id:
+                errors[f"{side}_authorization"] = (
+                    f"Side {side.upper()}'s app authorization belongs to another account."
+                )
+        if self.account_id:
+            minimum = self.account.limit("min_interval_minutes")
+            if self.interval_minutes < minimum:
+                errors["interval_minutes"] = (
+                    f"Your plan allows an interval of at least {minimum} minutes."
+                )
+        if not 0 < self.breaker_share <= 1:
+            errors["breaker_share"] = "The circuit-breaker share must be between 0 and 1."
+        if errors:
+            raise ValidationError(errors)
+
+    def authorization(self, side: str) -> AppAuthorization:
+        return self.a_authorization if side == Side.A else self.b_authorization
+
+    def scope(self, side: str) -> str:
+        return self.a_scope if side == Side.A else self.b_scope
+
+    def syncs(self, direction: str) -> bool:
+        """Whether records flow in ``direction`` (a_to_b or b_to_a)."""
+        return self.direction in (SyncDirection.TWO_WAY, direction)
+
+
+class Rule(models.Model):
+    """IF all filters hold for a record on the source side THEN sync it to the other side
+    and apply the actions. A record syncs if any enabled rule of its direction matches."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="rules")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    name = models.CharField(max_length=200, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["connection", "direction", "order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"Rule {self.pk} ({self.get_direction_display()})"
+
+    def clean(self) -> None:
+        if not self.connection_id:
+            return
+        limit = self.connection.account.limit("max_rules_per_connection")
+        others = Rule.objects.filter(connection_id=self.connection_id).exclude(pk=self.pk)
+        if others.count() >= limit:
+            raise ValidationError(
+                f"Your plan allows {limit} rules per connection; remove one or upgrade the plan."
+            )
+
+
+class FilterKind(models.TextChoices):
+    HAS_TAG = "has_tag", "Has tag"
+    IN_LIST = "in_list", "Is in list"
+    OWNED_BY = "owned_by", "Is owned by"
+    STATUS = "status", "Has status"
+    FIELD = "field", "Field value"
+    EXISTS_IN_OTHER = "exists_in_other", "Already exists in the other app"
+
+
+class Operator(models.TextChoices):
+    EQUALS = "equals", "equals"
+    NOT_EQUALS = "not_equals", "does not equal"
+    CONTAINS = "contains", "contains"
+    EMPTY = "empty", "is empty"
+    NOT_EMPTY = "not_empty", "is not empty"
+    GREATER = "greater", "is greater than"
+    LESS = "less", "is less than"
+
+
+class RuleFilter(models.Model):
+    """One IF condition. ``negate`` turns e.g. "has tag" into "does not have tag"."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="filters")
+    kind = models.CharField(max_length=20, choices=FilterKind.choices)
+    field = models.CharField(max_length=200, blank=True, help_text="Field key for field filters")
+    operator = models.CharField(max_length=20, choices=Operator.choices, default=Operator.EQUALS)
+    value = models.CharField(max_length=500, blank=True)
+    negate = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.field} {self.operator} {self.value}".strip()
+
+
+class ActionKind(models.TextChoices):
+    ADD_TAG = "add_tag", "Add tag"
+    REMOVE_TAG = "remove_tag", "Remove tag"
+    ADD_TO_LIST = "add_to_list", "Add to list"
+    REMOVE_FROM_LIST = "remove_from_list", "Remove from list"
+    SET_OWNER = "set_owner", "Set owner"
+    SET_STATUS = "set_status", "Set status"
+    SET_FIELD = "set_field", "Set field value"
+    SET_FIELD_ON_CREATE = "set_field_on_create", "Set field value on create only"
+
+
+class RuleAction(models.Model):
+    """One THEN action applied on the target side; may be reverted when the record
+    leaves the rule's segment."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=30, choices=ActionKind.choices)
+    field = models.CharField(max_length=200, blank=True)
+    value = models.CharField(max_length=500, blank=True)
+    revert_on_leave = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.field} {self.value}".strip()
+
+
+class MappingDirection(models.TextChoices):
+    BOTH = "both", "Both ways"
+    A_TO_B = "a_to_b", "A → B only"
+    B_TO_A = "b_to_a", "B → A only"
+
+
+class Transform(models.TextChoices):
+    NONE = "", "As is"
+    EMAIL = "email", "Email (normalized)"
+    PHONE = "phone", "Phone (E.164)"
+    COUNTRY = "country", "Country name ↔ ISO code"
+    SET = "set", "Set (tags, lists)"
+    FULL_NAME = "full_name", "First + last name ↔ full name"
+    TEXT = "text", "As text"
+
+
+class FieldMapping(models.Model):
+    """A pair of fields kept equal. For the composite ``full_name`` transform the side
+    with two fields names them joined by ``+`` (e.g. ``first_name+last_name``)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="mappings")
+    a_field = models.CharField(max_length=200)
+    b_field = models.CharField(max_length=200)
+    direction = models.CharField(
+        max_length=10, choices=MappingDirection.choices, default=MappingDirection.BOTH
+    )
+    transform = models.CharField(
+        max_length=20, choices=Transform.choices, default=Transform.NONE, blank=True
+    )
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, help_text="From common keys; locked.")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["connection", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "a_field", "b_field"], name="one_mapping_per_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        arrow = {"both": "↔", "a_to_b": "→", "b_to_a": "←"}[self.direction]
+        return f"{self.a_field} {arrow} {self.b_field}"
+
+    @property
+    def key(self) -> str:
+        """Stable name of the pair, used as the key of link bases."""
+        return f"{self.a_field}|{self.b_field}"
+
+    def clean(self) -> None:
+        if self.is_default or not self.connection_id:
+            return
+        if not self.connection.account.limit("custom_mappings_allowed"):
+            raise ValidationError(
+                "Your plan does not include custom field mappings; upgrade to add them."
+            )
+
+
+class UserLink(models.Model):
+    """Owner on side A ↔ owner on side B, for owner filters and set-owner actions."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="user_links")
+    a_user_id = models.CharField(max_length=200)
+    a_user_label = models.CharField(max_length=200, blank=True)
+    b_user_id = models.CharField(max_length=200)
+    b_user_label = models.CharField(max_length=200, blank=True)
+    auto = models.BooleanField(default=True, help_text="Linked automatically by email or name")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "a_user_id"], name="one_link_per_a_user"),
+            models.UniqueConstraint(fields=["connection", "b_user_id"], name="one_link_per_b_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.a_user_label or self.a_user_id} ↔ {self.b_user_label or self.b_user_id}"
+
+
+class LinkState(models.TextChoices):
+    PENDING_CREATE = "pending_create", "Create in flight"
+    LINKED = "linked", "Linked"
+    PENDING_DELETE = "pending_delete", "Deletion awaiting review"
+    TRASHED = "trashed", "Trashed"
+    DELETED = "deleted", "Deleted"
+
+
+class RecordLink(models.Model):
+    """The memory of the sync for one record pair: ids on each side, the match key, the
+    content hash of each side's mapped values as last seen, and the last synced value of
+    every mapped field (the base of the three-way merge)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="links")
+    entity = models.CharField(max_length=40, default="contact")
+    a_id = models.CharField(max_length=255, null=True, blank=True)
+    b_id = models.CharField(max_length=255, null=True, blank=True)
+    match_key = models.CharField(max_length=320, blank=True, help_text="Normalized email")
+    a_hash = models.CharField(max_length=64, blank=True)
+    b_hash = models.CharField(max_length=64, blank=True)
+    base = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=20, choices=LinkState.choices, default=LinkState.LINKED)
+    # Idempotency key of a create in flight: a retry re-matches instead of creating again.
+    create_key = models.CharField(max_length=64, blank=True)
+    # Ids of the rules whose segment the record was in at the last run (for reverts).
+    rules_matched = models.JSONField(default=list, blank=True)
+    # Run that last saw each side in a complete listing (mark and sweep for deletions).
+    a_seen_run = models.BigIntegerField(null=True, blank=True)
+    b_seen_run = models.BigIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # Engine staging (sync/engine/run.py). Each side's vendor fields as last synced (after
+    # our own writes): the per-side base of the three-way merge and the "current" a write
+    # is computed against. ``*_pending`` holds what this run read and has not planned yet
+    # (durable, so the cursor can advance as soon as a page is staged); ``*_gone`` marks a
+    # deletion detected on that side; ``dirty`` says the link needs planning.
+    a_fields = models.JSONField(null=True, blank=True)
+    b_fields = models.JSONField(null=True, blank=True)
+    a_pending = models.JSONField(null=True, blank=True)
+    b_pending = models.JSONField(null=True, blank=True)
+    a_updated_at = models.DateTimeField(null=True, blank=True)
+    b_updated_at = models.DateTimeField(null=True, blank=True)
+    a_gone = models.BooleanField(default=False)
+    b_gone = models.BooleanField(default=False)
+    dirty = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "entity", "a_id"],
+                condition=Q(a_id__isnull=False),
+                name="one_link_per_a_record",
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "entity", "b_id"],
+                condition=Q(b_id__isnull=False),
+                name="one_link_per_b_record",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["connection", "entity", "match_key"], name="link_match_key"),
+            models.Index(fields=["connection", "state"], name="link_state"),
+            models.Index(fields=["connection", "dirty"], name="link_dirty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.a_id or '—'} ↔ {self.b_id or '—'} ({self.match_key})"
+
+    def side_id(self, side: str) -> str | None:
+        return self.a_id if side == Side.A else self.b_id
+
+
+class Trigger(models.TextChoices):
+    PREVIEW = "preview", "Preview (dry run)"
+    INITIAL = "initial", "Initial sync"
+    SCHEDULE = "schedule", "Schedule"
+    WEBHOOK = "webhook", "Webhook"
+    MANUAL = "manual", "Run now"
+    RESYNC = "resync", "Full resync"
+    UNDO = "undo", "Undo"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Succeeded with record errors"
+    FAILED = "failed", "Failed"
+    ABORTED = "aborted", "Aborted by a safety check"
+
+
+class SyncRun(models.Model):
+    """One execution of a connection: what triggered it, its phase and progress, counts
+    per action and direction, API calls made, and the error if it failed."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    dry_run = models.BooleanField(default=False)
+    phase = models.CharField(max_length=40, blank=True)
+    # {"list_a": {"done": 1200, "total": 5000}, "match": {...}, "write": {...}}
+    progress = models.JSONField(default=dict, blank=True)
+    # {"a_to_b": {"create": 3, "update": 1}, "b_to_a": {...}}
+    counts = models.JSONField(default=dict, blank=True)
+    # Dry run: counts per action per side and up to 20 samples each.
+    preview = models.JSONField(default=dict, blank=True)
+    api_calls = models.PositiveIntegerField(default=0)
+    writes = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    undo_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="undone_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="run_recent")]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.connection_id} ({self.trigger}, {self.status})"
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class EventAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    DELETE = "delete", "Deleted"
+    TRASH = "trash", "Trashed"
+    REMOVE_FROM_LIST = "remove_from_list", "Removed from list"
+    MARK = "mark", "Marked deleted"
+    TAG = "tag", "Tagged"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+    SKIP = "skip", "Skipped"
+    CONFLICT = "conflict", "Conflict"
+    ERROR = "error", "Error"
+    UNDO = "undo", "Undone"
+
+
+class EventStatus(models.TextChoices):
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+    SKIPPED = "skipped", "Skipped"
+    PREVIEW = "preview", "Preview only"
+    PENDING_REVIEW = "pending_review", "Awaiting review"
+    APPROVED = "approved", "Approved"
+    DISMISSED = "dismissed", "Dismissed"
+    RESOLVED = "resolved", "Resolved"
+    UNDONE = "undone", "Undone"
+
+
+class SyncEvent(models.Model):
+    """One record-level action with the fields it changed, old and new values.
+
+    The journal that feeds the activity monitor, the statistics tab (last 100), the
+    conflicts view, deletions awaiting review, per-record explain, and undo.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    link = models.ForeignKey(
+        RecordLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    entity = models.CharField(max_length=40, default="contact")
+    action = models.CharField(max_length=20, choices=EventAction.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
+    record_id = models.CharField(max_length=255, blank=True, help_text="Id on the target side")
+    source_id = models.CharField(max_length=255, blank=True, help_text="Id on the source side")
+    label = models.CharField(max_length=320, blank=True, help_text="Email or name")
+    # {"field": {"old": ..., "new": ...}}; for conflicts also {"lost": ...}.
+    changes = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=EventStatus.choices, default=EventStatus.OK)
+    reason = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["connection", "-created_at", "-id"], name="event_recent"),
+            models.Index(fields=["connection", "status", "-created_at"], name="event_status"),
+            models.Index(
+                fields=["connection", "action", "direction", "created_at"], name="event_counts"
+            ),
+            models.Index(fields=["run", "action"], name="event_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.label or self.record_id}"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A per-user REST API token. Only its hash is stored; the raw token is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise it")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, user: Any, account: Account, name: str) -> tuple[ApiToken, str]:
+        """Create a token; returns it with the raw key, which is never stored."""
+        raw = "cs_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, account=account, name=name, prefix=raw[:10], key_hash=hash_token(raw)
+        )
+        return token, raw
+
+
+class Invitation(models.Model):
+    """An invitation to join an account with a role, accepted through a one-time link."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.account} ({self.role})"

@@ -1,0 +1,282 @@
+"""Forms of the tenant pages. Secrets are entered through password inputs that never
+render a value back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from connectors.base import Connector, FieldSpec
+from sync.models import (
+    CONNECTION_OPTIONS,
+    ActionKind,
+    AppAuthorization,
+    Connection,
+    FilterKind,
+    MappingDirection,
+    Operator,
+    Role,
+    SyncDirection,
+    Transform,
+)
+
+# A non-secret setting every connect form offers, so a sandbox or self-hosted instance
+# can be used; connectors read it from AppAuthorization.settings["base_url"].
+BASE_URL_FIELD = "base_url"
+
+
+class AuthorizationForm(forms.Form):
+    """Connect (or re-authorize) one app: the fields the connector declares in
+    ``auth_fields``; secrets go to the encrypted secrets, the rest to settings."""
+
+    label = forms.CharField(
+        max_length=200, help_text="A name to recognise this account of the app by."
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        connector: type[Connector],
+        authorization: AppAuthorization | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.connector = connector
+        self.reauthorize = authorization is not None
+        self.secret_names: list[str] = []
+        self.setting_names: list[str] = []
+        declared = list(connector.auth_fields) if connector.auth_kind != "oauth" else []
+        if not any(name == BASE_URL_FIELD for name, _, _ in declared):
+            declared.append((BASE_URL_FIELD, "API base URL (optional)", False))
+        settings = dict(authorization.settings) if authorization else {}
+        for name, label, secret in declared:
+            if secret:
+                self.secret_names.append(name)
+                self.fields[name] = forms.CharField(
+                    label=label,
+                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                    strip=True,
+                )
+            else:
+                self.setting_names.append(name)
+                self.fields[name] = forms.CharField(
+                    label=label, required=name != BASE_URL_FIELD, initial=settings.get(name, "")
+                )
+        self.fields[
+            BASE_URL_FIELD
+        ].help_text = (
+            "Leave empty for the vendor's own API; set it for a sandbox or a self-hosted instance."
+        )
+        if authorization is not None:
+            self.fields["label"].initial = authorization.label
+
+    def apply(self, authorization: AppAuthorization) -> AppAuthorization:
+        """Copy the cleaned values onto ``authorization`` (not saved). Re-authorizing
+        replaces every secret; settings left empty are removed."""
+        data = self.cleaned_data
+        authorization.label = data["label"]
+        authorization.secrets = {name: data[name] for name in self.secret_names}
+        settings = dict(authorization.settings or {})
+        for name in self.setting_names:
+            if data.get(name):
+                settings[name] = data[name]
+            else:
+                settings.pop(name, None)
+        authorization.settings = settings
+        return authorization
+
+
+class ConnectionAppsForm(forms.Form):
+    """Wizard step 1: a name and the two authorized apps."""
+
+    name = forms.CharField(max_length=200, help_text="For example “CRM ↔ newsletter”.")
+    a_authorization = forms.ModelChoiceField(
+        queryset=AppAuthorization.objects.none(), label="App 1 (side A)"
+    )
+    b_authorization = forms.ModelChoiceField(
+        queryset=AppAuthorization.objects.none(), label="App 2 (side B)"
+    )
+
+    def __init__(self, *args: Any, authorizations: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["a_authorization"].queryset = authorizations
+        self.fields["b_authorization"].queryset = authorizations
+
+
+class ScopesForm(forms.Form):
+    """Wizard step 2: what to sync on each side, and which way."""
+
+    a_scope = forms.ChoiceField(label="On side A, sync", required=False)
+    b_scope = forms.ChoiceField(label="On side B, sync", required=False)
+    direction = forms.ChoiceField(
+        choices=SyncDirection.choices, widget=forms.RadioSelect, initial=SyncDirection.TWO_WAY
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        a_choices: list[tuple[str, str]],
+        b_choices: list[tuple[str, str]],
+        labels: tuple[str, str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for side, choices, label in (("a", a_choices, labels[0]), ("b", b_choices, labels[1])):
+            field = self.fields[f"{side}_scope"]
+            field.label = f"In {label} (side {side.upper()}), sync"
+            if choices:
+                field.choices = choices
+                # A scope with an empty id means "everything" in that app.
+                field.required = all(value for value, _ in choices)
+            else:
+                # The app offers no scopes to pick (or could not be read): free text.
+                self.fields[f"{side}_scope"] = forms.CharField(
+                    label=field.label,
+                    required=False,
+                    help_text="This app offers no lists to choose from; leave empty for all.",
+                )
+        self.fields["direction"].choices = [
+            (SyncDirection.TWO_WAY, "Two-way"),
+            (SyncDirection.A_TO_B, f"One-way: {labels[0]} → {labels[1]}"),
+            (SyncDirection.B_TO_A, f"One-way: {labels[1]} → {labels[0]}"),
+        ]
+
+
+class OptionsForm(forms.ModelForm):
+    """Wizard step: how the sync behaves."""
+
+    class Meta:
+        model = Connection
+        fields = [
+            "name",
+            *CONNECTION_OPTIONS,
+        ]
+        labels = {
+            "avoid_duplicates": "Avoid duplicates",
+            "deletions_a_to_b": "When a contact is deleted on A",
+            "deletions_b_to_a": "When a contact is deleted on B",
+            "deletion_review": "Review deletions before they apply",
+            "marker_field_a": "Marker field on A",
+            "marker_field_b": "Marker field on B",
+            "unsubscribes": "When a contact unsubscribes",
+            "conflict_policy": "When both sides changed the same field",
+            "interval_minutes": "Sync every (minutes)",
+            "default_phone_country": "Default phone country",
+        }
+        help_texts = {
+            "marker_field_a": "Field set on A when its contact was deleted on B (marker mode).",
+            "marker_field_b": "Field set on B when its contact was deleted on A (marker mode).",
+            "default_phone_country": "Two-letter ISO code, e.g. BE, for numbers without +prefix.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        minimum = self.instance.account.limit("min_interval_minutes")
+        self.fields["interval_minutes"].min_value = minimum
+        self.fields["interval_minutes"].widget.attrs["min"] = minimum
+        self.fields["interval_minutes"].help_text = (
+            f"Your plan allows an interval of {minimum} minute{'s' if minimum != 1 else ''} "
+            "or more."
+        )
+
+    def clean_default_phone_country(self) -> str:
+        value: str = (self.cleaned_data.get("default_phone_country") or "").strip().upper()
+        if value and not (len(value) == 2 and value.isalpha()):
+            raise forms.ValidationError("Use a two-letter ISO country code, e.g. BE or US.")
+        return value
+
+
+class RuleForm(forms.Form):
+    """Add a rule in one direction."""
+
+    direction = forms.ChoiceField(choices=[("a_to_b", "A → B"), ("b_to_a", "B → A")])
+    name = forms.CharField(max_length=200, required=False)
+
+
+class FilterForm(forms.Form):
+    """Add an IF condition to a rule."""
+
+    kind = forms.ChoiceField(choices=FilterKind.choices, label="If")
+    field = forms.CharField(
+        max_length=200, required=False, help_text="Field key (for field filters)."
+    )
+    operator = forms.ChoiceField(choices=Operator.choices, initial=Operator.EQUALS)
+    value = forms.CharField(max_length=500, required=False)
+    negate = forms.BooleanField(required=False, label="Not")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        needs_value = data.get("operator") not in (Operator.EMPTY, Operator.NOT_EMPTY)
+        if data.get("kind") == FilterKind.FIELD and not data.get("field"):
+            self.add_error("field", "Choose the field to compare.")
+        if data.get("kind") in (
+            FilterKind.HAS_TAG,
+            FilterKind.IN_LIST,
+            FilterKind.OWNED_BY,
+            FilterKind.STATUS,
+        ) and not data.get("value"):
+            self.add_error("value", "Say which tag, list, owner or status.")
+        if data.get("kind") == FilterKind.FIELD and needs_value and not data.get("value"):
+            self.add_error("value", "Enter the value to compare with.")
+        return data
+
+
+class ActionForm(forms.Form):
+    """Add a THEN action to a rule."""
+
+    kind = forms.ChoiceField(choices=ActionKind.choices, label="Then")
+    field = forms.CharField(max_length=200, required=False, help_text="Field key (set field).")
+    value = forms.CharField(max_length=500, required=False)
+    revert_on_leave = forms.BooleanField(
+        required=False, label="Revert when the contact leaves the segment"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        field_kinds = (ActionKind.SET_FIELD, ActionKind.SET_FIELD_ON_CREATE)
+        if data.get("kind") in field_kinds and not data.get("field"):
+            self.add_error("field", "Choose the field to set.")
+        if data.get("kind") not in field_kinds and not data.get("value"):
+            self.add_error("value", "Say which tag, list, owner or status.")
+        return data
+
+
+def field_choices(specs: list[FieldSpec]) -> list[tuple[str, str]]:
+    return [("", "—")] + [(s.key, f"{s.label} ({s.type})") for s in specs]
+
+
+class MappingForm(forms.Form):
+    """Add a custom field pair."""
+
+    a_field = forms.ChoiceField(label="Field on A")
+    b_field = forms.ChoiceField(label="Field on B")
+    direction = forms.ChoiceField(choices=MappingDirection.choices, initial="both")
+    transform = forms.ChoiceField(choices=Transform.choices, required=False, label="Transform")
+
+    def __init__(
+        self, *args: Any, a_specs: list[FieldSpec], b_specs: list[FieldSpec], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["a_field"].choices = field_choices(a_specs)
+        self.fields["b_field"].choices = field_choices(b_specs)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class AcceptInvitationForm(forms.Form):
+    """A new user's sign-up through an invitation link."""
+
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “CRM export”.")

@@ -1,0 +1,1 @@
+"""Views of the tenant pages, one module per area."""

@@ -1,0 +1,246 @@
+"""Apps: the connector catalogue and the tenant's authorizations (connect, test,
+re-authorize, disconnect)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from connectors.base import Connector, RateLimited
+from connectors.registry import VENDORS, all_connectors, connector_class
+from sync.models import AppAuthorization
+from sync.tenancy import get_scoped_or_404, scoped
+from sync.web import services
+from sync.web.forms import AuthorizationForm
+from sync.web.tenant import require_manager, tenant_required
+
+BADGE_COLOURS = ["#2563eb", "#7c3aed", "#db2777", "#059669", "#d97706", "#0891b2", "#4f46e5"]
+
+
+def badge(vendor: str, label: str) -> dict[str, str]:
+    """A generated logo: the app's initial on a colour derived from its key."""
+    digest = hashlib.sha256(vendor.encode()).digest()
+    return {"initial": (label or vendor)[:1].upper(), "colour": BADGE_COLOURS[digest[0] % 7]}
+
+
+def app_info(vendor: str, cls: type[Connector]) -> dict[str, str]:
+    """What templates show of a connector class (templates would call a class)."""
+    return {
+        "vendor": vendor,
+        "label": cls.label,
+        "description": cls.description,
+        "auth_kind": cls.auth_kind,
+    }
+
+
+def _connector_or_404(vendor: str) -> type[Connector]:
+    if vendor not in VENDORS:
+        raise Http404("Unknown app")
+    return connector_class(vendor)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return ""
+
+
+@tenant_required
+def app_list(request: HttpRequest) -> HttpResponse:
+    """The catalogue of apps and the account's authorizations with their health."""
+    catalogue = []
+    for vendor, cls in sorted(all_connectors().items(), key=lambda kv: kv[1].label.lower()):
+        capabilities = cls.capabilities
+        syncs = ["contacts"] + [e + "s" for e in cls.entities if e != "contact"]
+        extras = [
+            name
+            for name, flag in (
+                ("tags", capabilities.tags),
+                ("lists", capabilities.lists),
+                ("subscriptions", capabilities.subscription),
+                ("webhooks", capabilities.webhooks),
+            )
+            if flag
+        ]
+        catalogue.append(
+            {
+                "vendor": vendor,
+                "cls": app_info(vendor, cls),
+                "badge": badge(vendor, cls.label),
+                "syncs": syncs,
+                "extras": extras,
+            }
+        )
+    authorizations = []
+    for auth in scoped(AppAuthorization, request.tenant.account).select_related("owner"):
+        authorizations.append(
+            {
+                "auth": auth,
+                "badge": badge(auth.vendor, services.vendor_label(auth.vendor)),
+                "vendor_label": services.vendor_label(auth.vendor),
+                "used_by": services.connections_using(auth),
+            }
+        )
+    return render(
+        request,
+        "web/apps.html",
+        {"catalogue": catalogue, "authorizations": authorizations, "next": _safe_next(request)},
+    )
+
+
+@tenant_required
+def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
+    """Authorize an app: API key, user + password + host, or OAuth, as it declares."""
+    cls = _connector_or_404(vendor)
+    require_manager(request)
+    next_url = _safe_next(request)
+    if cls.auth_kind == "oauth":
+        return _oauth_start(request, vendor, cls, next_url)
+    form = AuthorizationForm(request.POST or None, connector=cls)
+    if request.method == "POST" and form.is_valid():
+        auth = form.apply(
+            AppAuthorization(account=request.tenant.account, vendor=vendor, owner=request.user)
+        )
+        error = services.run_check(auth)
+        if error is not None and not isinstance(error, RateLimited):
+            # Nothing is stored for credentials the app refuses; the user fixes and retries.
+            form.add_error(None, f"{cls.label} refused the connection: {error}")
+        else:
+            auth.health = services.health_of(error)
+            auth.health_message = str(error) if error else ""
+            auth.checked_at = timezone.now()
+            auth.save()
+            messages.success(request, f"{cls.label} is connected as “{auth.label}”.")
+            return redirect(next_url or "web:apps")
+    return render(
+        request,
+        "web/app_connect.html",
+        {
+            "cls": app_info(vendor, cls),
+            "vendor": vendor,
+            "form": form,
+            "badge": badge(vendor, cls.label),
+            "next": next_url,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _oauth_start(
+    request: HttpRequest, vendor: str, cls: type[Connector], next_url: str
+) -> HttpResponse:
+    """Hand over to the vendor's OAuth backend (social-auth), which stores the tokens
+    in a new authorization of the current account when it completes."""
+    try:
+        begin = reverse("social:begin", args=[vendor])
+    except NoReverseMatch:
+        begin = ""
+    if request.method == "POST" and begin:
+        instance = request.POST.get("instance")
+        request.session["oauth_pending"] = {
+            "account_id": request.tenant.account.pk,
+            "vendor": vendor,
+            "next": next_url,
+            # Production or the vendor's sandbox/test instance; the backend reads it.
+            "instance": instance if instance in ("production", "sandbox") else "production",
+        }
+        # social-auth's begin view accepts only a (CSRF-protected) POST, so the browser
+        # is handed a form that posts itself there; without JavaScript it is one click.
+        return render(
+            request,
+            "web/oauth_begin.html",
+            {"begin": begin, "label": cls.label, "instance": instance or ""},
+        )
+    return render(
+        request,
+        "web/app_connect.html",
+        {
+            "cls": app_info(vendor, cls),
+            "vendor": vendor,
+            "oauth": True,
+            "oauth_ready": bool(begin),
+            "badge": badge(vendor, cls.label),
+            "next": next_url,
+        },
+    )
+
+
+@tenant_required
+@require_POST
+def app_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """Call the connector's check() and store the health."""
+    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    require_manager(request)
+    error = services.check_authorization(auth)
+    if error is None:
+        messages.success(request, f"“{auth.label}” works.")
+    else:
+        messages.error(request, f"“{auth.label}”: {auth.get_health_display()} — {error}")
+    return redirect("web:apps")
+
+
+@tenant_required
+def app_reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
+    """Replace an authorization's secrets; its connections keep working with the new ones."""
+    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    require_manager(request)
+    cls = _connector_or_404(auth.vendor)
+    if cls.auth_kind == "oauth":
+        # Signing in again at the vendor replaces the tokens of the same vendor user.
+        return _oauth_start(request, auth.vendor, cls, _safe_next(request))
+    form = AuthorizationForm(request.POST or None, connector=cls, authorization=auth)
+    if request.method == "POST" and form.is_valid():
+        candidate = form.apply(
+            AppAuthorization(account=auth.account, vendor=auth.vendor, settings=dict(auth.settings))
+        )
+        error = services.run_check(candidate)
+        if error is not None and not isinstance(error, RateLimited):
+            form.add_error(None, f"{cls.label} refused the new credentials: {error}")
+        else:
+            form.apply(auth)
+            auth.health = services.health_of(error)
+            auth.health_message = str(error) if error else ""
+            auth.checked_at = timezone.now()
+            auth.save()
+            messages.success(request, f"“{auth.label}” is re-authorized.")
+            return redirect("web:apps")
+    return render(
+        request,
+        "web/app_connect.html",
+        {
+            "cls": app_info(auth.vendor, cls),
+            "vendor": auth.vendor,
+            "form": form,
+            "auth": auth,
+            "badge": badge(auth.vendor, cls.label),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_required
+@require_POST
+def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete an authorization, refused while a connection uses it."""
+    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    require_manager(request)
+    users = services.connections_using(auth)
+    if users:
+        names = ", ".join(f"“{c.name}”" for c in users)
+        messages.error(
+            request,
+            f"“{auth.label}” is used by {names}. Delete those connections or switch them to "
+            "another authorization first; nothing was disconnected.",
+        )
+        return redirect("web:apps")
+    auth.delete()
+    messages.success(request, f"“{auth.label}” is disconnected; its secrets are deleted.")
+    return redirect("web:apps")

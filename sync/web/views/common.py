@@ -1,0 +1,57 @@
+"""Helpers shared by the connection pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from sync.models import Connection
+from sync.tenancy import get_scoped_or_404
+
+# The set-up steps, in the order PieSync users know: apps, what & direction, rules,
+# options, mapping, users, preview & start. Each entry: (url name, title).
+STEPS: list[tuple[str, str]] = [
+    ("setup_scopes", "What and which way"),
+    ("setup_rules", "Rules"),
+    ("setup_options", "Options"),
+    ("setup_mapping", "Field mapping"),
+    ("setup_users", "Users"),
+    ("setup_preview", "Preview and start"),
+]
+
+
+def get_connection(request: HttpRequest, pk: int) -> Connection:
+    """The current tenant's connection ``pk`` (404 for any other tenant's)."""
+    return get_scoped_or_404(
+        Connection.objects.select_related("a_authorization", "b_authorization", "account"),
+        request.tenant.account,  # type: ignore[attr-defined]
+        pk=pk,
+    )
+
+
+def side_labels(connection: Connection) -> tuple[str, str]:
+    return connection.a_authorization.label, connection.b_authorization.label
+
+
+def form_status(request: HttpRequest) -> int:
+    """Status of a page re-rendered with form errors: 400, except for htmx requests,
+    whose 4xx responses htmx would not swap in."""
+    return 200 if getattr(request, "htmx", False) else 400
+
+
+def steps_context(connection: Connection, current: str) -> dict[str, object]:
+    index = [name for name, _ in STEPS].index(current)
+    return {
+        "steps": [
+            {
+                "name": name,
+                "title": title,
+                "number": i + 1,
+                "current": name == current,
+                "done": i < index,
+            }
+            for i, (name, title) in enumerate(STEPS)
+        ],
+        "next_step": STEPS[index + 1][0] if index + 1 < len(STEPS) else "",
+        "previous_step": STEPS[index - 1][0] if index > 0 else "",
+        "is_setup": connection.state in ("draft", "previewed"),
+    }

@@ -1,0 +1,256 @@
+"""Connection list, dashboard / activity monitor with the live progress bar, pause,
+resume, run now, and deletion of a connection."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from sync.models import (
+    Connection,
+    ConnectionState,
+    EventAction,
+    EventStatus,
+    RunStatus,
+    SyncEvent,
+    SyncRun,
+    Trigger,
+)
+from sync.tenancy import scoped
+from sync.web.tenant import require_manager, tenant_required
+from sync.web.views.common import get_connection, side_labels
+from sync.web.views.wizard import _enqueue
+
+# Phases of a run in order, with the words the progress bar uses.
+PHASES: list[tuple[str, str]] = [
+    ("list_a", "Reading side A"),
+    ("list_b", "Reading side B"),
+    ("match", "Matching"),
+    ("write", "Writing"),
+]
+LIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+# Events that are not real changes: the dry run's and the ones awaiting a decision.
+NOT_APPLIED = (EventStatus.PREVIEW,)
+
+
+@tenant_required
+def connection_list(request: HttpRequest) -> HttpResponse:
+    """The account's connections with their state and last run."""
+    connections = (
+        scoped(Connection, request.tenant.account)
+        .select_related("a_authorization", "b_authorization", "current_run")
+        .order_by("name")
+    )
+    return render(request, "web/connections.html", {"connections": connections})
+
+
+def progress_context(connection: Connection) -> dict[str, Any]:
+    """What the progress bar shows: the run in flight (or the last real one), each
+    phase's done/total and an overall percentage."""
+    run = connection.current_run
+    if run is None or run.dry_run:
+        run = connection.runs.filter(dry_run=False).order_by("-created_at", "-pk").first()
+    phases = []
+    overall = 0.0
+    if run is not None:
+        progress = run.progress or {}
+        names = [name for name, _ in PHASES]
+        current = names.index(run.phase) if run.phase in names else -1
+        finished = run.status not in LIVE
+        for index, (name, title) in enumerate(PHASES):
+            data = progress.get(name) or {}
+            done = int(data.get("done") or 0)
+            total = int(data.get("total") or 0)
+            if finished or index < current:
+                share = 1.0
+            elif total:
+                share = min(1.0, done / total)
+            else:
+                share = 0.0
+            phases.append(
+                {
+                    "name": name,
+                    "title": title,
+                    "done": done,
+                    "total": total,
+                    "percent": round(share * 100),
+                    "current": index == current,
+                }
+            )
+            overall += share / len(PHASES)
+    return {
+        "connection": connection,
+        "run": run,
+        "live": run is not None and run.status in LIVE,
+        "phases": phases,
+        "overall": round(overall * 100),
+    }
+
+
+def activity_counts(connection: Connection, since: Any) -> dict[str, int]:
+    """New A→B, new B→A, updates and errors since ``since`` (the event_counts index:
+    connection, action, direction, created_at)."""
+    rows = (
+        SyncEvent.objects.filter(connection=connection, created_at__gte=since)
+        .exclude(status__in=NOT_APPLIED)
+        .values("action", "direction")
+        .annotate(n=Count("id"))
+    )
+    counts = {"created_a_to_b": 0, "created_b_to_a": 0, "updated": 0, "errors": 0}
+    for row in rows:
+        if row["action"] == EventAction.CREATE:
+            key = f"created_{row['direction']}"
+            if key in counts:
+                counts[key] += row["n"]
+        elif row["action"] == EventAction.UPDATE:
+            counts["updated"] += row["n"]
+        elif row["action"] == EventAction.ERROR:
+            counts["errors"] += row["n"]
+    counts["errors"] += (
+        SyncEvent.objects.filter(
+            connection=connection, status=EventStatus.ERROR, created_at__gte=since
+        )
+        .exclude(action=EventAction.ERROR)
+        .count()
+    )
+    return counts
+
+
+@tenant_required
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dashboard: state, live progress, activity over the last day and week,
+    next run, recent runs, and what waits for a decision."""
+    connection = get_connection(request, pk)
+    now = timezone.now()
+    a_label, b_label = side_labels(connection)
+    pending = connection.events.filter(status=EventStatus.PENDING_REVIEW).count()
+    conflicts = connection.events.filter(action=EventAction.CONFLICT, status=EventStatus.OK).count()
+    context = progress_context(connection)
+    context.update(
+        {
+            "a_label": a_label,
+            "b_label": b_label,
+            "day": activity_counts(connection, now - timedelta(days=1)),
+            "week": activity_counts(connection, now - timedelta(days=7)),
+            "runs": recent_runs(connection),
+            "pending_reviews": pending,
+            "open_conflicts": conflicts,
+            "rules": connection.rules.prefetch_related("filters", "actions"),
+            "mappings": connection.mappings.all(),
+            "can_pause": connection.state
+            in (ConnectionState.ACTIVE, ConnectionState.INITIAL_SYNC, ConnectionState.ERROR),
+            "can_resume": connection.state == ConnectionState.PAUSED,
+            "can_run": connection.state
+            in (ConnectionState.ACTIVE, ConnectionState.INITIAL_SYNC, ConnectionState.ERROR),
+            "in_setup": connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED),
+        }
+    )
+    return render(request, "web/connection.html", context)
+
+
+@tenant_required
+def connection_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the dashboard, polled by htmx while a run is in flight."""
+    connection = get_connection(request, pk)
+    return render(request, "web/_live.html", progress_context(connection))
+
+
+@tenant_required
+@require_POST
+def connection_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED):
+        messages.error(request, "This connection has not started yet.")
+    else:
+        connection.state = ConnectionState.PAUSED
+        connection.state_reason = f"Paused by {request.user.get_username()}."
+        connection.save(update_fields=["state", "state_reason", "updated_at"])
+        messages.success(request, "Paused. Nothing syncs until you resume.")
+    return redirect("web:connection", pk=connection.pk)
+
+
+def _initial_sync_done(connection: Connection) -> bool:
+    return connection.runs.filter(
+        dry_run=False, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL]
+    ).exists()
+
+
+@tenant_required
+@require_POST
+def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resume a paused connection; it runs at once and catches up from its cursors."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if connection.state != ConnectionState.PAUSED:
+        messages.info(request, "This connection is not paused.")
+        return redirect("web:connection", pk=connection.pk)
+    done = _initial_sync_done(connection)
+    connection.state = ConnectionState.ACTIVE if done else ConnectionState.INITIAL_SYNC
+    connection.state_reason = ""
+    connection.consecutive_failures = 0
+    connection.next_run_at = timezone.now()
+    connection.save(
+        update_fields=["state", "state_reason", "consecutive_failures", "next_run_at", "updated_at"]
+    )
+    messages.success(request, "Resumed; it syncs again from where it stopped.")
+    return redirect("web:connection", pk=connection.pk)
+
+
+@tenant_required
+@require_POST
+def connection_run_now(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if connection.state not in (
+        ConnectionState.ACTIVE,
+        ConnectionState.INITIAL_SYNC,
+        ConnectionState.ERROR,
+    ):
+        messages.error(request, "Start or resume the connection first.")
+        return redirect("web:connection", pk=connection.pk)
+    trigger = (
+        Trigger.INITIAL if connection.state == ConnectionState.INITIAL_SYNC else Trigger.MANUAL
+    )
+    _enqueue(request, connection, trigger)
+    messages.success(request, "A run is queued.")
+    return redirect("web:connection", pk=connection.pk)
+
+
+@tenant_required
+def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a connection (after confirmation); the apps' data stays untouched."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if request.method == "POST":
+        name = connection.name
+        connection.delete()
+        messages.success(request, f"“{name}” is deleted. No contact was changed in either app.")
+        return redirect("web:connections")
+    return render(request, "web/connection_delete.html", {"connection": connection})
+
+
+def recent_runs(connection: Connection, limit: int = 10) -> list[SyncRun]:
+    """The last real runs, each with a one-line ``summary`` of its counts."""
+    runs = list(connection.runs.filter(dry_run=False).order_by("-created_at", "-pk")[:limit])
+    for run in runs:
+        run.summary = run_summary(run)  # type: ignore[attr-defined]
+    return runs
+
+
+def run_summary(run: SyncRun) -> str:
+    """One line of a run's counts, e.g. "A → B: 3 create, 1 update"."""
+    parts = []
+    for direction, actions in (run.counts or {}).items():
+        if isinstance(actions, dict):
+            inner = ", ".join(f"{n} {a}" for a, n in actions.items() if n)
+            if inner:
+                parts.append(f"{direction.replace('_to_', ' → ').upper()}: {inner}")
+    return "; ".join(parts) or "no changes"

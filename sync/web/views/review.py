@@ -1,0 +1,160 @@
+"""What waits for a person: conflicts (apply the other side's value), deletions awaiting
+review (approve or dismiss, in bulk), and undoing a run."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from sync.models import EventAction, EventStatus, RunStatus, SyncEvent, SyncRun, Trigger
+from sync.tenancy import get_scoped_or_404
+from sync.web import services
+from sync.web.tenant import require_manager, tenant_required
+from sync.web.views.common import get_connection, side_labels
+
+logger = logging.getLogger(__name__)
+PAGE_SIZE = 50
+
+
+def conflict_rows(event: SyncEvent) -> list[dict[str, object]]:
+    """A conflict's fields: the value that won (kept) and the one that lost."""
+    rows = []
+    for name, change in (event.changes or {}).items():
+        if isinstance(change, dict):
+            rows.append(
+                {
+                    "field": name,
+                    "kept": change.get("new"),
+                    "lost": change.get("lost"),
+                    "old": change.get("old"),
+                }
+            )
+    return rows
+
+
+@tenant_required
+def conflicts(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open conflicts, newest first, with the losing values."""
+    connection = get_connection(request, pk)
+    events = connection.events.filter(action=EventAction.CONFLICT, status=EventStatus.OK)
+    page = Paginator(events.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for event in page.object_list:
+        event.rows = conflict_rows(event)  # type: ignore[attr-defined]
+    a_label, b_label = side_labels(connection)
+    return render(
+        request,
+        "web/conflicts.html",
+        {
+            "connection": connection,
+            "page": page,
+            "a_label": a_label,
+            "b_label": b_label,
+        },
+    )
+
+
+@tenant_required
+@require_POST
+def conflict_resolve(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    """Apply the losing (other side's) value of a conflict."""
+    connection = get_connection(request, pk)
+    event = get_scoped_or_404(
+        SyncEvent.objects.filter(connection=connection, action=EventAction.CONFLICT),
+        connection.account,
+        pk=event_pk,
+    )
+    require_manager(request)
+    try:
+        services.engine_call("resolve_conflict", event, use="other")
+    except Exception as exc:  # shown to the user; the conflict stays open
+        logger.exception("resolving conflict %s failed", event.pk)
+        messages.error(request, f"The other value could not be applied: {exc}")
+    else:
+        messages.success(
+            request, f"The other side's value is applied to {event.label or 'the record'}."
+        )
+    return redirect("web:conflicts", pk=connection.pk)
+
+
+@tenant_required
+def deletions(request: HttpRequest, pk: int) -> HttpResponse:
+    """Deletions awaiting review. POST approves or dismisses the ticked ones."""
+    connection = get_connection(request, pk)
+    pending = connection.events.filter(status=EventStatus.PENDING_REVIEW)
+    if request.method == "POST":
+        require_manager(request)
+        decision = request.POST.get("decision")
+        ids = request.POST.getlist("event")
+        chosen = list(pending.filter(pk__in=[i for i in ids if i.isdigit()]))
+        if decision not in ("approve", "dismiss") or not chosen:
+            messages.error(request, "Tick at least one deletion, then approve or dismiss.")
+        else:
+            try:
+                services.engine_call("review_deletions", chosen, approve=decision == "approve")
+            except Exception as exc:  # shown to the user; the deletions stay pending
+                logger.exception("reviewing deletions of connection %s failed", connection.pk)
+                messages.error(request, f"The review could not be applied: {exc}")
+            else:
+                verb = "approved" if decision == "approve" else "dismissed"
+                messages.success(request, f"{len(chosen)} deletion(s) {verb}.")
+        return redirect("web:deletions", pk=connection.pk)
+    page = Paginator(pending.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    a_label, b_label = side_labels(connection)
+    return render(
+        request,
+        "web/deletions.html",
+        {
+            "connection": connection,
+            "page": page,
+            "a_label": a_label,
+            "b_label": b_label,
+        },
+    )
+
+
+@tenant_required
+def run_undo(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
+    """Undo a run: confirmation page (what will be written back), then POST."""
+    connection = get_connection(request, pk)
+    run = get_scoped_or_404(
+        SyncRun.objects.filter(connection=connection), connection.account, pk=run_pk
+    )
+    require_manager(request)
+    undoable = (
+        not run.dry_run
+        and run.trigger != Trigger.UNDO
+        and run.status not in (RunStatus.QUEUED, RunStatus.RUNNING)
+    )
+    if request.method == "POST" and undoable:
+        try:
+            undo = services.engine_call("undo_run", run)
+        except Exception as exc:  # shown to the user
+            logger.exception("undo of run %s failed", run.pk)
+            messages.error(request, f"The run could not be undone: {exc}")
+        else:
+            messages.success(
+                request, f"Run {run.pk} is undone ({getattr(undo, 'writes', 0)} writes)."
+            )
+        return redirect("web:connection", pk=connection.pk)
+    events = run.events.exclude(status=EventStatus.PREVIEW)
+    return render(
+        request,
+        "web/undo.html",
+        {
+            "connection": connection,
+            "run": run,
+            "undoable": undoable,
+            "event_count": events.count(),
+            "events": events.order_by("-created_at")[:20],
+        },
+        status=200 if request.method == "GET" or undoable else 400,
+    )

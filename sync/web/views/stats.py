@@ -1,0 +1,191 @@
+"""Statistics tab (created / updated / deleted / errors over time, per entity and
+direction; the last 100 synced records) and the per-record explain view."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from sync.models import Direction, EventAction, EventStatus, RecordLink, Rule, SyncEvent
+from sync.tenancy import get_scoped_or_404
+from sync.web.charts import CATEGORY_OF_ACTION, SERIES, days_back, stacked_chart
+from sync.web.tenant import tenant_required
+from sync.web.views.common import get_connection, side_labels
+
+CHART_DAYS = 14
+LAST_RECORDS = 100
+PAGE_SIZE = 25
+
+
+def _category(action: str, status: str) -> str | None:
+    if status == EventStatus.ERROR:
+        return "errors"
+    return CATEGORY_OF_ACTION.get(action)
+
+
+def statistics(connection: Any, today: date) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Charts per direction over the last CHART_DAYS days, and totals per entity and
+    direction, from one grouped query (the event_counts index)."""
+    since = timezone.now() - timedelta(days=CHART_DAYS)
+    rows = (
+        SyncEvent.objects.filter(connection=connection, created_at__gte=since)
+        .exclude(status=EventStatus.PREVIEW)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "entity", "action", "direction", "status")
+        .annotate(n=Count("id"))
+    )
+    per_direction: dict[str, dict[date, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int))
+    )
+    totals: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        category = _category(row["action"], row["status"])
+        if category is None:
+            continue
+        per_direction[row["direction"]][row["day"]][category] += row["n"]
+        totals[(row["entity"], row["direction"])][category] += row["n"]
+    a_label, b_label = side_labels(connection)
+    titles = {
+        Direction.A_TO_B: f"{a_label} → {b_label}",
+        Direction.B_TO_A: f"{b_label} → {a_label}",
+    }
+    days = days_back(today, CHART_DAYS)
+    charts = [
+        stacked_chart(titles[d], days, per_direction.get(d, {}))
+        for d in (Direction.A_TO_B, Direction.B_TO_A)
+        if connection.syncs(d)
+    ]
+    table = [
+        {
+            "entity": entity,
+            "direction": titles.get(direction, direction or "—"),
+            **{key: counts.get(key, 0) for key, _, _ in SERIES},
+        }
+        for (entity, direction), counts in sorted(totals.items())
+    ]
+    return charts, table
+
+
+@tenant_required
+def connection_stats(request: HttpRequest, pk: int) -> HttpResponse:
+    """The statistics tab with the last 100 synced records, filterable by status and
+    direction, 25 to a page."""
+    connection = get_connection(request, pk)
+    charts, table = statistics(connection, timezone.localdate())
+    status = request.GET.get("status", "")
+    direction = request.GET.get("direction", "")
+    events = SyncEvent.objects.filter(connection=connection).exclude(status=EventStatus.PREVIEW)
+    if status in EventStatus.values:
+        events = events.filter(status=status)
+    if direction in Direction.values:
+        events = events.filter(direction=direction)
+    last = list(events.select_related("link").order_by("-created_at", "-id")[:LAST_RECORDS])
+    page = Paginator(last, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = "&".join(f"{k}={v}" for k, v in (("status", status), ("direction", direction)) if v)
+    return render(
+        request,
+        "web/stats.html",
+        {
+            "connection": connection,
+            "charts": charts,
+            "series": SERIES,
+            "totals": table,
+            "page": page,
+            "status": status,
+            "direction": direction,
+            "statuses": [
+                (s, label) for s, label in EventStatus.choices if s != EventStatus.PREVIEW
+            ],
+            "directions": Direction.choices,
+            "query": query,
+            "chart_days": CHART_DAYS,
+        },
+    )
+
+
+def _vendor_value(fields: dict[str, Any] | None, key: str) -> Any:
+    """A side's value of ``key``; a composite key ("first+last") joins its parts."""
+    if not fields:
+        return None
+    parts = [fields.get(part) for part in key.split("+")]
+    shown = [str(p) for p in parts if p not in (None, "", [])]
+    return " ".join(shown) if len(parts) > 1 else parts[0]
+
+
+def base_rows(link: RecordLink, events: list[SyncEvent]) -> list[dict[str, Any]]:
+    """One row per mapped pair: the last synced (normalized) value from RecordLink.base,
+    each side's value as last synced, and the side the value last came from with when —
+    read from the newest event that wrote the pair (an A → B event names B's field)."""
+    rows = []
+    for key, value in sorted((link.base or {}).items()):
+        a_field, _, b_field = key.partition("|")
+        origin, when = "", None
+        for event in events:  # newest first
+            written = event.changes or {}
+            if event.direction == Direction.A_TO_B and b_field in written:
+                origin, when = "A", event.created_at
+            elif event.direction == Direction.B_TO_A and a_field in written:
+                origin, when = "B", event.created_at
+            if origin:
+                break
+        rows.append(
+            {
+                "a_field": a_field,
+                "b_field": b_field,
+                "value": value,
+                "a_value": _vendor_value(link.a_fields, a_field),
+                "b_value": _vendor_value(link.b_fields, b_field),
+                "side": origin,
+                "when": when,
+            }
+        )
+    return rows
+
+
+@tenant_required
+def record_explain(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    """Why a record synced as it did: the rule that matched (or why none), the key that
+    linked it, each field's last synced value and side, the last error."""
+    connection = get_connection(request, pk)
+    link = get_scoped_or_404(
+        RecordLink.objects.filter(connection=connection), connection.account, pk=link_pk
+    )
+    rule_ids = [r for r in (link.rules_matched or []) if isinstance(r, int)]
+    rules = list(Rule.objects.filter(connection=connection, pk__in=rule_ids))
+    events = list(
+        link.events.exclude(status=EventStatus.PREVIEW).order_by("-created_at", "-id")[:50]
+    )
+    skip_reasons = [e for e in events if e.action == EventAction.SKIP and e.reason][:3]
+    a_label, b_label = side_labels(connection)
+    return render(
+        request,
+        "web/explain.html",
+        {
+            "connection": connection,
+            "link": link,
+            "rules": rules,
+            "skip_reasons": skip_reasons,
+            "base": base_rows(link, events),
+            "events": events[:20],
+            "a_label": a_label,
+            "b_label": b_label,
+        },
+    )
+
+
+@tenant_required
+def event_explain(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    """One journal entry, with a link to its record's explain view when it has one."""
+    connection = get_connection(request, pk)
+    event = get_scoped_or_404(
+        SyncEvent.objects.filter(connection=connection), connection.account, pk=event_pk
+    )
+    return render(request, "web/event.html", {"connection": connection, "event": event})

@@ -1,0 +1,663 @@
+"""The new-connection wizard, also used to edit a running connection's configuration:
+apps → what and which way → rules → options → field mapping → users → preview → start.
+
+The connection exists as a *draft* from the first step on, so every step saves to the
+database and the user can leave and come back; starting it switches it to initial sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from connectors.base import FieldSpec, VendorUser
+from sync.models import (
+    ActionKind,
+    AppAuthorization,
+    Connection,
+    ConnectionState,
+    FieldMapping,
+    FilterKind,
+    Operator,
+    Rule,
+    RuleAction,
+    RuleFilter,
+    SyncRun,
+    Trigger,
+    UserLink,
+)
+from sync.tenancy import get_scoped_or_404, scoped
+from sync.web import services
+from sync.web.forms import (
+    ActionForm,
+    ConnectionAppsForm,
+    FilterForm,
+    MappingForm,
+    OptionsForm,
+    RuleForm,
+    ScopesForm,
+)
+from sync.web.tenant import require_manager, tenant_required
+from sync.web.views.common import form_status, get_connection, side_labels, steps_context
+
+logger = logging.getLogger(__name__)
+
+DIRECTIONS = (("a_to_b", "A → B"), ("b_to_a", "B → A"))
+
+
+def direction_titles(connection: Connection) -> dict[str, str]:
+    a_label, b_label = side_labels(connection)
+    return {"a_to_b": f"{a_label} → {b_label}", "b_to_a": f"{b_label} → {a_label}"}
+
+
+def synced_directions(connection: Connection) -> list[str]:
+    return [d for d, _ in DIRECTIONS if connection.syncs(d)]
+
+
+def ensure_default_rules(connection: Connection) -> None:
+    """A new connection starts with one filterless rule per synced direction."""
+    a_label, b_label = side_labels(connection)
+    names = {
+        "a_to_b": f"All contacts {a_label} → {b_label}",
+        "b_to_a": f"All contacts {b_label} → {a_label}",
+    }
+    for direction in synced_directions(connection):
+        if not connection.rules.filter(direction=direction).exists():
+            Rule.objects.create(connection=connection, direction=direction, name=names[direction])
+
+
+def ensure_default_mappings(connection: Connection) -> str:
+    """Create the locked default pairs from both sides' common keys; the vendor's error
+    message if a side's fields could not be read."""
+    a_info = services.side_info(connection, "a")
+    b_info = services.side_info(connection, "b")
+    if a_info.error or b_info.error:
+        return a_info.error or b_info.error
+    from sync.engine import mapping
+
+    mapping.ensure_default_mappings(connection, a_info.fields, b_info.fields)
+    return ""
+
+
+def _page(
+    request: HttpRequest,
+    connection: Connection,
+    step: str,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> HttpResponse:
+    a_label, b_label = side_labels(connection)
+    base = {"connection": connection, "a_label": a_label, "b_label": b_label}
+    base.update(steps_context(connection, step))
+    base.update(context)
+    return render(request, template, base, status=status)
+
+
+def _after_save(request: HttpRequest, connection: Connection, step: str) -> HttpResponse:
+    """Go on to the next step ("Save and continue") or stay ("Save")."""
+    context = steps_context(connection, step)
+    if request.POST.get("continue") and context["next_step"]:
+        return redirect(f"web:{context['next_step']}", pk=connection.pk)
+    return redirect(f"web:{step}", pk=connection.pk)
+
+
+# --- Step 1: the two apps -------------------------------------------------------------
+
+
+@tenant_required
+def connection_new(request: HttpRequest) -> HttpResponse:
+    """Choose app 1 and app 2 among the account's authorizations (or authorize one)."""
+    require_manager(request)
+    account = request.tenant.account
+    authorizations = scoped(AppAuthorization, account).order_by("label")
+    initial = {
+        k: request.GET[k] for k in ("a_authorization", "b_authorization") if k in request.GET
+    }
+    form = ConnectionAppsForm(request.POST or None, authorizations=authorizations, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        minimum = account.limit("min_interval_minutes")
+        connection = Connection(
+            account=account,
+            name=form.cleaned_data["name"],
+            a_authorization=form.cleaned_data["a_authorization"],
+            b_authorization=form.cleaned_data["b_authorization"],
+            interval_minutes=max(15, minimum),
+        )
+        connection.full_clean()
+        connection.save()
+        return redirect("web:setup_scopes", pk=connection.pk)
+    return render(
+        request,
+        "web/wizard/apps.html",
+        {
+            "form": form,
+            "has_authorizations": authorizations.exists(),
+            "next_here": reverse("web:connection_new"),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Step 2: scopes and direction -----------------------------------------------------
+
+
+@tenant_required
+def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
+    """What to sync on each side (connector.scopes()) and in which direction."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    errors: list[str] = []
+    choices: dict[str, list[tuple[str, str]]] = {}
+    for side in ("a", "b"):
+        scopes, error = services.authorization_scopes(connection.authorization(side))
+        if error:
+            errors.append(f"{connection.authorization(side).label}: {error}")
+        choices[side] = [(s.id, f"{s.label} ({s.kind})") for s in scopes]
+    form = ScopesForm(
+        request.POST or None,
+        a_choices=choices["a"],
+        b_choices=choices["b"],
+        labels=side_labels(connection),
+        initial={
+            "a_scope": connection.a_scope,
+            "b_scope": connection.b_scope,
+            "direction": connection.direction,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        connection.a_scope = form.cleaned_data["a_scope"] or ""
+        connection.b_scope = form.cleaned_data["b_scope"] or ""
+        connection.direction = form.cleaned_data["direction"]
+        connection.save()
+        ensure_default_rules(connection)
+        error = ensure_default_mappings(connection)
+        if error:
+            messages.warning(request, f"The default field pairs could not be made: {error}")
+        return _after_save(request, connection, "setup_scopes")
+    return _page(
+        request,
+        connection,
+        "setup_scopes",
+        "web/wizard/scopes.html",
+        {"form": form, "vendor_errors": errors},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Step 3: rules ----------------------------------------------------------------------
+
+
+def _rules_context(connection: Connection) -> dict[str, Any]:
+    limit = connection.account.limit("max_rules_per_connection")
+    count = connection.rules.count()
+    a_info = services.side_info(connection, "a")
+    b_info = services.side_info(connection, "b")
+    a_label, b_label = side_labels(connection)
+    groups = []
+    for direction in synced_directions(connection):
+        title = f"{a_label} → {b_label}" if direction == "a_to_b" else f"{b_label} → {a_label}"
+        groups.append(
+            {
+                "direction": direction,
+                "title": title,
+                "rules": connection.rules.filter(direction=direction).prefetch_related(
+                    "filters", "actions"
+                ),
+                "source_list": "fields-a" if direction == "a_to_b" else "fields-b",
+                "target_list": "fields-b" if direction == "a_to_b" else "fields-a",
+            }
+        )
+    return {
+        "groups": groups,
+        "rule_limit": limit,
+        "rule_count": count,
+        "at_limit": count >= limit,
+        "a_fields": a_info.fields,
+        "b_fields": b_info.fields,
+        "filter_kinds": FilterKind.choices,
+        "operators": Operator.choices,
+        "action_kinds": ActionKind.choices,
+        "vendor_error": a_info.error or b_info.error,
+    }
+
+
+@tenant_required
+def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rules editor: IF filters / THEN actions per direction, within the plan's limit.
+    Every change is one POST naming its ``op``; htmx swaps the editor in place."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if request.method != "POST":
+        return _page(
+            request, connection, "setup_rules", "web/wizard/rules.html", _rules_context(connection)
+        )
+    op = request.POST.get("op", "")
+    problem: dict[str, Any] = {}
+    if op == "add_rule":
+        form = RuleForm(request.POST)
+        if form.is_valid() and connection.syncs(form.cleaned_data["direction"]):
+            rule = Rule(
+                connection=connection,
+                direction=form.cleaned_data["direction"],
+                name=form.cleaned_data["name"],
+                order=connection.rules.count(),
+            )
+            try:
+                rule.full_clean()
+                rule.save()
+            except ValidationError as exc:
+                problem = {"rule_error": " ".join(exc.messages)}
+        else:
+            problem = {"rule_error": "Choose a direction this connection syncs."}
+    elif op == "delete_rule":
+        get_scoped_or_404(
+            Rule.objects.filter(connection=connection),
+            connection.account,
+            pk=request.POST.get("rule"),
+        ).delete()
+    elif op in ("add_filter", "add_action"):
+        rule = get_scoped_or_404(
+            Rule.objects.filter(connection=connection),
+            connection.account,
+            pk=request.POST.get("rule"),
+        )
+        form = (FilterForm if op == "add_filter" else ActionForm)(request.POST)
+        if form.is_valid():
+            model = RuleFilter if op == "add_filter" else RuleAction
+            model.objects.create(rule=rule, **form.cleaned_data)
+        else:
+            problem = {"error_rule": rule.pk, "error_form": form, "error_op": op}
+    elif op in ("delete_filter", "delete_action"):
+        model = RuleFilter if op == "delete_filter" else RuleAction
+        get_scoped_or_404(
+            model.objects.filter(rule__connection=connection),
+            connection.account,
+            pk=request.POST.get("item"),
+        ).delete()
+    elif op == "continue":
+        return _after_save(request, connection, "setup_rules")
+    if problem:
+        context = _rules_context(connection)
+        context.update(problem)
+        return _page(
+            request,
+            connection,
+            "setup_rules",
+            "web/wizard/rules.html",
+            context,
+            status=form_status(request),
+        )
+    return redirect("web:setup_rules", pk=connection.pk)
+
+
+# --- Step 4: options --------------------------------------------------------------------
+
+
+@tenant_required
+def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
+    """Duplicates, deletions and review, unsubscribes, conflicts, interval, phones."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    form = OptionsForm(request.POST or None, instance=connection)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Options saved.")
+        return _after_save(request, connection, "setup_options")
+    return _page(
+        request,
+        connection,
+        "setup_options",
+        "web/wizard/options.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Step 5: field mapping --------------------------------------------------------------
+
+
+def guess_transform(a_spec: FieldSpec, b_spec: FieldSpec) -> str:
+    """The transform a custom pair of two fields of the same kind needs. Mixed types get
+    none: a parsing transform (e.g. text → phone) is the user's explicit choice."""
+    if a_spec.multi and b_spec.multi:
+        return "set"
+    if a_spec.type == b_spec.type and a_spec.type in ("email", "phone", "country"):
+        return a_spec.type
+    return ""
+
+
+def _mapping_context(connection: Connection, form: MappingForm | None = None) -> dict[str, Any]:
+    a_info = services.side_info(connection, "a")
+    b_info = services.side_info(connection, "b")
+    rows = []
+    for pair in connection.mappings.all():
+        rows.append(
+            {
+                "pair": pair,
+                "a_spec": a_info.spec(pair.a_field),
+                "b_spec": b_info.spec(pair.b_field),
+            }
+        )
+    mapped_a = {p.a_field for p in connection.mappings.all()}
+    mapped_b = {p.b_field for p in connection.mappings.all()}
+    return {
+        "rows": rows,
+        "form": form or MappingForm(a_specs=a_info.fields, b_specs=b_info.fields),
+        "custom_allowed": connection.account.limit("custom_mappings_allowed"),
+        "unmapped_a": [f for f in a_info.fields if f.key not in mapped_a],
+        "unmapped_b": [f for f in b_info.fields if f.key not in mapped_b],
+        "vendor_error": a_info.error or b_info.error,
+    }
+
+
+def _add_mapping(request: HttpRequest, connection: Connection) -> tuple[MappingForm, str]:
+    """Validate and store a custom pair; (form, info message). The pair's direction is
+    forced to what the two types allow (mapping.allowed_direction), and said so."""
+    a_info = services.side_info(connection, "a")
+    b_info = services.side_info(connection, "b")
+    form = MappingForm(request.POST, a_specs=a_info.fields, b_specs=b_info.fields)
+    if not connection.account.limit("custom_mappings_allowed"):
+        form.add_error(
+            None, "Your plan does not include custom field mappings; upgrade to add them."
+        )
+        return form, ""
+    if not form.is_valid():
+        return form, ""
+    a_spec = a_info.spec(form.cleaned_data["a_field"])
+    b_spec = b_info.spec(form.cleaned_data["b_field"])
+    assert a_spec is not None and b_spec is not None  # choices come from these specs
+    from sync.engine.mapping import allowed_direction
+
+    transform = form.cleaned_data["transform"] or guess_transform(a_spec, b_spec)
+    allowed = allowed_direction(a_spec, b_spec, transform=transform)
+    if allowed is None:
+        form.add_error(
+            None,
+            f"“{a_spec.label}” ({a_spec.type}) and “{b_spec.label}” "
+            f"({b_spec.type}) cannot be kept in sync: the types are incompatible.",
+        )
+        return form, ""
+    wanted = form.cleaned_data["direction"]
+    info = ""
+    direction = wanted
+    if allowed != "both" and wanted != allowed:
+        direction = allowed
+        arrow = "A → B" if allowed == "a_to_b" else "B → A"
+        info = (
+            f"“{a_spec.label}” ({a_spec.type}) ↔ “{b_spec.label}” ({b_spec.type}) can only "
+            f"flow {arrow}: a value of one type cannot always be written as the other. "
+            "The pair was made one-way."
+        )
+    pair = FieldMapping(
+        connection=connection,
+        a_field=a_spec.key,
+        b_field=b_spec.key,
+        direction=direction,
+        transform=transform,
+        order=connection.mappings.count(),
+    )
+    try:
+        pair.full_clean()
+        pair.save()
+    except ValidationError as exc:
+        form.add_error(None, " ".join(exc.messages))
+    except IntegrityError:
+        form.add_error(None, "These two fields are already paired.")
+    return form, info
+
+
+@tenant_required
+def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    """Default pairs (locked) and custom pairs: add, remove, enable, disable."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if request.method != "POST":
+        return _page(
+            request,
+            connection,
+            "setup_mapping",
+            "web/wizard/mapping.html",
+            _mapping_context(connection),
+        )
+    op = request.POST.get("op", "")
+    if op == "add":
+        with transaction.atomic():
+            form, info = _add_mapping(request, connection)
+        if form.errors:
+            return _page(
+                request,
+                connection,
+                "setup_mapping",
+                "web/wizard/mapping.html",
+                _mapping_context(connection, form),
+                status=form_status(request),
+            )
+        if info:
+            messages.info(request, info)
+    elif op in ("delete", "toggle"):
+        pair = get_scoped_or_404(
+            FieldMapping.objects.filter(connection=connection),
+            connection.account,
+            pk=request.POST.get("pair"),
+        )
+        if pair.is_default:
+            messages.error(request, "Default pairs are locked.")
+        elif op == "delete":
+            pair.delete()
+        else:
+            pair.enabled = not pair.enabled
+            pair.save(update_fields=["enabled"])
+    elif op == "defaults":
+        error = ensure_default_mappings(connection)
+        if error:
+            messages.error(request, f"The default pairs could not be made: {error}")
+    elif op == "continue":
+        return _after_save(request, connection, "setup_mapping")
+    return redirect("web:setup_mapping", pk=connection.pk)
+
+
+# --- Step 6: user linking ---------------------------------------------------------------
+
+
+def auto_links(a_users: list[VendorUser], b_users: list[VendorUser]) -> dict[str, str]:
+    """A user id → B user id, linked by email (case-insensitive), else by exact name;
+    each B user is linked at most once."""
+    links: dict[str, str] = {}
+    taken: set[str] = set()
+    for key in ("email", "name"):
+        index: dict[str, str] = {}
+        for user in b_users:
+            value = getattr(user, key).strip().lower()
+            if value and user.id not in taken:
+                index.setdefault(value, user.id)
+        for user in a_users:
+            value = getattr(user, key).strip().lower()
+            if user.id in links or not value or value not in index:
+                continue
+            if index[value] in taken:
+                continue
+            links[user.id] = index[value]
+            taken.add(index[value])
+    return links
+
+
+@tenant_required
+def setup_users(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link owners of side A to owners of side B, automatically or by hand."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    a_info = services.side_info(connection, "a", fields=False, users=True)
+    b_info = services.side_info(connection, "b", fields=False, users=True)
+    b_by_id = {u.id: u for u in b_info.users}
+    current = {link.a_user_id: link for link in connection.user_links.all()}
+    suggested = auto_links(a_info.users, b_info.users)
+    error = ""
+    if request.method == "POST":
+        op = request.POST.get("op", "save")
+        if op == "auto":
+            chosen = dict(suggested)
+        else:
+            chosen = {u.id: request.POST.get(f"user_{u.id}", "") for u in a_info.users}
+            chosen = {a: b for a, b in chosen.items() if b in b_by_id}
+        duplicates = {b for b in chosen.values() if list(chosen.values()).count(b) > 1}
+        if duplicates:
+            error = (
+                "Each user of side B can be linked to one user of side A only: "
+                + ", ".join(b_by_id[b].name for b in duplicates)
+                + "."
+            )
+        else:
+            with transaction.atomic():
+                connection.user_links.all().delete()
+                a_by_id = {u.id: u for u in a_info.users}
+                UserLink.objects.bulk_create(
+                    [
+                        UserLink(
+                            connection=connection,
+                            a_user_id=a,
+                            a_user_label=a_by_id[a].name,
+                            b_user_id=b,
+                            b_user_label=b_by_id[b].name,
+                            auto=suggested.get(a) == b,
+                        )
+                        for a, b in chosen.items()
+                    ]
+                )
+            messages.success(request, f"{len(chosen)} user link(s) saved.")
+            return _after_save(request, connection, "setup_users")
+    rows = []
+    for user in a_info.users:
+        link = current.get(user.id)
+        rows.append(
+            {
+                "user": user,
+                "linked": link.b_user_id if link else "",
+                "auto": link.auto if link else False,
+                "suggested": suggested.get(user.id, ""),
+            }
+        )
+    return _page(
+        request,
+        connection,
+        "setup_users",
+        "web/wizard/users.html",
+        {
+            "rows": rows,
+            "b_users": b_info.users,
+            "error": error,
+            "vendor_error": a_info.error or b_info.error,
+        },
+        status=400 if error else 200,
+    )
+
+
+# --- Step 7: preview and start ----------------------------------------------------------
+
+
+def latest_preview(connection: Connection) -> SyncRun | None:
+    return connection.runs.filter(dry_run=True).order_by("-created_at", "-pk").first()
+
+
+@tenant_required
+def setup_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dry run: what would be created, merged and updated on each side, with
+    samples and the reasons for exclusions. POST runs a new one."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if request.method == "POST":
+        try:
+            services.engine_call("preview", connection)
+        except Exception as exc:  # the engine's failure is shown, not a server error
+            logger.exception("preview of connection %s failed", connection.pk)
+            messages.error(request, f"The preview failed: {exc}")
+        else:
+            connection.refresh_from_db()
+            if connection.state == ConnectionState.DRAFT:
+                connection.state = ConnectionState.PREVIEWED
+                connection.save(update_fields=["state", "updated_at"])
+        return redirect("web:setup_preview", pk=connection.pk)
+    run = latest_preview(connection)
+    return _page(
+        request,
+        connection,
+        "setup_preview",
+        "web/wizard/preview.html",
+        {
+            "run": run,
+            "preview": preview_rows(run.preview if run else {}, direction_titles(connection)),
+        },
+    )
+
+
+# How the preview names what a run would do.
+PREVIEW_WORDS = {
+    "create": "Would create",
+    "update": "Would update",
+    "delete": "Would delete",
+    "trash": "Would tag as deleted",
+    "remove_from_list": "Would remove from the list",
+    "mark": "Would mark as deleted",
+    "tag": "Would tag",
+    "unsubscribe": "Would unsubscribe",
+    "skip": "Left out",
+    "conflict": "Conflicts (settled by the policy)",
+    "error": "Would fail",
+}
+
+
+def preview_rows(preview: dict[str, Any], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """SyncRun.preview as rows: the engine stores ``{"counts": {direction: {action: n}},
+    "samples": {direction: {action: [{label, record_id, changes, reason}]}}}``; each row
+    is one direction and action, with up to 20 samples (their reasons explain what is
+    left out)."""
+    counts = (preview or {}).get("counts") or {}
+    samples = (preview or {}).get("samples") or {}
+    rows = []
+    for direction, actions in counts.items():
+        for action, count in (actions or {}).items():
+            found = (samples.get(direction) or {}).get(action) or []
+            rows.append(
+                {
+                    "group": titles.get(direction, direction),
+                    "action": PREVIEW_WORDS.get(action, action),
+                    "count": count,
+                    "samples": [s if isinstance(s, dict) else {"label": s} for s in found][:20],
+                }
+            )
+    return rows
+
+
+@tenant_required
+@require_POST
+def connection_start(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start syncing: initial sync now, then on the interval."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    if connection.state not in (ConnectionState.DRAFT, ConnectionState.PREVIEWED):
+        messages.info(request, "This connection has already started.")
+        return redirect("web:connection", pk=connection.pk)
+    connection.state = ConnectionState.INITIAL_SYNC
+    connection.state_reason = ""
+    connection.next_run_at = timezone.now()
+    connection.save(update_fields=["state", "state_reason", "next_run_at", "updated_at"])
+    _enqueue(request, connection, Trigger.INITIAL)
+    messages.success(request, "Syncing has started. The first run lists both apps whole.")
+    return redirect("web:connection", pk=connection.pk)
+
+
+def _enqueue(request: HttpRequest, connection: Connection, trigger: str) -> None:
+    try:
+        services.enqueue(connection, trigger)
+    except Exception as exc:  # the run's failure is on the dashboard; the page still answers
+        logger.exception("could not enqueue a run of connection %s", connection.pk)
+        messages.error(request, f"The run could not be started: {exc}")

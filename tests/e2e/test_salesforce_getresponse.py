@@ -1,0 +1,354 @@
+"""Salesforce ↔ GetResponse as its users describe it (issue 5), end to end through the two
+sandboxes over HTTP and the real engine: Salesforce contacts go to a chosen GetResponse
+list, list contacts come back as Contacts or Leads, Salesforce is the preferred side,
+custom fields are mapped, deletions and unsubscribes cross over. Every assertion reads
+the sandboxes' own state (the control API), not the engine's view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from connectors.sandbox.control import SandboxControl
+from sync.engine import run_connection
+from sync.models import (
+    Account,
+    AppAuthorization,
+    Connection,
+    ConnectionState,
+    FieldMapping,
+    Health,
+    RunStatus,
+    SyncRun,
+)
+
+SF_CUSTOM = {
+    "Contact": [
+        {"name": "GRdeleted__c", "type": "boolean", "label": "Removed from GetResponse"},
+        {"name": "Interest__c", "type": "string"},
+    ],
+    "Lead": [{"name": "GRdeleted__c", "type": "boolean", "label": "Removed from GetResponse"}],
+}
+
+
+@dataclass
+class Seeds:
+    """The two sandboxes' accounts and the connection between them."""
+
+    sandbox: SandboxControl
+    org: dict[str, Any]
+    gr: dict[str, Any]
+    connection: Connection
+
+    @property
+    def list_id(self) -> str:
+        return str(self.gr["lists"][0]["id"])
+
+    def sf(self, sobject: str = "Contact") -> dict[str, dict[str, Any]]:
+        """Salesforce records of ``sobject`` by email."""
+        state = self.sandbox.state("salesforce", self.org["account_id"])
+        records = state["orgs"][self.org["account_id"]]["records"][sobject]
+        return {str(r["Email"]).lower(): r for r in records if r.get("Email")}
+
+    def list(self) -> dict[str, dict[str, Any]]:
+        """Contacts of the chosen GetResponse list by email."""
+        state = self.sandbox.state("getresponse", self.gr["account_id"])
+        contacts = state["accounts"][self.gr["account_id"]]["contacts"]
+        return {c["email"].lower(): c for c in contacts if c["campaignId"] == self.list_id}
+
+    def run(self, **options: Any) -> SyncRun:
+        run = run_connection(self.connection.pk, "manual", **options)
+        self.connection.refresh_from_db()
+        return run
+
+
+def run_ok(seeds: Seeds, **options: Any) -> SyncRun:
+    run = seeds.run(**options)
+    assert run.status == RunStatus.SUCCEEDED, (run.status, run.error, run.counts)
+    return run
+
+
+def connect(
+    sandbox: SandboxControl, account: Account, scope: str = "Contact", **sf_settings: Any
+) -> Seeds:
+    """A Salesforce org and a GetResponse account, authorized in ``account``, and a
+    two-way connection between them with the seed scenario's options."""
+    org = sandbox.create_account("salesforce", name="Acme CRM", custom_fields=SF_CUSTOM)
+    gr = sandbox.create_account("getresponse", name="Acme news", lists=["acme_newsletter"])
+    salesforce = AppAuthorization.objects.create(
+        account=account,
+        vendor="salesforce",
+        label="Acme CRM",
+        secrets_json="{}",
+        settings={
+            "instance_url": sandbox.vendor_url("salesforce"),
+            "login_url": sandbox.vendor_url("salesforce"),
+            "client_id": org["client_id"],
+            "instance": "production",
+            **sf_settings,
+        },
+    )
+    salesforce.secrets = {
+        "access_token": org["access_token"],
+        "refresh_token": org["refresh_token"],
+        "client_secret": org["client_secret"],
+    }
+    salesforce.save()
+    getresponse = AppAuthorization(account=account, vendor="getresponse", label="Acme news")
+    getresponse.secrets = {"api_key": gr["api_key"]}
+    getresponse.settings = {
+        "base_url": sandbox.vendor_url("getresponse", "/v3"),
+        "resolve_timeout": 5,
+    }
+    getresponse.save()
+    connection = Connection.objects.create(
+        account=account,
+        name="CRM ↔ newsletter",
+        a_authorization=salesforce,
+        a_scope=scope,
+        b_authorization=getresponse,
+        b_scope=str(gr["lists"][0]["id"]),
+        conflict_policy="a_wins",  # Salesforce is the preferred account
+        deletions_a_to_b="remove_from_list",
+        deletions_b_to_a="marker_field",
+        marker_field_a="GRdeleted__c",
+        unsubscribes="opt_out",
+        default_phone_country="DE",
+        breaker_count=1000,
+    )
+    # Custom pairs: the free-text Salesforce country as text (no ISO-code conversion),
+    # and a Salesforce text field to GetResponse's multi-select interests.
+    FieldMapping.objects.create(
+        connection=connection,
+        a_field=f"{'Mailing' if scope == 'Contact' else ''}Country",
+        b_field="custom:country",
+        transform="text",
+    )
+    if scope == "Contact":
+        FieldMapping.objects.create(
+            connection=connection,
+            a_field="Interest__c",
+            b_field="custom:interests",
+            transform="set",
+            order=1,
+        )
+    from sync.engine.mapping import ensure_default_mappings
+    from sync.vendors import open_connector
+
+    specs = [
+        open_connector(connection.authorization(s), connection.scope(s)).fields() for s in "ab"
+    ]
+    ensure_default_mappings(connection, specs[0], specs[1])
+    return Seeds(sandbox, org, gr, connection)
+
+
+def add_sf(seeds: Seeds, sobject: str = "Contact", **fields: Any) -> str:
+    answer = seeds.sandbox.action(
+        "salesforce", "create", account=seeds.org["account_id"], sobject=sobject, **fields
+    )
+    return str(answer["id"])
+
+
+def add_gr(seeds: Seeds, email: str, name: str, **custom: list[str]) -> None:
+    """A contact added to the list in GetResponse (seeded, then edited to our values)."""
+    [contact_id] = seeds.sandbox.seed("getresponse", seeds.gr["account_id"], 1, seed=len(email))[
+        "ids"
+    ]
+    blank: dict[str, list[str]] = {"company": [], "phone": [], "city": [], "country": []}
+    seeds.sandbox.action(
+        "getresponse",
+        "edit",
+        account=seeds.gr["account_id"],
+        contact=contact_id,
+        email=email,
+        name=name,
+        custom={**blank, **custom},
+    )
+
+
+@pytest.fixture
+def seeds(sandbox: SandboxControl, account: Account) -> Seeds:
+    seeds = connect(sandbox, account)
+    add_sf(
+        seeds,
+        FirstName="Ada",
+        LastName="Lovelace",
+        Email="ada@example.com",
+        Phone="030 1234567",
+        MailingCountry="Germany",
+        Interest__c="music",
+    )
+    add_sf(seeds, FirstName="Alan", LastName="Turing", Email="alan@example.com")
+    add_sf(
+        seeds,
+        FirstName="Grace",
+        LastName="Hopper",
+        Email="grace@example.com",
+        Description="SF note",
+    )
+    add_gr(
+        seeds, "linus@example.com", "Linus Torvalds", company=["Kernel Ltd"], phone=["+4930555123"]
+    )
+    add_gr(seeds, "GRACE@example.com", "Grace H.", country=["United States"])
+    return seeds
+
+
+def test_initial_sync_brings_both_sides_together(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    in_list = seeds.list()
+    assert {"ada@example.com", "alan@example.com", "grace@example.com", "linus@example.com"} <= set(
+        in_list
+    )
+    ada = in_list["ada@example.com"]
+    assert ada["name"] == "Ada Lovelace"
+    assert ada["custom"]["phone"] == ["+49301234567"]
+    assert ada["custom"]["interests"] == ["music"]
+    linus = seeds.sf()["linus@example.com"]
+    assert (linus["FirstName"], linus["LastName"]) == ("Linus", "Torvalds")
+    assert seeds.sandbox.state("salesforce")["orgs"][seeds.org["account_id"]]["records"]["Account"]
+    contacts = seeds.sandbox.state("salesforce", seeds.org["account_id"])["orgs"][
+        seeds.org["account_id"]
+    ]["records"]["Contact"]
+    assert (
+        next(c for c in contacts if c["Email"] == "linus@example.com")["Account.Name"]
+        == "Kernel Ltd"
+    )
+
+
+def test_a_country_mapped_as_text_crosses_verbatim(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    assert seeds.list()["ada@example.com"]["custom"]["country"] == ["Germany"]
+
+
+def test_the_preferred_account_wins_the_initial_match(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    grace = seeds.list()["grace@example.com"]
+    assert grace["name"] == "Grace Hopper"  # Salesforce's name, not GetResponse's "Grace H."
+    assert grace["note"] == "SF note"
+    assert seeds.sf()["grace@example.com"]["MailingCountry"] == "United States"  # filled from GR
+
+
+def test_a_second_run_writes_nothing(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    again = run_ok(seeds)
+    assert again.writes == 0, again.counts
+
+
+def test_a_later_conflict_is_settled_for_salesforce(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    gr_id = seeds.list()["alan@example.com"]["contactId"]
+    seeds.sandbox.action(
+        "getresponse", "edit", account=seeds.gr["account_id"], contact=gr_id, name="Alan GR"
+    )
+    seeds.sandbox.action(
+        "salesforce",
+        "edit",
+        account=seeds.org["account_id"],
+        record="alan@example.com",
+        LastName="Turing-SF",
+    )
+    run_ok(seeds)
+    assert seeds.list()["alan@example.com"]["name"] == "Alan Turing-SF"
+    assert seeds.sf()["alan@example.com"]["LastName"] == "Turing-SF"
+
+
+def test_an_edit_in_getresponse_reaches_salesforce(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    gr_id = seeds.list()["linus@example.com"]["contactId"]
+    seeds.sandbox.action(
+        "getresponse",
+        "edit",
+        account=seeds.gr["account_id"],
+        contact=gr_id,
+        custom={"city": ["Helsinki"]},
+    )
+    run_ok(seeds)
+    assert seeds.sf()["linus@example.com"]["MailingCity"] == "Helsinki"
+
+
+def test_a_contact_deleted_in_salesforce_leaves_the_list(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    seeds.sandbox.action(
+        "salesforce", "delete", account=seeds.org["account_id"], record="alan@example.com"
+    )
+    run_ok(seeds)
+    assert "alan@example.com" not in seeds.list()
+    assert "ada@example.com" in seeds.list()
+
+
+def test_a_contact_removed_from_the_list_is_marked_in_salesforce(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    gr_id = seeds.list()["ada@example.com"]["contactId"]
+    seeds.sandbox.action("getresponse", "delete", account=seeds.gr["account_id"], contact=gr_id)
+    # GetResponse has no deletion feed: a complete listing (a resync) finds removals.
+    run_ok(seeds, initial=True)
+    ada = seeds.sf()["ada@example.com"]
+    assert ada["GRdeleted__c"] is True
+    assert seeds.sf()["alan@example.com"]["GRdeleted__c"] is False
+
+
+def test_an_opt_out_in_salesforce_unsubscribes_from_the_list(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    seeds.sandbox.action(
+        "salesforce",
+        "edit",
+        account=seeds.org["account_id"],
+        record="grace@example.com",
+        HasOptedOutOfEmail=True,
+    )
+    run_ok(seeds)
+    assert "grace@example.com" not in seeds.list()
+    assert seeds.sf()["grace@example.com"]["HasOptedOutOfEmail"] is True
+
+
+def test_list_contacts_become_leads_when_leads_are_chosen(
+    sandbox: SandboxControl, account: Account
+) -> None:
+    seeds = connect(sandbox, account, scope="Lead", lead_default_company="Newsletter signup")
+    add_gr(seeds, "mia@example.com", "Mia Wong")
+    add_gr(seeds, "leo@example.com", "Leo Park", company=["Park GmbH"])
+    add_sf(
+        seeds,
+        "Lead",
+        FirstName="Lea",
+        LastName="Lead",
+        Company="Leads Inc",
+        Email="lea@example.com",
+    )
+    run_ok(seeds, initial=True)
+    leads = seeds.sf("Lead")
+    assert leads["mia@example.com"]["Company"] == "Newsletter signup"  # the configured default
+    assert leads["leo@example.com"]["Company"] == "Park GmbH"
+    assert seeds.sf("Contact") == {}
+    assert seeds.list()["lea@example.com"]["custom"]["company"] == ["Leads Inc"]
+
+
+def test_a_lead_without_a_company_is_a_clear_record_error(
+    sandbox: SandboxControl, account: Account
+) -> None:
+    seeds = connect(sandbox, account, scope="Lead")
+    add_gr(seeds, "mia@example.com", "Mia Wong")
+    add_gr(seeds, "leo@example.com", "Leo Park", company=["Park GmbH"])
+    run = seeds.run(initial=True)
+    assert run.status == RunStatus.PARTIAL
+    assert set(seeds.sf("Lead")) == {"leo@example.com"}
+    error = run.events.get(action="error")
+    assert "need a company" in error.error
+
+
+def test_a_revoked_salesforce_grant_pauses_the_connection(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    seeds.sandbox.action("salesforce", "revoke", account=seeds.org["account_id"])
+    run = seeds.run()
+    assert run.status == RunStatus.FAILED
+    assert seeds.connection.state == ConnectionState.PAUSED
+    assert "authorize the app again" in seeds.connection.state_reason
+
+
+def test_a_revoked_salesforce_grant_flags_the_authorization(seeds: Seeds) -> None:
+    run_ok(seeds, initial=True)
+    seeds.sandbox.action("salesforce", "revoke", account=seeds.org["account_id"])
+    seeds.run()
+    assert AppAuthorization.objects.get(vendor="salesforce").health == Health.AUTH_FAILED

@@ -1,0 +1,1 @@
+"""In-memory fakes of the outside world for core tests and benchmarks."""

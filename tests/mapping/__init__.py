@@ -1,0 +1,1 @@
+"""Tests of normalization, field mapping and rule evaluation (sync/engine)."""

@@ -1,0 +1,178 @@
+"""Hypothesis properties: normalization is idempotent, and writing a normalized value to
+a side then reading it back gives the same value, for every transform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pycountry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync.engine.mapping import MappingContext, Pair, read_side, write_side
+from sync.engine.normalize import (
+    join_name,
+    normalize_country,
+    normalize_email,
+    normalize_name,
+    normalize_number,
+    normalize_phone,
+    normalize_set,
+    split_name,
+)
+
+# Deadlines off: the machine is shared and a slow example is not a failure.
+FAST = settings(deadline=None, max_examples=100)
+
+REGIONS = st.sampled_from(["", "IT", "DE", "US", "GB", "FR", "CH", "BR", "JP", "IN"])
+COUNTRY_CODES = st.sampled_from([c.alpha_2 for c in pycountry.countries])
+COUNTRY_TEXT = st.one_of(
+    COUNTRY_CODES,
+    st.sampled_from([c.name for c in pycountry.countries]),
+    st.sampled_from(["Italia", "USA", "UK", "Deutschland", "España", "atlantis", "ZZ", "can"]),
+    st.text(max_size=20),
+)
+PHONES = st.one_of(
+    st.from_regex(r"(\+|00)?[0-9 ()\-]{3,18}( ext\. [0-9]{1,4})?", fullmatch=True),
+    st.text(max_size=20),
+)
+WORD = st.text(
+    alphabet=st.characters(categories=["Lu", "Ll"], exclude_characters=","),
+    min_size=1,
+    max_size=8,
+)
+NAME = st.one_of(
+    st.lists(WORD, min_size=1, max_size=4).map(" ".join),
+    st.tuples(
+        st.sampled_from(["", "Dr. ", "Mrs. "]),
+        WORD,
+        st.sampled_from([" van der ", " de la ", " von ", " "]),
+        WORD,
+        st.sampled_from(["", " Jr.", " III"]),
+    ).map("".join),
+)
+TAGS = st.lists(st.text(alphabet=st.characters(exclude_characters=","), max_size=10), max_size=6)
+
+
+@FAST
+@given(st.text())
+def test_email_normalization_is_idempotent(raw: str) -> None:
+    once = normalize_email(raw)
+    assert normalize_email(once) == once
+
+
+@FAST
+@given(PHONES, REGIONS)
+def test_phone_normalization_is_idempotent(raw: str, region: str) -> None:
+    once = normalize_phone(raw, region)
+    assert normalize_phone(once, region) == once
+
+
+@FAST
+@given(st.text())
+def test_name_normalization_is_idempotent(raw: str) -> None:
+    once = normalize_name(raw)
+    assert normalize_name(once) == once
+
+
+@FAST
+@given(COUNTRY_TEXT)
+def test_country_normalization_is_idempotent(raw: str) -> None:
+    once = normalize_country(raw)
+    assert normalize_country(once) == once
+
+
+@FAST
+@given(TAGS)
+def test_set_normalization_is_idempotent(raw: list[str]) -> None:
+    once = normalize_set(raw)
+    assert normalize_set(once) == once
+
+
+@FAST
+@given(st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=12)))
+def test_number_normalization_is_idempotent(raw: Any) -> None:
+    once = normalize_number(raw)
+    assert normalize_number(once) == once
+
+
+@FAST
+@given(NAME, st.one_of(st.none(), NAME), st.one_of(st.none(), NAME))
+def test_a_split_name_joins_back_to_the_full_name(full: str, first: Any, last: Any) -> None:
+    assert join_name(*split_name(full, first, last)) == normalize_name(full)
+
+
+def round_trip(pair: Pair, value: Any, side: str, current: dict[str, Any] | None = None) -> Any:
+    ctx = MappingContext(default_phone_country="IT")
+    written = write_side([pair], side, {pair.key: value}, current, ctx)
+    return read_side([pair], side, {**(current or {}), **written}, ctx)[pair.key]
+
+
+@FAST
+@given(st.text())
+def test_emails_round_trip(raw: str) -> None:
+    value = normalize_email(raw)
+    assert round_trip(Pair("e", "e", transform="email", a_type="email"), value, "a") == value
+
+
+@FAST
+@given(PHONES)
+def test_phones_round_trip_into_a_text_field(raw: str) -> None:
+    value = normalize_phone(raw, "IT")
+    pair = Pair("p", "p", transform="phone", a_type="phone", b_type="text")
+    assert round_trip(pair, value, "b") == value
+
+
+@FAST
+@given(COUNTRY_TEXT, st.sampled_from(["country", "text"]))
+def test_countries_round_trip_as_codes_or_names(raw: str, target_type: str) -> None:
+    value = normalize_country(raw)
+    pair = Pair("c", "c", transform="country", a_type="country", b_type=target_type)
+    assert round_trip(pair, value, "b") == value
+
+
+@FAST
+@given(TAGS, st.sampled_from(["tags", "text"]))
+def test_tags_round_trip_as_lists_or_text(raw: list[str], target_type: str) -> None:
+    value = normalize_set(raw)
+    pair = Pair("t", "t", transform="set", a_type="tags", b_type=target_type)
+    assert round_trip(pair, value, "b") == value
+
+
+@FAST
+@given(NAME, st.one_of(st.none(), NAME), st.one_of(st.none(), NAME))
+def test_full_names_round_trip_through_first_and_last(full: str, first: Any, last: Any) -> None:
+    value = normalize_name(full)
+    pair = Pair("first+last", "name", transform="full_name")
+    assert round_trip(pair, value, "a", {"first": first, "last": last}) == value
+
+
+@FAST
+@given(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
+def test_numbers_round_trip_into_a_number_field(raw: Any) -> None:
+    value = normalize_number(raw)
+    pair = Pair("n", "n", a_type="number", b_type="number")
+    assert round_trip(pair, value, "b") == value
+
+
+@FAST
+@given(st.booleans(), st.sampled_from(["bool", "text"]))
+def test_booleans_round_trip(value: bool, target_type: str) -> None:
+    pair = Pair("b", "b", a_type="bool", b_type=target_type)
+    assert round_trip(pair, value, "b") is value
+
+
+@FAST
+@given(st.dates())
+def test_dates_round_trip(raw: Any) -> None:
+    value = raw.isoformat()
+    pair = Pair("d", "d", a_type="date", b_type="text")
+    assert round_trip(pair, value, "b") == value
+
+
+@FAST
+@given(st.text())
+def test_text_round_trips(raw: str) -> None:
+    pair = Pair("x", "x", a_type="text", b_type="text")
+    value = read_side([pair], "a", {"x": raw}, MappingContext())[pair.key]
+    assert round_trip(pair, value, "b") == value
