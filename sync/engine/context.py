@@ -56,7 +56,10 @@ class RunContext:
         """The normalized email of a record ("" when it has none)."""
         if not self.email_key:
             return ""
-        value = self.side_values(side, fields).get(self.email_key)
+        # Only the email pair is normalized: records seen for the first time need no
+        # more than their match key while a side is staged.
+        pair = next(p for p in self.pairs if p.key == self.email_key)
+        value = mapping.read_side([pair], side, fields, self.options.mapping)[pair.key]
         return str(value)[:320] if value else ""
 
 

@@ -35,6 +35,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.base import FieldSpec
@@ -75,7 +76,7 @@ class Pair:
     a_type: str = ""
     b_type: str = ""
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Stable name of the pair: the key of link bases and of read_side values."""
         return f"{self.a_field}|{self.b_field}"
@@ -92,7 +93,7 @@ class Pair:
         """The FieldSpec type of ``side``'s field, "" when unknown."""
         return self.a_type if side == "a" else self.b_type
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """How values of this pair are normalized (see the module docstring)."""
         if self.transform in ("email", "phone", "country", "set", "full_name", "text"):

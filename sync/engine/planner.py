@@ -84,8 +84,13 @@ class Options:
     # runner per chunk: a cache of a pure function, so results do not depend on it.
     memo: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
+    _rules_of: dict[str, list[RuleSpec]] = field(default_factory=dict, repr=False, compare=False)
+
     def rules_of(self, direction: str) -> list[RuleSpec]:
-        return [r for r in self.rules if r.direction == direction]
+        """The rules of ``direction`` (asked for every record: computed once)."""
+        if direction not in self._rules_of:
+            self._rules_of[direction] = [r for r in self.rules if r.direction == direction]
+        return self._rules_of[direction]
 
 
 @dataclass

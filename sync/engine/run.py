@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import AuthError, Change, ConnectorError, RecordGone, Result
-from sync.engine.bulk import update_rows
+from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext, build_context
 from sync.engine.planner import SIDES, Decision, LinkView, SideState, direction_of, other, plan
 from sync.engine.stage import Abort, create_key, links_of, read_side
@@ -462,7 +462,7 @@ class Runner:
             done.append(link)
         self._absorb_echo_links(done, planned)
         update_rows(done, _LINK_FIELDS)
-        SyncEvent.objects.bulk_create(creates, batch_size=500)
+        insert_rows(creates)
         if failed_events:
             SyncEvent.objects.bulk_update(failed_events, ["status", "error"], batch_size=500)
         SyncRun.objects.filter(pk=self.run.pk).update(writes=self.run.writes)

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from connectors.base import Page
-from sync.engine.bulk import update_rows
+from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun
 
@@ -139,9 +139,9 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
             ],
         )
     if new_links:
-        RecordLink.objects.bulk_create(new_links, batch_size=500)
+        insert_rows(new_links)
     if events:
-        SyncEvent.objects.bulk_create(events, batch_size=500)
+        insert_rows(events)
     if page.deleted:
         # The vendor's deletion feed: the planner decides what a deletion means.
         links.filter(**{f"{id_field}__in": page.deleted}).exclude(state=LinkState.DELETED).update(
