@@ -603,7 +603,9 @@ class RecordLink(models.Model):
         indexes = [
             models.Index(fields=["connection", "entity", "match_key"], name="link_match_key"),
             models.Index(fields=["connection", "state"], name="link_state"),
-            models.Index(fields=["connection", "dirty"], name="link_dirty"),
+            # The links a run still has to plan, walked in primary-key order in chunks:
+            # partial, so it holds only the dirty few, and ordered for the walk.
+            models.Index(fields=["connection", "id"], condition=Q(dirty=True), name="link_dirty"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ the database drivers take as they are, without it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connection as default_connection
@@ -48,8 +49,15 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
         # None is SQL NULL, as JSONField.get_db_prep_save stores it.
         return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
     if kind == "DateTimeField":
-        # get_prep_value parses text and makes naive values aware, as the ORM does.
-        return lambda value: ops.adapt_datetimefield_value(field.get_prep_value(value))
+        adapt = ops.adapt_datetimefield_value
+
+        def prepare(value: Any) -> Any:
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                return adapt(value)
+            # get_prep_value parses text and makes naive values aware, as the ORM does.
+            return adapt(field.get_prep_value(value))
+
+        return prepare
     return lambda value: field.get_db_prep_save(value, default_connection)
 
 

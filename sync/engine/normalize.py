@@ -63,6 +63,14 @@ def is_valid_email(value: Any) -> bool:
 _EXTENSION = " ext. "
 
 
+# Parsing a number costs tens of microseconds and a run meets each number several times
+# (read, planned, written, read back), so results are remembered: the number as written
+# and, normalization being idempotent, the result as its own normal form. Bounded; a
+# full cache starts again empty.
+_PHONES: dict[tuple[str, str], str] = {}
+_PHONES_MAX = 100_000
+
+
 def normalize_phone(value: Any, default_country: str = "") -> str | None:
     """E.164 (``+390212345678``) when the number parses with ``default_country`` (ISO
     alpha-2, for numbers without an international prefix) and is a possible number;
@@ -71,6 +79,17 @@ def normalize_phone(value: Any, default_country: str = "") -> str | None:
     text = _text(value)
     if not text:
         return None
+    known = _PHONES.get((text, default_country))
+    if known is not None:
+        return known
+    result = _parse_phone(text, default_country)
+    if len(_PHONES) >= _PHONES_MAX:
+        _PHONES.clear()
+    _PHONES[(text, default_country)] = _PHONES[(result, default_country)] = result
+    return result
+
+
+def _parse_phone(text: str, default_country: str) -> str:
     candidate = "+" + text[2:] if text.startswith("00") else text
     region = default_country.upper() or None
     try:

@@ -441,9 +441,9 @@ class Runner:
                 self.record_errors += 1
                 creates.append(
                     SyncEvent(
-                        connection=self.connection,
-                        run=self.run,
-                        link=link,
+                        connection_id=self.connection.pk,
+                        run_id=self.run.pk,
+                        link_id=link.pk,
                         action="error",
                         label=link.match_key,
                         status="error",
@@ -533,10 +533,11 @@ class Runner:
 
     def _event_row(self, link: RecordLink, states: dict[str, SideState], event: Any) -> SyncEvent:
         source = other(event.target)
+        # Ids, not objects: no descriptor work for each of the many rows of a run.
         return SyncEvent(
-            connection=self.connection,
-            run=self.run,
-            link=link,
+            connection_id=self.connection.pk,
+            run_id=self.run.pk,
+            link_id=link.pk,
             action=event.action,
             direction=event.direction,
             record_id=states[event.target].id or "",

@@ -221,7 +221,7 @@ def _match_unlinked(
             _stage(link, side, record.fields, record.updated_at)
             changed.append(link)
         else:
-            link = RecordLink(connection=ctx.connection, entity="contact", match_key=key)
+            link = RecordLink(connection_id=ctx.connection.pk, entity="contact", match_key=key)
             setattr(link, id_field, record.id)
             _stage(link, side, record.fields, record.updated_at)
             new_links.append(link)
