@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from sync.models import Connection, ConnectionState, Trigger
+from sync.models import Connection, ConnectionState, SyncRun, Trigger
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,26 @@ def enqueue_run(connection: Connection, trigger: str = Trigger.MANUAL, **options
         group=f"connection-{connection.pk}",
         **options,
     )
+
+
+def queue_run(connection: Connection, trigger: str, **options: Any) -> dict[str, Any]:
+    """Queue a run of ``connection`` (``enqueue_run``) and name it when it exists
+    already, which is always the case when tasks run inline, as in tests:
+    ``{"connection": pk, "trigger": trigger, "run": SyncRun | None}``."""
+    queued_at = timezone.now()
+    result = enqueue_run(connection, trigger, **options)
+    run = result if isinstance(result, SyncRun) else None
+    if run is None:  # django-q2 answers with a task id; the worker creates the run
+        run = connection.runs.filter(trigger=trigger, created_at__gte=queued_at).first()
+    return {"connection": connection.pk, "trigger": trigger, "run": run}
+
+
+def queue_preview(connection: Connection) -> dict[str, Any]:
+    """Queue a dry run of ``connection`` (see ``queue_run``). Before the first sync it
+    lists both sides whole, as the initial sync will; ``sync.engine.preview`` decides
+    the same way."""
+    initial = connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
+    return queue_run(connection, Trigger.PREVIEW, dry_run=True, initial=initial)
 
 
 def dispatch_due() -> int:

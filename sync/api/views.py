@@ -243,10 +243,9 @@ class ConnectionViewSet(
         """Start a dry run (POST) or read the latest one (GET)."""
         connection = self.get_object()
         if request.method == "POST":
-            # Before the first sync the preview lists both sides whole, as the initial
-            # sync will (the engine's own preview() decides the same way).
-            initial = connection.state in NOT_STARTED
-            queued = enqueue(connection, Trigger.PREVIEW, dry_run=True, initial=initial)
+            from sync.tasks import queue_preview
+
+            queued = queue_preview(connection)
             return Response(s.QueuedSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
         run = connection.runs.filter(Q(trigger=Trigger.PREVIEW) | Q(dry_run=True)).first()
         if run is None:
@@ -271,7 +270,9 @@ class ConnectionViewSet(
             trigger = Trigger.INITIAL
         elif connection.state == ConnectionState.INITIAL_SYNC:
             trigger = Trigger.INITIAL
-        queued = enqueue(connection, trigger)
+        from sync.tasks import queue_run
+
+        queued = queue_run(connection, trigger)
         return Response(s.QueuedSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=s.RunSerializer(many=True))
@@ -434,19 +435,6 @@ def call_engine(name: str, *args: Any, **kwargs: Any) -> Any:
 
 def pending_deletions(connection: Connection) -> QuerySet[SyncEvent]:
     return connection.events.filter(status=EventStatus.PENDING_REVIEW, action__in=DELETION_ACTIONS)
-
-
-def enqueue(connection: Connection, trigger: str, **options: Any) -> dict[str, Any]:
-    """Queue a run of ``connection`` through the scheduler's task module; the answer
-    names the run when it exists already (always, when tasks run inline as in tests)."""
-    from sync.tasks import enqueue_run
-
-    queued_at = timezone.now()
-    result = enqueue_run(connection, trigger, **options)
-    run = result if isinstance(result, SyncRun) else None
-    if run is None:  # django-q2 answers with a task id; the worker creates the run
-        run = connection.runs.filter(trigger=trigger, created_at__gte=queued_at).first()
-    return {"connection": connection.pk, "trigger": trigger, "run": run}
 
 
 # --- Runs

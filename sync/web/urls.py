@@ -36,6 +36,11 @@ urlpatterns = [
     path("connections/<int:pk>/setup/mapping/", wizard.setup_mapping, name="setup_mapping"),
     path("connections/<int:pk>/setup/users/", wizard.setup_users, name="setup_users"),
     path("connections/<int:pk>/setup/preview/", wizard.setup_preview, name="setup_preview"),
+    path(
+        "connections/<int:pk>/setup/preview/status/",
+        wizard.setup_preview_status,
+        name="setup_preview_status",
+    ),
     # Statistics, explain, conflicts, deletions, undo
     path("connections/<int:pk>/stats/", stats.connection_stats, name="stats"),
     path(

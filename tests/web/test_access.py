@@ -30,6 +30,7 @@ MANAGE_PAGES = [
     "web:setup_mapping",
     "web:setup_users",
     "web:setup_preview",
+    "web:setup_preview_status",
     "web:connection_delete",
 ]
 # Changes (POST) of a connection that only owners and admins may make.

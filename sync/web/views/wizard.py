@@ -8,9 +8,12 @@ database and the user can leave and come back; starting it switches it to initia
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +34,7 @@ from sync.models import (
     Rule,
     RuleAction,
     RuleFilter,
+    RunStatus,
     SyncRun,
     Trigger,
     UserLink,
@@ -568,34 +572,127 @@ def latest_preview(connection: Connection) -> SyncRun | None:
     return connection.runs.filter(dry_run=True).order_by("-created_at", "-pk").first()
 
 
+def _queued_key(connection: Connection, latest: SyncRun | None) -> str:
+    """Cache key saying "a preview was queued after ``latest``". The worker creates the
+    run only when it takes the task, so until then only this marker says one is on its
+    way. Keyed by the latest run, so ``cache.add`` lets one of two simultaneous POSTs
+    through, and the marker stops mattering once the new run exists."""
+    return f"sync:preview-queued:{connection.pk}:{latest.pk if latest else 0}"
+
+
+@dataclass
+class PreviewStatus:
+    """Where the connection's preview stands. ``state``: "none" (never run), "queued",
+    "running", "stale" (queued or running for longer than the lease: its worker died)
+    or "done"; ``run``: the dry run in question (None while only queued); ``elapsed``:
+    seconds since it was queued or started."""
+
+    state: str
+    run: SyncRun | None = None
+    elapsed: float = 0.0
+
+    @property
+    def live(self) -> bool:
+        return self.state in ("queued", "running")
+
+
+def preview_status(connection: Connection) -> PreviewStatus:
+    """The latest dry run decides, unless a newer one is queued and no worker has made
+    its run yet (the cache marker). The engine writes no phase for a dry run (those
+    writes would be rolled back), so elapsed time is all there is to show meanwhile."""
+    now = timezone.now()
+    lease = settings.SYNC_LEASE_SECONDS
+    run = latest_preview(connection)
+    if run is not None and run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+        elapsed = (now - (run.started_at or run.created_at)).total_seconds()
+        return PreviewStatus("stale" if elapsed > lease else run.status, run, elapsed)
+    queued_at = cache.get(_queued_key(connection, run))
+    if queued_at is not None:
+        elapsed = max(0.0, now.timestamp() - queued_at)
+        return PreviewStatus("stale" if elapsed > lease else "queued", None, elapsed)
+    return PreviewStatus("done" if run else "none", run)
+
+
+def elapsed_words(seconds: float) -> str:
+    """How long a preview has been going, in words: 42 s, 3 min 05 s, 1 h 02 min."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def _preview_context(connection: Connection) -> dict[str, Any]:
+    status = preview_status(connection)
+    ended = status.run if status.state == "done" else None
+    return {
+        "status": status,
+        "run": status.run,
+        "elapsed": elapsed_words(status.elapsed),
+        "preview": preview_rows(ended.preview if ended else {}, direction_titles(connection)),
+        "can_start": ended is not None and ended.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL),
+    }
+
+
+def _queue_preview(request: HttpRequest, connection: Connection) -> None:
+    """Queue a dry run unless one is already on its way; a message says which."""
+    busy = "A preview of this connection is already queued or running; its result appears here."
+    status = preview_status(connection)
+    if status.live:
+        messages.info(request, busy)
+        return
+    key = _queued_key(connection, latest_preview(connection))
+    if status.state == "stale":
+        cache.delete(key)  # the lost one's marker: the new preview replaces it
+    if not cache.add(key, timezone.now().timestamp(), timeout=2 * settings.SYNC_LEASE_SECONDS):
+        messages.info(request, busy)
+        return
+    from sync.tasks import queue_preview
+
+    try:
+        queued = queue_preview(connection)
+    except Exception as exc:  # the queue's failure is shown, not a server error
+        cache.delete(key)
+        logger.exception("could not queue a preview of connection %s", connection.pk)
+        messages.error(request, f"The preview could not be started: {exc}")
+        return
+    if queued["run"] is not None:
+        cache.delete(key)  # the run exists (tasks run inline): it says the rest
+    messages.success(request, "The preview has started; its result appears here when it is ready.")
+
+
 @tenant_required
 def setup_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The dry run: what would be created, merged and updated on each side, with
-    samples and the reasons for exclusions. POST runs a new one."""
+    samples and the reasons for exclusions. POST queues a new one: with many contacts
+    it takes minutes, longer than a request may."""
     connection = get_connection(request, pk)
     require_manager(request)
     if request.method == "POST":
-        try:
-            services.engine_call("preview", connection)
-        except Exception as exc:  # the engine's failure is shown, not a server error
-            logger.exception("preview of connection %s failed", connection.pk)
-            messages.error(request, f"The preview failed: {exc}")
-        else:
-            connection.refresh_from_db()
-            if connection.state == ConnectionState.DRAFT:
-                connection.state = ConnectionState.PREVIEWED
-                connection.save(update_fields=["state", "updated_at"])
+        _queue_preview(request, connection)
         return redirect("web:setup_preview", pk=connection.pk)
-    run = latest_preview(connection)
     return _page(
         request,
         connection,
         "setup_preview",
         "web/wizard/preview.html",
-        {
-            "run": run,
-            "preview": preview_rows(run.preview if run else {}, direction_titles(connection)),
-        },
+        _preview_context(connection),
+    )
+
+
+@tenant_required
+def setup_preview_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview step's live part, polled by htmx while the dry run is queued or
+    running; the last poll brings the result."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    return _page(
+        request,
+        connection,
+        "setup_preview",
+        "web/wizard/_preview_status.html",
+        _preview_context(connection),
     )
 
 
