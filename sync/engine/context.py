@@ -4,6 +4,7 @@ the mapping pairs, the rules and the planner's options, resolved once per run.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from connectors.base import Connector, ConnectorError, FieldSpec
@@ -46,11 +47,38 @@ class RunContext:
 
     def side_hash(self, side: str, fields: dict[str, Any] | None) -> str:
         """The content hash of a side's record: normalized mapped values plus the raw
-        values rules and deletions read. Equal hash = nothing we care about changed."""
+        values rules and deletions read. Equal hash = nothing we care about changed.
+        It starts with the fingerprint of the configuration it was computed under."""
         if fields is None:
             return ""
         extra = {k: fields.get(k) for k in self.hashed_fields[side]}
-        return mapping.content_hash({"v": self.side_values(side, fields), "x": extra})
+        digest = mapping.content_hash({"v": self.side_values(side, fields), "x": extra})
+        return f"{self.fingerprint}{digest[: 64 - len(self.fingerprint)]}"
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """8 characters that change when what side hashes cover changes (pairs, their
+        normalization, the fields rules read): a stored hash that starts with them was
+        computed under the current configuration."""
+        covered = {
+            "pairs": [(p.key, p.kind) for p in self.pairs],
+            "hashed": self.hashed_fields,
+            "country": self.options.mapping.default_phone_country,
+        }
+        return mapping.content_hash(covered)[:8]
+
+    def unchanged(
+        self, side: str, fields: dict[str, Any], last: dict[str, Any] | None, stored: str
+    ) -> bool:
+        """Whether a record read now holds what was last synced (``last``, its fields
+        then, and ``stored``, their hash). Identical fields under the same configuration
+        need no normalization at all: echoes and unchanged records of a complete
+        listing are recognised at the cost of a dict comparison."""
+        if last is None or not stored:
+            return False
+        if fields == last and stored.startswith(self.fingerprint):
+            return True
+        return self.side_hash(side, fields) == stored
 
     def match_key(self, side: str, fields: dict[str, Any]) -> str:
         """The normalized email of a record ("" when it has none)."""

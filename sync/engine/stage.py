@@ -111,10 +111,8 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
             unlinked.append(record)
             continue
         seen.append(record.id)
-        unchanged = (
-            getattr(link, f"{side}_pending") is None
-            and getattr(link, f"{side}_fields") is not None
-            and ctx.side_hash(side, record.fields) == getattr(link, f"{side}_hash")
+        unchanged = getattr(link, f"{side}_pending") is None and ctx.unchanged(
+            side, record.fields, getattr(link, f"{side}_fields"), getattr(link, f"{side}_hash")
         )
         if unchanged and not getattr(link, f"{side}_gone"):
             continue  # The same content as last synced: an echo of our own write.
