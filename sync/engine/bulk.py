@@ -102,8 +102,16 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = default_connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    table = quote(meta.db_table)
     rows = _rows(objs, fields, add=True)
     with default_connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if default_connection.vendor == "postgresql":
+            # COPY streams the rows in one statement, several times faster than
+            # pipelined INSERTs; psycopg adapts each value as it would for a query.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+            cursor.executemany(sql, rows)
