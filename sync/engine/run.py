@@ -11,11 +11,14 @@ a create whose answer was lost is re-matched by email), so a crash never duplica
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -97,10 +100,25 @@ def run_connection(
             replace_destination=replace_destination,
             confirm_mass_change=confirm_mass_change,
         )
-        runner.execute()
+        with fewer_collections():
+            runner.execute()
     finally:
         Connection.objects.release(connection.pk, worker)
     return run
+
+
+@contextmanager
+def fewer_collections(threshold: int = 50_000) -> Iterator[None]:
+    """Let the cyclic garbage collector run less often while a run goes. A run makes
+    millions of short-lived objects, none of them in cycles; with the default
+    threshold every 700 allocations start a collection, and the full ones traverse
+    every live object of the process (measured: a fifth of an initial sync's time)."""
+    previous = gc.get_threshold()
+    gc.set_threshold(max(threshold, previous[0]), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 class Runner:
