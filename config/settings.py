@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "connectors.getresponse",
     "connectors.carddav",
     "connectors.salesforce",
+    "connectors.google",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +294,30 @@ AUTHENTICATION_BACKENDS += [
     "connectors.salesforce.oauth.SalesforceOAuth",
     "connectors.salesforce.oauth.SalesforceSandboxOAuth",
 ]
+
+# --- Google Contacts OAuth (connectors/google/oauth.py). The OAuth client's id and secret
+# (social-auth's backend "google", so SOCIAL_AUTH_GOOGLE_*; the CardDAV connector refreshes
+# tokens with the same pair). The endpoints are settings so the sandbox emulator, and in
+# tests a CardDAV gateway, can stand in for Google. As for Salesforce, no UserSocialAuth
+# row is made: the tokens go only, encrypted, into the AppAuthorization.
+SOCIAL_AUTH_GOOGLE_KEY = env.str("GOOGLE_CLIENT_ID", default="")
+SOCIAL_AUTH_GOOGLE_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_AUTH_URL = env.str("GOOGLE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_TOKEN_URL = env.str("GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_USERINFO_URL = env.str(
+    "GOOGLE_USERINFO_URL", default="https://openidconnect.googleapis.com/v1/userinfo"
+)
+GOOGLE_CARDDAV_URL = env.str(
+    "GOOGLE_CARDDAV_URL",
+    default="https://www.googleapis.com/carddav/v1/principals/{email}/lists/default/",
+)
+SOCIAL_AUTH_GOOGLE_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "connectors.google.oauth.store_authorization",
+)
+AUTHENTICATION_BACKENDS += ["connectors.google.oauth.GoogleContactsOAuth"]
 
 # --- Sync engine knobs (per connection values override these defaults).
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=900)

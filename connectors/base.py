@@ -191,6 +191,9 @@ class Connector:
     label: ClassVar[str]
     description: ClassVar[str] = ""
     auth_kind: ClassVar[AuthKind] = "api_key"
+    # OAuth only: whether the user chooses between the production and a sandbox/test
+    # instance of the app before signing in (Salesforce orgs).
+    oauth_instances: ClassVar[bool] = False
     # Form fields for api_key/password kinds: (name, label, secret?).
     auth_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = (("api_key", "API key", True),)
     capabilities: ClassVar[Capabilities] = Capabilities()

@@ -17,6 +17,7 @@ VENDORS: dict[str, str] = {
     "getresponse": "connectors.getresponse.connector.GetResponseConnector",
     "carddav": "connectors.carddav.connector.CardDavConnector",
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
+    "google": "connectors.google.connector.GoogleContactsConnector",
 }
 
 

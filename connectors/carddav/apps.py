@@ -10,4 +10,4 @@ class CardDavConfig(AppConfig):
 
     name = "connectors.carddav"
     label = "carddav"
-    verbose_name = "CardDAV / Google Contacts"
+    verbose_name = "CardDAV"

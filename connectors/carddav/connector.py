@@ -59,23 +59,37 @@ _UPDATE_ATTEMPTS = 3  # re-merges after 412 before the record is retried next ru
 
 @dataclass(frozen=True)
 class Preset:
-    """A well-known CardDAV service: where its address book is and how it authorizes."""
+    """A well-known CardDAV service: where its address book is and how it authorizes.
+    Its URLs are defaults; the Django settings named by ``url_setting`` and
+    ``token_url_setting`` replace them (tests point them at loopback stand-ins)."""
 
     url: str  # may hold {email}
     oauth_token_url: str = ""
     client_id_setting: str = ""
     client_secret_setting: str = ""
     vcard_version: str = "3.0"
+    url_setting: str = ""
+    token_url_setting: str = ""
+
+    def address_book_url(self) -> str:
+        return str(getattr(django_settings, self.url_setting, "") or self.url)
+
+    def token_url(self) -> str:
+        return str(getattr(django_settings, self.token_url_setting, "") or self.oauth_token_url)
 
 
 PRESETS: dict[str, Preset] = {
     # https://developers.google.com/people/carddav: OAuth 2.0 only, vCard 3.0. The
     # address-book URL is the observed one (apis/ section 4.2), not documented by Google.
+    # The client id and secret are those of the "google" social-auth backend
+    # (connectors/google/oauth.py), which is how a tenant obtains the tokens.
     "google": Preset(
         url="https://www.googleapis.com/carddav/v1/principals/{email}/lists/default/",
         oauth_token_url="https://oauth2.googleapis.com/token",  # noqa: S106 (a URL)
-        client_id_setting="SOCIAL_AUTH_GOOGLE_OAUTH2_KEY",
-        client_secret_setting="SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET",  # noqa: S106 (a name)
+        client_id_setting="SOCIAL_AUTH_GOOGLE_KEY",
+        client_secret_setting="SOCIAL_AUTH_GOOGLE_SECRET",  # noqa: S106 (a name)
+        url_setting="GOOGLE_CARDDAV_URL",
+        token_url_setting="GOOGLE_TOKEN_URL",  # noqa: S106 (a name)
     ),
 }
 
@@ -125,8 +139,8 @@ class CardDavConnector(Connector):
     """
 
     vendor = "carddav"
-    label = "CardDAV / Google Contacts"
-    description = "Any CardDAV address book: Google Contacts, Nextcloud, iCloud, Fastmail."
+    label = "CardDAV address book"
+    description = "Any CardDAV address book: Nextcloud, iCloud, Fastmail, Radicale and more."
     auth_kind = "password"
     auth_fields = (
         ("url", "Server URL", False),
@@ -140,7 +154,7 @@ class CardDavConnector(Connector):
         super().__init__(credentials, scope, http)
         options = credentials.settings
         self.preset = PRESETS.get(options.get("preset", ""))
-        template = options.get("url") or (self.preset.url if self.preset else "")
+        template = options.get("url") or (self.preset.address_book_url() if self.preset else "")
         if not template:
             raise ConnectorError("the CardDAV server URL is missing", permanent=True)
         self.server_url = template.format(email=quote(options.get("email", ""), safe="@"))
@@ -155,9 +169,11 @@ class CardDavConnector(Connector):
     def _auth(self) -> Auth:
         secrets = self.credentials.secrets
         if self.preset and self.preset.oauth_token_url:
+            # The token URL is never taken from the authorization's settings: the refresh
+            # sends this server's client secret there.
             return BearerAuth(
                 secrets=secrets,
-                token_url=self.credentials.settings.get("token_url") or self.preset.oauth_token_url,
+                token_url=self.preset.token_url(),
                 client_id=getattr(django_settings, self.preset.client_id_setting, ""),
                 client_secret=getattr(django_settings, self.preset.client_secret_setting, ""),
             )

@@ -156,6 +156,7 @@ class SalesforceConnector(Connector):
 
     vendor = "salesforce"
     label = "Salesforce"
+    oauth_instances = True
     description = "CRM: Contacts (with their Account) or Leads, owners, email opt-outs."
     auth_kind = "oauth"
     auth_fields = ()

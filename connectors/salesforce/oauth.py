@@ -22,15 +22,12 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 from social_core.backends.salesforce import SalesforceOAuth2, SalesforceOAuth2Sandbox
-from social_core.exceptions import AuthPolicyError
 
+from connectors.oauth_common import RefusalAsMessage, finish, pending_account
 from connectors.salesforce.client import DEFAULT_LOGIN_URL, DEFAULT_SANDBOX_LOGIN_URL
 
 logger = logging.getLogger(__name__)
@@ -114,16 +111,18 @@ class _Hosts:
         return app_credentials(self.instance())
 
 
-class SalesforceOAuth(_Hosts, SalesforceOAuth2):  # type: ignore[misc]
+class SalesforceOAuth(RefusalAsMessage, _Hosts, SalesforceOAuth2):  # type: ignore[misc]
     """Salesforce, production or (``?instance=sandbox``) sandbox org."""
 
     name = "salesforce"
+    connect_label = provider_label = "Salesforce"
 
 
-class SalesforceSandboxOAuth(_Hosts, SalesforceOAuth2Sandbox):  # type: ignore[misc]
+class SalesforceSandboxOAuth(RefusalAsMessage, _Hosts, SalesforceOAuth2Sandbox):  # type: ignore[misc]
     """Salesforce sandbox orgs (test.salesforce.com)."""
 
     name = "salesforce-sandbox"
+    connect_label = provider_label = "Salesforce"
     fixed_instance = "sandbox"
 
 
@@ -134,15 +133,8 @@ def store_authorization(
     connect started in (``oauth_pending`` in the session, set by the apps page). The
     same Salesforce user of the same org in that account is re-authorized in place."""
     from sync.models import AppAuthorization, Health
-    from sync.tenancy import can_manage
 
-    request = strategy.request
-    pending = strategy.session_get("oauth_pending") or {}
-    account_id = pending.get("account_id")
-    if not getattr(user, "is_authenticated", False) or not account_id:
-        raise AuthPolicyError(backend, stage="pipeline")
-    if not can_manage(user, int(account_id)):
-        raise AuthPolicyError(backend, stage="pipeline")
+    pending, account_id = pending_account(backend, strategy, user)
     instance = backend.instance()
     identity_url = str(response.get("id") or "")
     org_id, _, user_id = identity_url.rstrip("/").rpartition("/")
@@ -175,10 +167,6 @@ def store_authorization(
     }
     auth.health, auth.health_message, auth.checked_at = Health.OK, "", timezone.now()
     auth.save()
-    strategy.session_pop("oauth_pending")
-    strategy.session_pop(SESSION_INSTANCE)
     logger.info("Salesforce authorized for account %s as %s", account_id, auth.label)
-    if request is not None:
-        verb = "re-authorized" if found else "connected"
-        messages.success(request, f"Salesforce is {verb} as “{auth.label}”.")
-    return redirect(pending.get("next") or reverse("web:apps"))
+    verb = "re-authorized" if found else "connected"
+    return finish(strategy, pending, f"Salesforce is {verb} as “{auth.label}”.", SESSION_INSTANCE)

@@ -11,6 +11,7 @@ import requests
 
 from connectors.base import Credentials
 from connectors.carddav.connector import CardDavConnector
+from connectors.carddav.tests.gateway import gateway  # noqa: F401 (Google's stand-in)
 from connectors.http import Http
 
 # Shared fixtures (tests/plugins/): the session's Radicale, the tenant, the fake app.

@@ -1,102 +1,33 @@
 """The Google preset: its address-book URL, and OAuth bearer tokens refreshed once on 401.
 
 Google's CardDAV takes only OAuth bearer tokens. To test that over real HTTP, a small
-loopback gateway plays Google's part: it serves a token endpoint and passes CardDAV
-requests that carry the current access token on to Radicale (with Radicale's password).
+loopback gateway (gateway.py) plays Google's part: it serves a token endpoint and passes
+CardDAV requests that carry the current access token on to Radicale.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from connectors.base import AuthError, Change, Credentials
+from connectors.carddav.client import BearerAuth
 from connectors.carddav.connector import CardDavConnector
 from connectors.http import Http
-from tests.plugins.radicale import RadicaleServer
 
-_PASSED_HEADERS = ("Depth", "If-Match", "If-None-Match", "Content-Type", "Accept")
-
-
-@dataclass
-class Gateway:
-    """Bearer-token front of Radicale with a refresh-token endpoint at /token."""
-
-    radicale: RadicaleServer
-    access_token: str = "fresh-token"
-    refresh_token: str = "refresh-1"
-    token_calls: list[dict[str, list[str]]] = field(default_factory=list)
-    url: str = ""
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        if environ["PATH_INFO"] == "/token":
-            form = parse_qs(body.decode())
-            self.token_calls.append(form)
-            if form.get("refresh_token") != [self.refresh_token]:
-                start_response("400 Bad Request", [("Content-Type", "application/json")])
-                return [b'{"error": "invalid_grant"}']
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [f'{{"access_token": "{self.access_token}", "expires_in": 3599}}'.encode()]
-        if environ.get("HTTP_AUTHORIZATION") != f"Bearer {self.access_token}":
-            start_response("401 Unauthorized", [("WWW-Authenticate", "Bearer")])
-            return [b"expired"]
-        headers = {
-            name: environ[f"HTTP_{name.upper().replace('-', '_')}"]
-            for name in _PASSED_HEADERS
-            if f"HTTP_{name.upper().replace('-', '_')}" in environ
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["Content-Type"] = environ["CONTENT_TYPE"]
-        response = requests.request(
-            environ["REQUEST_METHOD"],
-            self.radicale.url + environ["PATH_INFO"],
-            data=body,
-            headers=headers,
-            auth=(self.radicale.username, self.radicale.password),
-            allow_redirects=False,
-            timeout=10,
-        )
-        passed = [
-            (k, v) for k, v in response.headers.items() if k in ("ETag", "Content-Type", "Location")
-        ]
-        start_response(f"{response.status_code} {response.reason}", passed)
-        return [response.content]
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def gateway(radicale: RadicaleServer) -> Iterator[Gateway]:
-    app = Gateway(radicale)
-    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
-    app.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield app
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+from .gateway import Gateway
 
 
 def google_connector(
-    gateway: Gateway, addressbook: str, secrets: dict[str, str]
+    gateway: Gateway, addressbook: str, secrets: dict[str, str], settings: Any
 ) -> CardDavConnector:
-    settings = {"preset": "google", "email": "alice@example.com", "url": f"{gateway.url}/"}
-    settings["token_url"] = f"{gateway.url}/token"
+    """The preset at the gateway; the token URL comes from the Django setting only."""
+    settings.GOOGLE_TOKEN_URL = f"{gateway.url}/token"
+    options = {"preset": "google", "email": "alice@example.com", "url": f"{gateway.url}/"}
     return CardDavConnector(
-        Credentials(secrets=secrets, settings=settings),
+        Credentials(secrets=secrets, settings=options),
         urlsplit(addressbook).path,
         Http(retries=1, backoff=0.01),
     )
@@ -113,10 +44,10 @@ def test_google_preset_points_at_the_users_default_address_book() -> None:
 
 
 def test_expired_access_token_is_refreshed_once_and_the_call_repeated(
-    gateway: Gateway, addressbook: str
+    gateway: Gateway, addressbook: str, settings: Any
 ) -> None:
     secrets = {"access_token": "expired", "refresh_token": "refresh-1"}
-    connector = google_connector(gateway, addressbook, secrets)
+    connector = google_connector(gateway, addressbook, secrets, settings)
     (result,) = connector.push([Change("create", "g-1", fields={"full_name": "Gina"})])
     assert result.error is None
     assert len(gateway.token_calls) == 1
@@ -127,10 +58,20 @@ def test_expired_access_token_is_refreshed_once_and_the_call_repeated(
     assert len(gateway.token_calls) == 1
 
 
-def test_refused_refresh_token_raises_auth_error(gateway: Gateway, addressbook: str) -> None:
+def test_refused_refresh_token_raises_auth_error(
+    gateway: Gateway, addressbook: str, settings: Any
+) -> None:
     connector = google_connector(
-        gateway, addressbook, {"access_token": "expired", "refresh_token": "revoked"}
+        gateway, addressbook, {"access_token": "expired", "refresh_token": "revoked"}, settings
     )
     with pytest.raises(AuthError):
         connector.check()
     assert len(gateway.token_calls) == 1
+
+
+def test_the_token_url_comes_from_the_django_setting_never_the_authorization() -> None:
+    # The refresh carries this server's client secret: only the server decides where to.
+    options = {"preset": "google", "email": "ann@gmail.com", "token_url": "https://x.test/t"}
+    connector = CardDavConnector(Credentials(secrets={}, settings=options), "", Http())
+    assert isinstance(connector.client.auth, BearerAuth)
+    assert connector.client.auth.token_url == "https://oauth2.googleapis.com/token"

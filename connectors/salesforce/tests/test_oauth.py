@@ -134,3 +134,15 @@ def test_a_member_cannot_start_the_connect(
     response = client.post(reverse("web:app_connect", args=["salesforce"]))
     assert response.status_code == 403
     assert not AppAuthorization.objects.exists()
+
+
+def test_a_refusal_at_salesforce_is_a_message_and_stores_nothing(
+    salesforce_login: SandboxControl, owner_client: Client, account: Account
+) -> None:
+    # The only org is a sandbox one: the production login host answers access_denied.
+    make_org(salesforce_login, instance="sandbox")
+    done = authorize(owner_client)
+    assert done.status_code == 302 and done["Location"] == reverse("web:apps")
+    page = owner_client.get(done["Location"]).content.decode()
+    assert "Salesforce" in page and "message error" in page
+    assert not AppAuthorization.objects.filter(account=account).exists()

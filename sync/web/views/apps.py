@@ -4,6 +4,7 @@ re-authorize, disconnect)."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -30,13 +31,14 @@ def badge(vendor: str, label: str) -> dict[str, str]:
     return {"initial": (label or vendor)[:1].upper(), "colour": BADGE_COLOURS[digest[0] % 7]}
 
 
-def app_info(vendor: str, cls: type[Connector]) -> dict[str, str]:
+def app_info(vendor: str, cls: type[Connector]) -> dict[str, Any]:
     """What templates show of a connector class (templates would call a class)."""
     return {
         "vendor": vendor,
         "label": cls.label,
         "description": cls.description,
         "auth_kind": cls.auth_kind,
+        "oauth_instances": cls.oauth_instances,
     }
 
 

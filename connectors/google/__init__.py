@@ -1,0 +1,1 @@
+"""Google Contacts: the CardDAV connector with Google's preset, authorized through OAuth."""

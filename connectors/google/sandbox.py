@@ -1,0 +1,300 @@
+"""Emulator of Google's OAuth 2.0 endpoints that the Google Contacts connect uses
+(mounted at /google; each path is the real one on the host named):
+
+- ``GET /o/oauth2/v2/auth`` (accounts.google.com): the consent screen. The user signed in
+  in the browser allows at once and is sent back to ``redirect_uri`` with ``code`` and
+  ``state``; after the ``consent`` action they may refuse (``error=access_denied``) or
+  untick scopes.
+- ``POST /token`` (oauth2.googleapis.com): ``authorization_code`` and ``refresh_token``
+  grants; a revoked or unknown refresh token is ``invalid_grant``.
+- ``GET /v1/userinfo`` (openidconnect.googleapis.com): ``sub``, ``email``,
+  ``email_verified``; ``GET /tokeninfo`` (oauth2.googleapis.com): what a token grants.
+
+There is no CardDAV here: tests put Radicale behind a bearer gateway that asks
+``/tokeninfo`` whether a token may read contacts (connectors/carddav/tests/gateway.py).
+
+Followed from Google's web-server flow guide
+(https://developers.google.com/identity/protocols/oauth2/web-server): the parameters,
+``access_denied`` on refusal, a refresh token only with ``access_type=offline``, errors as
+``{"error", "error_description"}``, access tokens living 3599 s, a refresh answer without a
+new refresh token. UNCONFIRMED choices, once:
+
+- a refresh token is issued on every consent asked with ``prompt=consent`` (observed
+  widely, not promised), and without it only on the first grant to the client;
+- an unknown ``client_id`` at the consent screen answers 401 ``invalid_client`` here;
+  Google shows an error page and never redirects;
+- the ``error_description`` texts, userinfo's 401 body, and tokeninfo's fields for an
+  access token (as observed);
+- no ``id_token`` in the token answer (Google sends one for ``openid``; nothing reads it).
+
+State is plain JSON: ``{"apps", "users", "browser", "consent", "grants", "codes",
+"refresh", "access"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from connectors.sandbox import Emulator, SandboxRequest, SandboxResponse, route
+
+MOUNT = "/google"
+CARDDAV_SCOPE = "https://www.googleapis.com/auth/carddav"
+ACCESS_SECONDS = 3599
+CODE_SECONDS = 600
+# What the user does at the consent screen until the ``consent`` action changes it.
+ALLOW_ALL: dict[str, Any] = {"approve": True, "scopes": None, "refresh_token": True}
+
+
+class GoogleEmulator(Emulator):
+    """Google accounts, OAuth clients and the tokens they were granted."""
+
+    vendor = "google"
+
+    def reset(self) -> None:
+        self.state = {
+            "seq": 0,
+            "apps": {},
+            "users": {},
+            "browser": None,
+            "consent": dict(ALLOW_ALL),
+            "grants": [],
+            "codes": {},
+            "refresh": {},
+            "access": {},
+        }
+
+    # --- Helpers.
+
+    def now(self) -> float:
+        return round(time.time(), 3)
+
+    def error(self, status: int, message: str, **extra: Any) -> SandboxResponse:
+        code = extra.pop("code", None) or (
+            "server_error" if status >= 500 else "rate_limit_exceeded" if status == 429 else ""
+        )
+        return self.oauth_error(code or "invalid_request", message, status)
+
+    def oauth_error(self, error: str, description: str, status: int = 400) -> SandboxResponse:
+        return SandboxResponse.json({"error": error, "error_description": description}, status)
+
+    def access(self, request: SandboxRequest, token: str | None = None) -> dict[str, Any] | None:
+        """The live grant of an access token (the Bearer header unless given)."""
+        header = request.header("authorization")
+        token = token if token is not None else header.removeprefix("Bearer ")
+        grant = self.state["access"].get(token or "")
+        if grant is None or grant["expires"] <= self.now():
+            return None
+        return dict(grant)
+
+    def client(self, form: dict[str, str], request: SandboxRequest) -> tuple[str, str]:
+        """The client id and secret, from the form or HTTP Basic (both are accepted)."""
+        header = request.header("authorization")
+        if header.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            return client_id, secret
+        return form.get("client_id", ""), form.get("client_secret", "")
+
+    def issue(self, client_id: str, email: str, scope: str, refresh: bool) -> dict[str, Any]:
+        access = f"ya29.sandbox-{secrets.token_urlsafe(24)}"
+        self.state["access"][access] = {
+            "client_id": client_id,
+            "email": email,
+            "scope": scope,
+            "expires": self.now() + ACCESS_SECONDS,
+        }
+        body: dict[str, Any] = {
+            "access_token": access,
+            "expires_in": ACCESS_SECONDS,
+            "scope": scope,
+            "token_type": "Bearer",
+        }
+        if refresh:
+            token = f"1//sandbox-{secrets.token_urlsafe(32)}"
+            self.state["refresh"][token] = {"client_id": client_id, "email": email, "scope": scope}
+            body["refresh_token"] = token
+        return body
+
+    # --- OAuth.
+
+    # https://developers.google.com/identity/protocols/oauth2/web-server#creatingclient
+    @route("GET", "/o/oauth2/v2/auth")
+    def authorize(self, request: SandboxRequest) -> SandboxResponse:
+        client_id = request.arg("client_id") or ""
+        redirect_uri = request.arg("redirect_uri") or ""
+        if client_id not in self.state["apps"]:
+            return self.oauth_error("invalid_client", "The OAuth client was not found.", 401)
+        if request.arg("response_type") != "code" or not redirect_uri:
+            return self.oauth_error("invalid_request", "Missing response_type or redirect_uri.")
+        asked = (request.arg("scope") or "").split()
+        consent = self.state["consent"]
+        email = self.state["browser"] or next(reversed(self.state["users"]), None)
+        back: dict[str, str]
+        if not asked:
+            back = {"error": "invalid_scope"}
+        elif email is None or email not in self.state["users"] or not consent["approve"]:
+            back = {"error": "access_denied"}
+        else:
+            allowed = consent["scopes"]
+            scope = " ".join(s for s in asked if allowed is None or s in allowed)
+            prompt = (request.arg("prompt") or "").split()
+            first = f"{client_id} {email}" not in self.state["grants"]
+            offline = request.arg("access_type") == "offline" and ("consent" in prompt or first)
+            code = f"4/sandbox-{secrets.token_urlsafe(24)}"
+            self.state["codes"][code] = {
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "email": email,
+                "scope": scope,
+                "refresh": offline and consent["refresh_token"],
+                "expires": self.now() + CODE_SECONDS,
+            }
+            if first:
+                self.state["grants"].append(f"{client_id} {email}")
+            back = {"code": code, "scope": scope}
+        if request.arg("state"):
+            back["state"] = request.arg("state") or ""
+        separator = "&" if "?" in redirect_uri else "?"
+        return SandboxResponse(
+            status=302, headers={"Location": redirect_uri + separator + urlencode(back)}
+        )
+
+    # https://developers.google.com/identity/protocols/oauth2/web-server#exchange-authorization-code
+    # https://developers.google.com/identity/protocols/oauth2/web-server#offline
+    @route("POST", "/token")
+    def token(self, request: SandboxRequest) -> SandboxResponse:
+        form = dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+        client_id, client_secret = self.client(form, request)
+        app = self.state["apps"].get(client_id)
+        if app is None:
+            return self.oauth_error("invalid_client", "The OAuth client was not found.", 401)
+        if client_secret != app["secret"]:
+            return self.oauth_error("invalid_client", "Unauthorized", 401)
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            found = self.state["codes"].pop(form.get("code", ""), None)
+            if (
+                found is None
+                or found["client_id"] != client_id
+                or found["redirect_uri"] != form.get("redirect_uri")
+                or found["expires"] < self.now()
+            ):
+                return self.oauth_error("invalid_grant", "Bad Request")
+            body = self.issue(client_id, found["email"], found["scope"], found["refresh"])
+            return SandboxResponse.json(body)
+        if grant == "refresh_token":
+            held = self.state["refresh"].get(form.get("refresh_token", ""))
+            if held is None or held["client_id"] != client_id:
+                return self.oauth_error("invalid_grant", "Token has been expired or revoked.")
+            body = self.issue(client_id, held["email"], held["scope"], refresh=False)
+            return SandboxResponse.json(body)
+        return self.oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant}")
+
+    # https://developers.google.com/identity/openid-connect/openid-connect#obtainuserinfo
+    @route("GET", "/v1/userinfo")
+    def userinfo(self, request: SandboxRequest) -> SandboxResponse:
+        grant = self.access(request)
+        if grant is None:
+            return self.oauth_error("invalid_token", "Invalid Credentials", 401)
+        user = self.state["users"][grant["email"]]
+        body: dict[str, Any] = {"sub": user["sub"]}
+        if "email" in grant["scope"].split():
+            body.update(email=grant["email"], email_verified=True)
+        return SandboxResponse.json(body)
+
+    # https://oauth2.googleapis.com/tokeninfo?access_token=… (what a token grants)
+    @route("GET", "/tokeninfo")
+    def tokeninfo(self, request: SandboxRequest) -> SandboxResponse:
+        grant = self.access(request, request.arg("access_token") or "")
+        if grant is None:
+            return self.oauth_error("invalid_token", "Invalid Value")
+        return SandboxResponse.json(
+            {
+                "aud": grant["client_id"],
+                "scope": grant["scope"],
+                "email": grant["email"],
+                "expires_in": str(int(grant["expires"] - self.now())),
+            }
+        )
+
+    # --- Control API.
+
+    def create_account(
+        self,
+        email: str = "alice@gmail.com",
+        name: str = "",
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """A Google account (signed in in the browser from now on) and an OAuth client."""
+        self.state["seq"] += 1
+        sub = f"1{self.state['seq']:020d}"
+        self.state["users"][email] = {"sub": sub, "name": name or email.split("@")[0]}
+        self.state["browser"] = email
+        client_id = client_id or f"sandbox-{secrets.token_hex(8)}.apps.googleusercontent.com"
+        client_secret = client_secret or f"GOCSPX-{secrets.token_hex(12)}"
+        self.state["apps"][client_id] = {"secret": client_secret}
+        return {
+            "account_id": email,
+            "email": email,
+            "sub": sub,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "path": MOUNT,
+        }
+
+    def seed(self, account: str, count: int, seed: int = 0, **options: Any) -> dict[str, Any]:
+        raise ValueError("the Google emulator has no contacts; CardDAV tests use Radicale")
+
+    def view(self, account: str | None = None) -> dict[str, Any]:
+        if account is None:
+            return self.state
+        return {
+            "user": self.state["users"].get(account),
+            "refresh_tokens": sum(g["email"] == account for g in self.state["refresh"].values()),
+            "access_tokens": sum(g["email"] == account for g in self.state["access"].values()),
+        }
+
+    def action_login(self, email: str | None = None) -> dict[str, Any]:
+        """Who is signed in in the browser (None: the newest account)."""
+        self.state["browser"] = email
+        return {"browser": email}
+
+    def action_consent(
+        self, approve: bool = True, scopes: list[str] | None = None, refresh_token: bool = True
+    ) -> dict[str, Any]:
+        """What the user does at the next consent screens: refuse, allow only ``scopes``,
+        or (``refresh_token=False``) get no refresh token, as for an online-only grant."""
+        self.state["consent"] = {
+            "approve": bool(approve),
+            "scopes": scopes,
+            "refresh_token": bool(refresh_token),
+        }
+        return dict(self.state["consent"])
+
+    def action_expire_tokens(self, account: str) -> dict[str, Any]:
+        """Every access token of the account has expired (they live an hour)."""
+        expired = 0
+        for grant in self.state["access"].values():
+            if grant["email"] == account:
+                grant["expires"] = 0
+                expired += 1
+        return {"expired": expired}
+
+    def action_revoke(self, account: str) -> dict[str, Any]:
+        """The user removes the app under "Third-party apps" in their Google Account."""
+        kept = {t: g for t, g in self.state["refresh"].items() if g["email"] != account}
+        revoked = len(self.state["refresh"]) - len(kept)
+        self.state["refresh"] = kept
+        self.state["access"] = {
+            t: g for t, g in self.state["access"].items() if g["email"] != account
+        }
+        self.state["grants"] = [g for g in self.state["grants"] if not g.endswith(f" {account}")]
+        return {"revoked": revoked}
+
+
+EMULATOR = GoogleEmulator
