@@ -13,12 +13,13 @@ the database drivers take as they are, without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection as default_connection
 from django.db import models
+from django.utils import timezone
 
 # Fields whose Python value is what the drivers store (no conversion by Django).
 _AS_IS = {
@@ -50,30 +51,36 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
         return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
     if kind == "DateTimeField":
         adapt = ops.adapt_datetimefield_value
+        last: list[Any] = [None, None]  # the last value and its result: a batch's timestamp
 
         def prepare(value: Any) -> Any:
+            if value is last[0]:
+                return last[1]
             if isinstance(value, datetime) and value.tzinfo is not None:
-                return adapt(value)
-            # get_prep_value parses text and makes naive values aware, as the ORM does.
-            return adapt(field.get_prep_value(value))
+                result = adapt(value)
+            else:
+                # get_prep_value parses text and makes naive values aware, as the ORM does.
+                result = adapt(field.get_prep_value(value))
+            last[0], last[1] = value, result
+            return result
 
         return prepare
     return lambda value: field.get_db_prep_save(value, default_connection)
 
 
-def _rows(
-    objs: Sequence[models.Model], fields: Sequence[models.Field[Any, Any]], add: bool
+def _prepared(
+    fields: Sequence[models.Field[Any, Any]], rows: Iterable[Sequence[Any]]
 ) -> list[list[Any]]:
-    preparers = [_preparer(f) for f in fields]
-    rows = []
-    for obj in objs:
-        row = []
-        for field, prepare in zip(fields, preparers, strict=True):
-            # pre_save fills auto_now(_add) dates as the ORM's own save would.
-            value = field.pre_save(obj, add) if add else getattr(obj, field.attname)
-            row.append(value if prepare is None else prepare(value))
-        rows.append(row)
-    return rows
+    """``rows`` (values in the order of ``fields``) as query parameters."""
+    preparers = list(enumerate(_preparer(f) for f in fields))
+    converting = [(i, prepare) for i, prepare in preparers if prepare is not None]
+    out = []
+    for values in rows:
+        row = list(values)
+        for i, prepare in converting:
+            row[i] = prepare(row[i])
+        out.append(row)
+    return out
 
 
 def update_rows(objs: Sequence[models.Model], field_names: Sequence[str]) -> None:
@@ -85,33 +92,44 @@ def update_rows(objs: Sequence[models.Model], field_names: Sequence[str]) -> Non
     quote = default_connection.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
-    rows = _rows(objs, fields, add=False)  # type: ignore[arg-type]
-    for row, obj in zip(rows, objs, strict=True):
-        row.append(obj.pk)
+    names = [f.attname for f in fields] + [meta.pk.attname]  # type: ignore[union-attr]
+    rows = _prepared(fields, ([getattr(obj, n) for n in names] for obj in objs))  # type: ignore[arg-type]
     with default_connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
-def insert_rows(objs: Sequence[models.Model]) -> None:
-    """INSERT every object in ``objs`` (all of one model, primary keys left to the
-    database). Unlike ``bulk_create`` the objects do not learn their primary keys: for
-    rows nobody reads back in the same breath, such as staged links and journal events."""
-    if not objs:
+def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ``rows`` of ``model``, each a dict of field attnames (``connection_id``,
+    not ``connection``) to values; the primary key is left to the database, missing
+    fields take their defaults, and dates set automatically take one timestamp for the
+    whole batch. No model instances are made: for the many rows of a run nobody reads
+    back in the same breath, such as staged links and journal events."""
+    if not rows:
         return
-    meta = type(objs[0])._meta
+    meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    defaults = {f.attname: _default(f, now) for f in fields}
+    names = list(defaults)
+    prepared = _prepared(fields, ([row.get(n, defaults[n]) for n in names] for row in rows))
     quote = default_connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     table = quote(meta.db_table)
-    rows = _rows(objs, fields, add=True)
     with default_connection.cursor() as cursor:
         if default_connection.vendor == "postgresql":
             # COPY streams the rows in one statement, several times faster than
             # pipelined INSERTs; psycopg adapts each value as it would for a query.
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
+                for row in prepared:
                     copy.write_row(row)
         else:
             placeholders = ", ".join(["%s"] * len(fields))
             sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-            cursor.executemany(sql, rows)
+            cursor.executemany(sql, prepared)
+
+
+def _default(field: models.Field[Any, Any], now: datetime) -> Any:
+    """What the ORM would store for ``field`` when a new object does not set it."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return now
+    return field.get_default()

@@ -395,7 +395,7 @@ class Runner:
             for event in decision.events:
                 if event.action == "create":
                     continue
-                row = self._event_row(link, states, event)
+                row = SyncEvent(**self._event_values(link, states, event))
                 journal[(link.pk, event.target)].append(row)
                 early.append(row)
         SyncEvent.objects.bulk_create(early, batch_size=500)
@@ -438,7 +438,7 @@ class Runner:
     ) -> None:
         assert self.ctx is not None
         done: list[RecordLink] = []
-        creates: list[SyncEvent] = []
+        creates: list[dict[str, Any]] = []  # event rows inserted without model instances
         failed_events: list[SyncEvent] = []
         for link, states, decision in planned:
             errors = []
@@ -458,15 +458,15 @@ class Runner:
                 link.last_error = "; ".join(errors)[:2000]
                 self.record_errors += 1
                 creates.append(
-                    SyncEvent(
-                        connection_id=self.connection.pk,
-                        run_id=self.run.pk,
-                        link_id=link.pk,
-                        action="error",
-                        label=link.match_key,
-                        status="error",
-                        error=link.last_error,
-                    )
+                    {
+                        "connection_id": self.connection.pk,
+                        "run_id": self.run.pk,
+                        "link_id": link.pk,
+                        "action": "error",
+                        "label": link.match_key,
+                        "status": "error",
+                        "error": link.last_error,
+                    }
                 )
                 done.append(link)
                 continue
@@ -474,13 +474,13 @@ class Runner:
             self.run.writes += len(decision.writes)
             for event in decision.events:
                 if event.action == "create":
-                    row = self._event_row(link, states, event)
-                    row.record_id = getattr(link, f"{event.target}_id") or ""
+                    row = self._event_values(link, states, event)
+                    row["record_id"] = getattr(link, f"{event.target}_id") or ""
                     creates.append(row)
             done.append(link)
         self._absorb_echo_links(done, planned)
         update_rows(done, _LINK_FIELDS)
-        insert_rows(creates)
+        insert_rows(SyncEvent, creates)
         if failed_events:
             SyncEvent.objects.bulk_update(failed_events, ["status", "error"], batch_size=500)
         SyncRun.objects.filter(pk=self.run.pk).update(writes=self.run.writes)
@@ -549,22 +549,24 @@ class Runner:
         link.dirty = False
         link.last_error = ""
 
-    def _event_row(self, link: RecordLink, states: dict[str, SideState], event: Any) -> SyncEvent:
+    def _event_values(
+        self, link: RecordLink, states: dict[str, SideState], event: Any
+    ) -> dict[str, Any]:
+        """A SyncEvent row's values (by attname) for a planned event of ``link``."""
         source = other(event.target)
-        # Ids, not objects: no descriptor work for each of the many rows of a run.
-        return SyncEvent(
-            connection_id=self.connection.pk,
-            run_id=self.run.pk,
-            link_id=link.pk,
-            action=event.action,
-            direction=event.direction,
-            record_id=states[event.target].id or "",
-            source_id=states[source].id or "",
-            label=link.match_key or _label(states),
-            changes=event.changes,
-            status=event.status,
-            reason=event.reason[:300],
-        )
+        return {
+            "connection_id": self.connection.pk,
+            "run_id": self.run.pk,
+            "link_id": link.pk,
+            "action": event.action,
+            "direction": event.direction,
+            "record_id": states[event.target].id or "",
+            "source_id": states[source].id or "",
+            "label": link.match_key or _label(states),
+            "changes": event.changes,
+            "status": event.status,
+            "reason": event.reason[:300],
+        }
 
     def _count(self, link: RecordLink, states: dict[str, SideState], decision: Decision) -> None:
         for event in decision.events:

@@ -120,8 +120,10 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
         changed.append(link)
     new_links, events = _match_unlinked(ctx, run, side, unlinked, links, changed)
     if listing:
-        for link in changed + new_links:
+        for link in changed:
             setattr(link, f"{side}_seen_run", run.pk)
+        for row in new_links:
+            row[f"{side}_seen_run"] = run.pk
         links.filter(**{f"{id_field}__in": seen}).update(**{f"{side}_seen_run": run.pk})
     if changed:
         update_rows(
@@ -136,10 +138,8 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
                 "dirty",
             ],
         )
-    if new_links:
-        insert_rows(new_links)
-    if events:
-        insert_rows(events)
+    insert_rows(RecordLink, new_links)
+    insert_rows(SyncEvent, events)
     if page.deleted:
         # The vendor's deletion feed: the planner decides what a deletion means.
         links.filter(**{f"{id_field}__in": page.deleted}).exclude(state=LinkState.DELETED).update(
@@ -161,10 +161,11 @@ def _match_unlinked(
     records: list[Any],
     links: Any,
     changed: list[RecordLink],
-) -> tuple[list[RecordLink], list[SyncEvent]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Link records seen for the first time: by normalized email to a link of the other
     side (also a create of ours whose answer was lost), else a new half link. A second
-    record with an email already linked on this side is a duplicate: skipped, reported."""
+    record with an email already linked on this side is a duplicate: skipped, reported.
+    New links and events come back as row values for ``insert_rows``."""
     id_field = f"{side}_id"
     # Our own create whose answer was lost, recognised by its idempotency key.
     by_key = {r.id: _link_of_key(ctx.connection.pk, r.key, side) for r in records}
@@ -185,8 +186,8 @@ def _match_unlinked(
                 free.setdefault(link.match_key, link)
             else:
                 taken.setdefault(link.match_key, own)
-    new_links: list[RecordLink] = []
-    events: list[SyncEvent] = []
+    new_links: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for record in records:
         key = keys[record.id]
         mine = created.pop(by_key[record.id] or 0, None)
@@ -198,16 +199,16 @@ def _match_unlinked(
         if key and key in taken:
             # A duplicate email inside one app links to one record only.
             events.append(
-                SyncEvent(
-                    connection=ctx.connection,
-                    run=run,
-                    action="skip",
-                    direction="a_to_b" if side == "a" else "b_to_a",
-                    source_id=record.id,
-                    label=key,
-                    status="skipped",
-                    reason=f"duplicate email in {side.upper()} (also {taken[key]})",
-                )
+                {
+                    "connection_id": ctx.connection.pk,
+                    "run_id": run.pk,
+                    "action": "skip",
+                    "direction": "a_to_b" if side == "a" else "b_to_a",
+                    "source_id": record.id,
+                    "label": key,
+                    "status": "skipped",
+                    "reason": f"duplicate email in {side.upper()} (also {taken[key]})",
+                }
             )
             continue
         link = free.pop(key, None) if key else None
@@ -219,10 +220,18 @@ def _match_unlinked(
             _stage(link, side, record.fields, record.updated_at)
             changed.append(link)
         else:
-            link = RecordLink(connection_id=ctx.connection.pk, entity="contact", match_key=key)
-            setattr(link, id_field, record.id)
-            _stage(link, side, record.fields, record.updated_at)
-            new_links.append(link)
+            # A record of this side only, so far: a new half link, staged.
+            new_links.append(
+                {
+                    "connection_id": ctx.connection.pk,
+                    "entity": "contact",
+                    "match_key": key,
+                    id_field: record.id,
+                    f"{side}_pending": record.fields,
+                    f"{side}_updated_at": record.updated_at,
+                    "dirty": True,
+                }
+            )
         if key:
             taken[key] = record.id
     return new_links, events
