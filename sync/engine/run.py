@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -47,6 +48,9 @@ from sync.models import (
 logger = logging.getLogger(__name__)
 
 CHUNK = 500  # links planned and written per transaction
+# Staging this many links changes the link table enough that PostgreSQL's statistics
+# must be refreshed before the write phase (see _refresh_statistics).
+ANALYZE_AFTER = 10_000
 SAMPLES = 20  # preview samples per action and direction
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -225,8 +229,10 @@ class Runner:
                     **{f"{side}_listed_at": timezone.now()}
                 )
         self._phase("match")
-        dirty = links_of(self.connection).filter(dirty=True)
-        self._progress("match", dirty.count())
+        dirty = links_of(self.connection).filter(dirty=True).count()
+        self._progress("match", dirty)
+        if dirty >= ANALYZE_AFTER:
+            _refresh_statistics()
         if not (self.initial or self.dry_run or self.confirm_mass_change):
             self._check_breaker()
         self._phase("write")
@@ -502,9 +508,16 @@ class Runner:
             ]
             created = [record_id for record_id in created if record_id]
             if created:
-                links_of(self.connection).filter(
-                    **{f"{side}_id__in": created, f"{other(side)}_id__isnull": True}
-                ).exclude(pk__in=ours).delete()
+                # Primary keys first: almost always there is none, and a delete() would
+                # load whole rows to look for related events.
+                echoes = list(
+                    links_of(self.connection)
+                    .filter(**{f"{side}_id__in": created, f"{other(side)}_id__isnull": True})
+                    .exclude(pk__in=ours)
+                    .values_list("pk", flat=True)
+                )
+                if echoes:
+                    RecordLink.objects.filter(pk__in=echoes).delete()
 
     def _settle(
         self,
@@ -600,6 +613,17 @@ _LINK_FIELDS = [
     "last_error",
     "create_key",
 ]
+
+
+def _refresh_statistics() -> None:
+    """ANALYZE the link table (PostgreSQL). A large initial sync fills it faster than
+    autovacuum re-samples it (or at all, where autovacuum is off); planned on stale
+    statistics, each chunk's query scans every link of the connection instead of
+    walking the dirty-links index (measured: 177 ms instead of 2 ms per chunk at 85,000
+    links). Sampling costs a fraction of a second."""
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {RecordLink._meta.db_table}")
 
 
 def side_state(link: RecordLink, side: str) -> SideState:
