@@ -175,13 +175,8 @@ class GoogleEmulator(Emulator):
             return self.oauth_error("invalid_client", "Unauthorized", 401)
         grant = form.get("grant_type")
         if grant == "authorization_code":
-            found = self.state["codes"].pop(form.get("code", ""), None)
-            if (
-                found is None
-                or found["client_id"] != client_id
-                or found["redirect_uri"] != form.get("redirect_uri")
-                or found["expires"] < self.now()
-            ):
+            found = self.redeem_code(form, client_id)
+            if found is None:
                 return self.oauth_error("invalid_grant", "Bad Request")
             body = self.issue(client_id, found["email"], found["scope"], found["refresh"])
             return SandboxResponse.json(body)

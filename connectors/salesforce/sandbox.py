@@ -353,13 +353,8 @@ class SalesforceEmulator(Emulator):
         if grant == "authorization_code":
             if form.get("client_secret") != app["secret"]:
                 return self.oauth_error("invalid_client", "invalid client credentials")
-            found = self.state["codes"].pop(form.get("code", ""), None)
-            if (
-                found is None
-                or found["client_id"] != client_id
-                or found["redirect_uri"] != form.get("redirect_uri")
-                or found["expires"] < self.now()
-            ):
+            found = self.redeem_code(form, client_id)
+            if found is None:
                 return self.oauth_error("invalid_grant", "authentication failure")
             org = self.state["orgs"][found["org"]]
             if org["instance"] != instance:

@@ -12,8 +12,8 @@ import requests
 from connectors.carddav.connector import FIELDS
 from connectors.carddav.vcard import Card
 from sync.engine import run_connection
-from sync.engine.mapping import ensure_default_mappings
-from sync.models import Account, AppAuthorization, Connection, ConnectionState, Rule
+from sync.models import Account, AppAuthorization, Connection
+from tests.fakes.connections import connection_with_fake
 from tests.fakes.connector import FakeApp, FakeConnector
 from tests.plugins.radicale import RadicaleServer
 
@@ -43,21 +43,9 @@ def connection(
     )
     a.secrets = {"password": radicale.password}
     a.save()
-    b = AppAuthorization.objects.create(
-        account=account, vendor="fake", label="Fake b", settings={"store": "b"}
+    return connection_with_fake(
+        account, a, FIELDS, fake_b, a_scope=urlsplit(addressbook).path, name="Radicale ↔ fake"
     )
-    connection = Connection.objects.create(
-        account=account,
-        name="Radicale ↔ fake",
-        a_authorization=a,
-        a_scope=urlsplit(addressbook).path,
-        b_authorization=b,
-        state=ConnectionState.ACTIVE,
-    )
-    ensure_default_mappings(connection, FIELDS, fake_b.field_specs())
-    for direction in ("a_to_b", "b_to_a"):
-        Rule.objects.create(connection=connection, direction=direction, name="Everyone")
-    return connection
 
 
 def cards(radicale: RadicaleServer, addressbook: str) -> dict[str, Card]:

@@ -17,16 +17,14 @@ from connectors.carddav.tests.gateway import Gateway
 from connectors.carddav.tests.test_two_way import ANN, cards
 from connectors.sandbox.control import SandboxControl
 from sync.engine import run_connection
-from sync.engine.mapping import ensure_default_mappings
 from sync.models import (
     Account,
     AppAuthorization,
     Connection,
-    ConnectionState,
     Health,
-    Rule,
     RunStatus,
 )
+from tests.fakes.connections import connection_with_fake
 from tests.fakes.connector import FakeApp, FakeConnector
 from tests.plugins.radicale import RadicaleServer
 
@@ -68,21 +66,9 @@ def connection(
     make_google_account(google, "ann@gmail.com")
     authorize(owner_client)
     a = AppAuthorization.objects.get(account=account, vendor="google")
-    b = AppAuthorization.objects.create(
-        account=account, vendor="fake", label="Fake b", settings={"store": "b"}
+    return connection_with_fake(
+        account, a, FIELDS, fake_b, a_scope=urlsplit(addressbook).path, name="Google ↔ fake"
     )
-    connection = Connection.objects.create(
-        account=account,
-        name="Google ↔ fake",
-        a_authorization=a,
-        a_scope=urlsplit(addressbook).path,
-        b_authorization=b,
-        state=ConnectionState.ACTIVE,
-    )
-    ensure_default_mappings(connection, FIELDS, fake_b.field_specs())
-    for direction in ("a_to_b", "b_to_a"):
-        Rule.objects.create(connection=connection, direction=direction, name="Everyone")
-    return connection
 
 
 def token_posts(google: SandboxControl) -> int:
