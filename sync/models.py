@@ -553,7 +553,11 @@ class RecordLink(models.Model):
     content hash of each side's mapped values as last seen, and the last synced value of
     every mapped field (the base of the three-way merge)."""
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="links")
+    # No index of its own: every index of the table starts with the connection, and a
+    # run rewrites hundreds of thousands of links (each index costs on every write).
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="links", db_index=False
+    )
     entity = models.CharField(max_length=40, default="contact")
     a_id = models.CharField(max_length=255, null=True, blank=True)
     b_id = models.CharField(max_length=255, null=True, blank=True)
@@ -707,9 +711,18 @@ class SyncEvent(models.Model):
     conflicts view, deletions awaiting review, per-record explain, and undo.
     """
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the composite indexes below (event_recent, event_run) that start with
+    # them: events are written in bulk, and every index costs on each insert.
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     run = models.ForeignKey(
-        SyncRun, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        SyncRun,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     link = models.ForeignKey(
         RecordLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
