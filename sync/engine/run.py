@@ -213,7 +213,7 @@ class Runner:
             cursor = self._cursor(side)
             self._phase(f"list_{side}")
             try:
-                read_side(
+                read = read_side(
                     ctx,
                     self.run,
                     side,
@@ -224,6 +224,8 @@ class Runner:
             except ConnectorError as exc:
                 exc.side = side  # type: ignore[attr-defined]
                 raise
+            if side == "a" and read >= ANALYZE_AFTER:
+                _refresh_statistics()  # B's records are matched against A's links next
             if cursor is None and not self.dry_run:
                 Connection.objects.filter(pk=self.connection.pk).update(
                     **{f"{side}_listed_at": timezone.now()}
