@@ -23,6 +23,12 @@ from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun
 logger = logging.getLogger(__name__)
 
 _LIVE = [LinkState.LINKED, LinkState.PENDING_CREATE]
+_STAGING_COLUMNS = ("id", "connection_id", "entity", "match_key", "state", "dirty")
+
+
+def _side_columns(side: str) -> tuple[str, ...]:
+    names = ("id", "fields", "hash", "pending", "gone", "updated_at", "seen_run")
+    return tuple(f"{side}_{name}" for name in names)
 
 
 def create_key(connection_id: int, link_pk: int, side: str) -> str:
@@ -101,7 +107,12 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
     id_field = f"{side}_id"
     links = links_of(ctx.connection)
     ids = [r.id for r in page.records]
-    by_id = {getattr(link, id_field): link for link in links.filter(**{f"{id_field}__in": ids})}
+    # Only this side's columns: most records of a page are unchanged, and decoding the
+    # other side's fields and the base of each would cost more than the comparison.
+    # Everything staging reads or writes is among them (a deferred one would cost a
+    # query per link; tests/engine/test_run_queries.py watches that).
+    known = links.filter(**{f"{id_field}__in": ids}).only(*_STAGING_COLUMNS, *_side_columns(side))
+    by_id = {getattr(link, id_field): link for link in known}
     changed: list[RecordLink] = []
     seen: list[str] = []
     unlinked = []
