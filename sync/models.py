@@ -568,6 +568,10 @@ class RecordLink(models.Model):
     state = models.CharField(max_length=20, choices=LinkState.choices, default=LinkState.LINKED)
     # Idempotency key of a create in flight: a retry re-matches instead of creating again.
     create_key = models.CharField(max_length=64, blank=True)
+    # A create whose answer was lost, on an app that neither keeps our key nor lets the
+    # record be found by email: the hash of the mapped values it was sent with, so that
+    # the record, when it shows up, is recognised as ours instead of synced back.
+    create_signature = models.CharField(max_length=64, blank=True, default="")
     # Ids of the rules whose segment the record was in at the last run (for reverts).
     rules_matched = models.JSONField(default=list, blank=True)
     # Run that last saw each side in a complete listing (mark and sweep for deletions).
@@ -610,6 +614,11 @@ class RecordLink(models.Model):
             # The links a run still has to plan, walked in primary-key order in chunks:
             # partial, so it holds only the dirty few, and ordered for the walk.
             models.Index(fields=["connection", "id"], condition=Q(dirty=True), name="link_dirty"),
+            models.Index(
+                fields=["connection", "create_signature"],
+                condition=~Q(create_signature=""),
+                name="link_create_signature",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -80,6 +80,15 @@ class RunContext:
             return True
         return self.side_hash(side, fields) == stored
 
+    def signature(self, side: str, fields: dict[str, Any]) -> str:
+        """Hash of the non-empty normalized values of the pairs that may flow into
+        ``side``: the same for the fields a create sends and for the record it makes, so
+        that a create whose answer was lost is recognised without a key or an email."""
+        towards = "a_to_b" if side == "b" else "b_to_a"
+        pairs = [p for p in self.pairs if p.flows(towards)]  # type: ignore[arg-type]
+        values = mapping.read_side(pairs, side, fields, self.options.mapping)
+        return mapping.content_hash({k: v for k, v in values.items() if v not in (None, [], "")})
+
     def match_key(self, side: str, fields: dict[str, Any]) -> str:
         """The normalized email of a record ("" when it has none)."""
         if not self.email_key:

@@ -456,8 +456,13 @@ class Runner:
                 if error is None:
                     continue
                 errors.append(f"{side.upper()}: {error}")
-                if isinstance(error, RecordGone) and decision.writes[side].op != "create":
+                write = decision.writes[side]
+                if isinstance(error, RecordGone) and write.op != "create":
                     setattr(link, f"{side}_gone", True)  # handled as a deletion next run
+                if write.op == "create" and result is None:
+                    # No answer: the record may exist now. Its signature lets the next
+                    # listing recognise it even without a key or an email.
+                    link.create_signature = self.ctx.signature(side, write.fields)
                 for row in journal.get((link.pk, side), []):
                     row.status, row.error = "error", f"outcome unknown or failed: {error}"
                     failed_events.append(row)
@@ -563,6 +568,7 @@ class Runner:
         link.rules_matched = decision.rules_matched
         link.dirty = False
         link.last_error = ""
+        link.create_signature = ""
 
     def _event_values(
         self, link: RecordLink, states: dict[str, SideState], event: Any
@@ -614,6 +620,7 @@ _LINK_FIELDS = [
     "dirty",
     "last_error",
     "create_key",
+    "create_signature",
 ]
 
 

@@ -197,11 +197,12 @@ def _match_unlinked(
                 free.setdefault(link.match_key, link)
             else:
                 taken.setdefault(link.match_key, own)
+    orphans = _lost_creates(ctx, side, [r for r in records if not keys[r.id]], links, by_key)
     new_links: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for record in records:
         key = keys[record.id]
-        mine = created.pop(by_key[record.id] or 0, None)
+        mine = created.pop(by_key[record.id] or 0, None) or orphans.pop(record.id, None)
         if mine is not None:
             setattr(mine, id_field, record.id)
             _stage(mine, side, record.fields, record.updated_at)
@@ -246,6 +247,33 @@ def _match_unlinked(
         if key:
             taken[key] = record.id
     return new_links, events
+
+
+def _lost_creates(
+    ctx: RunContext,
+    side: str,
+    records: list[Any],
+    links: Any,
+    by_key: dict[str, int | None],
+) -> dict[str, RecordLink]:
+    """Records without an email that are creates of ours whose answer was lost, on an
+    app that does not report our key: found by the signature of the values the create
+    sent (``RecordLink.create_signature``). By record id; each link adopts one record."""
+    candidates = [r for r in records if not by_key[r.id]]
+    if not candidates:
+        return {}
+    signatures = {r.id: ctx.signature(side, r.fields) for r in candidates}
+    waiting: dict[str, list[RecordLink]] = {}
+    for link in links.filter(
+        create_signature__in=set(signatures.values()), **{f"{side}_id__isnull": True}
+    ).order_by("pk"):
+        waiting.setdefault(link.create_signature, []).append(link)
+    found = {}
+    for record in candidates:
+        queue = waiting.get(signatures[record.id])
+        if queue:
+            found[record.id] = queue.pop(0)
+    return found
 
 
 def _sweep(ctx: RunContext, run: SyncRun, side: str) -> None:

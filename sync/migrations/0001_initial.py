@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,327 +17,908 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('plan', models.CharField(choices=[('free', 'Free'), ('team', 'Team'), ('business', 'Business')], default='team', max_length=20)),
-                ('max_rules_per_connection', models.PositiveIntegerField(blank=True, null=True)),
-                ('custom_mappings_allowed', models.BooleanField(blank=True, null=True)),
-                ('min_interval_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_contacts', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                (
+                    "plan",
+                    models.CharField(
+                        choices=[("free", "Free"), ("team", "Team"), ("business", "Business")],
+                        default="team",
+                        max_length=20,
+                    ),
+                ),
+                ("max_rules_per_connection", models.PositiveIntegerField(blank=True, null=True)),
+                ("custom_mappings_allowed", models.BooleanField(blank=True, null=True)),
+                ("min_interval_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("max_contacts", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('prefix', models.CharField(help_text='First characters, to recognise it', max_length=12)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to='sync.account')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "prefix",
+                    models.CharField(help_text="First characters, to recognise it", max_length=12),
+                ),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to="sync.account",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AppAuthorization',
+            name="AppAuthorization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(db_index=True, max_length=40)),
-                ('label', models.CharField(max_length=200)),
-                ('secrets_json', encrypted_model_fields.fields.EncryptedTextField(blank=True, default='{}')),
-                ('settings', models.JSONField(blank=True, default=dict)),
-                ('health', models.CharField(choices=[('unknown', 'Not checked yet'), ('ok', 'OK'), ('auth_failed', 'Authentication failed'), ('rate_limited', 'Rate-limited'), ('error', 'Error')], default='unknown', max_length=20)),
-                ('health_message', models.TextField(blank=True)),
-                ('checked_at', models.DateTimeField(blank=True, null=True)),
-                ('limit_info', models.JSONField(blank=True, default=dict)),
-                ('webhook_token', models.CharField(default=sync.models._new_token, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authorizations', to='sync.account')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='authorizations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vendor", models.CharField(db_index=True, max_length=40)),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "secrets_json",
+                    encrypted_model_fields.fields.EncryptedTextField(blank=True, default="{}"),
+                ),
+                ("settings", models.JSONField(blank=True, default=dict)),
+                (
+                    "health",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Not checked yet"),
+                            ("ok", "OK"),
+                            ("auth_failed", "Authentication failed"),
+                            ("rate_limited", "Rate-limited"),
+                            ("error", "Error"),
+                        ],
+                        default="unknown",
+                        max_length=20,
+                    ),
+                ),
+                ("health_message", models.TextField(blank=True)),
+                ("checked_at", models.DateTimeField(blank=True, null=True)),
+                ("limit_info", models.JSONField(blank=True, default=dict)),
+                (
+                    "webhook_token",
+                    models.CharField(default=sync.models._new_token, max_length=64, unique=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authorizations",
+                        to="sync.account",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="authorizations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['label'],
+                "ordering": ["label"],
             },
         ),
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('a_scope', models.CharField(blank=True, help_text='List, phonebook, object…', max_length=200)),
-                ('b_scope', models.CharField(blank=True, max_length=200)),
-                ('direction', models.CharField(choices=[('two_way', 'Two-way'), ('a_to_b', 'One-way A → B'), ('b_to_a', 'One-way B → A')], default='two_way', max_length=10)),
-                ('avoid_duplicates', models.BooleanField(default=True, help_text='Only sync contacts that have an email address.')),
-                ('deletions_a_to_b', models.CharField(choices=[('off', 'Do nothing'), ('trash_tag', 'Add the trash tag'), ('delete', 'Delete'), ('remove_from_list', 'Remove from the list'), ('marker_field', 'Set the marker field')], default='off', help_text='What happens on B when a synced contact is deleted on A.', max_length=20)),
-                ('deletions_b_to_a', models.CharField(choices=[('off', 'Do nothing'), ('trash_tag', 'Add the trash tag'), ('delete', 'Delete'), ('remove_from_list', 'Remove from the list'), ('marker_field', 'Set the marker field')], default='off', help_text='What happens on A when a synced contact is deleted on B.', max_length=20)),
-                ('deletion_review', models.BooleanField(default=False, help_text='Queue deletions for review instead of applying them.')),
-                ('trash_tag', models.CharField(default='deleted', max_length=100)),
-                ('marker_field_a', models.CharField(blank=True, max_length=200)),
-                ('marker_field_b', models.CharField(blank=True, max_length=200)),
-                ('unsubscribes', models.CharField(choices=[('off', 'Do nothing'), ('tag', 'Add the unsubscribe tag'), ('opt_out', 'Set the opt-out field')], default='tag', max_length=10)),
-                ('unsubscribe_tag', models.CharField(default='unsubscribed', max_length=100)),
-                ('conflict_policy', models.CharField(choices=[('a_wins', 'Side A wins'), ('b_wins', 'Side B wins'), ('most_recent', 'Most recent change wins')], default='most_recent', max_length=20)),
-                ('interval_minutes', models.PositiveIntegerField(default=15)),
-                ('default_phone_country', models.CharField(blank=True, help_text='ISO country for phone numbers without a prefix.', max_length=2)),
-                ('breaker_share', models.FloatField(default=0.3)),
-                ('breaker_count', models.PositiveIntegerField(default=20)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('previewed', 'Previewed'), ('initial_sync', 'Initial sync'), ('active', 'Active'), ('paused', 'Paused'), ('error', 'Error')], default='draft', max_length=20)),
-                ('state_reason', models.TextField(blank=True)),
-                ('cursor_a', models.JSONField(blank=True, null=True)),
-                ('cursor_b', models.JSONField(blank=True, null=True)),
-                ('a_listed_at', models.DateTimeField(blank=True, null=True)),
-                ('b_listed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('claimed_by', models.CharField(blank=True, max_length=100)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('a_authorization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='connections_as_a', to='sync.appauthorization')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connections', to='sync.account')),
-                ('b_authorization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='connections_as_b', to='sync.appauthorization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "a_scope",
+                    models.CharField(
+                        blank=True, help_text="List, phonebook, object…", max_length=200
+                    ),
+                ),
+                ("b_scope", models.CharField(blank=True, max_length=200)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("two_way", "Two-way"),
+                            ("a_to_b", "One-way A → B"),
+                            ("b_to_a", "One-way B → A"),
+                        ],
+                        default="two_way",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "avoid_duplicates",
+                    models.BooleanField(
+                        default=True, help_text="Only sync contacts that have an email address."
+                    ),
+                ),
+                (
+                    "deletions_a_to_b",
+                    models.CharField(
+                        choices=[
+                            ("off", "Do nothing"),
+                            ("trash_tag", "Add the trash tag"),
+                            ("delete", "Delete"),
+                            ("remove_from_list", "Remove from the list"),
+                            ("marker_field", "Set the marker field"),
+                        ],
+                        default="off",
+                        help_text="What happens on B when a synced contact is deleted on A.",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "deletions_b_to_a",
+                    models.CharField(
+                        choices=[
+                            ("off", "Do nothing"),
+                            ("trash_tag", "Add the trash tag"),
+                            ("delete", "Delete"),
+                            ("remove_from_list", "Remove from the list"),
+                            ("marker_field", "Set the marker field"),
+                        ],
+                        default="off",
+                        help_text="What happens on A when a synced contact is deleted on B.",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "deletion_review",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Queue deletions for review instead of applying them.",
+                    ),
+                ),
+                ("trash_tag", models.CharField(default="deleted", max_length=100)),
+                ("marker_field_a", models.CharField(blank=True, max_length=200)),
+                ("marker_field_b", models.CharField(blank=True, max_length=200)),
+                (
+                    "unsubscribes",
+                    models.CharField(
+                        choices=[
+                            ("off", "Do nothing"),
+                            ("tag", "Add the unsubscribe tag"),
+                            ("opt_out", "Set the opt-out field"),
+                        ],
+                        default="tag",
+                        max_length=10,
+                    ),
+                ),
+                ("unsubscribe_tag", models.CharField(default="unsubscribed", max_length=100)),
+                (
+                    "conflict_policy",
+                    models.CharField(
+                        choices=[
+                            ("a_wins", "Side A wins"),
+                            ("b_wins", "Side B wins"),
+                            ("most_recent", "Most recent change wins"),
+                        ],
+                        default="most_recent",
+                        max_length=20,
+                    ),
+                ),
+                ("interval_minutes", models.PositiveIntegerField(default=15)),
+                (
+                    "default_phone_country",
+                    models.CharField(
+                        blank=True,
+                        help_text="ISO country for phone numbers without a prefix.",
+                        max_length=2,
+                    ),
+                ),
+                ("breaker_share", models.FloatField(default=0.3)),
+                ("breaker_count", models.PositiveIntegerField(default=20)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("previewed", "Previewed"),
+                            ("initial_sync", "Initial sync"),
+                            ("active", "Active"),
+                            ("paused", "Paused"),
+                            ("error", "Error"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("state_reason", models.TextField(blank=True)),
+                ("cursor_a", models.JSONField(blank=True, null=True)),
+                ("cursor_b", models.JSONField(blank=True, null=True)),
+                ("a_listed_at", models.DateTimeField(blank=True, null=True)),
+                ("b_listed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("claimed_by", models.CharField(blank=True, max_length=100)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "a_authorization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="connections_as_a",
+                        to="sync.appauthorization",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="connections",
+                        to="sync.account",
+                    ),
+                ),
+                (
+                    "b_authorization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="connections_as_b",
+                        to="sync.appauthorization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=10)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='sync.account')),
-                ('invited_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("owner", "Owner"), ("admin", "Admin"), ("member", "Member")],
+                        default="member",
+                        max_length=10,
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations",
+                        to="sync.account",
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RecordLink',
+            name="RecordLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(default='contact', max_length=40)),
-                ('a_id', models.CharField(blank=True, max_length=255, null=True)),
-                ('b_id', models.CharField(blank=True, max_length=255, null=True)),
-                ('match_key', models.CharField(blank=True, help_text='Normalized email', max_length=320)),
-                ('a_hash', models.CharField(blank=True, max_length=64)),
-                ('b_hash', models.CharField(blank=True, max_length=64)),
-                ('base', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('pending_create', 'Create in flight'), ('linked', 'Linked'), ('pending_delete', 'Deletion awaiting review'), ('trashed', 'Trashed'), ('deleted', 'Deleted')], default='linked', max_length=20)),
-                ('create_key', models.CharField(blank=True, max_length=64)),
-                ('rules_matched', models.JSONField(blank=True, default=list)),
-                ('a_seen_run', models.BigIntegerField(blank=True, null=True)),
-                ('b_seen_run', models.BigIntegerField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('a_fields', models.JSONField(blank=True, null=True)),
-                ('b_fields', models.JSONField(blank=True, null=True)),
-                ('a_pending', models.JSONField(blank=True, null=True)),
-                ('b_pending', models.JSONField(blank=True, null=True)),
-                ('a_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('b_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('a_gone', models.BooleanField(default=False)),
-                ('b_gone', models.BooleanField(default=False)),
-                ('dirty', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='sync.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(default="contact", max_length=40)),
+                ("a_id", models.CharField(blank=True, max_length=255, null=True)),
+                ("b_id", models.CharField(blank=True, max_length=255, null=True)),
+                (
+                    "match_key",
+                    models.CharField(blank=True, help_text="Normalized email", max_length=320),
+                ),
+                ("a_hash", models.CharField(blank=True, max_length=64)),
+                ("b_hash", models.CharField(blank=True, max_length=64)),
+                ("base", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending_create", "Create in flight"),
+                            ("linked", "Linked"),
+                            ("pending_delete", "Deletion awaiting review"),
+                            ("trashed", "Trashed"),
+                            ("deleted", "Deleted"),
+                        ],
+                        default="linked",
+                        max_length=20,
+                    ),
+                ),
+                ("create_key", models.CharField(blank=True, max_length=64)),
+                ("rules_matched", models.JSONField(blank=True, default=list)),
+                ("a_seen_run", models.BigIntegerField(blank=True, null=True)),
+                ("b_seen_run", models.BigIntegerField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("a_fields", models.JSONField(blank=True, null=True)),
+                ("b_fields", models.JSONField(blank=True, null=True)),
+                ("a_pending", models.JSONField(blank=True, null=True)),
+                ("b_pending", models.JSONField(blank=True, null=True)),
+                ("a_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("b_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("a_gone", models.BooleanField(default=False)),
+                ("b_gone", models.BooleanField(default=False)),
+                ("dirty", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="sync.connection",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Rule',
+            name="Rule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('a_to_b', 'A → B'), ('b_to_a', 'B → A')], max_length=10)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('enabled', models.BooleanField(default=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='sync.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("a_to_b", "A → B"), ("b_to_a", "B → A")], max_length=10
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("order", models.PositiveIntegerField(default=0)),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rules",
+                        to="sync.connection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection', 'direction', 'order', 'pk'],
+                "ordering": ["connection", "direction", "order", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='RuleAction',
+            name="RuleAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('add_tag', 'Add tag'), ('remove_tag', 'Remove tag'), ('add_to_list', 'Add to list'), ('remove_from_list', 'Remove from list'), ('set_owner', 'Set owner'), ('set_status', 'Set status'), ('set_field', 'Set field value'), ('set_field_on_create', 'Set field value on create only')], max_length=30)),
-                ('field', models.CharField(blank=True, max_length=200)),
-                ('value', models.CharField(blank=True, max_length=500)),
-                ('revert_on_leave', models.BooleanField(default=False)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='sync.rule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("add_tag", "Add tag"),
+                            ("remove_tag", "Remove tag"),
+                            ("add_to_list", "Add to list"),
+                            ("remove_from_list", "Remove from list"),
+                            ("set_owner", "Set owner"),
+                            ("set_status", "Set status"),
+                            ("set_field", "Set field value"),
+                            ("set_field_on_create", "Set field value on create only"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("field", models.CharField(blank=True, max_length=200)),
+                ("value", models.CharField(blank=True, max_length=500)),
+                ("revert_on_leave", models.BooleanField(default=False)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="sync.rule",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RuleFilter',
+            name="RuleFilter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('has_tag', 'Has tag'), ('in_list', 'Is in list'), ('owned_by', 'Is owned by'), ('status', 'Has status'), ('field', 'Field value'), ('exists_in_other', 'Already exists in the other app')], max_length=20)),
-                ('field', models.CharField(blank=True, help_text='Field key for field filters', max_length=200)),
-                ('operator', models.CharField(choices=[('equals', 'equals'), ('not_equals', 'does not equal'), ('contains', 'contains'), ('empty', 'is empty'), ('not_empty', 'is not empty'), ('greater', 'is greater than'), ('less', 'is less than')], default='equals', max_length=20)),
-                ('value', models.CharField(blank=True, max_length=500)),
-                ('negate', models.BooleanField(default=False)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='filters', to='sync.rule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("has_tag", "Has tag"),
+                            ("in_list", "Is in list"),
+                            ("owned_by", "Is owned by"),
+                            ("status", "Has status"),
+                            ("field", "Field value"),
+                            ("exists_in_other", "Already exists in the other app"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "field",
+                    models.CharField(
+                        blank=True, help_text="Field key for field filters", max_length=200
+                    ),
+                ),
+                (
+                    "operator",
+                    models.CharField(
+                        choices=[
+                            ("equals", "equals"),
+                            ("not_equals", "does not equal"),
+                            ("contains", "contains"),
+                            ("empty", "is empty"),
+                            ("not_empty", "is not empty"),
+                            ("greater", "is greater than"),
+                            ("less", "is less than"),
+                        ],
+                        default="equals",
+                        max_length=20,
+                    ),
+                ),
+                ("value", models.CharField(blank=True, max_length=500)),
+                ("negate", models.BooleanField(default=False)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="filters",
+                        to="sync.rule",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('preview', 'Preview (dry run)'), ('initial', 'Initial sync'), ('schedule', 'Schedule'), ('webhook', 'Webhook'), ('manual', 'Run now'), ('resync', 'Full resync'), ('undo', 'Undo')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Succeeded with record errors'), ('failed', 'Failed'), ('aborted', 'Aborted by a safety check')], default='queued', max_length=20)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('phase', models.CharField(blank=True, max_length=40)),
-                ('progress', models.JSONField(blank=True, default=dict)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('preview', models.JSONField(blank=True, default=dict)),
-                ('api_calls', models.PositiveIntegerField(default=0)),
-                ('writes', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='sync.connection')),
-                ('undo_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='undone_by', to='sync.syncrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("preview", "Preview (dry run)"),
+                            ("initial", "Initial sync"),
+                            ("schedule", "Schedule"),
+                            ("webhook", "Webhook"),
+                            ("manual", "Run now"),
+                            ("resync", "Full resync"),
+                            ("undo", "Undo"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("partial", "Succeeded with record errors"),
+                            ("failed", "Failed"),
+                            ("aborted", "Aborted by a safety check"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("dry_run", models.BooleanField(default=False)),
+                ("phase", models.CharField(blank=True, max_length=40)),
+                ("progress", models.JSONField(blank=True, default=dict)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("preview", models.JSONField(blank=True, default=dict)),
+                ("api_calls", models.PositiveIntegerField(default=0)),
+                ("writes", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="sync.connection",
+                    ),
+                ),
+                (
+                    "undo_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="undone_by",
+                        to="sync.syncrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='SyncEvent',
+            name="SyncEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(default='contact', max_length=40)),
-                ('action', models.CharField(choices=[('create', 'Created'), ('update', 'Updated'), ('delete', 'Deleted'), ('trash', 'Trashed'), ('remove_from_list', 'Removed from list'), ('mark', 'Marked deleted'), ('tag', 'Tagged'), ('unsubscribe', 'Unsubscribed'), ('skip', 'Skipped'), ('conflict', 'Conflict'), ('error', 'Error'), ('undo', 'Undone')], max_length=20)),
-                ('direction', models.CharField(blank=True, choices=[('a_to_b', 'A → B'), ('b_to_a', 'B → A')], max_length=10)),
-                ('record_id', models.CharField(blank=True, help_text='Id on the target side', max_length=255)),
-                ('source_id', models.CharField(blank=True, help_text='Id on the source side', max_length=255)),
-                ('label', models.CharField(blank=True, help_text='Email or name', max_length=320)),
-                ('changes', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('ok', 'OK'), ('error', 'Error'), ('skipped', 'Skipped'), ('preview', 'Preview only'), ('pending_review', 'Awaiting review'), ('approved', 'Approved'), ('dismissed', 'Dismissed'), ('resolved', 'Resolved'), ('undone', 'Undone')], default='ok', max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='sync.connection')),
-                ('link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='sync.recordlink')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='sync.syncrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(default="contact", max_length=40)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("create", "Created"),
+                            ("update", "Updated"),
+                            ("delete", "Deleted"),
+                            ("trash", "Trashed"),
+                            ("remove_from_list", "Removed from list"),
+                            ("mark", "Marked deleted"),
+                            ("tag", "Tagged"),
+                            ("unsubscribe", "Unsubscribed"),
+                            ("skip", "Skipped"),
+                            ("conflict", "Conflict"),
+                            ("error", "Error"),
+                            ("undo", "Undone"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        blank=True,
+                        choices=[("a_to_b", "A → B"), ("b_to_a", "B → A")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "record_id",
+                    models.CharField(blank=True, help_text="Id on the target side", max_length=255),
+                ),
+                (
+                    "source_id",
+                    models.CharField(blank=True, help_text="Id on the source side", max_length=255),
+                ),
+                ("label", models.CharField(blank=True, help_text="Email or name", max_length=320)),
+                ("changes", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ok", "OK"),
+                            ("error", "Error"),
+                            ("skipped", "Skipped"),
+                            ("preview", "Preview only"),
+                            ("pending_review", "Awaiting review"),
+                            ("approved", "Approved"),
+                            ("dismissed", "Dismissed"),
+                            ("resolved", "Resolved"),
+                            ("undone", "Undone"),
+                        ],
+                        default="ok",
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="sync.connection",
+                    ),
+                ),
+                (
+                    "link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="sync.recordlink",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="sync.syncrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.AddField(
-            model_name='connection',
-            name='current_run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sync.syncrun'),
+            model_name="connection",
+            name="current_run",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="sync.syncrun",
+            ),
         ),
         migrations.CreateModel(
-            name='TeamUser',
+            name="TeamUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='sync.account')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("owner", "Owner"), ("admin", "Admin"), ("member", "Member")],
+                        default="member",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="sync.account",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UserLink',
+            name="UserLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('a_user_id', models.CharField(max_length=200)),
-                ('a_user_label', models.CharField(blank=True, max_length=200)),
-                ('b_user_id', models.CharField(max_length=200)),
-                ('b_user_label', models.CharField(blank=True, max_length=200)),
-                ('auto', models.BooleanField(default=True, help_text='Linked automatically by email or name')),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='user_links', to='sync.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("a_user_id", models.CharField(max_length=200)),
+                ("a_user_label", models.CharField(blank=True, max_length=200)),
+                ("b_user_id", models.CharField(max_length=200)),
+                ("b_user_label", models.CharField(blank=True, max_length=200)),
+                (
+                    "auto",
+                    models.BooleanField(
+                        default=True, help_text="Linked automatically by email or name"
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="user_links",
+                        to="sync.connection",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FieldMapping',
+            name="FieldMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('a_field', models.CharField(max_length=200)),
-                ('b_field', models.CharField(max_length=200)),
-                ('direction', models.CharField(choices=[('both', 'Both ways'), ('a_to_b', 'A → B only'), ('b_to_a', 'B → A only')], default='both', max_length=10)),
-                ('transform', models.CharField(blank=True, choices=[('', 'As is'), ('email', 'Email (normalized)'), ('phone', 'Phone (E.164)'), ('country', 'Country name ↔ ISO code'), ('set', 'Set (tags, lists)'), ('full_name', 'First + last name ↔ full name'), ('text', 'As text')], default='', max_length=20)),
-                ('enabled', models.BooleanField(default=True)),
-                ('is_default', models.BooleanField(default=False, help_text='From common keys; locked.')),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mappings', to='sync.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("a_field", models.CharField(max_length=200)),
+                ("b_field", models.CharField(max_length=200)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("both", "Both ways"),
+                            ("a_to_b", "A → B only"),
+                            ("b_to_a", "B → A only"),
+                        ],
+                        default="both",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "transform",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "As is"),
+                            ("email", "Email (normalized)"),
+                            ("phone", "Phone (E.164)"),
+                            ("country", "Country name ↔ ISO code"),
+                            ("set", "Set (tags, lists)"),
+                            ("full_name", "First + last name ↔ full name"),
+                            ("text", "As text"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "is_default",
+                    models.BooleanField(default=False, help_text="From common keys; locked."),
+                ),
+                ("order", models.PositiveIntegerField(default=0)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mappings",
+                        to="sync.connection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection', 'order', 'pk'],
-                'constraints': [models.UniqueConstraint(fields=('connection', 'a_field', 'b_field'), name='one_mapping_per_pair')],
+                "ordering": ["connection", "order", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("connection", "a_field", "b_field"), name="one_mapping_per_pair"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='recordlink',
-            index=models.Index(fields=['connection', 'entity', 'match_key'], name='link_match_key'),
+            model_name="recordlink",
+            index=models.Index(fields=["connection", "entity", "match_key"], name="link_match_key"),
         ),
         migrations.AddIndex(
-            model_name='recordlink',
-            index=models.Index(fields=['connection', 'state'], name='link_state'),
+            model_name="recordlink",
+            index=models.Index(fields=["connection", "state"], name="link_state"),
         ),
         migrations.AddIndex(
-            model_name='recordlink',
-            index=models.Index(fields=['connection', 'dirty'], name='link_dirty'),
+            model_name="recordlink",
+            index=models.Index(fields=["connection", "dirty"], name="link_dirty"),
         ),
         migrations.AddConstraint(
-            model_name='recordlink',
-            constraint=models.UniqueConstraint(condition=models.Q(('a_id__isnull', False)), fields=('connection', 'entity', 'a_id'), name='one_link_per_a_record'),
+            model_name="recordlink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("a_id__isnull", False)),
+                fields=("connection", "entity", "a_id"),
+                name="one_link_per_a_record",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recordlink',
-            constraint=models.UniqueConstraint(condition=models.Q(('b_id__isnull', False)), fields=('connection', 'entity', 'b_id'), name='one_link_per_b_record'),
+            model_name="recordlink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("b_id__isnull", False)),
+                fields=("connection", "entity", "b_id"),
+                name="one_link_per_b_record",
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['connection', '-created_at'], name='run_recent'),
+            model_name="syncrun",
+            index=models.Index(fields=["connection", "-created_at"], name="run_recent"),
         ),
         migrations.AddIndex(
-            model_name='syncevent',
-            index=models.Index(fields=['connection', '-created_at', '-id'], name='event_recent'),
+            model_name="syncevent",
+            index=models.Index(fields=["connection", "-created_at", "-id"], name="event_recent"),
         ),
         migrations.AddIndex(
-            model_name='syncevent',
-            index=models.Index(fields=['connection', 'status', '-created_at'], name='event_status'),
+            model_name="syncevent",
+            index=models.Index(fields=["connection", "status", "-created_at"], name="event_status"),
         ),
         migrations.AddIndex(
-            model_name='syncevent',
-            index=models.Index(fields=['connection', 'action', 'direction', 'created_at'], name='event_counts'),
+            model_name="syncevent",
+            index=models.Index(
+                fields=["connection", "action", "direction", "created_at"], name="event_counts"
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncevent',
-            index=models.Index(fields=['run', 'action'], name='event_run'),
+            model_name="syncevent",
+            index=models.Index(fields=["run", "action"], name="event_run"),
         ),
         migrations.AddIndex(
-            model_name='connection',
-            index=models.Index(fields=['state', 'next_run_at'], name='connection_due'),
+            model_name="connection",
+            index=models.Index(fields=["state", "next_run_at"], name="connection_due"),
         ),
         migrations.AddConstraint(
-            model_name='teamuser',
-            constraint=models.UniqueConstraint(fields=('account', 'user'), name='one_membership_per_account'),
+            model_name="teamuser",
+            constraint=models.UniqueConstraint(
+                fields=("account", "user"), name="one_membership_per_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='userlink',
-            constraint=models.UniqueConstraint(fields=('connection', 'a_user_id'), name='one_link_per_a_user'),
+            model_name="userlink",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "a_user_id"), name="one_link_per_a_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='userlink',
-            constraint=models.UniqueConstraint(fields=('connection', 'b_user_id'), name='one_link_per_b_user'),
+            model_name="userlink",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "b_user_id"), name="one_link_per_b_user"
+            ),
         ),
     ]

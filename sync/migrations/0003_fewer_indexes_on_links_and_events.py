@@ -5,25 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sync', '0002_dirty_links_index'),
+        ("sync", "0002_dirty_links_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='recordlink',
-            name='connection',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='links', to='sync.connection'),
+            model_name="recordlink",
+            name="connection",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="links",
+                to="sync.connection",
+            ),
         ),
         migrations.AlterField(
-            model_name='syncevent',
-            name='connection',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='sync.connection'),
+            model_name="syncevent",
+            name="connection",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="sync.connection",
+            ),
         ),
         migrations.AlterField(
-            model_name='syncevent',
-            name='run',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='sync.syncrun'),
+            model_name="syncevent",
+            name="run",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="sync.syncrun",
+            ),
         ),
     ]

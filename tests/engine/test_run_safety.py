@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from sync.models import AppAuthorization, Connection, RecordLink
@@ -47,6 +48,27 @@ def test_crash_after_a_create_of_a_contact_without_email_never_duplicates(fake_a
     assert sync(connection).status == "failed"
     synced(connection)
     assert len(b.records) == 1  # the retried create carried the same idempotency key
+
+
+@pytest.mark.parametrize("listing", [False, True], ids=["delta", "listing"])
+def test_a_lost_create_without_email_on_an_app_that_forgets_keys_is_recognised(
+    fake_vendor, account, listing
+):
+    # The worst case: no email to match by, and an app that neither reports nor honours
+    # our idempotency key (a retried create would make a second record).
+    a = fake_vendor.make_app("a", delta=not listing)
+    b = fake_vendor.make_app("b", keeps_create_keys=False, delta=not listing)
+    connection = make_fake_connection(account, a, b, avoid_duplicates=False)
+    a.add(first_name="Nomail", last_name="Person", company="Acme", tags=["vip"])
+    a.add(first_name="Other", last_name="Person")
+    b.crash_after_write = {1}  # the first create happens, its answer is lost
+    assert sync(connection).status == "failed"
+    assert RecordLink.objects.exclude(create_signature="").count() >= 1
+    synced(connection)
+    assert len(b.records) == 2 and len(a.records) == 2  # nothing twice, nothing synced back
+    assert synced(connection).writes == 0
+    assert not RecordLink.objects.exclude(create_signature="").exists()
+    assert RecordLink.objects.filter(a_id__isnull=False, b_id__isnull=False).count() == 2
 
 
 def test_auth_failure_pauses_the_connection_and_flags_the_authorization(fake_apps, fake_connection):
