@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -82,15 +83,25 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-@pytest.fixture
-def gateway(radicale: RadicaleServer) -> Iterator[Gateway]:
-    """A gateway in front of the session's Radicale, on a free loopback port."""
+@contextmanager
+def running_gateway(radicale: RadicaleServer) -> Iterator[Gateway]:
+    """A gateway in front of ``radicale`` on a free loopback port, stopped on exit (a
+    context manager, so the contract harness can start one without this fixture)."""
     app = Gateway(radicale)
     server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
     app.url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    yield app
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@pytest.fixture
+def gateway(radicale: RadicaleServer) -> Iterator[Gateway]:
+    """A gateway in front of the session's Radicale, on a free loopback port."""
+    with running_gateway(radicale) as app:
+        yield app
