@@ -324,8 +324,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     actions = ["pause", "resume", "run_now", "full_resync"]
     fieldsets = [
         (None, {"fields": ["account", "name", "direction"]}),
-        ("Side A", {"fields": ["a_authorization", "a_scope"]}),
-        ("Side B", {"fields": ["b_authorization", "b_scope"]}),
+        ("Side A", {"fields": ["a_authorization", "a_scope", "a_scope_label"]}),
+        ("Side B", {"fields": ["b_authorization", "b_scope", "b_scope_label"]}),
         (
             "Options",
             {"fields": [*CONNECTION_OPTIONS, *BREAKER_OPTIONS]},

@@ -267,10 +267,14 @@ class Connection(models.Model):
         AppAuthorization, on_delete=models.PROTECT, related_name="connections_as_a"
     )
     a_scope = models.CharField(max_length=200, blank=True, help_text="List, phonebook, object…")
+    # The scope's name in the app when it was chosen (ids like "Xk3p" mean nothing to
+    # people); blank when unknown, e.g. set through the API.
+    a_scope_label = models.CharField(max_length=200, blank=True)
     b_authorization = models.ForeignKey(
         AppAuthorization, on_delete=models.PROTECT, related_name="connections_as_b"
     )
     b_scope = models.CharField(max_length=200, blank=True)
+    b_scope_label = models.CharField(max_length=200, blank=True)
     direction = models.CharField(
         max_length=10, choices=SyncDirection.choices, default=SyncDirection.TWO_WAY
     )
@@ -370,6 +374,19 @@ class Connection(models.Model):
 
     def scope(self, side: str) -> str:
         return self.a_scope if side == Side.A else self.b_scope
+
+    def scope_name(self, side: str) -> str:
+        """The scope as people call it: its name in the app, else its id, else "all"."""
+        label = self.a_scope_label if side == Side.A else self.b_scope_label
+        return label or self.scope(side) or "all"
+
+    @property
+    def a_scope_name(self) -> str:
+        return self.scope_name(Side.A)
+
+    @property
+    def b_scope_name(self) -> str:
+        return self.scope_name(Side.B)
 
     def syncs(self, direction: str) -> bool:
         """Whether records flow in ``direction`` (a_to_b or b_to_a)."""

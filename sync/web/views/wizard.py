@@ -162,11 +162,13 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
     require_manager(request)
     errors: list[str] = []
     choices: dict[str, list[tuple[str, str]]] = {}
+    names: dict[str, dict[str, str]] = {}
     for side in ("a", "b"):
         scopes, error = services.authorization_scopes(connection.authorization(side))
         if error:
             errors.append(f"{connection.authorization(side).label}: {error}")
         choices[side] = [(s.id, f"{s.label} ({s.kind})") for s in scopes]
+        names[side] = {s.id: s.label for s in scopes}
     form = ScopesForm(
         request.POST or None,
         a_choices=choices["a"],
@@ -181,6 +183,8 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         connection.a_scope = form.cleaned_data["a_scope"] or ""
         connection.b_scope = form.cleaned_data["b_scope"] or ""
+        connection.a_scope_label = names["a"].get(connection.a_scope, "")[:200]
+        connection.b_scope_label = names["b"].get(connection.b_scope, "")[:200]
         connection.direction = form.cleaned_data["direction"]
         connection.save()
         ensure_default_rules(connection)
