@@ -11,7 +11,7 @@ from connectors.base import Connector, ConnectorError, FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
 from sync.engine.planner import SIDES, Options, SideSpec, values
-from sync.models import Connection, SyncDirection
+from sync.models import Connection, RecordLink, SyncDirection
 from sync.vendors import open_connector
 
 # Field types whose raw values count in a side's content hash even when no pair maps
@@ -95,9 +95,23 @@ class RunContext:
             return ""
         # Only the email pair is normalized: records seen for the first time need no
         # more than their match key while a side is staged.
-        pair = next(p for p in self.pairs if p.key == self.email_key)
+        pair = self._email_pair
         value = mapping.read_side([pair], side, fields, self.options.mapping)[pair.key]
         return str(value)[:320] if value else ""
+
+    @cached_property
+    def _email_pair(self) -> Pair:
+        return next(p for p in self.pairs if p.key == self.email_key)
+
+    @cached_property
+    def lost_creates(self) -> bool:
+        """Whether a link awaits a create whose answer was lost (see ``signature``);
+        asked once per run, before any of its writes."""
+        return (
+            RecordLink.objects.filter(connection=self.connection)
+            .exclude(create_signature="")
+            .exists()
+        )
 
 
 def build_context(

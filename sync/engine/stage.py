@@ -260,7 +260,7 @@ def _lost_creates(
     app that does not report our key: found by the signature of the values the create
     sent (``RecordLink.create_signature``). By record id; each link adopts one record."""
     candidates = [r for r in records if not by_key[r.id]]
-    if not candidates:
+    if not candidates or not ctx.lost_creates:
         return {}
     signatures = {r.id: ctx.signature(side, r.fields) for r in candidates}
     waiting: dict[str, list[RecordLink]] = {}
