@@ -85,6 +85,20 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
 # Where the vendor emulators listen in development and tests (see connectors/*/sandbox.py).
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8765")
+# Whether vendor API hosts point at the emulators under SANDBOX_URL (connectors/endpoints.py):
+# on in development, off in production and by default in tests (the `sandbox` fixture turns
+# it on). An operator's explicit <VENDOR>_API_URL setting wins either way.
+VENDOR_SANDBOXES = env.bool("VENDOR_SANDBOXES", default=ENVIRONMENT == "development")
+if PRODUCTION and VENDOR_SANDBOXES:
+    raise ImproperlyConfigured("VENDOR_SANDBOXES must be off in production")
+# Salesforce instance hosts the token answer may name (connectors/salesforce/client.py).
+SALESFORCE_INSTANCE_DOMAINS = env.list(
+    "SALESFORCE_INSTANCE_DOMAINS",
+    default=["salesforce.com", "force.com", "salesforce.mil", "cloudforce.com"],
+)
+# GetResponse API hosts (operators may override; never taken from tenant input).
+GETRESPONSE_API_URL = env.str("GETRESPONSE_API_URL", default="")
+GETRESPONSE_MAX_API_URL = env.str("GETRESPONSE_MAX_API_URL", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

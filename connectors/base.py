@@ -7,7 +7,7 @@ or mappings: the engine maps, compares and decides; the connector reads and writ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -21,14 +21,24 @@ if TYPE_CHECKING:
 # --- Errors: the engine acts on the class and the `permanent` flag, never on vendor text.
 
 
+def clean_message(text: str, limit: int) -> str:
+    """``text`` on one line of printable characters, cut at ``limit``: an error message
+    may quote a vendor's answer, which must not smuggle markup, control characters or a
+    whole response body into pages and logs."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    line = " ".join(printable.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 class ConnectorError(Exception):
     """A vendor call failed. ``permanent`` errors will fail again if retried unchanged
     (validation, missing permission); transient ones (5xx, timeouts) may succeed later."""
 
     permanent: bool = False
+    MAX_MESSAGE = 300  # vendor text is shown to tenants and logged: short and printable
 
     def __init__(self, message: str, *, permanent: bool | None = None, status: int | None = None):
-        super().__init__(message)
+        super().__init__(clean_message(message, self.MAX_MESSAGE))
         if permanent is not None:
             self.permanent = permanent
         self.status = status
@@ -181,6 +191,25 @@ class Credentials:
 
     secrets: dict[str, Any]
     settings: dict[str, Any]
+    # Stores changed secrets (a refreshed token) on this one authorization, set by the
+    # platform; connectors call ``keep`` and never look authorizations up themselves.
+    store: Callable[[dict[str, Any]], None] | None = None
+
+    def keep(self, changed: dict[str, Any]) -> None:
+        """Take ``changed`` secrets now and store them for the next runs."""
+        self.secrets.update(changed)
+        if self.store is not None:
+            self.store(changed)
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        """A numeric setting clamped to [low, high]; ``default`` when unset or not a
+        number, so a malformed stored value never breaks a connector."""
+        raw = self.settings.get(name)
+        try:
+            value = default if raw is None or raw == "" else float(raw)
+        except (TypeError, ValueError):
+            value = default
+        return min(max(value, low), high) if value == value else default
 
 
 class Connector:
@@ -196,6 +225,10 @@ class Connector:
     oauth_instances: ClassVar[bool] = False
     # Form fields for api_key/password kinds: (name, label, secret?).
     auth_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = (("api_key", "API key", True),)
+    # Further settings a tenant may set (beyond the non-secret auth fields). Everything
+    # else in an authorization's settings is written by the platform only (e.g. what an
+    # OAuth token answer said), never by the pages or the API.
+    tenant_settings: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[Capabilities] = Capabilities()
     entities: ClassVar[tuple[str, ...]] = ("contact",)
 
@@ -203,6 +236,13 @@ class Connector:
         self.credentials = credentials
         self.scope = scope
         self.http = http
+
+    @classmethod
+    def tenant_setting_names(cls) -> set[str]:
+        """The settings keys a tenant may write (pages, API); hosts are never among them
+        unless the connector validates them (connectors/endpoints.py)."""
+        typed = {name for name, _, secret in cls.auth_fields if not secret}
+        return (typed if cls.auth_kind != "oauth" else set()) | set(cls.tenant_settings)
 
     def check(self) -> None:
         """Verify the credentials; raise AuthError when they are rejected."""

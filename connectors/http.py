@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from connectors.base import AuthError, ConnectorError, RateLimited, RecordGone
+from connectors.base import AuthError, ConnectorError, RateLimited, RecordGone, clean_message
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def default_classify(response: requests.Response) -> ConnectorError:
     """Map a failed response to an error class; vendors may pass their own classifier
     for error bodies that say more than the status code."""
     status = response.status_code
-    text = response.text[:500]
+    text = clean_message(response.text[:1000], 120)
     if status in (401, 403):
         return AuthError(f"HTTP {status}: {text}", status=status)
     if status == 429:

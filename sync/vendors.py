@@ -3,7 +3,10 @@ API turn an AppAuthorization into a live Connector."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
 
 from connectors.base import Connector, Credentials
 from connectors.http import Http
@@ -19,5 +22,21 @@ def open_connector(
     """A connector for ``authorization`` limited to ``scope``; it sets the seam's base URL
     and auth headers itself from the credentials."""
     cls = connector_class(authorization.vendor)
-    credentials = Credentials(secrets=authorization.secrets, settings=dict(authorization.settings))
+    credentials = Credentials(
+        secrets=authorization.secrets,
+        settings=dict(authorization.settings),
+        store=partial(_store_secrets, authorization.pk) if authorization.pk else None,
+    )
     return cls(credentials, scope, http or Http())
+
+
+def _store_secrets(pk: int, changed: dict[str, Any]) -> None:
+    """Merge ``changed`` secrets into authorization ``pk`` (a refreshed token), under a
+    row lock so a re-authorization saved meanwhile keeps its other secrets."""
+    from sync.models import AppAuthorization
+
+    with transaction.atomic():
+        fresh = AppAuthorization.objects.select_for_update().filter(pk=pk).first()
+        if fresh is not None:
+            fresh.secrets = {**fresh.secrets, **changed}
+            fresh.save(update_fields=["secrets_json"])

@@ -17,9 +17,22 @@ from typing import Any
 import requests
 
 from connectors.base import AuthError, ConnectorError, RateLimited, RecordGone
+from connectors.endpoints import vendor_api_url
 from connectors.http import Http, parse_retry_after
 
 DEFAULT_BASE_URL = "https://api.getresponse.com/v3"
+# GetResponse MAX (https://apidocs.getresponse.com/v3/case-study/getresponse-max): US host;
+# the PL one is api3.getresponse360.pl, chosen by the operator's GETRESPONSE_MAX_API_URL.
+DEFAULT_MAX_BASE_URL = "https://api3.getresponse360.com/v3"
+
+
+def api_url(*, max_account: bool = False) -> str:
+    """The API host: from settings or the vendor's default, never from the tenant."""
+    if max_account:
+        return vendor_api_url("GETRESPONSE_MAX_API_URL", DEFAULT_MAX_BASE_URL, "/getresponse/v3")
+    return vendor_api_url("GETRESPONSE_API_URL", DEFAULT_BASE_URL, "/getresponse/v3")
+
+
 MAX_PAGE_SIZE = 1000  # perPage's maximum
 WIRE_TIME = "%Y-%m-%dT%H:%M:%S%z"  # 2017-12-19T13:11:48+0000
 

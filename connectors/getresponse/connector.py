@@ -6,9 +6,10 @@ contact removes it from that list, and email is required. Record fields are keye
 ``campaign`` (the list's id; writing it without the scope removes the contact from the
 list), ``subscribed`` and ``custom:<field name>``.
 
-Settings of the authorization: ``base_url`` (default the real API; the sandbox's URL in
-the demo and tests), ``domain`` (GetResponse MAX), ``page_size`` and ``resolve_timeout``
-(seconds to wait for an asynchronous create to become visible). Secret: ``api_key``.
+Settings of the authorization: ``domain`` (GetResponse MAX: the account's domain, sent as
+``X-Domain``; the MAX API host then comes from settings), ``page_size`` and
+``resolve_timeout`` (seconds to wait for an asynchronous create to become visible). The API
+host is never a setting of the authorization (connectors/endpoints.py). Secret: ``api_key``.
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ from connectors.base import (
     Scope,
 )
 from connectors.getresponse.client import (
-    DEFAULT_BASE_URL,
     MAX_PAGE_SIZE,
     Contact,
     CustomField,
     GetResponseClient,
+    api_url,
     format_wire_time,
     parse_wire_time,
 )
@@ -112,6 +113,7 @@ class GetResponseConnector(Connector):
     description = "Email marketing: contacts of one list, with tags and custom fields."
     auth_kind = "api_key"
     auth_fields = (("api_key", "API key", True),)
+    tenant_settings = ("domain",)
     capabilities = Capabilities(
         delta=True,
         deletion_feed=False,  # v3 has no deletion feed: a complete listing tells
@@ -126,14 +128,15 @@ class GetResponseConnector(Connector):
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         super().__init__(credentials, scope, http)
         settings = credentials.settings
+        domain = str(settings.get("domain") or "")
         self.client = GetResponseClient(
             http,
-            base_url=settings.get("base_url") or DEFAULT_BASE_URL,
+            base_url=api_url(max_account=bool(domain)),
             api_key=str(credentials.secrets.get("api_key") or ""),
-            domain=settings.get("domain") or "",
+            domain=domain,
         )
-        self.page_size = max(1, min(int(settings.get("page_size") or 100), MAX_PAGE_SIZE))
-        self.resolve_timeout = float(settings.get("resolve_timeout", 10.0))
+        self.page_size = int(credentials.number("page_size", 100, 1, MAX_PAGE_SIZE))
+        self.resolve_timeout = credentials.number("resolve_timeout", 10.0, 0, 60)
         self._custom: list[CustomField] | None = None
         self._tags: dict[str, str] | None = None
 

@@ -20,8 +20,10 @@ from typing import Any
 from urllib.parse import quote as url_quote
 
 import requests
+from django.conf import settings
 
 from connectors.base import AuthError, ConnectorError, RateLimited, RecordGone
+from connectors.endpoints import host_in_domains, is_sandbox_url
 from connectors.http import Http, parse_retry_after
 
 API_VERSION = "62.0"
@@ -170,6 +172,15 @@ class Usage:
         }
 
 
+def trusted_instance_url(url: str) -> bool:
+    """Whether ``url`` may be an org's instance: https on a Salesforce domain
+    (``SALESFORCE_INSTANCE_DOMAINS``), or the emulator when sandboxes are on. Only
+    Salesforce's own token answer names an instance, and even that is checked, because the
+    access token is sent there."""
+    domains = list(getattr(settings, "SALESFORCE_INSTANCE_DOMAINS", []))
+    return host_in_domains(url, domains) or is_sandbox_url(url)
+
+
 @dataclass
 class Session:
     """What the client authenticates with; ``on_refresh`` hears of a new access token."""
@@ -203,12 +214,22 @@ class SalesforceClient:
         self.budget_share = budget_share
         self.page_size = page_size
         self.usage = Usage()
+        self.version = version
+        self._check_instance(session.instance_url)
         self.base = f"{session.instance_url.rstrip('/')}/services/data/v{version}"
         http.classify = classify
         http.on_response.append(self._track_usage)
         self._authorize_session()
 
     # --- Plumbing.
+
+    @staticmethod
+    def _check_instance(url: str) -> None:
+        if url and not trusted_instance_url(url):
+            raise AuthError(
+                "The stored Salesforce instance address is not a Salesforce host; "
+                "authorize Salesforce again."
+            )
 
     def _authorize_session(self) -> None:
         self.http.session.headers["Authorization"] = f"Bearer {self.session.access_token}"
@@ -275,7 +296,9 @@ class SalesforceClient:
         if answer.get("refresh_token"):
             self.session.refresh_token = str(answer["refresh_token"])
         if answer.get("instance_url"):
+            self._check_instance(str(answer["instance_url"]))
             self.session.instance_url = str(answer["instance_url"])
+            self.base = f"{self.session.instance_url.rstrip('/')}/services/data/v{self.version}"
         self.session.refreshed = True
         self._authorize_session()
         if self.session.on_refresh is not None:

@@ -12,10 +12,14 @@ custom ``Interest__c`` …) plus two derived fields that keep mappings simple:
   and setting ``AccountId``. Leads have a plain ``Company`` field.
 
 Authorization (OAuth, see oauth.py): secrets ``access_token``, ``refresh_token``;
-settings ``instance_url``, ``instance`` ("production" | "sandbox"), ``login_url``,
-``grant_id`` (to store a refreshed token), optional ``api_budget_share`` (default 0.5
-of the org's daily allowance), ``lead_default_company``, ``default_last_name``,
-``page_size`` (SOQL batch size, 200..2000).
+settings ``instance_url`` (written only from Salesforce's token answer, and used only on a
+Salesforce domain, see client.py) and ``instance`` ("production" | "sandbox"); the login host
+and the connected app's key and secret come from Django settings only, never from the
+authorization (a refresh sends the client secret there). Tenant settings: optional
+``api_budget_share`` (default 0.5 of the org's daily allowance), ``lead_default_company``,
+``default_last_name``; ``page_size`` (SOQL batch size, 200..2000). A refreshed access token
+is written into the credentials' secrets, which the engine stores back on this one
+authorization.
 
 ``usage()`` returns the API usage last reported (``Sforce-Limit-Info``) for
 ``AppAuthorization.limit_info``; ``cursor_expired(cursor)`` tells whether the deleted-
@@ -160,6 +164,7 @@ class SalesforceConnector(Connector):
     description = "CRM: Contacts (with their Account) or Leads, owners, email opt-outs."
     auth_kind = "oauth"
     auth_fields = ()
+    tenant_settings = ("api_budget_share", "lead_default_company", "default_last_name")
     capabilities = Capabilities(
         delta=True,
         deletion_feed=True,
@@ -176,32 +181,29 @@ class SalesforceConnector(Connector):
         settings, secrets = credentials.settings, credentials.secrets
         from connectors.salesforce import oauth
 
-        client_id, client_secret = oauth.app_credentials(settings.get("instance", "production"))
+        instance = "sandbox" if settings.get("instance") == "sandbox" else "production"
+        client_id, client_secret = oauth.app_credentials(instance)
         session = Session(
             instance_url=str(settings.get("instance_url") or ""),
             access_token=str(secrets.get("access_token") or ""),
             refresh_token=str(secrets.get("refresh_token") or ""),
-            login_url=str(settings.get("login_url") or oauth.login_url(settings.get("instance"))),
-            client_id=str(settings.get("client_id") or client_id),
-            client_secret=str(secrets.get("client_secret") or client_secret),
+            login_url=oauth.login_url(instance),
+            client_id=client_id,
+            client_secret=client_secret,
             on_refresh=self._refreshed,
         )
         self.client = SalesforceClient(
             http,
             session,
-            budget_share=float(settings.get("api_budget_share") or 0.5),
-            page_size=max(200, min(int(settings.get("page_size") or 2000), 2000)),
+            budget_share=credentials.number("api_budget_share", 0.5, 0.05, 1.0),
+            page_size=int(credentials.number("page_size", 2000, 200, 2000)),
         )
         self._specs: list[FieldSpec] | None = None
 
     def _refreshed(self, access_token: str) -> None:
-        """Keep the renewed session for this run and store it for the next ones."""
-        self.credentials.secrets["access_token"] = access_token
-        grant = self.credentials.settings.get("grant_id")
-        if grant:
-            from connectors.salesforce import oauth
-
-            oauth.store_refreshed_token(str(grant), access_token)
+        """Keep the renewed session for this run and, on this authorization only, for
+        the next ones."""
+        self.credentials.keep({"access_token": access_token})
 
     def usage(self) -> dict[str, Any]:
         """The org's API usage as last reported, for ``AppAuthorization.limit_info``:

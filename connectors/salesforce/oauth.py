@@ -18,17 +18,19 @@ account (tokens encrypted in its secrets) and redirects back to the apps page.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from social_core.backends.salesforce import SalesforceOAuth2, SalesforceOAuth2Sandbox
 
-from connectors.oauth_common import RefusalAsMessage, finish, pending_account
-from connectors.salesforce.client import DEFAULT_LOGIN_URL, DEFAULT_SANDBOX_LOGIN_URL
+from connectors.oauth_common import AuthorizationRefused, RefusalAsMessage, finish, pending_account
+from connectors.salesforce.client import (
+    DEFAULT_LOGIN_URL,
+    DEFAULT_SANDBOX_LOGIN_URL,
+    trusted_instance_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,20 +54,6 @@ def app_credentials(instance: str | None) -> tuple[str, str]:
         key = str(getattr(settings, "SOCIAL_AUTH_SALESFORCE_SANDBOX_KEY", "") or key)
         secret = str(getattr(settings, "SOCIAL_AUTH_SALESFORCE_SANDBOX_SECRET", "") or secret)
     return key, secret
-
-
-def store_refreshed_token(grant_id: str, access_token: str) -> None:
-    """Keep a renewed access token on the authorization that holds grant ``grant_id``
-    (a random id stored in its settings when it was authorized), so the next run does
-    not refresh again."""
-    from sync.models import AppAuthorization
-
-    with transaction.atomic():
-        for auth in AppAuthorization.objects.select_for_update().filter(
-            vendor=VENDOR, settings__grant_id=grant_id
-        ):
-            auth.secrets = {**auth.secrets, "access_token": access_token}
-            auth.save(update_fields=["secrets_json"])
 
 
 class _Hosts:
@@ -154,16 +142,19 @@ def store_authorization(
             response.get("refresh_token") or auth.secrets.get("refresh_token") or ""
         ),
     }
+    instance_url = str(response.get("instance_url") or "")
+    if not trusted_instance_url(instance_url):
+        raise AuthorizationRefused(
+            backend, "the sign-in answered an instance address outside Salesforce."
+        )
     auth.settings = {
-        **(auth.settings or {}),
-        "instance_url": str(response.get("instance_url") or ""),
+        # Earlier platform-written keys that are no longer used are dropped.
+        **{k: v for k, v in (auth.settings or {}).items() if k not in ("login_url", "grant_id")},
+        "instance_url": instance_url,
         "instance": instance,
-        "login_url": login_url(instance),
         "org_id": org_id,
         "user_id": user_id,
         "username": username,
-        # Fresh per grant: a refreshed access token is stored back under this id.
-        "grant_id": uuid.uuid4().hex,
     }
     auth.health, auth.health_message, auth.checked_at = Health.OK, "", timezone.now()
     auth.save()

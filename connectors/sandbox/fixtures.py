@@ -9,6 +9,7 @@ suite) and the conftest of vendor test folders run on their own.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -27,8 +28,11 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> SandboxControl:
-    """A client of the freshly reset sandbox."""
+def sandbox(sandbox_server: SandboxServer, settings: Any) -> SandboxControl:
+    """A client of the freshly reset sandbox; for the test's length every vendor API host
+    points at it (``VENDOR_SANDBOXES``, connectors/endpoints.py)."""
+    settings.SANDBOX_URL = sandbox_server.url
+    settings.VENDOR_SANDBOXES = True
     control = SandboxControl(sandbox_server.url)
     control.reset()
     return control

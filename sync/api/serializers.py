@@ -68,7 +68,10 @@ class AuthorizationSerializer(serializers.ModelSerializer):
     )
     settings = serializers.DictField(
         required=False,
-        help_text="Non-secret settings the connector needs (instance URL, PBX host…).",
+        help_text=(
+            "Non-secret settings the connector lets a tenant set (see the connector's "
+            "auth fields in /api/v1/connectors/); others are written by the platform only."
+        ),
     )
     has_credentials = serializers.SerializerMethodField()
     webhook_url = serializers.SerializerMethodField()
@@ -110,16 +113,35 @@ class AuthorizationSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("The vendor of an authorization cannot change.")
         return value
 
+    def validate_settings(self, value: dict[str, Any]) -> dict[str, Any]:
+        for name, setting in value.items():
+            if not isinstance(setting, str | int | float | bool) or len(str(setting)) > 500:
+                raise serializers.ValidationError(
+                    f"{name}: a setting is a text of at most 500 characters, a number or a bool."
+                )
+        return value
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         vendor = attrs.get("vendor") or getattr(self.instance, "vendor", "")
+        cls = connector_class(vendor)
         credentials = attrs.get("credentials")
+        if cls.auth_kind == "oauth" and (self.instance is None or credentials is not None):
+            # Tokens come only from the vendor's own sign-in: a tenant who could hand in
+            # tokens and an instance address could point the platform's client secret
+            # at a host of their choosing.
+            raise serializers.ValidationError(
+                f"{cls.label} is authorized through its own sign-in on the apps page "
+                f"({settings.PUBLIC_URL.rstrip('/')}/apps/), not through the API."
+            )
+        unknown = sorted(set(attrs.get("settings") or {}) - cls.tenant_setting_names())
+        if unknown:
+            allowed = ", ".join(sorted(cls.tenant_setting_names())) or "none"
+            message = f"{cls.label} has no setting {', '.join(unknown)} (allowed: {allowed})."
+            raise serializers.ValidationError({"settings": message})
         if credentials is None:
-            if self.instance is None and connector_class(vendor).auth_kind != "oauth":
+            if self.instance is None:
                 raise serializers.ValidationError({"credentials": "This field is required."})
             return attrs
-        cls = connector_class(vendor)
-        if cls.auth_kind == "oauth":
-            return attrs  # tokens obtained elsewhere; their names are the vendor's
         # Connectors may read optional secrets beyond their form fields (e.g. a webhook
         # secret), so extra names are kept; the form fields themselves are required.
         expected = [name for name, _label, _secret in cls.auth_fields]
@@ -143,6 +165,13 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         self, instance: AppAuthorization, validated_data: dict[str, Any]
     ) -> AppAuthorization:
         credentials = validated_data.pop("credentials", None)
+        tenant_settings = validated_data.pop("settings", None)
+        if tenant_settings is not None:
+            # The tenant's keys are replaced; what the platform wrote (e.g. from a token
+            # answer) stays as it is.
+            writable = connector_class(instance.vendor).tenant_setting_names()
+            kept = {k: v for k, v in instance.settings.items() if k not in writable}
+            instance.settings = {**kept, **tenant_settings}
         for name, value in validated_data.items():
             setattr(instance, name, value)
         if credentials is not None:

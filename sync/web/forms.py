@@ -21,10 +21,6 @@ from sync.models import (
     Transform,
 )
 
-# A non-secret setting every connect form offers, so a sandbox or self-hosted instance
-# can be used; connectors read it from AppAuthorization.settings["base_url"].
-BASE_URL_FIELD = "base_url"
-
 
 class AuthorizationForm(forms.Form):
     """Connect (or re-authorize) one app: the fields the connector declares in
@@ -46,9 +42,8 @@ class AuthorizationForm(forms.Form):
         self.reauthorize = authorization is not None
         self.secret_names: list[str] = []
         self.setting_names: list[str] = []
+        # No API host among them: hosts come from settings (connectors/endpoints.py).
         declared = list(connector.auth_fields) if connector.auth_kind != "oauth" else []
-        if not any(name == BASE_URL_FIELD for name, _, _ in declared):
-            declared.append((BASE_URL_FIELD, "API base URL (optional)", False))
         settings = dict(authorization.settings) if authorization else {}
         for name, label, secret in declared:
             if secret:
@@ -61,13 +56,8 @@ class AuthorizationForm(forms.Form):
             else:
                 self.setting_names.append(name)
                 self.fields[name] = forms.CharField(
-                    label=label, required=name != BASE_URL_FIELD, initial=settings.get(name, "")
+                    label=label, max_length=500, initial=settings.get(name, "")
                 )
-        self.fields[
-            BASE_URL_FIELD
-        ].help_text = (
-            "Leave empty for the vendor's own API; set it for a sandbox or a self-hosted instance."
-        )
         if authorization is not None:
             self.fields["label"].initial = authorization.label
 

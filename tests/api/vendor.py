@@ -42,6 +42,7 @@ class ApiTestConnector(Connector):
     label = "API test app"
     description = "A stand-in vendor for the API tests."
     auth_fields = (("api_key", "API key", True), ("webhook_secret", "Webhook secret", True))
+    tenant_settings = ("instance",)
     capabilities = Capabilities(webhooks=True, tags=True)
 
     def check(self) -> None:

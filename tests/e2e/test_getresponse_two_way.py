@@ -66,7 +66,6 @@ def connection(sandbox: SandboxControl, sides: tuple[Side, Side]) -> Connection:
         authorization = AppAuthorization(account=account, vendor=VENDOR, label=side.id)
         authorization.secrets = {"api_key": side.key}
         authorization.settings = {
-            "base_url": sandbox.vendor_url(VENDOR, "/v3"),
             "page_size": 3,  # several pages even for a few contacts
             "resolve_timeout": 5,
         }

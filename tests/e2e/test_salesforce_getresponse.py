@@ -75,7 +75,14 @@ def connect(
 ) -> Seeds:
     """A Salesforce org and a GetResponse account, authorized in ``account``, and a
     two-way connection between them with the seed scenario's options."""
-    org = sandbox.create_account("salesforce", name="Acme CRM", custom_fields=SF_CUSTOM)
+    org = sandbox.create_account(
+        "salesforce",
+        name="Acme CRM",
+        custom_fields=SF_CUSTOM,
+        # The connected app the platform's settings name (connected_app fixture below).
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
     gr = sandbox.create_account("getresponse", name="Acme news", lists=["acme_newsletter"])
     salesforce = AppAuthorization.objects.create(
         account=account,
@@ -84,8 +91,6 @@ def connect(
         secrets_json="{}",
         settings={
             "instance_url": sandbox.vendor_url("salesforce"),
-            "login_url": sandbox.vendor_url("salesforce"),
-            "client_id": org["client_id"],
             "instance": "production",
             **sf_settings,
         },
@@ -93,13 +98,11 @@ def connect(
     salesforce.secrets = {
         "access_token": org["access_token"],
         "refresh_token": org["refresh_token"],
-        "client_secret": org["client_secret"],
     }
     salesforce.save()
     getresponse = AppAuthorization(account=account, vendor="getresponse", label="Acme news")
     getresponse.secrets = {"api_key": gr["api_key"]}
     getresponse.settings = {
-        "base_url": sandbox.vendor_url("getresponse", "/v3"),
         "resolve_timeout": 5,
     }
     getresponse.save()
@@ -166,6 +169,18 @@ def add_gr(seeds: Seeds, email: str, name: str, **custom: list[str]) -> None:
         name=name,
         custom={**blank, **custom},
     )
+
+
+CLIENT_ID, CLIENT_SECRET = "e2e-connected-app", "e2e-connected-app-secret"
+
+
+@pytest.fixture(autouse=True)
+def connected_app(sandbox: SandboxControl, settings: Any) -> None:
+    """The connected app and its login host are the platform's settings, never the
+    tenant's."""
+    settings.SOCIAL_AUTH_SALESFORCE_KEY = CLIENT_ID
+    settings.SOCIAL_AUTH_SALESFORCE_SECRET = CLIENT_SECRET
+    settings.SALESFORCE_LOGIN_URL = sandbox.vendor_url("salesforce")
 
 
 @pytest.fixture

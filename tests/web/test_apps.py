@@ -13,7 +13,7 @@ from tests.fakes.connector import FakeApp
 
 
 def connect(client: Client, **data: str) -> Any:
-    form = {"label": "Sales CRM", "api_key": "k-123", "store": "crm", "base_url": ""}
+    form = {"label": "Sales CRM", "api_key": "k-123", "store": "crm"}
     form.update(data)
     return client.post(reverse("web:app_connect", args=["fake"]), form)
 
@@ -90,7 +90,7 @@ def test_rate_limited_check_is_shown_as_such(
 def test_reauthorizing_replaces_the_secrets(owner_client: Client, auth_a: AppAuthorization) -> None:
     response = owner_client.post(
         reverse("web:app_reauthorize", args=[auth_a.pk]),
-        {"label": "Acme CRM", "api_key": "new-key", "store": "crm", "base_url": ""},
+        {"label": "Acme CRM", "api_key": "new-key", "store": "crm"},
     )
     assert response.status_code == 302
     auth_a.refresh_from_db()

@@ -26,7 +26,6 @@ class GetResponseHarness(Harness):
     def __init__(self, sandbox: SandboxControl) -> None:
         self.sandbox = sandbox
         self.account = sandbox.create_account("getresponse", name="Contract")
-        self.base_url = sandbox.vendor_url("getresponse", "/v3")
 
     @property
     def scope(self) -> str:
@@ -35,7 +34,7 @@ class GetResponseHarness(Harness):
     def build(self, api_key: str, http: Http | None = None) -> GetResponseConnector:
         credentials = Credentials(
             secrets={"api_key": api_key},
-            settings={"base_url": self.base_url, "page_size": self.page_size, "resolve_timeout": 3},
+            settings={"page_size": self.page_size, "resolve_timeout": 3},
         )
         return GetResponseConnector(credentials, self.scope, http or fast_http())
 

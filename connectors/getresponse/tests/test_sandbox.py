@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
@@ -34,7 +35,7 @@ def account(sandbox: SandboxControl) -> dict[str, str]:
 def connect(account: dict[str, str], **settings: object) -> GetResponseConnector:
     credentials = Credentials(
         secrets={"api_key": account["key"]},
-        settings={"base_url": account["url"], "page_size": 10, **settings},
+        settings={"page_size": 10, **settings},
     )
     http = Http(retries=3, backoff=0.01, max_wait=5.0, timeout=(3.0, 10.0))
     return GetResponseConnector(credentials, account["list"], http)
@@ -161,8 +162,9 @@ def test_seeding_is_deterministic(sandbox: SandboxControl) -> None:
     assert seeded_names() == seeded_names()
 
 
-def test_demo_accounts_answer_to_their_fixed_keys() -> None:
+def test_demo_accounts_answer_to_their_fixed_keys(settings: Any) -> None:
     server = SandboxServer(port=0, demo=True).start()
+    settings.SANDBOX_URL, settings.VENDOR_SANDBOXES = server.url, True
     try:
         for spec in DEMO_ACCOUNTS:
             connector = connect(

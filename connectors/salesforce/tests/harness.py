@@ -43,8 +43,6 @@ class SalesforceHarness(Harness):
             secrets={"access_token": access_token, "refresh_token": ""},
             settings={
                 "instance_url": self.sandbox.vendor_url("salesforce"),
-                "login_url": self.sandbox.vendor_url("salesforce"),
-                "client_id": self.org["client_id"],
                 "page_size": self.page_size,
             },
         )

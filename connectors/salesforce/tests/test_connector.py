@@ -27,10 +27,18 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
+@pytest.fixture(autouse=True)
+def connected_app(settings: Any) -> None:
+    """The connected app and login host come from Django settings only."""
+    settings.SOCIAL_AUTH_SALESFORCE_KEY = "cid"
+    settings.SOCIAL_AUTH_SALESFORCE_SECRET = "s3"
+    settings.SALESFORCE_LOGIN_URL = LOGIN
+
+
 def make(scope: str = "Contact", **settings: Any) -> SalesforceConnector:
     credentials = Credentials(
-        secrets={"access_token": "OLD", "refresh_token": "R1", "client_secret": "s3"},
-        settings={"instance_url": INSTANCE, "login_url": LOGIN, "client_id": "cid", **settings},
+        secrets={"access_token": "OLD", "refresh_token": "R1"},
+        settings={"instance_url": INSTANCE, **settings},
     )
     return SalesforceConnector(
         credentials, scope, Http(retries=1, backoff=0.0, sleep=lambda s: None)

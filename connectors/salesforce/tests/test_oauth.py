@@ -82,7 +82,9 @@ def test_a_sandbox_org_authorizes_at_the_test_login_host(
     authorize(owner_client, "sandbox")
     auth = AppAuthorization.objects.get(account=account, vendor="salesforce")
     assert auth.settings["instance"] == "sandbox"
-    assert auth.settings["login_url"].endswith("/salesforce/test")
+    # The login host is never stored on the authorization: it comes from settings.
+    assert "login_url" not in auth.settings
+    assert open_connector(auth, "Contact").client.session.login_url.endswith("/salesforce/test")
     assert auth.label.endswith("(sandbox)")
 
 

@@ -38,7 +38,6 @@ def create_demo_connections(account: Account, user: Any) -> None:
     from connectors.getresponse.sandbox import DEMO_ACCOUNTS
     from sync.models import AppAuthorization, Connection, ConnectionState, DeletionMode, Rule
 
-    base_url = settings.SANDBOX_URL.rstrip("/") + "/getresponse/v3"
     sides = []
     for spec in DEMO_ACCOUNTS:
         authorization, _ = AppAuthorization.objects.get_or_create(
@@ -48,7 +47,8 @@ def create_demo_connections(account: Account, user: Any) -> None:
             defaults={"owner": user},
         )
         authorization.secrets = {"api_key": spec["key"]}
-        authorization.settings = {**authorization.settings, "base_url": base_url}
+        # The API host is the sandbox's through VENDOR_SANDBOXES (development only).
+        authorization.settings.pop("base_url", None)
         authorization.save()
         sides.append((authorization, spec["campaign"]))
     (a_auth, a_scope), (b_auth, b_scope) = sides
@@ -71,7 +71,7 @@ def create_demo_connections(account: Account, user: Any) -> None:
         # A two-way connection starts with one filterless rule per direction.
         for direction, name in (("a_to_b", "Shop → newsletter"), ("b_to_a", "Newsletter → shop")):
             Rule.objects.create(connection=connection, direction=direction, name=name)
-    logger.info("Demo connection %s ready (sandbox at %s)", connection, base_url)
+    logger.info("Demo connection %s ready (sandbox at %s)", connection, settings.SANDBOX_URL)
 
 
 def ensure_user(username: str, password: str, email: str, *, superuser: bool) -> Any:
