@@ -18,6 +18,7 @@ from django.db import transaction
 from connectors.base import Page
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
+from sync.engine.edge import clean_page
 from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def read_side(
     connector = ctx.connectors[side]
     listing = cursor is None or not connector.capabilities.delta
     total = 0
-    for page in connector.fetch(cursor):
+    for page in map(clean_page, connector.fetch(cursor)):
         total += len(page.records)
         if page.complete and total == 0:
             _guard_empty_side(ctx, side)
