@@ -7,6 +7,9 @@ or mappings: the engine maps, compares and decides; the connector reads and writ
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +20,8 @@ if TYPE_CHECKING:
 
     from connectors.http import Http
 
+
+logger = logging.getLogger(__name__)
 
 # --- Errors: the engine acts on the class and the `permanent` flag, never on vendor text.
 
@@ -212,9 +217,62 @@ class Credentials:
         return min(max(value, low), high) if value == value else default
 
 
+# Errors that, raised inside a connector, mean the vendor answered something it was not
+# expected to (``null`` for a list, a string for a number, a list for a detail, nesting
+# too deep to decode): the vendor's fault as far as the platform can tell.
+SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
+CONTRACT_METHODS = ("check", "fields", "scopes", "users", "fetch", "push", "parse_webhook")
+
+
+def _guarded(cls_label: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` turning a shape error into a ConnectorError, so that a vendor answering
+    the wrong shape is a clear error (a 4xx page, a failed run), never a crash."""
+
+    def shape_error(exc: Exception) -> ConnectorError:
+        logger.warning("%s answered in an unexpected shape", cls_label, exc_info=exc)
+        return ConnectorError(
+            f"{cls_label} answered in a shape the connector does not understand "
+            f"({type(exc).__name__}: {exc})"
+        )
+
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def pages(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(*args, **kwargs)
+            except SHAPE_ERRORS as exc:
+                raise shape_error(exc) from exc
+
+        pages.__guarded__ = True  # type: ignore[attr-defined]
+        return pages
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except SHAPE_ERRORS as exc:
+            raise shape_error(exc) from exc
+
+    call.__guarded__ = True  # type: ignore[attr-defined]
+    return call
+
+
 class Connector:
     """Base class of every vendor connector; subclasses set the class attributes and
-    implement the methods. ``http`` is the one HTTP seam (connectors/http.py)."""
+    implement the methods. ``http`` is the one HTTP seam (connectors/http.py).
+
+    The contract methods a subclass defines are guarded: a vendor answer of the wrong
+    shape that makes one raise KeyError, TypeError and the like surfaces as a
+    ConnectorError. Connectors should still validate vendor JSON at the edge; the guard
+    makes sure what they missed is an error message, not a server error."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in CONTRACT_METHODS:
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "__guarded__", False):
+                setattr(cls, name, _guarded(getattr(cls, "label", cls.__name__), method))
 
     vendor: ClassVar[str]  # == package name == app label == URL segment
     label: ClassVar[str]

@@ -334,6 +334,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
         errors: dict[int, dict[str, str]] = {}
         custom = False
         for index, mapping in enumerate(mappings):
+            missing = [name for name in ("a_field", "b_field") if not mapping.get(name)]
+            if missing:
+                # A PATCH validates nested pairs partially, so their fields may be absent.
+                errors[index] = {name: "This field is required." for name in missing}
+                continue
             pair = (mapping["a_field"], mapping["b_field"])
             if pair in seen:
                 errors[index] = {"b_field": "This pair of fields is mapped twice."}

@@ -12,7 +12,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from sync.models import Account
-from tests.api.conftest import token_client
+from tests.api.conftest import (  # noqa: F401  (the API tests' fixtures, reused here)
+    apitest_vendor,
+    authorization,
+    connection,
+    fresh_cache,
+    queued,
+    second_authorization,
+    token_client,
+)
 
 
 @dataclass
@@ -60,3 +68,9 @@ def listener() -> Iterator[Listener]:
 @pytest.fixture
 def owner_api(owner: object, account: Account) -> APIClient:
     return token_client(owner, account)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/reliability/" in str(item.fspath):
+            item.add_marker(pytest.mark.reliability)
