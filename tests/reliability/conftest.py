@@ -74,3 +74,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/reliability/" in str(item.fspath):
             item.add_marker(pytest.mark.reliability)
+
+
+@pytest.fixture
+def gr_token(account: Account) -> str:
+    """The webhook token of a GetResponse authorization of Acme."""
+    from sync.models import AppAuthorization
+
+    auth = AppAuthorization(account=account, vendor="getresponse", label="news")
+    auth.secrets = {"api_key": "k-1"}
+    auth.save()
+    return auth.webhook_token
