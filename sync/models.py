@@ -234,6 +234,14 @@ class ConnectionQuerySet(models.QuerySet["Connection"]):
         ).update(claimed_by=worker, claimed_until=now + lease)
         return updated == 1
 
+    def renew(self, pk: int, worker: str, lease_seconds: float | None = None) -> bool:
+        """Extend ``worker``'s claim by a lease from now; False when it no longer holds
+        it (it went stale and another worker claimed the connection)."""
+        lease = timedelta(seconds=lease_seconds or settings.SYNC_LEASE_SECONDS)
+        return (
+            self.filter(pk=pk, claimed_by=worker).update(claimed_until=timezone.now() + lease) == 1
+        )
+
     def release(self, pk: int, worker: str) -> bool:
         """Give up the claim, only if ``worker`` still holds it."""
         return self.filter(pk=pk, claimed_by=worker).update(claimed_by="", claimed_until=None) == 1

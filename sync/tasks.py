@@ -73,6 +73,11 @@ def dispatch_due() -> int:
     many were enqueued. Each connection's ``next_run_at`` is first pushed one lease ahead
     with a conditional UPDATE, so a dispatcher running twice (or on two machines) enqueues
     it once, and a task lost with its worker is retried when the lease has passed."""
+    from sync.engine.claim import close_stale_runs
+
+    closed = close_stale_runs()
+    if closed:
+        logger.warning("Closed %d run(s) whose worker stopped before they finished", closed)
     now = timezone.now()
     lease = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
     enqueued = 0

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from connectors.base import AuthError, Change, ConnectorError, RecordGone, Result
 from sync.engine.bulk import insert_rows, update_rows
+from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
 from sync.engine.context import RunContext, build_context
 from sync.engine.planner import SIDES, Decision, LinkView, SideState, direction_of, other, plan
 from sync.engine.stage import Abort, create_key, links_of, read_side
@@ -94,11 +95,13 @@ def run_connection(
         run.finished_at = timezone.now()
         run.save()
         return run
+    close_abandoned_runs(connection.pk, run.pk)
     try:
         connection.refresh_from_db()
         runner = Runner(
             connection,
             run,
+            claim=Claim(connection.pk, worker),
             dry_run=dry_run,
             initial=initial or replace_destination,
             replace_destination=replace_destination,
@@ -134,6 +137,7 @@ class Runner:
         connection: Connection,
         run: SyncRun,
         *,
+        claim: Claim | None = None,
         dry_run: bool = False,
         initial: bool = False,
         replace_destination: bool = False,
@@ -141,6 +145,7 @@ class Runner:
     ) -> None:
         self.connection = connection
         self.run = run
+        self.claim = claim
         self.dry_run = dry_run
         self.initial = initial
         self.replace_destination = replace_destination
@@ -174,6 +179,9 @@ class Runner:
                     transaction.set_rollback(True)  # A dry run leaves no trace but its run.
             else:
                 self._phases()
+        except ClaimLost as exc:
+            # The connection is another run's now: record this one, touch nothing else.
+            run.status, run.error = RunStatus.ABORTED, str(exc)
         except AuthError as exc:
             self._fail(exc, auth=True)
         except ConnectorError as exc:
@@ -347,11 +355,15 @@ class Runner:
         self.connection.state = state
 
     def _phase(self, phase: str) -> None:
+        if self.claim is not None:
+            self.claim.keep()
         self.run.phase = phase
         if not self.dry_run:
             SyncRun.objects.filter(pk=self.run.pk).update(phase=phase, progress=self.run.progress)
 
     def _progress(self, phase: str, done: int) -> None:
+        if self.claim is not None:
+            self.claim.keep()
         self.run.progress = {**self.run.progress, phase: {"done": done}}
         if not self.dry_run:
             SyncRun.objects.filter(pk=self.run.pk).update(progress=self.run.progress)
@@ -420,6 +432,8 @@ class Runner:
                 size = max(1, ctx.connectors[side].capabilities.batch_size)
                 for start in range(0, len(changes), size):
                     batch = changes[start : start + size]
+                    if self.claim is not None:
+                        self.claim.keep()  # never write once another run took over
                     try:
                         answers = ctx.connectors[side].push([c for _pk, c in batch])
                     except ConnectorError as exc:

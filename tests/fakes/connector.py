@@ -84,6 +84,7 @@ class FakeApp:
     rate_limited_calls: int = 0  # the next N calls answer 429
     auth_failure: bool = False
     delay: float = 0.0  # seconds every call takes (to make runs overlap in race tests)
+    on_push: Any = None  # called before each write batch (what else happens meanwhile)
     # State.
     records: dict[str, StoredRecord] = field(default_factory=dict)
     tombstones: dict[str, int] = field(default_factory=dict)  # id -> seq of the deletion
@@ -270,6 +271,8 @@ class FakeConnector(Connector):
                 f"fake: batch of {len(changes)} > {app.batch_size}", permanent=True
             )
         self._call()
+        if app.on_push is not None:
+            app.on_push()
         results = []
         for change in changes:
             app.writes += 1
