@@ -267,7 +267,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["sync.api.permissions.IsAccountMember"],
     # Requests per token (per user for sessions); API_RATE e.g. "600/minute".
     "DEFAULT_THROTTLE_CLASSES": ["sync.api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE", default="1200/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env.str("API_RATE", default="1200/hour"),
+        # GET /runs/{id}/status/, polled while a run goes: its own, higher rate.
+        "run_status": env.str("API_STATUS_RATE", default="7200/hour"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Contact sync API",
@@ -285,6 +289,7 @@ SPECTACULAR_SETTINGS = {
         "SyncDirectionEnum": "sync.models.SyncDirection",
         "MappingDirectionEnum": "sync.models.MappingDirection",
         "DeletionModeEnum": "sync.models.DeletionMode",
+        "RunStatusEnum": "sync.models.RunStatus",
     },
 }
 # Webhooks: a burst of callbacks for one connection enqueues one run per this many seconds.

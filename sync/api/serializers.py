@@ -470,6 +470,15 @@ class RunSerializer(serializers.ModelSerializer):
         return duration.total_seconds() if duration is not None else None
 
 
+class RunStatusSerializer(serializers.ModelSerializer):
+    """What a poller needs while a run goes."""
+
+    class Meta:
+        model = SyncRun
+        fields = ["id", "status", "phase", "progress", "started_at", "finished_at", "error"]
+        read_only_fields = fields
+
+
 class QueuedSerializer(serializers.Serializer):
     """A run put on the task queue; ``run`` is null until a worker has created it."""
 

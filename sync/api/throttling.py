@@ -33,3 +33,10 @@ class TokenRateThrottle(SimpleRateThrottle):
         else:
             ident = f"anon-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class RunStatusRateThrottle(TokenRateThrottle):
+    """The cheap run-status endpoint's own bucket, so that a client polling one run
+    does not use up the API's hourly allowance."""
+
+    scope = "run_status"

@@ -17,6 +17,7 @@ from tests.api.conftest import (  # noqa: F401  (the API tests' fixtures, reused
     authorization,
     connection,
     fresh_cache,
+    outsider_api,
     queued,
     second_authorization,
     token_client,
