@@ -398,6 +398,7 @@ class SellfConnector(Connector):
         found = self.client.find_company(name)
         if found is None:
             found = self.client.create_company(name, owner or self.default_owner())
-        if self._companies is not None:
-            self._companies[found.id] = found.name
+        if self._companies is None:
+            self._companies = {}
+        self._companies[found.id] = found.name
         return found.id
