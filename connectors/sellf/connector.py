@@ -123,6 +123,9 @@ class SellfConnector(Connector):
     )
     auth_kind = "api_key"
     auth_fields = (("api_key", "API key (in Sellf: Settings → API)", True),)
+    # One key serves a whole team: after the key, the tenant picks the user this
+    # authorization stands for (sync/web/views/apps.py app_team_user).
+    team_users = True
     capabilities = Capabilities(
         delta=True,
         deletion_feed=False,  # no deletion feed: absence from a complete listing tells

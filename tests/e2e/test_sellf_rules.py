@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from connectors.sandbox.control import SandboxControl
 from sync.models import Account, Rule, RuleAction, RuleFilter, Trigger
 
-from .test_sellf_seed import Team, _gr_account, connect, getresponse, gr_list, run_ok, team  # noqa: F401
+from .test_sellf_seed import Team, _gr_account, connect, getresponse, gr_list, make_team, run_ok
+
+
+@pytest.fixture
+def team(sandbox: SandboxControl, settings: Any) -> Team:
+    return make_team(sandbox, settings)
 
 
 def only_rule(connection: Any, direction: str) -> Rule:

@@ -71,8 +71,8 @@ class Team:
         return auth
 
 
-@pytest.fixture
-def team(sandbox: SandboxControl, settings: Any) -> Team:
+def make_team(sandbox: SandboxControl, settings: Any) -> Team:
+    """A fresh Sellf team, with the API pointed at the sandbox."""
     settings.SELLF_API_URL = sandbox.vendor_url("sellf", "/v2")
     info = sandbox.create_account(
         "sellf",
@@ -83,6 +83,11 @@ def team(sandbox: SandboxControl, settings: Any) -> Team:
         ],
     )
     return Team(sandbox, info)
+
+
+@pytest.fixture
+def team(sandbox: SandboxControl, settings: Any) -> Team:
+    return make_team(sandbox, settings)
 
 
 def connect(
