@@ -394,14 +394,19 @@ class SellfConnector(Connector):
         )
 
     def company_id(self, name: Any, owner: int | None) -> int | None:
-        """The id of the company called ``name``: linked by name, created when missing."""
+        """The id of the company called ``name``: linked by name, created when missing.
+        Companies are few next to people, so the team's list is read once per run;
+        a name not in it is asked for again before creating (another run may have)."""
         if name in (None, ""):
             return None
         name = str(name).strip()
+        if self._companies is None:
+            self._companies = {c.id: c.name for c in self.client.companies()}
+        known = {n.casefold(): i for i, n in self._companies.items()}
+        if name.casefold() in known:
+            return known[name.casefold()]
         found = self.client.find_company(name)
         if found is None:
             found = self.client.create_company(name, owner or self.default_owner())
-        if self._companies is None:
-            self._companies = {}
         self._companies[found.id] = found.name
         return found.id

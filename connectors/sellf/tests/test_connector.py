@@ -176,6 +176,11 @@ def test_a_removal_replaces_the_tags_but_keeps_one_added_in_sellf_meanwhile(
 @responses.activate
 def test_a_create_creates_its_missing_company(connector: SellfConnector) -> None:
     responses.get(f"{API}/custom_fields", json=fixture("custom_fields.json"))
+    responses.get(
+        f"{API}/companies",
+        json=fixture("companies.json"),
+        match=[matchers.query_param_matcher({"page": "1"})],
+    )
     created = fixture("people_page2.json")["data"][0]
     responses.get(
         f"{API}/companies",
