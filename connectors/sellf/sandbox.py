@@ -77,13 +77,19 @@ def wire_time(epoch: float) -> str:
 
 
 def parse_time(value: str) -> float:
+    """A wire or filter date to epoch seconds."""
+    return parse_moment(value).timestamp()
+
+
+def parse_moment(value: str) -> datetime:
+    """A wire or filter date as an aware UTC datetime (exact to the microsecond)."""
     text = value.strip().replace(" ", "T").rstrip("Zz")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         text += "T00:00:00"
     if "." in text:
         head, _, frac = text.partition(".")
         text = f"{head}.{(frac + '000000')[:6]}"
-    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 class SellfEmulator(Emulator):
@@ -215,7 +221,9 @@ class SellfEmulator(Emulator):
             return op == "neq" and term != ""
         if attr in DATES:
             try:
-                left, right = float(held), parse_time(term)
+                # Compared as the wire shows them (microseconds), not as floats.
+                left = datetime.fromtimestamp(float(held), UTC)  # type: ignore[assignment]
+                right = parse_moment(term)  # type: ignore[assignment]
             except ValueError as exc:
                 raise self.fail(400, f"{attr}: not a date: {term}") from exc
         elif isinstance(held, int | float) and not isinstance(held, bool):
