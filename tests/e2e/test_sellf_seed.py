@@ -191,6 +191,8 @@ def test_sellf_and_google_contacts_sync_both_ways_without_duplicates(
     anna = in_google["anna@verdi.example"].to_fields()
     assert (anna["first_name"], anna["last_name"], anna["job_title"]) == ("Anna", "Verdi", "CEO")
     assert "vip" in anna["tags"]
+    assert anna["full_name"] == "Anna Verdi"  # N and FN both written
+    assert anna["mobile"] == "+39 333 1111111" or anna["mobile"].replace(" ", "") == "+393331111111"
     people = team.people()
     bob = people["bob@stone.example"]
     assert (bob["first_name"], bob["last_name"], bob["title"]) == ("Bob", "Stone", "Buyer")
