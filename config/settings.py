@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "connectors.carddav",
     "connectors.salesforce",
     "connectors.google",
+    "connectors.sellf",
 ]
 
 MIDDLEWARE = [
@@ -371,3 +372,8 @@ LOGGING = {
         "gunicorn.error": {"handlers": ["console"], "propagate": False},
     },
 }
+
+# --- Sellf (connectors/sellf): the API host is a setting, never tenant input (tests point
+# it at the sandbox); requests a second per API key (the Performance plan's 20; 0: off).
+SELLF_API_URL = env.str("SELLF_API_URL", default="https://api.sellf.io/v2")
+SELLF_RATE_LIMIT = env.float("SELLF_RATE_LIMIT", default=20.0)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("apps/", apps.app_list, name="apps"),
     path("apps/<slug:vendor>/connect/", apps.app_connect, name="app_connect"),
     path("apps/auth/<int:pk>/test/", apps.app_test, name="app_test"),
+    path("apps/auth/<int:pk>/user/", apps.app_team_user, name="app_team_user"),
     path("apps/auth/<int:pk>/reauthorize/", apps.app_reauthorize, name="app_reauthorize"),
     path("apps/auth/<int:pk>/disconnect/", apps.app_disconnect, name="app_disconnect"),
     # Connections: list, wizard (also the configuration editor), dashboard

@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from connectors.base import Connector, RateLimited
+from connectors.base import Connector, ConnectorError, RateLimited
 from connectors.registry import VENDORS, all_connectors, connector_class
 from sync.models import AppAuthorization
 from sync.tenancy import get_scoped_or_404, scoped
+from sync.vendors import open_connector
 from sync.web import services
 from sync.web.forms import AuthorizationForm
 from sync.web.tenant import require_manager, tenant_required
@@ -121,6 +122,8 @@ def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
             auth.checked_at = timezone.now()
             auth.save()
             messages.success(request, f"{cls.label} is connected as “{auth.label}”.")
+            if getattr(cls, "team_users", False):  # Sellf: which team user is this for?
+                return redirect("web:app_team_user", pk=auth.pk)
             return redirect(next_url or "web:apps")
     return render(
         request,
@@ -131,8 +134,64 @@ def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
             "form": form,
             "badge": badge(vendor, cls.label),
             "next": next_url,
+            # Apps with one key per team: reuse an authorized key for another user.
+            "same_key": scoped(AppAuthorization, request.tenant.account).filter(vendor=vendor)
+            if getattr(cls, "team_users", False)
+            else [],
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_required
+def app_team_user(request: HttpRequest, pk: int) -> HttpResponse:
+    """Choose the team user an authorization stands for (apps whose key serves a whole
+    team, e.g. Sellf): its connections read and create only that user's records, or
+    everyone's for "all team members". ``?new=1`` (or the form's "another" button) makes
+    a further authorization with the same key, so the key is never typed twice. The
+    choice is validated against the app's own user list; it is a setting, not a secret."""
+    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    require_manager(request)
+    cls = _connector_or_404(auth.vendor)
+    if not getattr(cls, "team_users", False):
+        raise Http404("This app has no team users to choose from.")
+    error = ""
+    try:
+        users = open_connector(auth).users()
+    except ConnectorError as exc:
+        users, error = [], f"{cls.label} did not list its users: {exc}"
+    another = request.GET.get("new") == "1" or request.POST.get("another") == "1"
+    if request.method == "POST" and not error:
+        picked = request.POST.get("user_id", "")
+        names = {u.id: u.name for u in users} | {"all": "all team members"}
+        if picked not in names:
+            error = "Choose one of the users listed."
+        else:
+            target = auth
+            if another:
+                target = AppAuthorization(
+                    account=auth.account, vendor=auth.vendor, owner=request.user
+                )
+                target.secrets = dict(auth.secrets)
+                target.health, target.checked_at = auth.health, auth.checked_at
+            target.settings = {**dict(auth.settings), "user_id": picked}
+            target.label = f"{cls.label} — {names[picked]}"
+            target.save()
+            messages.success(request, f"“{target.label}” is ready to use in connections.")
+            return redirect("web:apps")
+    return render(
+        request,
+        "web/app_team_user.html",
+        {
+            "auth": auth,
+            "cls": app_info(auth.vendor, cls),
+            "badge": badge(auth.vendor, cls.label),
+            "users": users,
+            "current": str(auth.settings.get("user_id", "")),
+            "another": another,
+            "error": error,
+        },
+        status=400 if error and request.method == "POST" else 200,
     )
 
 

@@ -1,0 +1,127 @@
+"""Benchmark of a Sellf ↔ GetResponse connection on the two sandboxes (not a test).
+
+N Sellf people and N GetResponse contacts (``--overlap`` of them share an email), one
+in-process sandbox server on a loopback port, the real engine on a fresh SQLite file:
+an initial sync, then a run with no change. Prints wall time and the API calls each
+sandbox counted per side.
+
+    .venv/bin/python bench/sellf_getresponse.py [--n 5000] [--overlap 0.3] [--paced]
+
+Sellf allows 20 requests a second per key (Performance plan). Unpaced by default, so
+that the run measures our code rather than the limit; the time a paced run would take
+at least is printed too (Sellf's calls / 20). ``--paced`` runs with the limit on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def configure() -> None:
+    path = Path("/tmp/bench_sellf_getresponse.sqlite3")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ.setdefault("CONTACTSYNC_ENV", "test")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def calls(control, vendor: str) -> int:  # type: ignore[no-untyped-def]
+    return sum(control.requests(vendor)["endpoints"].values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=5000, help="contacts per app")
+    parser.add_argument("--overlap", type=float, default=0.3, help="share of shared emails")
+    parser.add_argument("--paced", action="store_true", help="keep Sellf's 20 requests/s")
+    args = parser.parse_args()
+    configure()
+    from django.conf import settings
+
+    from connectors.sandbox.control import SandboxControl
+    from connectors.sandbox.server import SandboxServer
+    from sync.engine import run_connection
+    from sync.engine.mapping import ensure_default_mappings
+    from sync.models import Account, AppAuthorization, Connection, Rule
+    from sync.vendors import open_connector
+
+    server = SandboxServer(port=0).start()
+    try:
+        control = SandboxControl(server.url, timeout=120)
+        settings.SELLF_API_URL = control.vendor_url("sellf", "/v2")
+        settings.SELLF_RATE_LIMIT = 20.0 if args.paced else 0.0
+        team = control.create_account("sellf", name="Bench team")
+        gr = control.create_account("getresponse", name="Bench news", lists=["bench_list"])
+        shared = int(args.n * args.overlap)
+        control.seed("sellf", team["team_id"], shared, seed=1, start=0)
+        control.seed("sellf", team["team_id"], args.n - shared, seed=2, start=100_000)
+        control.seed("getresponse", gr["account_id"], shared, seed=1, start=0)
+        control.seed("getresponse", gr["account_id"], args.n - shared, seed=3, start=200_000)
+
+        account = Account.objects.create(name="Bench", slug="bench", plan="business")
+        sellf = AppAuthorization(account=account, vendor="sellf", label="Sellf")
+        sellf.secrets = {"api_key": team["api_key"]}
+        sellf.settings = {"user_id": team["users"][0]["id"]}
+        sellf.save()
+        getresponse = AppAuthorization(account=account, vendor="getresponse", label="GR")
+        getresponse.secrets = {"api_key": gr["api_key"]}
+        getresponse.settings = {"base_url": control.vendor_url("getresponse", "/v3")}
+        getresponse.save()
+        connection = Connection.objects.create(
+            account=account,
+            name="bench",
+            a_authorization=sellf,
+            a_scope="people",
+            b_authorization=getresponse,
+            b_scope=str(gr["lists"][0]["id"]),
+            state="previewed",
+            breaker_count=10 * args.n,
+        )
+        specs = [
+            open_connector(connection.authorization(s), connection.scope(s)).fields() for s in "ab"
+        ]
+        ensure_default_mappings(connection, specs[0], specs[1])
+        for direction in ("a_to_b", "b_to_a"):
+            Rule.objects.create(connection=connection, direction=direction)
+
+        pacing = "paced at 20 req/s" if args.paced else "unpaced"
+        print(f"Sellf ↔ GetResponse: {args.n} per side, {shared} shared emails, Sellf {pacing}")
+        for label, options in (("initial sync", {"initial": True}), ("no-change run", {})):
+            before = {v: calls(control, v) for v in ("sellf", "getresponse")}
+            started = time.perf_counter()
+            run = run_connection(connection.pk, "manual", **options)
+            seconds = time.perf_counter() - started
+            used = {v: calls(control, v) - before[v] for v in before}
+            print(
+                f"{label:<14} {seconds:8.1f} s  status {run.status}  writes {run.writes}  "
+                f"API calls: Sellf {used['sellf']}, GetResponse {used['getresponse']}  "
+                f"(paced Sellf side alone ≥ {used['sellf'] / 20:.0f} s)"
+                + (f"  error: {run.error}" if run.error else ""),
+                flush=True,
+            )
+        state = control.state("sellf", team["team_id"])["teams"][team["team_id"]]
+        listed = control.state("getresponse", gr["account_id"])["accounts"][gr["account_id"]]
+        print(
+            f"final state: Sellf people {len(state['people'])}, "
+            f"GetResponse contacts {len(listed['contacts'])} (expected {2 * args.n - shared})"
+        )
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
