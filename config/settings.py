@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "connectors.carddav",
     "connectors.salesforce",
     "connectors.google",
+    "connectors.mailchimp",
 ]
 
 MIDDLEWARE = [
