@@ -216,12 +216,12 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 receiver.calls.append(("GET", {}))
                 self.send_response(200)
                 self.end_headers()
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 assert self.headers.get("Content-Type") == "application/x-www-form-urlencoded"
                 receiver.calls.append(("POST", parse_qs(self.rfile.read(length).decode())))
