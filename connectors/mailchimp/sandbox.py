@@ -29,8 +29,10 @@ import base64
 import hashlib
 import json
 import logging
+import queue
 import re
 import secrets
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -54,6 +56,7 @@ logger = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 STATUSES = {"subscribed", "unsubscribed", "cleaned", "pending", "transactional"}
 CODE_SECONDS = 600
+FIRED_AT = "%Y-%m-%d %H:%M:%S"  # webhooks' time format, not ISO 8601
 DOCS = "https://mailchimp.com/developer/marketing/docs/errors/"
 # The default merge fields of a new audience, plus two custom ones the harness uses.
 DEFAULT_MERGE_FIELDS: tuple[tuple[str, str, str, list[str]], ...] = (
@@ -773,21 +776,49 @@ class MailchimpEmulator(Emulator):
         return SandboxResponse.empty(204)
 
     def fire(self, audience: dict[str, Any], event: str, source: str, data: dict[str, str]) -> int:
-        """POST ``event`` form-encoded to each webhook that wants it; how many were sent."""
-        sent = 0
-        form = {"type": event, "fired_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")}
+        """Queue ``event`` for each webhook that wants it; how many were queued. Delivery
+        is a form-encoded POST, as Mailchimp's, made after the action has answered and
+        outside the emulator's lock (the receiver may call the API back at once), one
+        at a time in the order the events happened."""
+        form = {"type": event, "fired_at": datetime.now(UTC).strftime(FIRED_AT)}
         form.update({f"data[{k}]": v for k, v in data.items()})
+        queued = 0
         for hook in list(audience["webhooks"].values()):
-            if not hook["events"].get(event) or not hook["sources"].get(source):
-                continue
+            if hook["events"].get(event) and hook["sources"].get(source):
+                self.outbox().put((hook["url"], form))
+                queued += 1
+        return queued
+
+    def outbox(self) -> queue.Queue[tuple[str, dict[str, str]] | None]:
+        if getattr(self, "_outbox", None) is None:
+            self._outbox: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
+            threading.Thread(target=self.deliver, args=(self._outbox,), daemon=True).start()
+        return self._outbox
+
+    def deliver(self, outbox: queue.Queue[tuple[str, dict[str, str]] | None]) -> None:
+        while True:
+            item = outbox.get()
+            if item is None:
+                return
+            url, form = item
             try:
-                requests.post(
-                    hook["url"], data=form, timeout=10, headers={"User-Agent": "MailChimp"}
-                )
-                sent += 1
+                requests.post(url, data=form, timeout=30, headers={"User-Agent": "MailChimp"})
             except requests.RequestException as exc:
-                logger.warning("Mailchimp sandbox webhook to %s failed: %s", hook["url"], exc)
-        return sent
+                logger.warning("Mailchimp sandbox webhook to %s failed: %s", url, exc)
+            finally:
+                outbox.task_done()
+
+    def action_deliveries(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the queued webhook deliveries are done (tests call this)."""
+        outbox = getattr(self, "_outbox", None)
+        deadline = time.time() + timeout
+        while outbox is not None and outbox.unfinished_tasks and time.time() < deadline:
+            self.lock.release()  # the receiver may call the API meanwhile
+            try:
+                time.sleep(0.02)
+            finally:
+                self.lock.acquire()
+        return {"pending": outbox.unfinished_tasks if outbox else 0}
 
     def event_data(self, audience: dict[str, Any], member: dict[str, Any]) -> dict[str, str]:
         data = {

@@ -262,6 +262,7 @@ def test_webhooks_are_validated_then_called_for_users_changes_not_the_apis(
         member=member_id,
         email="new.address@example.com",
     )
+    assert mailchimp.action("mailchimp", "deliveries") == {"pending": 0}
     kinds = [form["type"][0] for method, form in receiver.calls if method == "POST"]
     assert kinds == ["unsubscribe", "upemail", "profile"]
     unsub = receiver.calls[1][1]
