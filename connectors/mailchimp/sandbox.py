@@ -808,7 +808,7 @@ class MailchimpEmulator(Emulator):
             finally:
                 outbox.task_done()
 
-    def action_deliveries(self, timeout: float = 10.0) -> dict[str, Any]:
+    def action_deliveries(self, timeout: float = 10.0, **_: Any) -> dict[str, Any]:
         """Wait until the queued webhook deliveries are done (tests call this)."""
         outbox = getattr(self, "_outbox", None)
         deadline = time.time() + timeout
