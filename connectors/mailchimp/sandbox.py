@@ -172,15 +172,24 @@ class MailchimpEmulator(Emulator):
         return audience
 
     def member_of(self, audience: dict[str, Any], ref: str) -> dict[str, Any] | None:
-        """A member by subscriber hash, email or contact_id (permanently deleted: none)."""
+        """A member by contact_id, email or subscriber hash (permanently deleted: none)."""
         ref = ref.strip()
-        for member in audience["members"].values():
-            if ref in (member["contact_id"], subscriber_hash(member["email_address"])) or (
-                ref.lower() == member["email_address"].lower()
-            ):
-                found: dict[str, Any] = member
-                return found
-        return None
+        members = audience["members"]
+        if ref in members:
+            found: dict[str, Any] = members[ref]
+            return found
+        key = audience["emails"].get(ref.lower()) if "@" in ref else audience["hashes"].get(ref)
+        return members.get(key) if key else None
+
+    def remember(self, audience: dict[str, Any], member: dict[str, Any]) -> None:
+        """Index the member's email and hash (the audience's lookups stay O(1))."""
+        email = member["email_address"]
+        audience["emails"][email.lower()] = member["contact_id"]
+        audience["hashes"][subscriber_hash(email)] = member["contact_id"]
+
+    def forget(self, audience: dict[str, Any], email: str) -> None:
+        audience["emails"].pop(email.lower(), None)
+        audience["hashes"].pop(subscriber_hash(email), None)
 
     def found(self, audience: dict[str, Any], ref: str) -> dict[str, Any]:
         member = self.member_of(audience, ref)
@@ -392,8 +401,8 @@ class MailchimpEmulator(Emulator):
                 raise self.fail(400, "Invalid sort_field.", title="Invalid Resource")
             column = "timestamp_signup" if sort_field == "timestamp_opt" else sort_field
             members.sort(key=lambda m: int(m[column]), reverse=request.arg("sort_dir") == "DESC")
-        rows = [self.render(audience, m) for m in members]
-        page = self.paged(request, "members", rows)
+        page = self.paged(request, "members", members)  # render only the page's rows
+        page["members"] = [self.render(audience, m) for m in page["members"]]
         page["list_id"] = list_id
         return self.respond(request, page)
 
@@ -474,6 +483,7 @@ class MailchimpEmulator(Emulator):
         audience = self.audience(self.authenticate(request), list_id)
         member = self.found(audience, ref)
         del audience["members"][member["contact_id"]]
+        self.forget(audience, member["email_address"])
         audience["forgotten"].append(subscriber_hash(member["email_address"]))
         return SandboxResponse.empty(204)
 
@@ -617,6 +627,7 @@ class MailchimpEmulator(Emulator):
             "source": "API - Generic",
         }
         audience["members"][contact_id] = member
+        self.remember(audience, member)
         return member
 
     def change(
@@ -657,7 +668,10 @@ class MailchimpEmulator(Emulator):
             updates["merge_fields"] = self.merges(
                 audience, body["merge_fields"] or {}, member["merge_fields"], required=not skip
             )
+        if "email_address" in updates:
+            self.forget(audience, member["email_address"])
         member.update(updates)
+        self.remember(audience, member)
         member["last_changed"] = self.now()
 
     def merges(
@@ -972,6 +986,8 @@ class MailchimpEmulator(Emulator):
             "tag_ids": {},
             "webhooks": {},
             "forgotten": [],
+            "emails": {},
+            "hashes": {},
         }
         account["lists"][list_id] = audience
         return audience
@@ -1022,6 +1038,7 @@ class MailchimpEmulator(Emulator):
             "last_changed": then,
             "source": "Import",
         }
+        self.remember(audience, audience["members"][contact_id])
         for tag in person.tags:
             audience["tag_ids"].setdefault(tag, len(audience["tag_ids"]) + 1000)
         return contact_id
@@ -1134,7 +1151,9 @@ class MailchimpEmulator(Emulator):
             )
         old_email = found["email_address"]
         if "email" in changes:
+            self.forget(audience, old_email)
             found["email_address"] = str(changes.pop("email"))
+            self.remember(audience, found)
         if changes:
             raise ValueError(f"cannot edit {sorted(changes)}")
         found["last_changed"] = self.now()
