@@ -82,13 +82,17 @@ COMMON_TAGS = {
     "JOBTITLE": "job_title",
     "TITLE": "job_title",
 }
+# An address merge field is offered as its parts. They declare no common key, so no
+# default pair is made: Mailchimp refuses an address without addr1, city, state and zip
+# (UNCONFIRMED beyond the sandbox's check), and most CRM records hold only a city and a
+# country, so default pairs would make writes fail. A tenant may pair them by hand.
 ADDRESS_PARTS = {
-    "addr1": ("Street", "street"),
-    "addr2": ("Address line 2", None),
-    "city": ("City", "city"),
-    "state": ("State", "region"),
-    "zip": ("Postal code", "postal_code"),
-    "country": ("Country", "country"),
+    "addr1": "Street",
+    "addr2": "Address line 2",
+    "city": "City",
+    "state": "State",
+    "zip": "Postal code",
+    "country": "Country",
 }
 MERGE_TYPES: dict[str, FieldType] = {
     "number": "number",
@@ -184,13 +188,12 @@ class MailchimpConnector(Connector):
         for merge in self.merge_fields():
             custom = merge.tag not in DEFAULT_TAGS
             if merge.type == "address":
-                for part, (label, common) in ADDRESS_PARTS.items():
+                for part, label in ADDRESS_PARTS.items():
                     specs.append(
                         FieldSpec(
                             f"{merge.tag}.{part}",
                             f"{merge.name}: {label}",
                             "country" if part == "country" else "text",
-                            common=common if merge.tag == "ADDRESS" else None,
                             custom=custom,
                         )
                     )

@@ -28,7 +28,7 @@ class MailchimpHarness(Harness):
     vendor = "mailchimp"
     page_size = 4
     expected_common = frozenset(
-        {"email", "first_name", "last_name", "tags", "phone", "street", "city", "subscribed"}
+        {"email", "first_name", "last_name", "tags", "phone", "company", "subscribed"}
     )
     expected_custom = "COMPANY"
 
