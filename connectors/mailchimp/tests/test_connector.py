@@ -275,3 +275,21 @@ def test_a_webhook_with_an_iso_or_missing_fired_at_is_refused(
 def test_the_subscriber_hash_is_the_md5_of_the_lowercased_email() -> None:
     expected = hashlib.md5(b"ada@example.com").hexdigest()  # noqa: S324
     assert subscriber_hash(" Ada@Example.com ") == expected
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "answer",
+    [{"body": "<html>oops</html>"}, {"json": {"members": "x", "total_items": 1}}, {"json": [1]}],
+)
+def test_a_listing_of_the_wrong_shape_is_a_clear_error(
+    connector: MailchimpConnector, answer: dict[str, Any]
+) -> None:
+    mock_merge_fields()
+    responses.get(f"{API}/lists/{LIST}/members", **answer)
+    with pytest.raises(ConnectorError, match=r"wrong shape|without email"):
+        list(connector.fetch(None))
+
+
+def test_reads_wait_up_to_mailchimps_120_second_timeout(connector: MailchimpConnector) -> None:
+    assert connector.http.timeout[1] == 120.0

@@ -284,3 +284,17 @@ def test_a_webhook_url_that_does_not_answer_is_refused(
     connector = connector_of(account)
     with pytest.raises(Exception, match="Invalid Resource"):
         connector.register_webhook("http://127.0.0.1:9/nothing-here")
+
+
+def test_two_creates_of_one_email_in_a_batch_make_one_member(
+    mailchimp: SandboxControl, account: dict[str, Any]
+) -> None:
+    connector = connector_of(account)
+    changes = [
+        Change("create", "x", fields={"email": "twin@example.com", "FNAME": "One"}),
+        Change("create", "y", fields={"email": "TWIN@example.com", "FNAME": "Two"}),
+    ]
+    first, second = connector.push(changes)
+    assert first.error is None and first.id and second.id == first.id
+    [page] = list(connector.fetch(None))
+    assert [r.fields["email"] for r in page.records] == ["twin@example.com"]
