@@ -51,6 +51,10 @@ class Seeds:
         members = state["accounts"][self.mc["account_id"]]["lists"][self.list_id]["members"]
         return {m["email"].lower(): {**m, "id": key} for key, m in members.items()}
 
+    def audience_state(self) -> dict[str, Any]:
+        state = self.sandbox.state("mailchimp", self.mc["account_id"])
+        return dict(state["accounts"][self.mc["account_id"]]["lists"][self.list_id])
+
     def mc_action(self, name: str, **body: Any) -> Any:
         return self.sandbox.action("mailchimp", name, account=self.mc["account_id"], **body)
 
@@ -194,14 +198,15 @@ def test_an_unsubscribe_reaches_salesforce_within_seconds_through_the_webhook(
 ) -> None:
     settings.WEBHOOK_DEBOUNCE_SECONDS = 1
     Connection.objects.filter(pk=seeds.connection.pk).update(state=ConnectionState.ACTIVE)
-    mailchimp = seeds.connection.b_authorization
-    from sync.vendors import open_connector
+    from django.core.management import call_command
 
-    connector = open_connector(mailchimp, seeds.list_id)
-    hook = connector.register_webhook(
-        f"{live_server.url}/hooks/mailchimp/{mailchimp.webhook_token}/"
-    )
-    assert hook["sources"]["api"] is False
+    from connectors.mailchimp.webhooks import register
+
+    call_command("mailchimp_webhooks", base_url=live_server.url)  # the connection's hook
+    assert register(seeds.connection, live_server.url) == [seeds.list_id]  # idempotent
+    [hook] = seeds.audience_state()["webhooks"]
+    assert hook["sources"] == {"user": True, "admin": True, "api": False}
+    assert hook["url"].startswith(f"{live_server.url}/hooks/mailchimp/")
     started = time.monotonic()
     seeds.mc_action("unsubscribe", member="alan@example.com")
     assert seeds.mc_action("deliveries", timeout=30) == {"pending": 0}
