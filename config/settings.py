@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "connectors.salesforce",
     "connectors.google",
     "connectors.sellf",
+    "connectors.mailchimp",
 ]
 
 MIDDLEWARE = [
@@ -344,6 +345,32 @@ SOCIAL_AUTH_GOOGLE_PIPELINE = (
     "connectors.google.oauth.store_authorization",
 )
 AUTHENTICATION_BACKENDS += ["connectors.google.oauth.GoogleContactsOAuth"]
+
+# --- Mailchimp (connectors/mailchimp/). The API host is the account's data centre's; the
+# template is a setting so tests and the demo can point it at the sandbox (never from an
+# authorization's settings). OAuth through social-auth's backend "mailchimp": its app's
+# client id and secret, and its endpoints as settings like Google's. Tokens never expire.
+MAILCHIMP_API_URL_TEMPLATE = env.str(
+    "MAILCHIMP_API_URL_TEMPLATE", default="https://{dc}.api.mailchimp.com/3.0"
+)
+SOCIAL_AUTH_MAILCHIMP_KEY = env.str("MAILCHIMP_CLIENT_ID", default="")
+SOCIAL_AUTH_MAILCHIMP_SECRET = env.str("MAILCHIMP_CLIENT_SECRET", default="")
+MAILCHIMP_AUTH_URL = env.str(
+    "MAILCHIMP_AUTH_URL", default="https://login.mailchimp.com/oauth2/authorize"
+)
+MAILCHIMP_TOKEN_URL = env.str(
+    "MAILCHIMP_TOKEN_URL", default="https://login.mailchimp.com/oauth2/token"
+)
+MAILCHIMP_METADATA_URL = env.str(
+    "MAILCHIMP_METADATA_URL", default="https://login.mailchimp.com/oauth2/metadata"
+)
+SOCIAL_AUTH_MAILCHIMP_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "connectors.mailchimp.oauth.store_authorization",
+)
+AUTHENTICATION_BACKENDS += ["connectors.mailchimp.oauth.MailchimpOAuth"]
 
 # --- Sync engine knobs (per connection values override these defaults).
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=900)

@@ -19,6 +19,7 @@ VENDORS: dict[str, str] = {
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
     "google": "connectors.google.connector.GoogleContactsConnector",
     "sellf": "connectors.sellf.connector.SellfConnector",
+    "mailchimp": "connectors.mailchimp.connector.MailchimpConnector",
 }
 
 

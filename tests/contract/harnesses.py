@@ -11,6 +11,7 @@ HARNESSES: dict[str, str] = {
     "carddav": "connectors.carddav.tests.harness:make_harness",
     "getresponse": "connectors.getresponse.tests.harness:make_harness",
     "google": "connectors.google.tests.harness:make_harness",
+    "mailchimp": "connectors.mailchimp.tests.harness:make_harness",
     "salesforce": "connectors.salesforce.tests.harness:make_harness",
     "sellf": "connectors.sellf.tests.harness:make_harness",
 }
