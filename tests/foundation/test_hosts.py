@@ -12,7 +12,7 @@ import requests
 from connectors.hosts import HostError, PinnedHost, pin_session, public_address, tenant_host
 
 
-def resolver(*addresses: str):  # noqa: ANN201
+def resolver(*addresses: str):
     return lambda host, port: list(addresses)
 
 
@@ -67,7 +67,7 @@ def test_malformed_hosts_are_refused(typed: str) -> None:
         "192.168.1.1",
         "169.254.169.254",
         "100.64.0.1",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 (an address under test, not a bind)
         "224.0.0.1",
         "240.0.0.1",
         "255.255.255.255",
@@ -104,7 +104,7 @@ def test_one_private_answer_among_public_ones_refuses_the_name() -> None:
         )
 
 
-def test_the_operator_setting_allows_private_addresses(settings) -> None:  # noqa: ANN001
+def test_the_operator_setting_allows_private_addresses(settings) -> None:
     settings.ALLOW_PRIVATE_HOSTS = True
     assert tenant_host("http://127.0.0.1:8080", require_https=False).address == "127.0.0.1"
     settings.ALLOW_PRIVATE_HOSTS = False
@@ -112,14 +112,14 @@ def test_the_operator_setting_allows_private_addresses(settings) -> None:  # noq
         tenant_host("http://127.0.0.1:8080", require_https=False)
 
 
-def test_production_requires_https_by_default(settings) -> None:  # noqa: ANN001
+def test_production_requires_https_by_default(settings) -> None:
     settings.PRODUCTION = True
     with pytest.raises(HostError, match="https"):
         tenant_host("http://pbx.acme.it", resolve=PUBLIC)
 
 
 class _Echo(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/away":
             self.send_response(302)
             self.send_header("Location", "http://elsewhere.test:1/")
