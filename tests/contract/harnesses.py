@@ -12,4 +12,5 @@ HARNESSES: dict[str, str] = {
     "getresponse": "connectors.getresponse.tests.harness:make_harness",
     "google": "connectors.google.tests.harness:make_harness",
     "salesforce": "connectors.salesforce.tests.harness:make_harness",
+    "wildix": "connectors.wildix.tests.harness:make_harness",
 }
