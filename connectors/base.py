@@ -204,6 +204,12 @@ class Connector:
         self.scope = scope
         self.http = http
 
+    @classmethod
+    def record_url(cls, record_id: str, settings: dict[str, Any]) -> str | None:
+        """Where a person opens the record in the app (caller ID links to it), from the
+        authorization's non-secret ``settings``; None where the app has no such page."""
+        return None
+
     def check(self) -> None:
         """Verify the credentials; raise AuthError when they are rejected."""
         raise NotImplementedError

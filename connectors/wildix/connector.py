@@ -9,8 +9,9 @@ The PBX has no change detection (no updated-at, no modified-since filter, no con
 webhooks), so every read lists the phonebook whole. To keep a no-change poll cheap the
 cursor is a digest of every contact's content: a read with a cursor pages through the
 whole phonebook (ceil(total / page size) calls) and yields only the contacts whose digest
-changed, plus the ids that vanished from an undisturbed complete listing as deletions.
-The engine then has nothing to stage when nothing changed.
+changed, plus the ids of the snapshot that vanished from an undisturbed listing as
+deletions. The engine then has nothing to stage when nothing changed; its periodic
+listing without a cursor (every contact, complete) sweeps the rest.
 
 Phones: the engine writes them normalized (E.164 with the connection's default country),
 which is what caller ID matches on; a number that does not parse is written as typed
@@ -100,7 +101,10 @@ class WildixConnector(Connector):
     )
     capabilities = Capabilities(
         delta=True,  # by content digests kept in the cursor; every read lists everything
-        deletion_feed=True,  # ids gone from an undisturbed complete listing
+        # Deltas report the ids gone since the cursor's snapshot, but not a contact we
+        # created after it and someone deleted before the next read: the engine's
+        # periodic complete listing (SYNC_FULL_LISTING_MINUTES) sweeps those.
+        deletion_feed=False,
         batch_size=1,  # WMS writes one contact per call
     )
 
@@ -116,7 +120,7 @@ class WildixConnector(Connector):
         self.page_size = max(1, min(int(settings.get("page_size") or MAX_PAGE_SIZE), MAX_PAGE_SIZE))
 
     @classmethod
-    def record_url(cls, record_id: str, settings: dict[str, Any] | None = None) -> str | None:
+    def record_url(cls, record_id: str, settings: dict[str, Any]) -> str | None:
         """WMS has no per-contact page: the phonebook's contacts are edited in the list."""
         return None
 
