@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--reuse", action="store_true", help="keep an index seeded before")
     args = parser.parse_args()
     configure(args.db)
     from django.db import connection as db
@@ -96,7 +97,12 @@ def main() -> None:
     from sync.models import PhoneEntry
 
     started = time.monotonic()
-    account, _other = seed(args.links)
+    from sync.models import Account
+
+    if args.reuse and PhoneEntry.objects.count() == 8 * args.links:
+        account = Account.objects.get(slug="bench-lookup-0")
+    else:
+        account, _other = seed(args.links)
     if db.vendor == "postgresql":
         with db.cursor() as cursor:
             cursor.execute(f"ANALYZE {PhoneEntry._meta.db_table}")

@@ -131,10 +131,13 @@ def lookup(account: Account, phone: str) -> tuple[list[str], list[Person]]:
     numbers = candidates(account, phone)
     if not numbers:
         return [], []
-    entries = list(
-        PhoneEntry.objects.filter(account=account, phone__in=numbers)
-        .order_by("link_id", "side")
-        .values("link_id", "authorization_id", "vendor", "record_id", "name", "company")[:200]
+    # No ORDER BY in SQL: with a LIMIT, PostgreSQL may walk another index in that order
+    # instead of the (account, phone) one; a number has a handful of rows, sorted here.
+    entries = sorted(
+        PhoneEntry.objects.filter(account=account, phone__in=numbers).values(
+            "link_id", "side", "authorization_id", "vendor", "record_id", "name", "company"
+        )[:200],
+        key=lambda e: (e["link_id"], e["side"]),
     )
     # The same record reached through two connections, or two records of one link, are
     # one person: join them (a tiny union-find over the matches).
