@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "connectors.google",
     "connectors.sellf",
     "connectors.mailchimp",
+    "connectors.wildix",
 ]
 
 MIDDLEWARE = [
@@ -371,6 +372,16 @@ SOCIAL_AUTH_MAILCHIMP_PIPELINE = (
     "connectors.mailchimp.oauth.store_authorization",
 )
 AUTHENTICATION_BACKENDS += ["connectors.mailchimp.oauth.MailchimpOAuth"]
+# Hosts a tenant types (a PBX, a CardDAV server) may resolve to loopback or private
+# addresses only where the operator allows it: development and tests, whose sandboxes
+# listen on 127.0.0.1 (connectors/hosts.py).
+ALLOW_PRIVATE_HOSTS = env.bool("ALLOW_PRIVATE_HOSTS", default=not PRODUCTION)
+# Where a Wildix PBX name points: the real cloud PBX in production; in development and
+# tests the sandbox's emulator, one path per PBX name (connectors/wildix/connector.py).
+WILDIX_PBX_URL_TEMPLATE = env.str(
+    "WILDIX_PBX_URL_TEMPLATE",
+    default="https://{name}.wildixin.com" if PRODUCTION else SANDBOX_URL + "/wildix/{name}",
+)
 
 # --- Sync engine knobs (per connection values override these defaults).
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=900)

@@ -302,6 +302,12 @@ class Connector:
         typed = {name for name, _, secret in cls.auth_fields if not secret}
         return (typed if cls.auth_kind != "oauth" else set()) | set(cls.tenant_settings)
 
+    @classmethod
+    def record_url(cls, record_id: str, settings: dict[str, Any]) -> str | None:
+        """Where a person opens the record in the app (caller ID links to it), from the
+        authorization's non-secret ``settings``; None where the app has no such page."""
+        return None
+
     def check(self) -> None:
         """Verify the credentials; raise AuthError when they are rejected."""
         raise NotImplementedError

@@ -20,6 +20,7 @@ VENDORS: dict[str, str] = {
     "google": "connectors.google.connector.GoogleContactsConnector",
     "sellf": "connectors.sellf.connector.SellfConnector",
     "mailchimp": "connectors.mailchimp.connector.MailchimpConnector",
+    "wildix": "connectors.wildix.connector.WildixConnector",
 }
 
 

@@ -835,3 +835,32 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.account} ({self.role})"
+
+
+class PhoneEntry(models.Model):
+    """One phone number (E.164) of one synced record: the caller-ID index. Kept by the
+    engine whenever a link is settled (sync/lookup.py), so that a lookup is one indexed
+    query over the tenant's numbers, never a scan of link fields."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    link = models.ForeignKey(
+        RecordLink, on_delete=models.CASCADE, related_name="phones", db_index=False
+    )
+    authorization = models.ForeignKey(
+        AppAuthorization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    side = models.CharField(max_length=1)
+    vendor = models.CharField(max_length=40)
+    record_id = models.CharField(max_length=255)
+    phone = models.CharField(max_length=32, help_text="E.164")
+    name = models.CharField(max_length=255, blank=True)
+    company = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "phone"], name="phone_entry_lookup"),
+            models.Index(fields=["link"], name="phone_entry_link"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} → {self.vendor}:{self.record_id}"

@@ -32,6 +32,7 @@ ACCOUNT_PATH: dict[str, str] = {
     "SyncEvent": "connection__account",
     "ApiToken": "account",
     "Invitation": "account",
+    "PhoneEntry": "account",
 }
 
 

@@ -210,6 +210,13 @@ class SalesforceConnector(Connector):
         ``{"api_usage": {"used", "max"}, "checked_at"}``."""
         return self.client.usage.as_json()
 
+    @classmethod
+    def record_url(cls, record_id: str, settings: dict[str, Any]) -> str | None:
+        """``{instance_url}/{id}``: Salesforce opens any record by its id there. Only
+        web addresses become links (never ``javascript:`` or the like)."""
+        instance = str(settings.get("instance_url") or "").rstrip("/")
+        return f"{instance}/{record_id}" if instance.startswith(("https://", "http://")) else None
+
     # --- Account, scopes, schema.
 
     def check(self) -> None:

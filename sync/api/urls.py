@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from sync.api import views
+from sync.api.lookup import LookupView
 
 app_name = "api"
 
@@ -14,4 +16,4 @@ router.register("connections", views.ConnectionViewSet, basename="connection")
 router.register("runs", views.RunViewSet, basename="run")
 router.register("connectors", views.ConnectorViewSet, basename="connector")
 
-urlpatterns = router.urls
+urlpatterns = [path("lookup", LookupView.as_view(), name="lookup"), *router.urls]

@@ -33,6 +33,7 @@ from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
 from sync.engine.context import RunContext, build_context
 from sync.engine.planner import SIDES, Decision, LinkView, SideState, direction_of, other, plan
 from sync.engine.stage import Abort, create_key, links_of, read_side
+from sync.lookup import index_links
 from sync.models import (
     AppAuthorization,
     Connection,
@@ -507,6 +508,7 @@ class Runner:
             done.append(link)
         self._absorb_echo_links(done, planned)
         update_rows(done, _LINK_FIELDS)
+        index_links(self.ctx, done)  # caller ID's phone index follows the settled links
         insert_rows(SyncEvent, creates)
         if failed_events:
             SyncEvent.objects.bulk_update(failed_events, ["status", "error"], batch_size=500)

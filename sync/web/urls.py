@@ -7,13 +7,14 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
-from sync.web.views import apps, connections, review, stats, team, wizard
+from sync.web.views import apps, connections, lookup, review, stats, team, wizard
 
 app_name = "web"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="web:connections"), name="home"),
     path("account/switch/", team.account_switch, name="account_switch"),
+    path("lookup/", lookup.caller_lookup, name="lookup"),
     # Apps
     path("apps/", apps.app_list, name="apps"),
     path("apps/<slug:vendor>/connect/", apps.app_connect, name="app_connect"),

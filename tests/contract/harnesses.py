@@ -14,4 +14,5 @@ HARNESSES: dict[str, str] = {
     "mailchimp": "connectors.mailchimp.tests.harness:make_harness",
     "salesforce": "connectors.salesforce.tests.harness:make_harness",
     "sellf": "connectors.sellf.tests.harness:make_harness",
+    "wildix": "connectors.wildix.tests.harness:make_harness",
 }

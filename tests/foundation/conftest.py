@@ -15,6 +15,7 @@ from sync.models import (
     Direction,
     FieldMapping,
     Invitation,
+    PhoneEntry,
     RecordLink,
     Rule,
     RuleAction,
@@ -58,6 +59,15 @@ def populate(connection: Connection, user: Any) -> None:
     link = RecordLink.objects.create(connection=connection, a_id="1", b_id="2")
     run = SyncRun.objects.create(connection=connection, trigger=Trigger.MANUAL)
     SyncEvent.objects.create(connection=connection, run=run, link=link, action="create")
+    PhoneEntry.objects.create(
+        account=connection.account,
+        link=link,
+        authorization=connection.a_authorization,
+        side="a",
+        vendor=connection.a_authorization.vendor,
+        record_id="1",
+        phone="+390212345678",
+    )
     ApiToken.issue(user, connection.account, "ci")
     Invitation.objects.create(
         account=connection.account, email="new@example.com", token_hash=f"h{connection.pk}"

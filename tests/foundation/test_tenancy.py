@@ -18,6 +18,7 @@ from sync.models import (
     Connection,
     FieldMapping,
     Invitation,
+    PhoneEntry,
     RecordLink,
     Role,
     Rule,
@@ -60,6 +61,7 @@ TENANT_MODELS: list[type[models.Model]] = [
     SyncEvent,
     ApiToken,
     Invitation,
+    PhoneEntry,
 ]
 
 

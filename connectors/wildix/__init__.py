@@ -1,0 +1,1 @@
+"""Wildix PBX phonebooks (connectors/wildix/connector.py)."""
