@@ -18,6 +18,7 @@ VENDORS: dict[str, str] = {
     "carddav": "connectors.carddav.connector.CardDavConnector",
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
     "google": "connectors.google.connector.GoogleContactsConnector",
+    "contactsend": "connectors.contactsend.connector.ContactSendConnector",
 }
 
 
