@@ -19,6 +19,7 @@ VENDORS: dict[str, str] = {
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
     "google": "connectors.google.connector.GoogleContactsConnector",
     "contactsend": "connectors.contactsend.connector.ContactSendConnector",
+    "contacthub": "connectors.contacthub.connector.ContacthubConnector",
 }
 
 

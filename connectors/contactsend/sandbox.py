@@ -27,21 +27,25 @@ import io
 import logging
 import time
 import uuid
+import warnings
 from datetime import date
 from typing import Any
 
-from spyne import (
-    Application,
-    Boolean,
-    ComplexModel,
-    Fault,
-    Integer,
-    ServiceBase,
-    Unicode,
-    rpc,
-)
-from spyne.protocol.soap import Soap11
-from spyne.server.wsgi import WsgiApplication
+# spyne 2.14 imports the stdlib's deprecated cgi module; that warning is not ours to fix.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from spyne import (
+        Application,
+        Boolean,
+        ComplexModel,
+        Fault,
+        Integer,
+        ServiceBase,
+        Unicode,
+        rpc,
+    )
+    from spyne.protocol.soap import Soap11
+    from spyne.server.wsgi import WsgiApplication
 
 from connectors.sandbox import Emulator, SandboxRequest, SandboxResponse, route
 from connectors.sandbox.synthetic import people
@@ -301,6 +305,7 @@ def soap_application() -> Application:
         in_protocol=Soap11(validator="lxml"),
         out_protocol=Soap11(),
     )
+
 
 DEFAULT_FIELDS = {
     "EMAIL": "STRING",

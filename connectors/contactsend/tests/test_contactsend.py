@@ -15,8 +15,6 @@ from connectors.contactsend.tests.harness import point_at_sandbox
 from connectors.http import Http
 from connectors.sandbox.control import SandboxControl
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 @pytest.fixture
 def account(sandbox: SandboxControl, settings: Any) -> dict[str, Any]:
