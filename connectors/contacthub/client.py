@@ -91,6 +91,10 @@ class ContacthubClient:
                 return
             page += 1
 
+    def count(self) -> int:
+        body = expect(self.get("/customers", nodeId=self.node, page=0, size=1), dict, "customers")
+        return int(expect(body.get("page"), dict, "a page").get("totalElements") or 0)
+
     def last_offset(self) -> int:
         # GET /updates/last-offset: where a new cursor starts without replaying history.
         body = expect(

@@ -132,6 +132,10 @@ class ContacthubConnector(Connector):
             Scope(str(n["id"]), str(n.get("name") or n["id"]), "node") for n in self.client.nodes()
         ]
 
+    def count(self) -> int:
+        """Customers in the node (the paged envelope's totalElements)."""
+        return self.client.count()
+
     def extended(self) -> list[dict[str, Any]]:
         if self._extended is None:
             self._extended = self.client.extended_properties()

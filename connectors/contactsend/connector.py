@@ -168,6 +168,13 @@ class ContactSendConnector(Connector):
             specs.append(FieldSpec(SUBSCRIPTION + code, f"Subscribed ({code})", "bool"))
         return specs
 
+    def count(self) -> int:
+        """0 when the userdb is empty, else at least 1 (its first page's subscribers):
+        enough for the source rules, which only ask whether it is empty."""
+        for rows in self.client.subscriber_pages(self.scope, self.source().identifier):
+            return len(rows)
+        return 0
+
     # --- Reads.
 
     def fetch(self, cursor: Any) -> Iterator[Page]:
