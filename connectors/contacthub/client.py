@@ -64,10 +64,6 @@ class ContacthubClient:
     def get(self, path: str, **params: Any) -> Any:
         return self.http.json("GET", f"{self.prefix}{path}", params=params)
 
-    def nodes(self) -> list[dict[str, Any]]:
-        body = expect(self.get("/nodes"), dict, "the nodes")
-        return [n for n in expect(body.get("elements"), list, "the nodes") if isinstance(n, dict)]
-
     def extended_properties(self) -> list[dict[str, Any]]:
         # GET /configuration/properties/extended: the workspace's extended schema.
         body = expect(self.get("/configuration/properties/extended"), dict, "the schema")

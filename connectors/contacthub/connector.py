@@ -121,16 +121,21 @@ class ContacthubConnector(Connector):
     # --- Account, scopes, schema.
 
     def check(self) -> None:
+        """A one-customer listing of the node (documented, unlike a node listing): 401/403
+        for a bad token, workspace or node."""
         if not self.credentials.secrets.get("token"):
             raise AuthError("No Contacthub token")
-        nodes = {str(n.get("id")) for n in self.client.nodes()}
-        if self.node and self.node not in nodes:
-            raise AuthError(f"Contacthub: node {self.node} is not one this token reaches")
+        if not self.node:
+            raise AuthError("Contacthub needs the node id (Settings -> Sources)")
+        try:
+            self.client.count()
+        except RecordGone as exc:
+            raise AuthError(f"Contacthub: workspace or node not found ({exc})") from exc
 
     def scopes(self) -> list[Scope]:
-        return [
-            Scope(str(n["id"]), str(n.get("name") or n["id"]), "node") for n in self.client.nodes()
-        ]
+        # A source token serves the node shown beside it in Settings -> Sources; no
+        # public endpoint lists nodes, so the scope is the node the user typed.
+        return [Scope(self.node, f"Node {self.node}", "node")] if self.node else []
 
     def count(self) -> int:
         """Customers in the node (the paged envelope's totalElements)."""
@@ -142,8 +147,15 @@ class ContacthubConnector(Connector):
         return self._extended
 
     def subscription_ids(self) -> list[str]:
+        """The workspace's subscription ids. OUR ASSUMPTION: a configuration endpoint
+        lists them; where it does not exist (404), the authorization's ``subscriptions``
+        setting (ids typed by the user) is used instead."""
         if self._subscriptions is None:
-            self._subscriptions = [str(s["id"]) for s in self.client.subscriptions()]
+            try:
+                self._subscriptions = [str(s["id"]) for s in self.client.subscriptions()]
+            except RecordGone:
+                configured = self.credentials.settings.get("subscriptions") or []
+                self._subscriptions = [str(s) for s in configured if str(s).strip()]
         return self._subscriptions
 
     def fields(self) -> list[FieldSpec]:

@@ -16,9 +16,8 @@ the subset our connector uses, mounted at ``/contacthub/hub/v1``.
 - ``GET /configuration/properties/extended`` (the extended schema).
 - Errors ``{"message", "logref", "data", "errors": [{path, message, code, data}]}``.
 
-OUR ASSUMPTION (apis/ 3B does not say): ``GET /workspaces/{ws}/nodes`` listing the nodes a
-token reaches and ``GET /configuration/subscriptions`` listing the workspace's
-subscriptions (id, name, kind); validation messages and paths.
+OUR ASSUMPTION (apis/ 3B does not say): ``GET /configuration/subscriptions`` listing the
+workspace's subscriptions (id, name, kind); validation messages and paths.
 """
 
 from __future__ import annotations
@@ -160,11 +159,6 @@ class ContacthubEmulator(Emulator):
         return None
 
     # --- Routes.
-
-    @route("GET", "/hub/v1/workspaces/{workspace_id}/nodes")
-    def nodes(self, request: SandboxRequest, workspace_id: str) -> SandboxResponse:
-        ws = self.workspace(request, workspace_id)
-        return SandboxResponse.json({"elements": [{"id": k, **v} for k, v in ws["nodes"].items()]})
 
     @route("GET", "/hub/v1/workspaces/{workspace_id}/configuration/properties/extended")
     def extended(self, request: SandboxRequest, workspace_id: str) -> SandboxResponse:

@@ -151,7 +151,11 @@ class ContactSendClient:
                 raise AuthError(f"ContactSend refused the keys: {fault.message}") from fault
             self._borrowed_at = time.monotonic()
         elif time.monotonic() - self._borrowed_at > KEEPALIVE_AFTER:
-            self.call("keepaliveToken")
+            try:
+                self._raw("keepaliveToken", self._token)
+            except zeep.exceptions.Fault:
+                self._token = None  # expired after all: borrow a new one
+                return self.token()
             self._borrowed_at = time.monotonic()
         return self._token
 
@@ -179,7 +183,7 @@ class ContactSendClient:
                 return self._raw(operation, self.token(), *args, idempotent=idempotent)
             except zeep.exceptions.Fault as fault:
                 code = str(fault.code or "").rpartition(".")[2]
-                if code in TOKEN_FAULTS and attempt == 1 and operation != "keepaliveToken":
+                if code in TOKEN_FAULTS and attempt == 1:
                     self._token = None
                     continue
                 if code in TOKEN_FAULTS:

@@ -267,8 +267,9 @@ class ContactSendConnector(Connector):
         attributes, subscriptions = self.split(change.fields)
         if attributes:
             self.client.update(self.scope, subscriber_id, attributes)  # only these change
-        else:
+        elif not subscriptions:
             self.client.get(self.scope, subscriber_id)  # a missing subscriber is RecordGone
+        # (modifySubscriberSubscriptionStatus faults on a missing subscriber by itself.)
         for code, value in subscriptions.items():
             self.client.set_subscribed(code, subscriber_id, value)
         # No record in the Result: reading back the webform statuses would cost a

@@ -133,3 +133,11 @@ def test_auto_tags_are_read_only_and_manual_tags_are_ours(
         ["mine"],
         ["auto1"],
     )
+
+
+def test_a_good_token_on_an_unknown_node_is_an_auth_error(account: dict[str, Any]) -> None:
+    from connectors.base import AuthError
+
+    app = ContacthubConnector(credentials(account), "no-such-node", Http(retries=0))
+    with pytest.raises(AuthError, match="node not found"):
+        app.check()

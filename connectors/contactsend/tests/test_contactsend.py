@@ -152,3 +152,31 @@ def test_deletions_come_from_the_complete_walk(account: dict[str, Any]) -> None:
     pages = list(connector(account).fetch(cursor))
     assert pages[-1].deleted == [results[1].id]
     assert not [r for page in pages for r in page.records]
+
+
+def test_a_long_run_keeps_its_token_alive_instead_of_borrowing_another(
+    account: dict[str, Any],
+) -> None:
+    app = connector(account)
+    app.check()
+    token = app.client._token
+    operations: list[str] = []
+    raw = app.client._raw
+
+    def spy(operation: str, *args: Any, **kwargs: Any) -> Any:
+        operations.append(operation)
+        return raw(operation, *args, **kwargs)
+
+    app.client._raw = spy  # type: ignore[method-assign]
+    app.client._borrowed_at -= 11 * 60  # the run has been going for eleven minutes
+    list(app.fetch(None))
+    assert operations[0] == "keepaliveToken" and "borrowToken" not in operations
+    assert app.client._token == token
+
+
+def test_an_expired_token_is_borrowed_again_once(account: dict[str, Any]) -> None:
+    app = connector(account)
+    app.check()
+    app.client._token = "expired-token"
+    assert [p for p in app.fetch(None)][-1].complete
+    assert app.client._token != "expired-token"
