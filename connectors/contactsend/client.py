@@ -13,10 +13,12 @@ samples https://github.com/contactlab/soap-api-samples.
 from __future__ import annotations
 
 import contextlib
+import csv
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 import zeep
@@ -226,6 +228,39 @@ class ContactSendClient:
                 return
             yield items
             number += 1
+
+    def export_rows(
+        self, source_id: str, *, poll: float = 1.0, timeout: float = 600.0
+    ) -> Iterator[Subscriber]:
+        """Every subscriber through the bulk export: startSubscriberDataExchange, then
+        getSubscriberDataExchangeStatus until FINISHED, then the CSV file it names,
+        which must be on the service's own host (never a host from elsewhere)."""
+        exchange = str(self.call("startSubscriberDataExchange", int(source_id), idempotent=False))
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.call("getSubscriberDataExchangeStatus", exchange)
+            state = str(getattr(status, "status", "") or "")
+            if state == "FINISHED":
+                break
+            if state != "RUNNING" or time.monotonic() > deadline:
+                raise ConnectorError(
+                    f"ContactSend data exchange {exchange} ended {state or 'unknown'}"
+                )
+            time.sleep(poll)
+        url = str(status.fileUrl or "")
+        if urlsplit(url).netloc != urlsplit(self.wsdl_url).netloc:
+            raise ConnectorError(
+                f"ContactSend export file on an unexpected host: {url}", permanent=True
+            )
+        response = self.http.request("GET", url, stream=True)
+        response.encoding = "utf-8"
+        reader = csv.reader(response.iter_lines(decode_unicode=True))
+        header = next(reader, None)
+        if not header or header[0] != "identifier":
+            raise ConnectorError("ContactSend export file has no identifier column")
+        for row in reader:
+            if row:
+                yield Subscriber(id=row[0], attributes=dict(zip(header[1:], row[1:], strict=False)))
 
     def find(self, source_id: str, key: str, value: str) -> list[Subscriber]:
         attribute = {"key": key, "value": value}

@@ -6,7 +6,9 @@ operations our connector uses: borrowToken / keepaliveToken / invalidateToken,
 findSubscriberSources / getSubscriberSource, findSubscribers (15 a page, 1-based
 ``pageNumber``, an empty page past the end), getSubscriber, addSubscriber,
 updateSubscriber (only the attributes passed change), removeSubscriber,
-modifySubscriberSubscriptionStatus and findSubscriptionsBy. Bad keys, unknown or expired
+modifySubscriberSubscriptionStatus, findSubscriptionsBy, and the bulk export
+startSubscriberDataExchange / getSubscriberDataExchangeStatus (a CSV file of the userdb,
+fetched from the ``fileUrl`` the finished status gives). Bad keys, unknown or expired
 tokens, unknown subscribers, duplicate identifiers and values that do not fit a field's
 type are SOAP faults, as the real service answers unauthorised operations.
 
@@ -14,7 +16,9 @@ Operation and type names follow the public docs and samples (apis/ 3A). OUR ASSU
 kept here in one place: the exact shape of ``Subscribers`` paging (``currentPageItems``,
 ``currentPageNumber``, ``totalPages``), the ``webForms`` of a source (the webform codes
 its subscriptions are managed through) and the shape of ``findSubscriptionsBy`` (the
-subscriber ids subscribed through one webform, 1000 a page); the fault codes; a token's
+subscriber ids subscribed through one webform, 1000 a page); the data exchange's
+arguments (a whole-userdb export), its status shape and the CSV layout (an
+``identifier`` column, then the fields); the fault codes; a token's
 life of 15 minutes, renewed by keepaliveToken.
 
 State per account (an apiKey + userKey pair): userdbs with typed fields, subscribers as
@@ -23,6 +27,7 @@ State per account (an apiKey + userKey pair): userdbs with typed fields, subscri
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import time
@@ -113,6 +118,14 @@ class SubscriptionIds(ComplexModel):
     webFormCode = Unicode
     currentPageNumber = Integer
     subscriberIds = Integer.customize(max_occurs="unbounded")
+
+
+class DataExchangeStatus(ComplexModel):
+    __namespace__ = NAMESPACE
+    exchangeId = Unicode
+    status = Unicode(values=["RUNNING", "FINISHED", "FAILED"])
+    fileUrl = Unicode
+    rows = Integer
 
 
 def _emulator(ctx: Any) -> ContactSendEmulator:
@@ -231,6 +244,45 @@ class ClabService(ServiceBase):
             webFormCode=webFormCode, currentPageNumber=number, subscriberIds=chunk
         )
 
+    @rpc(Unicode, Integer, _returns=Unicode)
+    def startSubscriberDataExchange(ctx, token, sourceId):
+        emulator = _emulator(ctx)
+        db = emulator.userdb(token, sourceId)
+        exchange = uuid.uuid4().hex
+        emulator.exports[exchange] = {"api_key": emulator.session(token)["api_key"], "polls": 0,
+                                      "csv": _csv(db)}  # fmt: skip
+        return exchange
+
+    @rpc(Unicode, Unicode, _returns=DataExchangeStatus)
+    def getSubscriberDataExchangeStatus(ctx, token, exchangeId):
+        emulator = _emulator(ctx)
+        emulator.session(token)
+        found = emulator.exports.get(exchangeId or "")
+        if found is None:
+            raise _fault("NoSuchDataExchange", f"Data exchange {exchangeId} not found")
+        found["polls"] += 1
+        if found["polls"] < 2:  # the first poll finds it still running
+            return DataExchangeStatus(exchangeId=exchangeId, status="RUNNING")
+        host = ctx.transport.req_env["HTTP_HOST"]
+        return DataExchangeStatus(
+            exchangeId=exchangeId,
+            status="FINISHED",
+            fileUrl=f"http://{host}/contactsend/exchange/{exchangeId}.csv",
+            rows=found["csv"].count("\n") - 1,
+        )
+
+
+def _csv(db: dict[str, Any]) -> str:
+    out = io.StringIO()
+    names = list(db["fields"])
+    writer = csv.writer(out)
+    writer.writerow(["identifier", *names])
+    for sid, values in sorted(db["subscribers"].items(), key=lambda item: int(item[0])):
+        writer.writerow(
+            [sid, *(_wire(values[n]) if values.get(n) is not None else "" for n in names)]
+        )
+    return out.getvalue()
+
 
 def _source(identifier: int, db: dict[str, Any]) -> SubscriberSource:
     return SubscriberSource(
@@ -331,8 +383,19 @@ class ContactSendEmulator(Emulator):
         super().__init__()
         self.wsgi = WsgiApplication(soap_application())
 
+    @route("GET", "/exchange/{name}")
+    def exchange_file(self, request: SandboxRequest, name: str) -> SandboxResponse:
+        found = self.exports.get(name.removesuffix(".csv"))
+        if found is None:
+            return self.error(404, "No such export")
+        return SandboxResponse(
+            body=found["csv"].encode(), headers={"Content-Type": "text/csv; charset=utf-8"}
+        )
+
     def reset(self) -> None:
         self.state = {"accounts": {}, "tokens": {}, "next_userdb": 1000, "next_subscriber": 1}
+        # Export files, kept beside the state (files, not data to persist).
+        self.exports: dict[str, dict[str, Any]] = {}
 
     # --- SOAP over the sandbox's request/response types.
 

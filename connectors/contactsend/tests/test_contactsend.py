@@ -180,3 +180,28 @@ def test_an_expired_token_is_borrowed_again_once(account: dict[str, Any]) -> Non
     app.client._token = "expired-token"
     assert [p for p in app.fetch(None)][-1].complete
     assert app.client._token != "expired-token"
+
+
+def test_the_bulk_export_lists_the_same_records_as_the_walk(
+    sandbox: SandboxControl, account: dict[str, Any]
+) -> None:
+    sandbox.seed("contactsend", account["account_id"], 40, subscribed=["offers"])
+    app = connector(account)
+    app.push([Change("create", "t", fields={"EMAIL": "typed@example.it", "vip": True})])
+    walked = list(connector(account).fetch(None))
+    exporter = ContactSendConnector(
+        Credentials(
+            secrets={"api_key": account["api_key"], "user_key": account["user_key"]},
+            settings={"bulk_export": True},
+        ),
+        str(account["userdb_id"]),
+        Http(retries=1),
+    )
+    exported = list(exporter.fetch(None))
+    assert exported[-1].complete
+    assert exported[-1].cursor == walked[-1].cursor, "the same content hashes"
+    records = [r.fields for page in exported for r in page.records]
+    assert records == [r.fields for page in walked for r in page.records]
+    assert len(records) == 41
+    # A delta read through the export after no change yields nothing.
+    assert not [r for page in exporter.fetch(walked[-1].cursor) for r in page.records]
