@@ -16,6 +16,7 @@ temporary folder unless DATABASE_URL is set.
 
     .venv/bin/python bench/contactlab.py               # N = 5000
     .venv/bin/python bench/contactlab.py --n 500
+    .venv/bin/python bench/contactlab.py --bulk-export   # ContactSend read by its export
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def calls(control: Any, vendor: str) -> int:
     return int(sum(control.requests(vendor)["endpoints"].values()))
 
 
-def bench(n: int, overlap: float) -> list[dict[str, Any]]:
+def bench(n: int, overlap: float, bulk_export: bool) -> list[dict[str, Any]]:
     from connectors.sandbox.control import SandboxControl
     from sync.engine import run_connection
     from sync.engine.mapping import ensure_default_mappings
@@ -81,6 +82,7 @@ def bench(n: int, overlap: float) -> list[dict[str, Any]]:
     hub_auth.save()
     send_auth = AppAuthorization(account=account, vendor="contactsend", label="ContactSend")
     send_auth.secrets = {"api_key": send["api_key"], "user_key": send["user_key"]}
+    send_auth.settings = {"bulk_export": bulk_export}
     send_auth.save()
     connection = Connection.objects.create(
         account=account,
@@ -118,7 +120,7 @@ def bench(n: int, overlap: float) -> list[dict[str, Any]]:
         rows.append(
             {
                 "n": n,
-                "run": label,
+                "run": label + (" (export)" if bulk_export else ""),
                 "status": run.status,
                 "seconds": round(seconds, 1),
                 "contacthub_calls": after["contacthub"] - before["contacthub"],
@@ -135,6 +137,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000])
     parser.add_argument("--overlap", type=float, default=0.5, help="share of shared people")
+    parser.add_argument(
+        "--bulk-export",
+        action="store_true",
+        help="list ContactSend through startSubscriberDataExchange instead of findSubscribers",
+    )
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     from connectors.sandbox.server import SandboxServer
@@ -144,17 +151,17 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-contactlab-") as folder:
             setup_django(folder, server.url)
-            rows = [row for n in args.n for row in bench(n, args.overlap)]
+            rows = [row for n in args.n for row in bench(n, args.overlap, args.bulk_export)]
     finally:
         server.stop()
     print()
     print(
-        f"{'N':>6}  {'run':<14} {'status':<10} {'s':>7} "
+        f"{'N':>6}  {'run':<23} {'status':<10} {'s':>7} "
         f"{'hub calls':>9} {'send calls':>10} {'writes':>7}"
     )
     for row in rows:
         print(
-            f"{row['n']:>6}  {row['run']:<14} {row['status']:<10} {row['seconds']:>7} "
+            f"{row['n']:>6}  {row['run']:<23} {row['status']:<10} {row['seconds']:>7} "
             f"{row['contacthub_calls']:>9} {row['contactsend_calls']:>10} {row['writes']:>7}"
         )
     if args.json:
