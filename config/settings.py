@@ -124,6 +124,8 @@ INSTALLED_APPS = [
     "connectors.sellf",
     "connectors.mailchimp",
     "connectors.wildix",
+    "connectors.contactsend",
+    "connectors.contacthub",
 ]
 
 MIDDLEWARE = [
@@ -335,6 +337,11 @@ GOOGLE_TOKEN_URL = env.str("GOOGLE_TOKEN_URL", default="https://oauth2.googleapi
 GOOGLE_USERINFO_URL = env.str(
     "GOOGLE_USERINFO_URL", default="https://openidconnect.googleapis.com/v1/userinfo"
 )
+# Contactlab: ContactSend (SOAP) and Contacthub (REST); tests point them at the sandbox.
+CONTACTSEND_WSDL_URL = env.str(
+    "CONTACTSEND_WSDL_URL", default="https://soap.contactlab.it/soap/services?wsdl"
+)
+CONTACTHUB_API_URL = env.str("CONTACTHUB_API_URL", default="https://api.contactlab.it/hub/v1")
 GOOGLE_CARDDAV_URL = env.str(
     "GOOGLE_CARDDAV_URL",
     default="https://www.googleapis.com/carddav/v1/principals/{email}/lists/default/",

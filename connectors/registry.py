@@ -21,6 +21,8 @@ VENDORS: dict[str, str] = {
     "sellf": "connectors.sellf.connector.SellfConnector",
     "mailchimp": "connectors.mailchimp.connector.MailchimpConnector",
     "wildix": "connectors.wildix.connector.WildixConnector",
+    "contactsend": "connectors.contactsend.connector.ContactSendConnector",
+    "contacthub": "connectors.contacthub.connector.ContacthubConnector",
 }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 HARNESSES: dict[str, str] = {
     "carddav": "connectors.carddav.tests.harness:make_harness",
+    "contacthub": "connectors.contacthub.tests.harness:make_harness",
+    "contactsend": "connectors.contactsend.tests.harness:make_harness",
     "getresponse": "connectors.getresponse.tests.harness:make_harness",
     "google": "connectors.google.tests.harness:make_harness",
     "mailchimp": "connectors.mailchimp.tests.harness:make_harness",

@@ -1,0 +1,1 @@
+"""Contactlab Contacthub (customer data platform, REST): customers of one node. See connector.py."""

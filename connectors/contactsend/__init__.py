@@ -1,0 +1,1 @@
+"""Contactlab ContactSend (email marketing, SOAP): subscribers of one userdb. See connector.py."""
