@@ -49,6 +49,7 @@ from connectors.carddav.client import (
     SyncUnsupported,
 )
 from connectors.carddav.vcard import Card, VCardError, card_from_fields
+from connectors.hosts import HostError, pin_session, tenant_host
 from connectors.http import Http
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ class CardDavConnector(Connector):
         if not template:
             raise ConnectorError("the CardDAV server URL is missing", permanent=True)
         self.server_url = template.format(email=quote(options.get("email", ""), safe="@"))
+        if self.preset is None:
+            self._pin_tenant_server(http)
         self.vcard_version = options.get("vcard_version") or (
             self.preset.vcard_version if self.preset else "3.0"
         )
@@ -165,6 +168,21 @@ class CardDavConnector(Connector):
         self.client = DavClient(http, self._auth())
         # name -> (etag, text) of recently read cards: the base of a conditional update.
         self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def _pin_tenant_server(self, http: Http) -> None:
+        """The server's address is what the tenant typed: validated (https in production,
+        no loopback or private address unless the operator allows it), resolved once, and
+        the session pinned to it, redirects to other hosts included (connectors/hosts.py)."""
+        parts = urlsplit(self.server_url)
+        try:
+            pinned = tenant_host(
+                f"{parts.scheme}://{parts.netloc}" if parts.scheme else self.server_url
+            )
+        except HostError as exc:
+            raise ConnectorError(
+                f"The CardDAV server address is not allowed: {exc}", permanent=True
+            ) from exc
+        pin_session(http.session, pinned)
 
     def _auth(self) -> Auth:
         secrets = self.credentials.secrets

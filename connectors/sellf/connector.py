@@ -123,6 +123,7 @@ class SellfConnector(Connector):
     )
     auth_kind = "api_key"
     auth_fields = (("api_key", "API key (in Sellf: Settings → API)", True),)
+    tenant_settings = ("user_id",)  # the team user this authorization stands for
     # One key serves a whole team: after the key, the tenant picks the user this
     # authorization stands for (sync/web/views/apps.py app_team_user).
     team_users = True

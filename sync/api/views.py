@@ -541,8 +541,8 @@ class ConnectorViewSet(TenantViewSetMixin, viewsets.ViewSet):
             authorization = get_object_or_404(
                 scoped(AppAuthorization, self.account), pk=int(raw), vendor=vendor
             )
-            connector = open_connector(authorization, request.query_params.get("scope", ""))
             try:
+                connector = open_connector(authorization, request.query_params.get("scope", ""))
                 data["scopes"] = [vars(scope) for scope in connector.scopes()]
                 data["fields"] = [vars(spec) for spec in connector.fields()]
             except ConnectorError as exc:

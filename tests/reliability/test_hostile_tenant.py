@@ -160,3 +160,30 @@ def test_a_vendor_answer_is_never_echoed_beyond_a_short_line() -> None:
     assert "\x00" not in str(error) and "\n" not in str(error)
     long = ConnectorError("x" * 10_000 + "\n\x1b[31m")
     assert len(str(long)) <= ConnectorError.MAX_MESSAGE
+
+
+@pytest.mark.parametrize("vendor", ["carddav", "wildix"])
+def test_a_tenant_typed_server_on_a_private_address_is_refused(
+    owner_api: APIClient, account: Account, listener: Listener, settings: Any, vendor: str
+) -> None:
+    settings.ALLOW_PRIVATE_HOSTS = False
+    typed = {
+        "carddav": {"url": f"{listener.url}/dav/", "username": "u"},
+        "wildix": {"pbx": listener.url.removeprefix("http://"), "username": "u"},
+    }[vendor]
+    auth = AppAuthorization(account=account, vendor=vendor, label="evil", settings=typed)
+    auth.secrets = {"password": "p"}
+    auth.save()
+    response = owner_api.post(f"{URL}{auth.pk}/test/")
+    assert response.status_code < 500
+    auth.refresh_from_db()
+    assert auth.health != "ok"
+    assert "private" in auth.health_message or "not allowed" in auth.health_message
+    for address in ("http://169.254.169.254/latest/", "http://10.0.0.1/", "http://[::1]:8080/"):
+        metadata = AppAuthorization(
+            account=account, vendor="carddav", label="m", settings={"url": address}
+        )
+        metadata.secrets = {"password": "p"}
+        with pytest.raises(ConnectorError, match="not allowed"):
+            open_connector(metadata)
+    assert listener.received == []
