@@ -392,6 +392,9 @@ WILDIX_PBX_URL_TEMPLATE = env.str(
 
 # --- Sync engine knobs (per connection values override these defaults).
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=900)
+# How long one run may write before it stops at a checkpoint and the next run (queued at
+# once) goes on: below the task timeout, so django-q never kills a run mid-write.
+SYNC_RUN_BUDGET_SECONDS = env.int("SYNC_RUN_BUDGET_SECONDS", default=480)
 # Sides whose app reports no deletions in delta reads are listed completely this often,
 # which is when deletions and removals from a list are noticed there.
 SYNC_FULL_LISTING_MINUTES = env.int("SYNC_FULL_LISTING_MINUTES", default=60)

@@ -6,3 +6,6 @@ class SyncConfig(AppConfig):
 
     name = "sync"
     verbose_name = "Contact sync"
+
+    def ready(self) -> None:
+        from sync import checks  # noqa: F401  (registers the system checks)

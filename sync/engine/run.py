@@ -112,6 +112,10 @@ def run_connection(
             runner.execute()
     finally:
         Connection.objects.release(connection.pk, worker)
+    if runner.continues and run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL):
+        from sync.tasks import enqueue_run  # the chain goes on once the claim is free
+
+        enqueue_run(connection, trigger, initial=False)
     return run
 
 
@@ -152,6 +156,9 @@ class Runner:
         self.replace_destination = replace_destination
         self.confirm_mass_change = confirm_mass_change
         self.ctx: RunContext | None = None
+        self.started = time.monotonic()
+        self.budget = float(settings.SYNC_RUN_BUDGET_SECONDS)
+        self.continues = False  # stopped at a checkpoint; the next run goes on
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.samples: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
             lambda: defaultdict(list)
@@ -259,6 +266,15 @@ class Runner:
             self._apply_chunk(chunk)
             done += len(chunk)
             self._progress("write", done)
+            out_of_time = time.monotonic() - self.started > self.budget
+            if out_of_time and not self.dry_run and self._dirty_after(last_pk):
+                # Stop at this checkpoint, before the task timeout could kill the run
+                # mid-write; the links still dirty are the next run's, queued at once.
+                self.continues = True
+                break
+
+    def _dirty_after(self, last_pk: int) -> bool:
+        return links_of(self.connection).filter(dirty=True, pk__gt=last_pk).exists()
 
     def _cursor(self, side: str) -> Any:
         """Where to read ``side`` from: its cursor, or None for a complete listing on an
@@ -313,12 +329,18 @@ class Runner:
             state = ConnectionState.ACTIVE if self.initial else state
         if state == ConnectionState.ERROR:
             state = ConnectionState.ACTIVE
+        reason, next_run = "", now + timedelta(minutes=self.connection.interval_minutes)
+        if self.continues:
+            # An initial sync stays one until its last record is written.
+            state, next_run = self.connection.state, now
+            reason = "The sync continues in the next run, from where this one stopped."
+            self.run.progress = {**self.run.progress, "continues": True}
         Connection.objects.filter(pk=self.connection.pk).update(
             state=state,
-            state_reason="",
+            state_reason=reason,
             consecutive_failures=0,
             last_run_at=now,
-            next_run_at=now + timedelta(minutes=self.connection.interval_minutes),
+            next_run_at=next_run,
         )
         self.connection.state = state
 
