@@ -10,6 +10,10 @@ sandbox counted per side.
 Sellf allows 20 requests a second per key (Performance plan). Unpaced by default, so
 that the run measures our code rather than the limit; the time a paced run would take
 at least is printed too (Sellf's calls / 20). ``--paced`` runs with the limit on.
+
+Measured 2026-12-01 on the shared 2-core machine (SQLite, ``--n 5000``, unpaced):
+initial sync 237.9 s, 7000 writes, API calls Sellf 3604 / GetResponse 15552;
+no-change run 36.8 s, 0 writes, Sellf 73 / GetResponse 3538.
 """
 
 from __future__ import annotations

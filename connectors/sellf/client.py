@@ -15,6 +15,7 @@ section 1), kept in this one place:
 
 from __future__ import annotations
 
+import email.utils
 import threading
 import time
 from collections.abc import Iterator
@@ -258,6 +259,16 @@ class SellfClient:
         http.session.headers["Accept"] = "application/json"
         http.session.headers["Content-Type"] = "application/json"
         self.pace = Pacer(api_key[-12:], rate)
+        # The vendor's clock at its last answer (the Date header), for read cursors.
+        self.last_date: datetime | None = None
+        http.on_response.append(self._remember_date)
+
+    def _remember_date(self, response: requests.Response) -> None:
+        try:
+            moment = email.utils.parsedate_to_datetime(response.headers.get("Date", ""))
+        except (TypeError, ValueError):
+            return
+        self.last_date = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         self.pace()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import (
@@ -203,11 +203,16 @@ class SellfConnector(Connector):
         so an edit or a deletion during the read cannot shift an unread person behind
         the offset (the page number advances only while a whole page shares one
         timestamp). Ids already read are skipped. A listing from nothing is complete
-        on its last page; its pages carry no cursor before then, so a crash restarts it."""
+        on its last page; its pages carry no cursor before then, so a crash restarts it.
+
+        A page's cursor is the newest ``updated_at`` seen, but never later than the
+        moment the read began by Sellf's clock (its Date header, less a second): a
+        person edited during the read after we read it is then read again next time."""
         boundary: str | None = cursor or None
         number = 1
         seen: set[int] = set()
         newest = boundary
+        started: datetime | None = None
         while True:
             params: dict[str, Any] = {"sort_by": "updated_at", "page": number}
             if boundary:
@@ -215,6 +220,8 @@ class SellfConnector(Connector):
             if self.owner_filter is not None:
                 params["user_id"] = self.owner_filter
             people, more = self.client.people_page(params)
+            if started is None and self.client.last_date is not None:
+                started = self.client.last_date - timedelta(seconds=1)
             fresh = [p for p in people if p.id not in seen]
             seen.update(p.id for p in fresh)
             records = [self.record(p) for p in fresh]
@@ -224,7 +231,7 @@ class SellfConnector(Connector):
             done = not more or not people
             page = Page(records=records)
             if cursor or done:
-                page.cursor = newest or format_time(datetime.now(UTC))
+                page.cursor = self.safe_cursor(newest, started)
             page.complete = done and not cursor
             yield page
             if done:
@@ -233,6 +240,15 @@ class SellfConnector(Connector):
                 number += 1  # a whole page at one timestamp: step on within it
             else:
                 boundary, number = newest, 1
+
+    @staticmethod
+    def safe_cursor(newest: str | None, started: datetime | None) -> str:
+        if newest is None:
+            return format_time(started or datetime.now(UTC))
+        moment = parse_time(newest)
+        if started is not None and moment is not None and moment > started:
+            return format_time(started)
+        return newest
 
     def company_name(self, company_id: int | None) -> str | None:
         if company_id is None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -74,8 +73,9 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}( ext\. \d+)?$")
 
 
 def digest(contact: Contact) -> str:
-    """A short content digest of a contact: equal digests, nothing changed."""
-    blob = json.dumps(contact.values, sort_keys=True, separators=(",", ":"))
+    """A short content digest of a contact: equal digests, nothing changed. The values
+    come in CONTACT_FIELDS order, joined by a separator no field holds."""
+    blob = "\x1f".join(contact.values.values())
     return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
 
@@ -148,7 +148,9 @@ class WildixConnector(Connector):
             known = cursor["digests"]
         seen: dict[str, str] = {}
         totals: set[int] = set()
-        buffered: Page | None = None  # held back one page: the last one carries the cursor
+        # Held back: the last page carries the cursor. A delta gathers its few changes
+        # across listing pages, so that a poll without changes hands the engine one page.
+        buffered: list[Record] | None = None
         for contacts, total in self.client.contact_pages(self.scope, self.page_size):
             totals.add(total)
             records = []
@@ -159,10 +161,13 @@ class WildixConnector(Connector):
                 seen[contact.id] = value
                 if known is None or known.get(contact.id) != value:
                     records.append(self.record(contact))
+            if known is not None and buffered is not None and len(buffered) < self.page_size:
+                buffered.extend(records)
+                continue
             if buffered is not None:
-                yield buffered
-            buffered = Page(records=records)
-        last = buffered or Page(records=[])
+                yield Page(records=buffered)
+            buffered = records
+        last = Page(records=buffered or [])
         # Offset paging: an insert or delete during the listing shifts rows and could
         # hide one; only an undisturbed listing proves absence.
         undisturbed = len(totals) <= 1 and len(seen) >= max(totals or {0})
