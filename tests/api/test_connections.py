@@ -226,6 +226,7 @@ def test_resume_schedules_the_next_run_now(owner_api: APIClient, connection: Con
     connection.state = ConnectionState.PAUSED
     connection.last_run_at = connection.created_at
     connection.save()
+    connection.runs.create(trigger="initial", status="succeeded")  # its initial sync is done
     response = owner_api.post(f"{URL}{connection.pk}/resume/")
     assert response.status_code == 200
     connection.refresh_from_db()

@@ -27,7 +27,6 @@ from sync.models import (
     ActionKind,
     AppAuthorization,
     Connection,
-    ConnectionState,
     FieldMapping,
     FilterKind,
     Operator,
@@ -36,7 +35,6 @@ from sync.models import (
     RuleFilter,
     RunStatus,
     SyncRun,
-    Trigger,
     UserLink,
 )
 from sync.tenancy import get_scoped_or_404, scoped
@@ -52,6 +50,7 @@ from sync.web.forms import (
 )
 from sync.web.tenant import require_manager, tenant_required
 from sync.web.views.common import form_status, get_connection, side_labels, steps_context
+from sync.web.views.connections import transition
 
 logger = logging.getLogger(__name__)
 
@@ -741,24 +740,5 @@ def preview_rows(preview: dict[str, Any], titles: dict[str, str]) -> list[dict[s
 @tenant_required
 @require_POST
 def connection_start(request: HttpRequest, pk: int) -> HttpResponse:
-    """Start syncing: initial sync now, then on the interval."""
-    connection = get_connection(request, pk)
-    require_manager(request)
-    if connection.state not in (ConnectionState.DRAFT, ConnectionState.PREVIEWED):
-        messages.info(request, "This connection has already started.")
-        return redirect("web:connection", pk=connection.pk)
-    connection.state = ConnectionState.INITIAL_SYNC
-    connection.state_reason = ""
-    connection.next_run_at = timezone.now()
-    connection.save(update_fields=["state", "state_reason", "next_run_at", "updated_at"])
-    _enqueue(request, connection, Trigger.INITIAL)
-    messages.success(request, "Syncing has started. The first run lists both apps whole.")
-    return redirect("web:connection", pk=connection.pk)
-
-
-def _enqueue(request: HttpRequest, connection: Connection, trigger: str) -> None:
-    try:
-        services.enqueue(connection, trigger)
-    except Exception as exc:  # the run's failure is on the dashboard; the page still answers
-        logger.exception("could not enqueue a run of connection %s", connection.pk)
-        messages.error(request, f"The run could not be started: {exc}")
+    """Start syncing: initial sync now, then on the interval (sync/lifecycle.py)."""
+    return transition(request, pk, "start")
