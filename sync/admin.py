@@ -86,13 +86,13 @@ class TeamUserInline(admin.TabularInline):
 class AccountAdmin(admin.ModelAdmin):
     """Tenants, with their plan and any per-account limit overrides."""
 
-    list_display = ["name", "slug", "plan", "member_count", "connection_count", "created_at"]
-    list_filter = ["plan"]
+    list_display = ["name", "slug", "tier", "member_count", "connection_count", "created_at"]
+    list_filter = ["tier"]
     search_fields = ["name", "slug", "members__user__username", "members__user__email"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [TeamUserInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "plan"]}),
+        (None, {"fields": ["name", "slug", "tier"]}),
         (
             "Limit overrides (empty = as the plan says)",
             {
@@ -287,7 +287,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "last_run_at",
         "consecutive_failures",
     ]
-    list_filter = ["state", "direction", "conflict_policy", "account__plan"]
+    list_filter = ["state", "direction", "conflict_policy", "account__tier"]
     search_fields = [
         "name",
         "account__name",

@@ -32,27 +32,30 @@ class Direction(models.TextChoices):
     B_TO_A = "b_to_a", "B → A"
 
 
-class Plan(models.TextChoices):
+class Tier(models.TextChoices):
+    """The pricing tier of an account (what tenants read as their "plan"; called a tier
+    in code so that it is never confused with the planner's plan of a run)."""
+
     FREE = "free", "Free"
     TEAM = "team", "Team"
     BUSINESS = "business", "Business"
 
 
-# What each plan allows; an account may override any limit (ops console).
-PLAN_LIMITS: dict[str, dict[str, Any]] = {
-    Plan.FREE: {
+# What each tier allows; an account may override any limit (ops console).
+TIER_LIMITS: dict[str, dict[str, Any]] = {
+    Tier.FREE: {
         "max_rules_per_connection": 2,
         "custom_mappings_allowed": False,
         "min_interval_minutes": 60,
         "max_contacts": 1_000,
     },
-    Plan.TEAM: {
+    Tier.TEAM: {
         "max_rules_per_connection": 10,
         "custom_mappings_allowed": True,
         "min_interval_minutes": 5,
         "max_contacts": 50_000,
     },
-    Plan.BUSINESS: {
+    Tier.BUSINESS: {
         "max_rules_per_connection": 50,
         "custom_mappings_allowed": True,
         "min_interval_minutes": 1,
@@ -62,12 +65,12 @@ PLAN_LIMITS: dict[str, dict[str, Any]] = {
 
 
 class Account(models.Model):
-    """A tenant: a company whose apps are kept in sync. Its plan sets the limits."""
+    """A tenant: a company whose apps are kept in sync. Its tier sets the limits."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
-    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.TEAM)
-    # Overrides of the plan's limits; empty means "as the plan says".
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.TEAM)
+    # Overrides of the tier's limits; empty means "as the tier says".
     max_rules_per_connection = models.PositiveIntegerField(null=True, blank=True)
     custom_mappings_allowed = models.BooleanField(null=True, blank=True)
     min_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
@@ -81,9 +84,9 @@ class Account(models.Model):
         return self.name
 
     def limit(self, name: str) -> Any:
-        """The limit ``name`` in force: the account's override, else the plan's value."""
+        """The limit ``name`` in force: the account's override, else the tier's value."""
         override = getattr(self, name)
-        return PLAN_LIMITS[self.plan][name] if override is None else override
+        return TIER_LIMITS[self.tier][name] if override is None else override
 
 
 class Role(models.TextChoices):
