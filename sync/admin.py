@@ -23,7 +23,7 @@ from django.utils import timezone
 from social_django.admin import UserSocialAuthOption
 from social_django.models import UserSocialAuth
 
-from sync import lifecycle
+from sync import lifecycle, setup
 from sync.models import (
     BREAKER_OPTIONS,
     CONNECTION_OPTIONS,
@@ -247,6 +247,73 @@ class UserSocialAuthAdmin(UserSocialAuthOption):
 # --- Connections, with rules and mappings nested.
 
 
+# --- What the apps can do (sync/setup.py), judged as the wizard and the API judge it.
+
+
+class SetupCheckedForm(forms.ModelForm):
+    """A model form whose changed rows are also checked against what each side's app
+    can do (sync/setup.py), after the model's own validation; refusals are form errors
+    in the words the wizard and the API use."""
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors or not self.has_changed():
+            return
+        try:
+            self.check_setup(self.instance)
+        except setup.Invalid as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+    def check_setup(self, instance: Any) -> None:
+        raise NotImplementedError
+
+
+class ConnectionForm(SetupCheckedForm):
+    """Deletion and unsubscribe modes must be possible on the side they act on."""
+
+    def check_setup(self, instance: Connection) -> None:
+        if not (instance.a_authorization_id and instance.b_authorization_id):
+            return
+        problems = setup.check_options(instance, self.changed_data, setup.side_apps(instance))
+        for name, words in problems.items():
+            self.add_error(name if name in self.fields else None, words)
+
+
+class FieldMappingForm(SetupCheckedForm):
+    """A custom pair: both fields exist and values may flow in its direction."""
+
+    def check_setup(self, instance: FieldMapping) -> None:
+        if instance.is_default or not instance.connection_id:
+            return
+        instance.transform = setup.check_pair(
+            instance.a_field,
+            instance.b_field,
+            instance.direction,
+            instance.transform,
+            setup.side_apps(instance.connection),
+        )
+
+
+class RuleFilterForm(SetupCheckedForm):
+    """A filter must be possible on its rule's source side."""
+
+    def check_setup(self, instance: RuleFilter) -> None:
+        if instance.rule_id:
+            rule = instance.rule
+            apps = setup.side_apps(rule.connection)
+            setup.check_filter(instance.kind, instance.field, rule.direction, apps)
+
+
+class RuleActionForm(SetupCheckedForm):
+    """An action must be possible on its rule's target side."""
+
+    def check_setup(self, instance: RuleAction) -> None:
+        if instance.rule_id:
+            rule = instance.rule
+            apps = setup.side_apps(rule.connection)
+            setup.check_action(instance.kind, instance.field, rule.direction, apps)
+
+
 class RuleInline(admin.TabularInline):
     """Rules of a connection; filters and actions are edited on the rule's own page."""
 
@@ -267,13 +334,17 @@ class RuleInline(admin.TabularInline):
 
 class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
+    form = FieldMappingForm
     extra = 0
     fields = ["a_field", "b_field", "direction", "transform", "enabled", "is_default", "order"]
 
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    """Connections of every tenant, with ops actions: pause, resume, run now, resync."""
+    """Connections of every tenant, with ops actions: pause, resume, start, run now,
+    resync, confirm a mass change (sync/lifecycle.py)."""
+
+    form = ConnectionForm
 
     list_display = [
         "name",
@@ -400,11 +471,13 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 class RuleFilterInline(admin.TabularInline):
     model = RuleFilter
+    form = RuleFilterForm
     extra = 0
 
 
 class RuleActionInline(admin.TabularInline):
     model = RuleAction
+    form = RuleActionForm
     extra = 0
 
 
@@ -422,6 +495,7 @@ class RuleAdmin(admin.ModelAdmin):
 
 @admin.register(RuleFilter)
 class RuleFilterAdmin(admin.ModelAdmin):
+    form = RuleFilterForm
     list_display = ["__str__", "rule", "kind", "field", "operator", "value", "negate"]
     list_filter = ["kind", "operator", "negate"]
     search_fields = ["field", "value", "rule__name", "rule__connection__name"]
@@ -431,6 +505,7 @@ class RuleFilterAdmin(admin.ModelAdmin):
 
 @admin.register(RuleAction)
 class RuleActionAdmin(admin.ModelAdmin):
+    form = RuleActionForm
     list_display = ["__str__", "rule", "kind", "field", "value", "revert_on_leave"]
     list_filter = ["kind", "revert_on_leave"]
     search_fields = ["field", "value", "rule__name", "rule__connection__name"]
@@ -440,6 +515,7 @@ class RuleActionAdmin(admin.ModelAdmin):
 
 @admin.register(FieldMapping)
 class FieldMappingAdmin(admin.ModelAdmin):
+    form = FieldMappingForm
     list_display = [
         "__str__",
         "connection",

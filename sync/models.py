@@ -361,6 +361,17 @@ class Connection(models.Model):
                 errors[f"{side}_authorization"] = (
                     f"Side {side.upper()}'s app authorization belongs to another account."
                 )
+        if (
+            self.a_authorization_id
+            and self.a_authorization_id == self.b_authorization_id
+            and self.a_scope
+            and self.a_scope == self.b_scope
+        ):
+            # A connection to itself would echo every change back onto the same record.
+            # Checked once a scope is chosen (the wizard's first step picks only apps).
+            errors["b_scope"] = (
+                "Both sides are the same list of the same app; choose another for one side."
+            )
         if self.account_id:
             minimum = self.account.limit("min_interval_minutes")
             if self.interval_minutes < minimum:

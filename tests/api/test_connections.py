@@ -135,7 +135,7 @@ def test_owner_updates_options_and_replaces_rules(
         {
             "deletions_a_to_b": "trash_tag",
             "deletion_review": True,
-            "rules": [{"direction": "b_to_a", "filters": [{"kind": "in_list", "value": "vip"}]}],
+            "rules": [{"direction": "b_to_a", "filters": [{"kind": "has_tag", "value": "vip"}]}],
         },
         format="json",
     )

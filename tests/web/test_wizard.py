@@ -266,13 +266,16 @@ def test_pair_of_incompatible_types_is_refused_with_the_reason(
     assert not FieldMapping.objects.filter(a_field="tags", b_field="deleted_marker").exists()
 
 
-def test_pair_that_can_flow_one_way_only_is_made_one_way_and_says_so(
+def test_pair_that_can_flow_one_way_only_is_refused_two_way_and_kept_one_way(
     owner_client: Client, connection: Connection
 ) -> None:
+    """The same refusal as the API's and the ops console's (sync/setup.py check_pair)."""
     response = add_pair(owner_client, connection, "phone", "notes")
+    assert "can only flow A → B" in response.content.decode()
+    assert not FieldMapping.objects.filter(connection=connection, a_field="phone").exists()
+    add_pair(owner_client, connection, "phone", "notes", direction="a_to_b")
     pair = FieldMapping.objects.get(connection=connection, a_field="phone", b_field="notes")
     assert pair.direction == "a_to_b"
-    assert "can only flow A → B" in response.content.decode()
 
 
 def test_plan_without_custom_mappings_refuses_them(
