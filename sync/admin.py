@@ -237,7 +237,8 @@ class UserSocialAuthAdmin(UserSocialAuthOption):
     """social-auth's admin without the token-bearing ``extra_data``."""
 
     exclude = ["extra_data"]
-    readonly_fields = [*UserSocialAuthOption.readonly_fields, "tokens_status"]
+    # social_django's class attribute is typed as a 2-tuple; this one has three names.
+    readonly_fields = (*UserSocialAuthOption.readonly_fields, "tokens_status")  # type: ignore[assignment]
 
     @admin.display(description="Tokens")
     def tokens_status(self, obj: UserSocialAuth) -> str:

@@ -12,7 +12,8 @@ import hashlib
 import json
 import secrets
 from datetime import timedelta
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,18 +22,31 @@ from django.db.models import Q
 from django.utils import timezone
 from encrypted_model_fields.fields import EncryptedTextField
 
+if TYPE_CHECKING:
+    # Without django-stubs mypy would read a member (Trigger.MANUAL) as the tuple its class
+    # body assigns; to mypy the choices are string enums with Django's extras.
+    class TextChoices(StrEnum):
+        choices: ClassVar[list[tuple[str, str]]]
+        values: ClassVar[list[str]]
+        labels: ClassVar[list[str]]
+        label: str
 
-class Side(models.TextChoices):
+        def __init__(self, *args: Any) -> None: ...
+else:
+    TextChoices = models.TextChoices
+
+
+class Side(TextChoices):
     A = "a", "Side A"
     B = "b", "Side B"
 
 
-class Direction(models.TextChoices):
+class Direction(TextChoices):
     A_TO_B = "a_to_b", "A → B"
     B_TO_A = "b_to_a", "B → A"
 
 
-class Tier(models.TextChoices):
+class Tier(TextChoices):
     """The pricing tier of an account (what tenants read as their "plan"; called a tier
     in code so that it is never confused with the planner's plan of a run)."""
 
@@ -89,7 +103,7 @@ class Account(models.Model):
         return TIER_LIMITS[self.tier][name] if override is None else override
 
 
-class Role(models.TextChoices):
+class Role(TextChoices):
     OWNER = "owner", "Owner"
     ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"
@@ -119,7 +133,7 @@ class TeamUser(models.Model):
         return self.role in (Role.OWNER, Role.ADMIN)
 
 
-class Health(models.TextChoices):
+class Health(TextChoices):
     UNKNOWN = "unknown", "Not checked yet"
     OK = "ok", "OK"
     AUTH_FAILED = "auth_failed", "Authentication failed"
@@ -179,7 +193,7 @@ class AppAuthorization(models.Model):
         return bool(self.secrets)
 
 
-class ConnectionState(models.TextChoices):
+class ConnectionState(TextChoices):
     DRAFT = "draft", "Draft"
     PREVIEWED = "previewed", "Previewed"
     INITIAL_SYNC = "initial_sync", "Initial sync"
@@ -188,13 +202,13 @@ class ConnectionState(models.TextChoices):
     ERROR = "error", "Error"
 
 
-class SyncDirection(models.TextChoices):
+class SyncDirection(TextChoices):
     TWO_WAY = "two_way", "Two-way"
     A_TO_B = "a_to_b", "One-way A → B"
     B_TO_A = "b_to_a", "One-way B → A"
 
 
-class DeletionMode(models.TextChoices):
+class DeletionMode(TextChoices):
     OFF = "off", "Do nothing"
     TRASH_TAG = "trash_tag", "Add the trash tag"
     DELETE = "delete", "Delete"
@@ -202,13 +216,13 @@ class DeletionMode(models.TextChoices):
     MARKER_FIELD = "marker_field", "Set the marker field"
 
 
-class UnsubscribeMode(models.TextChoices):
+class UnsubscribeMode(TextChoices):
     OFF = "off", "Do nothing"
     TAG = "tag", "Add the unsubscribe tag"
     OPT_OUT = "opt_out", "Set the opt-out field"
 
 
-class ConflictPolicy(models.TextChoices):
+class ConflictPolicy(TextChoices):
     A_WINS = "a_wins", "Side A wins"
     B_WINS = "b_wins", "Side B wins"
     MOST_RECENT = "most_recent", "Most recent change wins"
@@ -434,7 +448,7 @@ class Rule(models.Model):
             )
 
 
-class FilterKind(models.TextChoices):
+class FilterKind(TextChoices):
     HAS_TAG = "has_tag", "Has tag"
     IN_LIST = "in_list", "Is in list"
     OWNED_BY = "owned_by", "Is owned by"
@@ -443,7 +457,7 @@ class FilterKind(models.TextChoices):
     EXISTS_IN_OTHER = "exists_in_other", "Already exists in the other app"
 
 
-class Operator(models.TextChoices):
+class Operator(TextChoices):
     EQUALS = "equals", "equals"
     NOT_EQUALS = "not_equals", "does not equal"
     CONTAINS = "contains", "contains"
@@ -467,7 +481,7 @@ class RuleFilter(models.Model):
         return f"{self.get_kind_display()} {self.field} {self.operator} {self.value}".strip()
 
 
-class ActionKind(models.TextChoices):
+class ActionKind(TextChoices):
     ADD_TAG = "add_tag", "Add tag"
     REMOVE_TAG = "remove_tag", "Remove tag"
     ADD_TO_LIST = "add_to_list", "Add to list"
@@ -492,13 +506,13 @@ class RuleAction(models.Model):
         return f"{self.get_kind_display()} {self.field} {self.value}".strip()
 
 
-class MappingDirection(models.TextChoices):
+class MappingDirection(TextChoices):
     BOTH = "both", "Both ways"
     A_TO_B = "a_to_b", "A → B only"
     B_TO_A = "b_to_a", "B → A only"
 
 
-class Transform(models.TextChoices):
+class Transform(TextChoices):
     NONE = "", "As is"
     EMAIL = "email", "Email (normalized)"
     PHONE = "phone", "Phone (E.164)"
@@ -571,7 +585,7 @@ class UserLink(models.Model):
         return f"{self.a_user_label or self.a_user_id} ↔ {self.b_user_label or self.b_user_id}"
 
 
-class LinkState(models.TextChoices):
+class LinkState(TextChoices):
     PENDING_CREATE = "pending_create", "Create in flight"
     LINKED = "linked", "Linked"
     PENDING_DELETE = "pending_delete", "Deletion awaiting review"
@@ -659,7 +673,7 @@ class RecordLink(models.Model):
         return self.a_id if side == Side.A else self.b_id
 
 
-class Trigger(models.TextChoices):
+class Trigger(TextChoices):
     PREVIEW = "preview", "Preview (dry run)"
     INITIAL = "initial", "Initial sync"
     SCHEDULE = "schedule", "Schedule"
@@ -669,7 +683,7 @@ class Trigger(models.TextChoices):
     UNDO = "undo", "Undo"
 
 
-class RunStatus(models.TextChoices):
+class RunStatus(TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -717,7 +731,7 @@ class SyncRun(models.Model):
         return None
 
 
-class EventAction(models.TextChoices):
+class EventAction(TextChoices):
     CREATE = "create", "Created"
     UPDATE = "update", "Updated"
     DELETE = "delete", "Deleted"
@@ -732,7 +746,7 @@ class EventAction(models.TextChoices):
     UNDO = "undo", "Undone"
 
 
-class EventStatus(models.TextChoices):
+class EventStatus(TextChoices):
     OK = "ok", "OK"
     ERROR = "error", "Error"
     SKIPPED = "skipped", "Skipped"

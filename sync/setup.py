@@ -37,7 +37,7 @@ ENDS = {"a_to_b": ("a", "b"), "b_to_a": ("b", "a")}
 
 # What a filter or action kind needs of its side: a capability flag of the connector
 # class, or a field with a common key (when the filter or action names no field).
-NEEDS_CAPABILITY = {
+NEEDS_CAPABILITY: dict[str, str] = {
     FilterKind.HAS_TAG: "tags",
     ActionKind.ADD_TAG: "tags",
     ActionKind.REMOVE_TAG: "tags",
@@ -45,13 +45,13 @@ NEEDS_CAPABILITY = {
     ActionKind.ADD_TO_LIST: "lists",
     ActionKind.REMOVE_FROM_LIST: "lists",
 }
-NEEDS_COMMON_FIELD = {
+NEEDS_COMMON_FIELD: dict[str, str] = {
     FilterKind.OWNED_BY: "owner",
     ActionKind.SET_OWNER: "owner",
     FilterKind.STATUS: "status",
     ActionKind.SET_STATUS: "status",
 }
-NEEDS_NAMED_FIELD = (
+NEEDS_NAMED_FIELD: tuple[str, ...] = (
     FilterKind.FIELD,
     ActionKind.SET_FIELD,
     ActionKind.SET_FIELD_ON_CREATE,

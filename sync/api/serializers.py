@@ -118,7 +118,7 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        vendor = attrs.get("vendor") or getattr(self.instance, "vendor", "")
+        vendor = str(attrs.get("vendor") or getattr(self.instance, "vendor", ""))
         credentials = attrs.get("credentials")
         if credentials is None:
             if self.instance is None and connector_class(vendor).auth_kind != "oauth":
