@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install clean-var
+.PHONY: run test lint typecheck install clean-var
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Types of the core (pyproject.toml [tool.mypy]; sync/engine/ waits for the engine branch).
+MYPY_CORE := sync connectors/base.py connectors/http.py connectors/registry.py
+typecheck: install
+	$(BIN)/mypy $(MYPY_CORE)
+
 # The whole test suite; PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set.
-test: lint
+test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean-var:

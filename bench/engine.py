@@ -104,7 +104,7 @@ def connection_between(a, b):  # type: ignore[no-untyped-def]
 
     Connection.objects.all().delete()
     Account.objects.filter(slug="bench").delete()
-    account = Account.objects.create(name="Bench", slug="bench", plan="business")
+    account = Account.objects.create(name="Bench", slug="bench", tier="business")
     auths = [
         AppAuthorization.objects.create(
             account=account, vendor="fake", label=app.name, settings={"store": app.name}

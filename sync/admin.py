@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -22,6 +23,7 @@ from django.utils import timezone
 from social_django.admin import UserSocialAuthOption
 from social_django.models import UserSocialAuth
 
+from sync import lifecycle, setup
 from sync.models import (
     BREAKER_OPTIONS,
     CONNECTION_OPTIONS,
@@ -29,7 +31,6 @@ from sync.models import (
     ApiToken,
     AppAuthorization,
     Connection,
-    ConnectionState,
     FieldMapping,
     Invitation,
     RecordLink,
@@ -39,7 +40,6 @@ from sync.models import (
     SyncEvent,
     SyncRun,
     TeamUser,
-    Trigger,
     UserLink,
 )
 from sync.paginators import EstimatedCountPaginator
@@ -86,13 +86,13 @@ class TeamUserInline(admin.TabularInline):
 class AccountAdmin(admin.ModelAdmin):
     """Tenants, with their plan and any per-account limit overrides."""
 
-    list_display = ["name", "slug", "plan", "member_count", "connection_count", "created_at"]
-    list_filter = ["plan"]
+    list_display = ["name", "slug", "tier", "member_count", "connection_count", "created_at"]
+    list_filter = ["tier"]
     search_fields = ["name", "slug", "members__user__username", "members__user__email"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [TeamUserInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "plan"]}),
+        (None, {"fields": ["name", "slug", "tier"]}),
         (
             "Limit overrides (empty = as the plan says)",
             {
@@ -237,7 +237,8 @@ class UserSocialAuthAdmin(UserSocialAuthOption):
     """social-auth's admin without the token-bearing ``extra_data``."""
 
     exclude = ["extra_data"]
-    readonly_fields = [*UserSocialAuthOption.readonly_fields, "tokens_status"]
+    # social_django's class attribute is typed as a 2-tuple; this one has three names.
+    readonly_fields = (*UserSocialAuthOption.readonly_fields, "tokens_status")  # type: ignore[assignment]
 
     @admin.display(description="Tokens")
     def tokens_status(self, obj: UserSocialAuth) -> str:
@@ -245,6 +246,73 @@ class UserSocialAuthAdmin(UserSocialAuthOption):
 
 
 # --- Connections, with rules and mappings nested.
+
+
+# --- What the apps can do (sync/setup.py), judged as the wizard and the API judge it.
+
+
+class SetupCheckedForm(forms.ModelForm):
+    """A model form whose changed rows are also checked against what each side's app
+    can do (sync/setup.py), after the model's own validation; refusals are form errors
+    in the words the wizard and the API use."""
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors or not self.has_changed():
+            return
+        try:
+            self.check_setup(self.instance)
+        except setup.Invalid as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+    def check_setup(self, instance: Any) -> None:
+        raise NotImplementedError
+
+
+class ConnectionForm(SetupCheckedForm):
+    """Deletion and unsubscribe modes must be possible on the side they act on."""
+
+    def check_setup(self, instance: Connection) -> None:
+        if not (instance.a_authorization_id and instance.b_authorization_id):
+            return
+        problems = setup.check_options(instance, self.changed_data, setup.side_apps(instance))
+        for name, words in problems.items():
+            self.add_error(name if name in self.fields else None, words)
+
+
+class FieldMappingForm(SetupCheckedForm):
+    """A custom pair: both fields exist and values may flow in its direction."""
+
+    def check_setup(self, instance: FieldMapping) -> None:
+        if instance.is_default or not instance.connection_id:
+            return
+        instance.transform = setup.check_pair(
+            instance.a_field,
+            instance.b_field,
+            instance.direction,
+            instance.transform,
+            setup.side_apps(instance.connection),
+        )
+
+
+class RuleFilterForm(SetupCheckedForm):
+    """A filter must be possible on its rule's source side."""
+
+    def check_setup(self, instance: RuleFilter) -> None:
+        if instance.rule_id:
+            rule = instance.rule
+            apps = setup.side_apps(rule.connection)
+            setup.check_filter(instance.kind, instance.field, rule.direction, apps)
+
+
+class RuleActionForm(SetupCheckedForm):
+    """An action must be possible on its rule's target side."""
+
+    def check_setup(self, instance: RuleAction) -> None:
+        if instance.rule_id:
+            rule = instance.rule
+            apps = setup.side_apps(rule.connection)
+            setup.check_action(instance.kind, instance.field, rule.direction, apps)
 
 
 class RuleInline(admin.TabularInline):
@@ -267,25 +335,17 @@ class RuleInline(admin.TabularInline):
 
 class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
+    form = FieldMappingForm
     extra = 0
     fields = ["a_field", "b_field", "direction", "transform", "enabled", "is_default", "order"]
 
 
-def _enqueue(connection: Connection, trigger: str) -> bool:
-    """Queue a run through the engine's task module; False when it is not installed
-    yet (then only the connection's state changes and the scheduler picks it up)."""
-    try:
-        from sync.tasks import enqueue_run
-    except ImportError:
-        logger.warning("sync.tasks.enqueue_run is not available; %s not queued", connection)
-        return False
-    enqueue_run(connection, trigger)
-    return True
-
-
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    """Connections of every tenant, with ops actions: pause, resume, run now, resync."""
+    """Connections of every tenant, with ops actions: pause, resume, start, run now,
+    resync, confirm a mass change (sync/lifecycle.py)."""
+
+    form = ConnectionForm
 
     list_display = [
         "name",
@@ -299,7 +359,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "last_run_at",
         "consecutive_failures",
     ]
-    list_filter = ["state", "direction", "conflict_policy", "account__plan"]
+    list_filter = ["state", "direction", "conflict_policy", "account__tier"]
     search_fields = [
         "name",
         "account__name",
@@ -321,7 +381,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [RuleInline, FieldMappingInline]
-    actions = ["pause", "resume", "run_now", "full_resync"]
+    actions = ["pause", "resume", "start", "run_now", "full_resync", "confirm_mass_change"]
     fieldsets = [
         (None, {"fields": ["account", "name", "direction"]}),
         ("Side A", {"fields": ["a_authorization", "a_scope", "a_scope_label"]}),
@@ -353,80 +413,58 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause selected connections")
     def pause(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        reason = f"Paused from the ops console by {request.user}."
-        count = queryset.exclude(state=ConnectionState.PAUSED).update(
-            state=ConnectionState.PAUSED, state_reason=reason, updated_at=timezone.now()
-        )
-        self.message_user(request, f"Paused {count} connection(s).")
+        by = f"{request.user} from the ops console"
+        self._transition(request, queryset, "Paused", lambda c: lifecycle.pause(c, by=by))
 
     @admin.action(description="Resume selected connections")
     def resume(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        now = timezone.now()
-        resumable = queryset.filter(state__in=[ConnectionState.PAUSED, ConnectionState.ERROR])
-        # One that never finished a run resumes into its initial sync.
-        count = resumable.filter(last_run_at__isnull=False).update(
-            state=ConnectionState.ACTIVE,
-            state_reason="",
-            consecutive_failures=0,
-            next_run_at=now,
-            updated_at=now,
-        )
-        count += resumable.filter(last_run_at__isnull=True).update(
-            state=ConnectionState.INITIAL_SYNC,
-            state_reason="",
-            consecutive_failures=0,
-            next_run_at=now,
-            updated_at=now,
-        )
-        self.message_user(request, f"Resumed {count} connection(s); they run within a minute.")
+        self._transition(request, queryset, "Resumed", lifecycle.resume)
+
+    @admin.action(description="Start selected connections (initial sync)")
+    def start(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        self._transition(request, queryset, "Started", lifecycle.start)
 
     @admin.action(description="Run selected connections now")
     def run_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        self._run(request, queryset, Trigger.MANUAL, clear_cursors=False)
+        self._transition(request, queryset, "Queued", lifecycle.run_now)
 
     @admin.action(description="Full resync (forget cursors, re-read everything)")
     def full_resync(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        self._run(request, queryset, Trigger.RESYNC, clear_cursors=True)
+        self._transition(request, queryset, "Resyncing", lifecycle.request_full_resync)
 
-    def _run(
+    @admin.action(description="Confirm the mass change (run once through the circuit breaker)")
+    def confirm_mass_change(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        self._transition(request, queryset, "Confirmed", lifecycle.confirm_mass_change)
+
+    def _transition(
         self,
         request: HttpRequest,
         queryset: QuerySet[Connection],
-        trigger: str,
-        *,
-        clear_cursors: bool,
+        verb: str,
+        transition: Callable[[Connection], lifecycle.Outcome],
     ) -> None:
-        paused = queryset.filter(state=ConnectionState.PAUSED).count()
-        queued = 0
-        for connection in queryset.exclude(state=ConnectionState.PAUSED):
-            if clear_cursors:
-                # Without cursors the next run lists both sides whole; links keep
-                # matching, so nothing is duplicated. Due now, so that the scheduler
-                # still re-reads everything if the queued task is lost.
-                connection.cursor_a = None
-                connection.cursor_b = None
-                connection.next_run_at = timezone.now()
-                connection.save(update_fields=["cursor_a", "cursor_b", "next_run_at", "updated_at"])
-            if _enqueue(connection, trigger):
-                queued += 1
-            elif not clear_cursors:
-                # No task module: the scheduler's next dispatch runs it instead.
-                connection.next_run_at = timezone.now()
-                connection.save(update_fields=["next_run_at", "updated_at"])
-        total = queryset.count() - paused
-        if queued == total:
-            self.message_user(request, f"Queued {queued} run(s).")
-        else:
+        """Apply one lifecycle transition (sync/lifecycle.py) to each selected connection;
+        refusals are reported with the lifecycle's words, grouped."""
+        done, unqueued = 0, 0
+        refused: dict[str, int] = {}
+        for connection in queryset:
+            try:
+                outcome = transition(connection)
+            except lifecycle.Refused as exc:
+                refused[str(exc)] = refused.get(str(exc), 0) + 1
+                continue
+            done += 1
+            if outcome.trigger and not outcome.queued:
+                unqueued += 1
+        self.message_user(request, f"{verb} {done} connection(s).")
+        if unqueued:
             self.message_user(
                 request,
-                f"Scheduled {total} connection(s) to run at the next dispatch "
-                f"({queued} queued at once).",
+                f"{unqueued} run(s) could not be queued at once; they run at the next dispatch.",
                 messages.WARNING,
             )
-        if paused:
-            self.message_user(
-                request, f"Skipped {paused} paused connection(s); resume them first.", messages.INFO
-            )
+        for reason, count in refused.items():
+            self.message_user(request, f"Skipped {count} connection(s): {reason}", messages.INFO)
 
 
 # --- Rules, with their filters and actions nested.
@@ -434,11 +472,13 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 class RuleFilterInline(admin.TabularInline):
     model = RuleFilter
+    form = RuleFilterForm
     extra = 0
 
 
 class RuleActionInline(admin.TabularInline):
     model = RuleAction
+    form = RuleActionForm
     extra = 0
 
 
@@ -456,6 +496,7 @@ class RuleAdmin(admin.ModelAdmin):
 
 @admin.register(RuleFilter)
 class RuleFilterAdmin(admin.ModelAdmin):
+    form = RuleFilterForm
     list_display = ["__str__", "rule", "kind", "field", "operator", "value", "negate"]
     list_filter = ["kind", "operator", "negate"]
     search_fields = ["field", "value", "rule__name", "rule__connection__name"]
@@ -465,6 +506,7 @@ class RuleFilterAdmin(admin.ModelAdmin):
 
 @admin.register(RuleAction)
 class RuleActionAdmin(admin.ModelAdmin):
+    form = RuleActionForm
     list_display = ["__str__", "rule", "kind", "field", "value", "revert_on_leave"]
     list_filter = ["kind", "revert_on_leave"]
     search_fields = ["field", "value", "rule__name", "rule__connection__name"]
@@ -474,6 +516,7 @@ class RuleActionAdmin(admin.ModelAdmin):
 
 @admin.register(FieldMapping)
 class FieldMappingAdmin(admin.ModelAdmin):
+    form = FieldMappingForm
     list_display = [
         "__str__",
         "connection",

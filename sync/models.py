@@ -12,7 +12,8 @@ import hashlib
 import json
 import secrets
 from datetime import timedelta
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,38 +22,54 @@ from django.db.models import Q
 from django.utils import timezone
 from encrypted_model_fields.fields import EncryptedTextField
 
+if TYPE_CHECKING:
+    # Without django-stubs mypy would read a member (Trigger.MANUAL) as the tuple its class
+    # body assigns; to mypy the choices are string enums with Django's extras.
+    class TextChoices(StrEnum):
+        choices: ClassVar[list[tuple[str, str]]]
+        values: ClassVar[list[str]]
+        labels: ClassVar[list[str]]
+        label: str
 
-class Side(models.TextChoices):
+        def __init__(self, *args: Any) -> None: ...
+else:
+    TextChoices = models.TextChoices
+
+
+class Side(TextChoices):
     A = "a", "Side A"
     B = "b", "Side B"
 
 
-class Direction(models.TextChoices):
+class Direction(TextChoices):
     A_TO_B = "a_to_b", "A → B"
     B_TO_A = "b_to_a", "B → A"
 
 
-class Plan(models.TextChoices):
+class Tier(TextChoices):
+    """The pricing tier of an account (what tenants read as their "plan"; called a tier
+    in code so that it is never confused with the planner's plan of a run)."""
+
     FREE = "free", "Free"
     TEAM = "team", "Team"
     BUSINESS = "business", "Business"
 
 
-# What each plan allows; an account may override any limit (ops console).
-PLAN_LIMITS: dict[str, dict[str, Any]] = {
-    Plan.FREE: {
+# What each tier allows; an account may override any limit (ops console).
+TIER_LIMITS: dict[str, dict[str, Any]] = {
+    Tier.FREE: {
         "max_rules_per_connection": 2,
         "custom_mappings_allowed": False,
         "min_interval_minutes": 60,
         "max_contacts": 1_000,
     },
-    Plan.TEAM: {
+    Tier.TEAM: {
         "max_rules_per_connection": 10,
         "custom_mappings_allowed": True,
         "min_interval_minutes": 5,
         "max_contacts": 50_000,
     },
-    Plan.BUSINESS: {
+    Tier.BUSINESS: {
         "max_rules_per_connection": 50,
         "custom_mappings_allowed": True,
         "min_interval_minutes": 1,
@@ -62,12 +79,12 @@ PLAN_LIMITS: dict[str, dict[str, Any]] = {
 
 
 class Account(models.Model):
-    """A tenant: a company whose apps are kept in sync. Its plan sets the limits."""
+    """A tenant: a company whose apps are kept in sync. Its tier sets the limits."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
-    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.TEAM)
-    # Overrides of the plan's limits; empty means "as the plan says".
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.TEAM)
+    # Overrides of the tier's limits; empty means "as the tier says".
     max_rules_per_connection = models.PositiveIntegerField(null=True, blank=True)
     custom_mappings_allowed = models.BooleanField(null=True, blank=True)
     min_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
@@ -81,12 +98,12 @@ class Account(models.Model):
         return self.name
 
     def limit(self, name: str) -> Any:
-        """The limit ``name`` in force: the account's override, else the plan's value."""
+        """The limit ``name`` in force: the account's override, else the tier's value."""
         override = getattr(self, name)
-        return PLAN_LIMITS[self.plan][name] if override is None else override
+        return TIER_LIMITS[self.tier][name] if override is None else override
 
 
-class Role(models.TextChoices):
+class Role(TextChoices):
     OWNER = "owner", "Owner"
     ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"
@@ -116,7 +133,7 @@ class TeamUser(models.Model):
         return self.role in (Role.OWNER, Role.ADMIN)
 
 
-class Health(models.TextChoices):
+class Health(TextChoices):
     UNKNOWN = "unknown", "Not checked yet"
     OK = "ok", "OK"
     AUTH_FAILED = "auth_failed", "Authentication failed"
@@ -176,7 +193,7 @@ class AppAuthorization(models.Model):
         return bool(self.secrets)
 
 
-class ConnectionState(models.TextChoices):
+class ConnectionState(TextChoices):
     DRAFT = "draft", "Draft"
     PREVIEWED = "previewed", "Previewed"
     INITIAL_SYNC = "initial_sync", "Initial sync"
@@ -185,13 +202,13 @@ class ConnectionState(models.TextChoices):
     ERROR = "error", "Error"
 
 
-class SyncDirection(models.TextChoices):
+class SyncDirection(TextChoices):
     TWO_WAY = "two_way", "Two-way"
     A_TO_B = "a_to_b", "One-way A → B"
     B_TO_A = "b_to_a", "One-way B → A"
 
 
-class DeletionMode(models.TextChoices):
+class DeletionMode(TextChoices):
     OFF = "off", "Do nothing"
     TRASH_TAG = "trash_tag", "Add the trash tag"
     DELETE = "delete", "Delete"
@@ -199,13 +216,13 @@ class DeletionMode(models.TextChoices):
     MARKER_FIELD = "marker_field", "Set the marker field"
 
 
-class UnsubscribeMode(models.TextChoices):
+class UnsubscribeMode(TextChoices):
     OFF = "off", "Do nothing"
     TAG = "tag", "Add the unsubscribe tag"
     OPT_OUT = "opt_out", "Set the opt-out field"
 
 
-class ConflictPolicy(models.TextChoices):
+class ConflictPolicy(TextChoices):
     A_WINS = "a_wins", "Side A wins"
     B_WINS = "b_wins", "Side B wins"
     MOST_RECENT = "most_recent", "Most recent change wins"
@@ -366,6 +383,17 @@ class Connection(models.Model):
                 errors[f"{side}_authorization"] = (
                     f"Side {side.upper()}'s app authorization belongs to another account."
                 )
+        if (
+            self.a_authorization_id
+            and self.a_authorization_id == self.b_authorization_id
+            and self.a_scope
+            and self.a_scope == self.b_scope
+        ):
+            # A connection to itself would echo every change back onto the same record.
+            # Checked once a scope is chosen (the wizard's first step picks only apps).
+            errors["b_scope"] = (
+                "Both sides are the same list of the same app; choose another for one side."
+            )
         if self.account_id:
             minimum = self.account.limit("min_interval_minutes")
             if self.interval_minutes < minimum:
@@ -428,7 +456,7 @@ class Rule(models.Model):
             )
 
 
-class FilterKind(models.TextChoices):
+class FilterKind(TextChoices):
     HAS_TAG = "has_tag", "Has tag"
     IN_LIST = "in_list", "Is in list"
     OWNED_BY = "owned_by", "Is owned by"
@@ -437,7 +465,7 @@ class FilterKind(models.TextChoices):
     EXISTS_IN_OTHER = "exists_in_other", "Already exists in the other app"
 
 
-class Operator(models.TextChoices):
+class Operator(TextChoices):
     EQUALS = "equals", "equals"
     NOT_EQUALS = "not_equals", "does not equal"
     CONTAINS = "contains", "contains"
@@ -461,7 +489,7 @@ class RuleFilter(models.Model):
         return f"{self.get_kind_display()} {self.field} {self.operator} {self.value}".strip()
 
 
-class ActionKind(models.TextChoices):
+class ActionKind(TextChoices):
     ADD_TAG = "add_tag", "Add tag"
     REMOVE_TAG = "remove_tag", "Remove tag"
     ADD_TO_LIST = "add_to_list", "Add to list"
@@ -486,13 +514,13 @@ class RuleAction(models.Model):
         return f"{self.get_kind_display()} {self.field} {self.value}".strip()
 
 
-class MappingDirection(models.TextChoices):
+class MappingDirection(TextChoices):
     BOTH = "both", "Both ways"
     A_TO_B = "a_to_b", "A → B only"
     B_TO_A = "b_to_a", "B → A only"
 
 
-class Transform(models.TextChoices):
+class Transform(TextChoices):
     NONE = "", "As is"
     EMAIL = "email", "Email (normalized)"
     PHONE = "phone", "Phone (E.164)"
@@ -565,7 +593,7 @@ class UserLink(models.Model):
         return f"{self.a_user_label or self.a_user_id} ↔ {self.b_user_label or self.b_user_id}"
 
 
-class LinkState(models.TextChoices):
+class LinkState(TextChoices):
     PENDING_CREATE = "pending_create", "Create in flight"
     LINKED = "linked", "Linked"
     PENDING_DELETE = "pending_delete", "Deletion awaiting review"
@@ -653,7 +681,7 @@ class RecordLink(models.Model):
         return self.a_id if side == Side.A else self.b_id
 
 
-class Trigger(models.TextChoices):
+class Trigger(TextChoices):
     PREVIEW = "preview", "Preview (dry run)"
     INITIAL = "initial", "Initial sync"
     SCHEDULE = "schedule", "Schedule"
@@ -663,7 +691,7 @@ class Trigger(models.TextChoices):
     UNDO = "undo", "Undo"
 
 
-class RunStatus(models.TextChoices):
+class RunStatus(TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -711,7 +739,7 @@ class SyncRun(models.Model):
         return None
 
 
-class EventAction(models.TextChoices):
+class EventAction(TextChoices):
     CREATE = "create", "Created"
     UPDATE = "update", "Updated"
     DELETE = "delete", "Deleted"
@@ -726,7 +754,7 @@ class EventAction(models.TextChoices):
     UNDO = "undo", "Undone"
 
 
-class EventStatus(models.TextChoices):
+class EventStatus(TextChoices):
     OK = "ok", "OK"
     ERROR = "error", "Error"
     SKIPPED = "skipped", "Skipped"

@@ -8,7 +8,7 @@ write. Objects of other accounts are never found (404), see sync/tenancy.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import permissions
 from rest_framework.request import Request
@@ -24,9 +24,9 @@ def current_membership(request: Any) -> TeamUser | None:
     Bearer tokens act within their own account. Browser sessions act within the tenant
     pages' current account: the one function ``sync.web.tenant.resolve_tenant`` decides
     it for pages and API alike."""
-    cached = getattr(request, "_current_membership", False)
+    cached: Any = getattr(request, "_current_membership", False)
     if cached is not False:
-        return cached
+        return cast("TeamUser | None", cached)
     user = getattr(request, "user", None)
     result: TeamUser | None = None
     if getattr(user, "is_authenticated", False):

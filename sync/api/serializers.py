@@ -9,6 +9,7 @@ keyed by field name.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from connectors.registry import VENDORS, connector_class
+from sync import setup
 from sync.models import (
     BREAKER_OPTIONS,
     CONNECTION_OPTIONS,
@@ -26,10 +28,10 @@ from sync.models import (
     ConnectionState,
     Direction,
     FieldMapping,
+    MappingDirection,
     Rule,
     RuleAction,
     RuleFilter,
-    SyncDirection,
     SyncEvent,
     SyncRun,
 )
@@ -43,6 +45,11 @@ SIDE_FIELDS = ("a_authorization", "a_scope", "b_authorization", "b_scope")
 
 def _account(serializer: serializers.BaseSerializer) -> Account:
     return serializer.context["account"]
+
+
+def _default(name: str) -> Any:
+    """The model's default of connection option ``name``."""
+    return Connection._meta.get_field(name).get_default()
 
 
 def _django_errors(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -122,7 +129,7 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        vendor = attrs.get("vendor") or getattr(self.instance, "vendor", "")
+        vendor = str(attrs.get("vendor") or getattr(self.instance, "vendor", ""))
         cls = connector_class(vendor)
         credentials = attrs.get("credentials")
         if cls.auth_kind == "oauth" and (self.instance is None or credentials is not None):
@@ -301,14 +308,36 @@ class ConnectionSerializer(serializers.ModelSerializer):
             candidate.clean()
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
-        direction = candidate.direction
+        # What each side's app can do is read from its connector only when needed.
+        apps: dict[str, setup.SideApp] = {}
+
+        def side_apps() -> dict[str, setup.SideApp]:
+            if not apps:
+                apps.update(setup.side_apps(candidate))
+            return apps
+
+        changed = [name for name in CONNECTION_OPTIONS if name in plain]
+        if self.instance is None:
+            # On create only what was given is judged (defaults the app cannot honour
+            # are skipped at run time, as the wizard leaves them).
+            changed = [name for name in changed if plain[name] != _default(name)]
+        if any(name.startswith(("deletions_", "marker_field_", "unsub")) for name in changed):
+            problems = setup.check_options(candidate, changed, side_apps())
+            if problems:
+                raise serializers.ValidationError(problems)
         if "rules" in attrs:
-            self._validate_rules(account, direction, attrs["rules"])
+            self._validate_rules(account, candidate, attrs["rules"], side_apps)
         if "mappings" in attrs:
-            self._validate_mappings(account, attrs["mappings"])
+            self._validate_mappings(account, attrs["mappings"], side_apps)
         return attrs
 
-    def _validate_rules(self, account: Account, direction: str, rules: list[dict]) -> None:
+    def _validate_rules(
+        self,
+        account: Account,
+        candidate: Connection,
+        rules: list[dict],
+        side_apps: Callable[[], dict[str, setup.SideApp]],
+    ) -> None:
         limit = account.limit("max_rules_per_connection")
         if len(rules) > limit:
             raise serializers.ValidationError(
@@ -316,15 +345,27 @@ class ConnectionSerializer(serializers.ModelSerializer):
             )
         errors: dict[int, dict[str, str]] = {}
         for index, rule in enumerate(rules):
-            if direction != SyncDirection.TWO_WAY and rule["direction"] != direction:
-                errors[index] = {
-                    "direction": f"This connection only syncs {direction}; "
-                    f"a {rule['direction']} rule would never run."
-                }
+            filters = [(f["kind"], f.get("field", "")) for f in rule.get("filters", [])]
+            actions = [(a["kind"], a.get("field", "")) for a in rule.get("actions", [])]
+            try:
+                setup.check_rule(
+                    candidate,
+                    rule["direction"],
+                    filters,
+                    actions,
+                    side_apps() if filters or actions else {},
+                )
+            except setup.Invalid as exc:
+                errors[index] = {exc.field or "non_field_errors": exc.message}
         if errors:
             raise serializers.ValidationError({"rules": errors})
 
-    def _validate_mappings(self, account: Account, mappings: list[dict]) -> None:
+    def _validate_mappings(
+        self,
+        account: Account,
+        mappings: list[dict],
+        side_apps: Callable[[], dict[str, setup.SideApp]],
+    ) -> None:
         defaults = set()
         if self.instance is not None:
             defaults = set(
@@ -336,7 +377,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         for index, mapping in enumerate(mappings):
             missing = [name for name in ("a_field", "b_field") if not mapping.get(name)]
             if missing:
-                # A PATCH validates nested pairs partially, so their fields may be absent.
+                # A partial update leaves nested fields optional; a pair needs both.
                 errors[index] = {name: "This field is required." for name in missing}
                 continue
             pair = (mapping["a_field"], mapping["b_field"])
@@ -350,6 +391,22 @@ class ConnectionSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"mappings": "Your plan does not include custom field mappings."}
             )
+        for index, mapping in enumerate(mappings):
+            pair = (mapping["a_field"], mapping["b_field"])
+            if pair in defaults:
+                continue
+            try:
+                mapping["transform"] = setup.check_pair(
+                    pair[0],
+                    pair[1],
+                    mapping.get("direction", MappingDirection.BOTH),
+                    mapping.get("transform", ""),
+                    side_apps(),
+                )
+            except setup.Invalid as exc:
+                errors[index] = {exc.field or "non_field_errors": exc.message}
+        if errors:
+            raise serializers.ValidationError({"mappings": errors})
 
     # -- writing
 
@@ -360,9 +417,8 @@ class ConnectionSerializer(serializers.ModelSerializer):
         connection = Connection.objects.create(account=_account(self), **validated_data)
         if rules is None:
             rules = [
-                {"direction": d, "name": f"All contacts {d.label}"}
-                for d in (Direction.A_TO_B, Direction.B_TO_A)
-                if connection.syncs(d)
+                {"direction": d, "name": setup.default_rule_name(connection, d)}
+                for d in setup.synced_directions(connection)
             ]
         self._write_rules(connection, rules)
         if mappings is not None:
@@ -413,19 +469,7 @@ def add_default_mappings(connection: Connection) -> None:
     """Create the default field pairs from both apps' field schemas (vendor HTTP, so
     called outside any transaction). An app that cannot be read now leaves the
     connection without default pairs; the mapping page or a later call fills them in."""
-    from connectors.base import ConnectorError
-    from sync.engine.mapping import ensure_default_mappings
-    from sync.vendors import open_connector
-
-    try:
-        specs = [
-            open_connector(connection.authorization(side), connection.scope(side)).fields()
-            for side in ("a", "b")
-        ]
-    except ConnectorError as exc:
-        logger.info("No default mappings for connection %s yet: %s", connection.pk, exc)
-        return
-    ensure_default_mappings(connection, *specs)
+    setup.ensure_default_mappings(connection)
 
 
 class ConnectionStateSerializer(serializers.Serializer):

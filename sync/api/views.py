@@ -27,6 +27,7 @@ from rest_framework.serializers import BaseSerializer
 
 from connectors.base import ConnectorError
 from connectors.registry import VENDORS, all_connectors, connector_class
+from sync import lifecycle
 from sync.api import serializers as s
 from sync.api.permissions import current_account, current_membership
 from sync.api.throttling import RunStatusRateThrottle
@@ -34,7 +35,6 @@ from sync.models import (
     Account,
     AppAuthorization,
     Connection,
-    ConnectionState,
     Direction,
     EventAction,
     EventStatus,
@@ -47,9 +47,6 @@ from sync.vendors import open_connector
 from sync.web.services import check_authorization
 
 M = TypeVar("M", bound=Model)
-
-# States of a connection whose first real run has not started yet.
-NOT_STARTED = (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
 
 # Deletion-type events that may await review.
 DELETION_ACTIONS = (
@@ -184,46 +181,57 @@ class ConnectionViewSet(
 
     # -- state
 
+    def _transition(self, name: str, *args: Any, **kwargs: Any) -> lifecycle.Outcome:
+        """Apply lifecycle transition ``name`` (sync/lifecycle.py); a refusal is a 409."""
+        try:
+            return getattr(lifecycle, name)(self.get_object(), *args, **kwargs)
+        except lifecycle.Refused as exc:
+            raise Conflict(str(exc)) from exc
+
+    def _state(self, outcome: lifecycle.Outcome) -> Response:
+        return Response(
+            s.ConnectionSerializer(outcome.connection, context=self.get_serializer_context()).data
+        )
+
+    def _queued(self, outcome: lifecycle.Outcome) -> Response:
+        queued = {"connection": outcome.connection.pk, "trigger": outcome.trigger}
+        return Response(
+            s.QueuedSerializer({**queued, "run": outcome.run}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
     @extend_schema(request=s.ConnectionStateSerializer, responses=s.ConnectionSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str | None = None) -> Response:
         """Stop syncing until resumed."""
-        connection = self.get_object()
         body = s.ConnectionStateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        reason = body.validated_data.get("reason") or f"Paused by {request.user}"
-        connection.state = ConnectionState.PAUSED
-        connection.state_reason = reason
-        connection.save(update_fields=["state", "state_reason", "updated_at"])
-        return Response(
-            s.ConnectionSerializer(connection, context=self.get_serializer_context()).data
-        )
+        reason = body.validated_data.get("reason") or ""
+        return self._state(self._transition("pause", by=str(request.user), reason=reason))
 
     @extend_schema(request=None, responses=s.ConnectionSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
         """Resume a paused (or failed) connection; it runs at the next scheduler tick."""
-        connection = self.get_object()
-        if connection.state not in (ConnectionState.PAUSED, ConnectionState.ERROR):
-            raise Conflict(f"Only a paused connection can resume; this one is {connection.state}.")
-        # A connection that never finished its initial sync goes back to it.
-        synced = connection.last_run_at is not None or connection.links.exists()
-        connection.state = ConnectionState.ACTIVE if synced else ConnectionState.INITIAL_SYNC
-        connection.state_reason = ""
-        connection.consecutive_failures = 0
-        connection.next_run_at = timezone.now()
-        connection.save(
-            update_fields=[
-                "state",
-                "state_reason",
-                "consecutive_failures",
-                "next_run_at",
-                "updated_at",
-            ]
-        )
-        return Response(
-            s.ConnectionSerializer(connection, context=self.get_serializer_context()).data
-        )
+        return self._state(self._transition("resume"))
+
+    @extend_schema(request=None, responses={202: s.QueuedSerializer})
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str | None = None) -> Response:
+        """Begin the initial sync of a connection in setup (409 once it has started)."""
+        return self._queued(self._transition("start"))
+
+    @extend_schema(request=None, responses={202: s.QueuedSerializer})
+    @action(detail=True, methods=["post"])
+    def full_resync(self, request: Request, pk: str | None = None) -> Response:
+        """Forget both cursors and queue a run that reads both apps whole."""
+        return self._queued(self._transition("request_full_resync"))
+
+    @extend_schema(request=None, responses={202: s.QueuedSerializer})
+    @action(detail=True, methods=["post"])
+    def confirm_mass_change(self, request: Request, pk: str | None = None) -> Response:
+        """Run a paused connection once through the circuit breaker."""
+        return self._queued(self._transition("confirm_mass_change"))
 
     # -- runs
 
@@ -258,23 +266,7 @@ class ConnectionViewSet(
     def sync(self, request: Request, pk: str | None = None) -> Response:
         """Run the connection now (queued at once). The first time, this starts the
         initial sync."""
-        connection = self.get_object()
-        if connection.state == ConnectionState.PAUSED:
-            raise Conflict("The connection is paused; resume it first.")
-        trigger = Trigger.MANUAL
-        if connection.state in NOT_STARTED:
-            # Recorded before queueing, so that the scheduler retries the initial sync
-            # if the queued task is lost.
-            Connection.objects.filter(pk=connection.pk).update(
-                state=ConnectionState.INITIAL_SYNC, state_reason=""
-            )
-            trigger = Trigger.INITIAL
-        elif connection.state == ConnectionState.INITIAL_SYNC:
-            trigger = Trigger.INITIAL
-        from sync.tasks import queue_run
-
-        queued = queue_run(connection, trigger)
-        return Response(s.QueuedSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
+        return self._queued(self._transition("run_or_start"))
 
     @extend_schema(responses=s.RunSerializer(many=True))
     @action(detail=True, methods=["get"])

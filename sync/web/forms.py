@@ -236,11 +236,19 @@ def field_choices(specs: list[FieldSpec]) -> list[tuple[str, str]]:
     return [("", "—")] + [(s.key, f"{s.label} ({s.type})") for s in specs]
 
 
+class OfferedChoiceField(forms.ChoiceField):
+    """A choice among the fields offered; whether a key exists on the app is judged by
+    sync/setup.py, in the words the API and the ops console use too."""
+
+    def validate(self, value: Any) -> None:
+        forms.Field.validate(self, value)
+
+
 class MappingForm(forms.Form):
     """Add a custom field pair."""
 
-    a_field = forms.ChoiceField(label="Field on A")
-    b_field = forms.ChoiceField(label="Field on B")
+    a_field = OfferedChoiceField(label="Field on A")
+    b_field = OfferedChoiceField(label="Field on B")
     direction = forms.ChoiceField(choices=MappingDirection.choices, initial="both")
     transform = forms.ChoiceField(choices=Transform.choices, required=False, label="Transform")
 

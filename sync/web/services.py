@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError, FieldSpec, RateLimited, Scope, VendorUser
 from connectors.registry import VENDORS, connector_class
-from sync.models import AppAuthorization, Connection, Health, Trigger
+from sync.models import AppAuthorization, Connection, Health
 from sync.vendors import open_connector
 
 logger = logging.getLogger(__name__)
@@ -133,10 +133,3 @@ def engine_call(name: str, *args: Any, **kwargs: Any) -> Any:
     if function is None:
         raise RuntimeError(f"The sync engine does not provide {name}() yet.")
     return function(*args, **kwargs)
-
-
-def enqueue(connection: Connection, trigger: str = Trigger.MANUAL) -> None:
-    """Queue a run of ``connection`` (sync/tasks.py); synchronous under tests."""
-    from sync.tasks import enqueue_run
-
-    enqueue_run(connection, trigger)

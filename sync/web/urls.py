@@ -30,6 +30,16 @@ urlpatterns = [
     path("connections/<int:pk>/pause/", connections.connection_pause, name="connection_pause"),
     path("connections/<int:pk>/resume/", connections.connection_resume, name="connection_resume"),
     path("connections/<int:pk>/run/", connections.connection_run_now, name="connection_run"),
+    path(
+        "connections/<int:pk>/resync/",
+        connections.connection_full_resync,
+        name="connection_resync",
+    ),
+    path(
+        "connections/<int:pk>/confirm/",
+        connections.connection_confirm_mass_change,
+        name="connection_confirm",
+    ),
     path("connections/<int:pk>/delete/", connections.connection_delete, name="connection_delete"),
     path("connections/<int:pk>/start/", wizard.connection_start, name="connection_start"),
     path("connections/<int:pk>/setup/scopes/", wizard.setup_scopes, name="setup_scopes"),

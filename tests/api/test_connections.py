@@ -12,9 +12,9 @@ from sync.models import (
     Connection,
     ConnectionState,
     FieldMapping,
-    Plan,
     Role,
     TeamUser,
+    Tier,
 )
 from tests.api.conftest import make_authorization, token_client
 
@@ -135,7 +135,7 @@ def test_owner_updates_options_and_replaces_rules(
         {
             "deletions_a_to_b": "trash_tag",
             "deletion_review": True,
-            "rules": [{"direction": "b_to_a", "filters": [{"kind": "in_list", "value": "vip"}]}],
+            "rules": [{"direction": "b_to_a", "filters": [{"kind": "has_tag", "value": "vip"}]}],
         },
         format="json",
     )
@@ -156,7 +156,7 @@ def test_interval_below_the_plan_minimum_is_a_field_error(
 def test_rules_beyond_the_plan_limit_are_refused(
     owner_api: APIClient, account: Account, connection: Connection
 ) -> None:
-    account.plan = Plan.FREE
+    account.tier = Tier.FREE
     account.save()
     Connection.objects.filter(pk=connection.pk).update(interval_minutes=60)
     rules = [{"direction": "a_to_b"}] * 3
@@ -168,7 +168,7 @@ def test_rules_beyond_the_plan_limit_are_refused(
 def test_custom_mappings_need_a_plan_that_allows_them(
     owner_api: APIClient, account: Account, connection: Connection
 ) -> None:
-    account.plan = Plan.FREE
+    account.tier = Tier.FREE
     account.save()
     Connection.objects.filter(pk=connection.pk).update(interval_minutes=60)
     mappings = [{"a_field": "company", "b_field": "org"}]
@@ -226,6 +226,7 @@ def test_resume_schedules_the_next_run_now(owner_api: APIClient, connection: Con
     connection.state = ConnectionState.PAUSED
     connection.last_run_at = connection.created_at
     connection.save()
+    connection.runs.create(trigger="initial", status="succeeded")  # its initial sync is done
     response = owner_api.post(f"{URL}{connection.pk}/resume/")
     assert response.status_code == 200
     connection.refresh_from_db()

@@ -29,7 +29,13 @@ def test_connector_with_an_authorization_shows_its_fields_and_scopes(
     member_api: APIClient, authorization: AppAuthorization
 ) -> None:
     data = member_api.get(f"{URL}apitest/?authorization={authorization.pk}&scope=list-1").json()
-    assert [f["key"] for f in data["fields"]] == ["email", "first_name", "tags"]
+    assert [f["key"] for f in data["fields"]] == [
+        "email",
+        "first_name",
+        "tags",
+        "company",
+        "organisation",
+    ]
     assert data["fields"][2]["multi"] is True
     assert [s["id"] for s in data["scopes"]] == ["list-1", "list-2"]
 

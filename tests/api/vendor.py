@@ -57,6 +57,8 @@ class ApiTestConnector(Connector):
             FieldSpec("email", "Email", "email", common="email", required=True),
             FieldSpec("first_name", "First name", common="first_name"),
             FieldSpec("tags", "Tags", "tags", common="tags", multi=True),
+            FieldSpec("company", "Company"),
+            FieldSpec("organisation", "Organisation"),
         ]
 
     def parse_webhook(self, request: HttpRequest) -> list[str]:

@@ -153,7 +153,7 @@ def test_added_tag_does_not_flow_back_to_the_source(fake_apps, account):
 
 
 def test_rules_beyond_the_plan_limit_are_refused(fake_apps, account):
-    account.plan = "free"  # two rules per connection
+    account.tier = "free"  # two rules per connection
     account.save()
     connection = make_fake_connection(account, *fake_apps)
     third = Rule(connection=connection, direction="a_to_b")

@@ -22,7 +22,7 @@ from django_q.models import OrmQ, Schedule, Task
 from django_q.signing import SignedPackage
 from social_django.models import Association, Nonce, UserSocialAuth
 
-from sync.models import Connection, ConnectionState, SyncEvent, Trigger
+from sync.models import Connection, ConnectionState, RunStatus, SyncEvent, Trigger
 from sync.paginators import EstimatedCountPaginator
 from tests.foundation.conftest import SECRET, populate
 
@@ -167,6 +167,7 @@ def test_resume_makes_a_paused_connection_due_now(
     Connection.objects.filter(pk=connection.pk).update(
         state=ConnectionState.PAUSED, last_run_at=timezone.now(), consecutive_failures=3
     )
+    connection.runs.create(trigger=Trigger.INITIAL, status=RunStatus.SUCCEEDED)
 
     act(admin_client, "resume", connection)
 
@@ -190,10 +191,12 @@ def test_resume_of_a_never_run_connection_restarts_its_initial_sync(
 def test_run_now_enqueues_a_manual_run(
     connection: Connection, admin_client: Client, queued: list[tuple[int, str]]
 ) -> None:
+    Connection.objects.filter(pk=connection.pk).update(state=ConnectionState.ACTIVE)
+
     response = act(admin_client, "run_now", connection)
 
     assert queued == [(connection.pk, Trigger.MANUAL)]
-    assert "Queued 1 run(s)." in response.content.decode()
+    assert "Queued 1 connection(s)." in response.content.decode()
     connection.refresh_from_db()
     assert connection.next_run_at is None  # not due as well: the scheduler must not run it twice
 
@@ -224,7 +227,7 @@ def test_run_now_skips_paused_connections(
     response = act(admin_client, "run_now", connection)
 
     assert queued == []
-    assert "Skipped 1 paused connection(s)" in response.content.decode()
+    assert "Skipped 1 connection(s): The connection is paused" in response.content.decode()
 
 
 def test_run_now_without_the_task_module_only_schedules(

@@ -12,9 +12,9 @@ from sync.models import (
     Direction,
     FieldMapping,
     LinkState,
-    Plan,
     RecordLink,
     Rule,
+    Tier,
 )
 from tests.foundation.conftest import make_authorization, make_connection
 
@@ -62,7 +62,7 @@ def test_connection_to_another_tenants_authorization_is_rejected(
 
 
 def test_interval_below_the_plan_minimum_is_rejected(connection: Connection) -> None:
-    connection.account.plan = Plan.FREE  # fastest interval: 60 minutes
+    connection.account.tier = Tier.FREE  # fastest interval: 60 minutes
     connection.interval_minutes = 15
 
     with pytest.raises(ValidationError) as caught:
@@ -72,7 +72,7 @@ def test_interval_below_the_plan_minimum_is_rejected(connection: Connection) -> 
 
 
 def test_account_override_allows_a_faster_interval_than_its_plan(connection: Connection) -> None:
-    connection.account.plan = Plan.FREE
+    connection.account.tier = Tier.FREE
     connection.account.min_interval_minutes = 5
     connection.interval_minutes = 5
 
@@ -87,7 +87,7 @@ def _add_rules(connection: Connection, count: int) -> None:
 
 
 def test_rule_beyond_the_plan_limit_is_rejected(connection: Connection) -> None:
-    Account.objects.filter(pk=connection.account_id).update(plan=Plan.FREE)  # 2 rules
+    Account.objects.filter(pk=connection.account_id).update(tier=Tier.FREE)  # 2 rules
     connection.refresh_from_db()
     _add_rules(connection, 2)
 
@@ -96,7 +96,7 @@ def test_rule_beyond_the_plan_limit_is_rejected(connection: Connection) -> None:
 
 
 def test_editing_an_existing_rule_at_the_limit_is_allowed(connection: Connection) -> None:
-    Account.objects.filter(pk=connection.account_id).update(plan=Plan.FREE)
+    Account.objects.filter(pk=connection.account_id).update(tier=Tier.FREE)
     connection.refresh_from_db()
     _add_rules(connection, 2)
     rule = connection.rules.first()
@@ -108,7 +108,7 @@ def test_editing_an_existing_rule_at_the_limit_is_allowed(connection: Connection
 
 
 def test_custom_mapping_is_rejected_on_a_plan_without_them(connection: Connection) -> None:
-    Account.objects.filter(pk=connection.account_id).update(plan=Plan.FREE)
+    Account.objects.filter(pk=connection.account_id).update(tier=Tier.FREE)
     connection.refresh_from_db()
 
     with pytest.raises(ValidationError, match="does not include custom field mappings"):
@@ -116,7 +116,7 @@ def test_custom_mapping_is_rejected_on_a_plan_without_them(connection: Connectio
 
 
 def test_default_mapping_is_allowed_on_every_plan(connection: Connection) -> None:
-    Account.objects.filter(pk=connection.account_id).update(plan=Plan.FREE)
+    Account.objects.filter(pk=connection.account_id).update(tier=Tier.FREE)
     connection.refresh_from_db()
     mapping = FieldMapping(connection=connection, a_field="email", b_field="email", is_default=True)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sync.models import Account, Plan, Role, TeamUser
+from sync.models import Account, Role, TeamUser, Tier
 
 PERSONA_PASSWORD = "correct-horse-battery-staple"
 
@@ -38,13 +38,13 @@ def logged_in_client(user: Any) -> Client:
 @pytest.fixture
 def account(db: None) -> Account:
     """Acme, the tenant of ``owner`` and ``member``; on the Team plan."""
-    return Account.objects.create(name="Acme", slug="acme", plan=Plan.TEAM)
+    return Account.objects.create(name="Acme", slug="acme", tier=Tier.TEAM)
 
 
 @pytest.fixture
 def other_account(db: None) -> Account:
     """Globex, the tenant of ``outsider``."""
-    return Account.objects.create(name="Globex", slug="globex", plan=Plan.TEAM)
+    return Account.objects.create(name="Globex", slug="globex", tier=Tier.TEAM)
 
 
 @pytest.fixture

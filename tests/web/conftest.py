@@ -111,8 +111,9 @@ class EngineCalls:
 def engine_calls(monkeypatch: pytest.MonkeyPatch) -> EngineCalls:
     recorder = EngineCalls()
     monkeypatch.setattr("sync.web.services.engine_call", recorder)
+    # The pages queue runs through sync/lifecycle.py, which calls sync.tasks.enqueue_run.
     monkeypatch.setattr(
-        "sync.web.services.enqueue",
+        "sync.tasks.enqueue_run",
         lambda connection, trigger="manual": recorder("enqueue_run", connection, trigger),
     )
     return recorder

@@ -13,11 +13,11 @@ from sync.models import (
     AppAuthorization,
     Connection,
     FieldMapping,
-    Plan,
     Rule,
     RuleAction,
     RuleFilter,
     SyncRun,
+    Tier,
     UserLink,
 )
 from tests.web.conftest import EngineCalls
@@ -165,7 +165,7 @@ def test_rules_editor_removes_a_rule(owner_client: Client, connection: Connectio
 def test_plan_limit_blocks_another_rule_and_says_why(
     owner_client: Client, connection: Connection, account: Account
 ) -> None:
-    account.plan = Plan.FREE  # two rules per connection, both used
+    account.tier = Tier.FREE  # two rules per connection, both used
     account.save()
     response = owner_client.post(
         step("setup_rules", connection), {"op": "add_rule", "direction": "a_to_b"}
@@ -205,7 +205,7 @@ def test_options_are_saved(owner_client: Client, connection: Connection) -> None
 def test_options_refuse_an_interval_below_the_plan(
     owner_client: Client, connection: Connection, account: Account
 ) -> None:
-    account.plan = Plan.FREE
+    account.tier = Tier.FREE
     account.save()
     response = owner_client.post(
         step("setup_options", connection),
@@ -266,19 +266,22 @@ def test_pair_of_incompatible_types_is_refused_with_the_reason(
     assert not FieldMapping.objects.filter(a_field="tags", b_field="deleted_marker").exists()
 
 
-def test_pair_that_can_flow_one_way_only_is_made_one_way_and_says_so(
+def test_pair_that_can_flow_one_way_only_is_refused_two_way_and_kept_one_way(
     owner_client: Client, connection: Connection
 ) -> None:
+    """The same refusal as the API's and the ops console's (sync/setup.py check_pair)."""
     response = add_pair(owner_client, connection, "phone", "notes")
+    assert "can only flow A → B" in response.content.decode()
+    assert not FieldMapping.objects.filter(connection=connection, a_field="phone").exists()
+    add_pair(owner_client, connection, "phone", "notes", direction="a_to_b")
     pair = FieldMapping.objects.get(connection=connection, a_field="phone", b_field="notes")
     assert pair.direction == "a_to_b"
-    assert "can only flow A → B" in response.content.decode()
 
 
 def test_plan_without_custom_mappings_refuses_them(
     owner_client: Client, connection: Connection, account: Account
 ) -> None:
-    account.plan = Plan.FREE
+    account.tier = Tier.FREE
     account.save()
     page = owner_client.get(step("setup_mapping", connection)).content.decode()
     assert "Your plan does not include custom field mappings" in page

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from sync.models import Account, Plan, Role, TeamUser
+from sync.models import Account, Role, TeamUser, Tier
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class Command(BaseCommand):
             ensure_user(admin_user, admin_password, "admin@example.com", superuser=True)
             user = ensure_user(demo_user, demo_password, "demo@example.com", superuser=False)
             account, _ = Account.objects.get_or_create(
-                slug=DEMO_ACCOUNT_SLUG, defaults={"name": DEMO_ACCOUNT_NAME, "plan": Plan.TEAM}
+                slug=DEMO_ACCOUNT_SLUG, defaults={"name": DEMO_ACCOUNT_NAME, "tier": Tier.TEAM}
             )
             TeamUser.objects.update_or_create(
                 account=account, user=user, defaults={"role": Role.OWNER}

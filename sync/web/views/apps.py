@@ -238,7 +238,7 @@ def _oauth_start(
 @require_POST
 def app_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Call the connector's check() and store the health."""
-    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    auth: AppAuthorization = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
     require_manager(request)
     error = services.check_authorization(auth)
     if error is None:
@@ -251,7 +251,7 @@ def app_test(request: HttpRequest, pk: int) -> HttpResponse:
 @tenant_required
 def app_reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
     """Replace an authorization's secrets; its connections keep working with the new ones."""
-    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    auth: AppAuthorization = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
     require_manager(request)
     cls = _connector_or_404(auth.vendor)
     if cls.auth_kind == "oauth":
@@ -291,7 +291,7 @@ def app_reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete an authorization, refused while a connection uses it."""
-    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    auth: AppAuthorization = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
     require_manager(request)
     users = services.connections_using(auth)
     if users:

@@ -13,20 +13,18 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from sync import lifecycle
 from sync.models import (
     Connection,
-    ConnectionState,
     EventAction,
     EventStatus,
     RunStatus,
     SyncEvent,
     SyncRun,
-    Trigger,
 )
 from sync.tenancy import scoped
 from sync.web.tenant import require_manager, tenant_required
 from sync.web.views.common import get_connection, side_labels
-from sync.web.views.wizard import _enqueue
 
 # Phases of a run in order, with the words the progress bar uses.
 PHASES: list[tuple[str, str]] = [
@@ -144,12 +142,11 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "open_conflicts": conflicts,
             "rules": connection.rules.prefetch_related("filters", "actions"),
             "mappings": connection.mappings.all(),
-            "can_pause": connection.state
-            in (ConnectionState.ACTIVE, ConnectionState.INITIAL_SYNC, ConnectionState.ERROR),
-            "can_resume": connection.state == ConnectionState.PAUSED,
-            "can_run": connection.state
-            in (ConnectionState.ACTIVE, ConnectionState.INITIAL_SYNC, ConnectionState.ERROR),
-            "in_setup": connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED),
+            "can_pause": lifecycle.can_pause(connection),
+            "can_resume": lifecycle.can_resume(connection),
+            "can_run": lifecycle.can_run(connection),
+            "can_confirm": lifecycle.can_confirm_mass_change(connection),
+            "in_setup": lifecycle.can_start(connection),
         }
     )
     return render(request, "web/connection.html", context)
@@ -162,66 +159,57 @@ def connection_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/_live.html", progress_context(connection))
 
 
-@tenant_required
-@require_POST
-def connection_pause(request: HttpRequest, pk: int) -> HttpResponse:
+def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """Apply the lifecycle transition ``name`` (sync/lifecycle.py) and say what happened."""
     connection = get_connection(request, pk)
     require_manager(request)
-    if connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED):
-        messages.error(request, "This connection has not started yet.")
-    else:
-        connection.state = ConnectionState.PAUSED
-        connection.state_reason = f"Paused by {request.user.get_username()}."
-        connection.save(update_fields=["state", "state_reason", "updated_at"])
-        messages.success(request, "Paused. Nothing syncs until you resume.")
+    try:
+        if name == "pause":
+            outcome = lifecycle.pause(connection, by=request.user.get_username())
+        else:
+            outcome = getattr(lifecycle, name)(connection)
+    except lifecycle.Refused as exc:
+        messages.error(request, str(exc))
+        return redirect("web:connection", pk=connection.pk)
+    if outcome.queue_error:
+        messages.error(request, f"The run could not be started: {outcome.queue_error}")
+    messages.success(request, outcome.message)
     return redirect("web:connection", pk=connection.pk)
 
 
-def _initial_sync_done(connection: Connection) -> bool:
-    return connection.runs.filter(
-        dry_run=False, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL]
-    ).exists()
+@tenant_required
+@require_POST
+def connection_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop syncing until resumed."""
+    return transition(request, pk, "pause")
 
 
 @tenant_required
 @require_POST
 def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    """Resume a paused connection; it runs at once and catches up from its cursors."""
-    connection = get_connection(request, pk)
-    require_manager(request)
-    if connection.state != ConnectionState.PAUSED:
-        messages.info(request, "This connection is not paused.")
-        return redirect("web:connection", pk=connection.pk)
-    done = _initial_sync_done(connection)
-    connection.state = ConnectionState.ACTIVE if done else ConnectionState.INITIAL_SYNC
-    connection.state_reason = ""
-    connection.consecutive_failures = 0
-    connection.next_run_at = timezone.now()
-    connection.save(
-        update_fields=["state", "state_reason", "consecutive_failures", "next_run_at", "updated_at"]
-    )
-    messages.success(request, "Resumed; it syncs again from where it stopped.")
-    return redirect("web:connection", pk=connection.pk)
+    """Resume a paused connection or one in error; it catches up from its cursors."""
+    return transition(request, pk, "resume")
 
 
 @tenant_required
 @require_POST
 def connection_run_now(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_connection(request, pk)
-    require_manager(request)
-    if connection.state not in (
-        ConnectionState.ACTIVE,
-        ConnectionState.INITIAL_SYNC,
-        ConnectionState.ERROR,
-    ):
-        messages.error(request, "Start or resume the connection first.")
-        return redirect("web:connection", pk=connection.pk)
-    trigger = (
-        Trigger.INITIAL if connection.state == ConnectionState.INITIAL_SYNC else Trigger.MANUAL
-    )
-    _enqueue(request, connection, trigger)
-    messages.success(request, "A run is queued.")
-    return redirect("web:connection", pk=connection.pk)
+    """Queue a run now."""
+    return transition(request, pk, "run_now")
+
+
+@tenant_required
+@require_POST
+def connection_full_resync(request: HttpRequest, pk: int) -> HttpResponse:
+    """Forget the cursors and read both apps whole."""
+    return transition(request, pk, "request_full_resync")
+
+
+@tenant_required
+@require_POST
+def connection_confirm_mass_change(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a paused connection once through the circuit breaker."""
+    return transition(request, pk, "confirm_mass_change")
 
 
 @tenant_required

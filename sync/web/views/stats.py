@@ -53,7 +53,7 @@ def statistics(connection: Any, today: date) -> tuple[list[Any], list[dict[str, 
         per_direction[row["direction"]][row["day"]][category] += row["n"]
         totals[(row["entity"], row["direction"])][category] += row["n"]
     a_label, b_label = side_labels(connection)
-    titles = {
+    titles: dict[str, str] = {
         Direction.A_TO_B: f"{a_label} → {b_label}",
         Direction.B_TO_A: f"{b_label} → {a_label}",
     }

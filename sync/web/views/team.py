@@ -77,7 +77,9 @@ def _invite(request: HttpRequest, email: str, role: str) -> None:
 @tenant_required
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    invitation = get_scoped_or_404(Invitation, request.tenant.account, pk=pk, accepted_at=None)
+    invitation: Invitation = get_scoped_or_404(
+        Invitation, request.tenant.account, pk=pk, accepted_at=None
+    )
     require_manager(request)
     invitation.delete()
     messages.success(request, f"The invitation of {invitation.email} is withdrawn.")
@@ -93,7 +95,7 @@ def _owners(account_id: int) -> int:
 def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a member's role; only owners grant or take the owner role, and the last
     owner stays an owner."""
-    member = get_scoped_or_404(TeamUser, request.tenant.account, pk=pk)
+    member: TeamUser = get_scoped_or_404(TeamUser, request.tenant.account, pk=pk)
     require_manager(request)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -117,7 +119,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 @tenant_required
 @require_POST
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_scoped_or_404(TeamUser, request.tenant.account, pk=pk)
+    member: TeamUser = get_scoped_or_404(TeamUser, request.tenant.account, pk=pk)
     require_manager(request)
     if member.role == Role.OWNER and request.tenant.membership.role != Role.OWNER:
         messages.error(request, "Only owners can remove an owner.")
@@ -225,7 +227,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @tenant_required
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_scoped_or_404(ApiToken, request.tenant.account, pk=pk)
+    token: ApiToken = get_scoped_or_404(ApiToken, request.tenant.account, pk=pk)
     if token.user_id != request.user.pk:
         require_manager(request)
     if token.revoked_at is None:

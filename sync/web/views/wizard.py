@@ -15,19 +15,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connectors.base import FieldSpec, VendorUser
+from connectors.base import VendorUser
+from sync import setup
 from sync.models import (
     ActionKind,
     AppAuthorization,
     Connection,
-    ConnectionState,
     FieldMapping,
     FilterKind,
     Operator,
@@ -36,7 +36,6 @@ from sync.models import (
     RuleFilter,
     RunStatus,
     SyncRun,
-    Trigger,
     UserLink,
 )
 from sync.tenancy import get_scoped_or_404, scoped
@@ -52,6 +51,7 @@ from sync.web.forms import (
 )
 from sync.web.tenant import require_manager, tenant_required
 from sync.web.views.common import form_status, get_connection, side_labels, steps_context
+from sync.web.views.connections import transition
 
 logger = logging.getLogger(__name__)
 
@@ -65,31 +65,6 @@ def direction_titles(connection: Connection) -> dict[str, str]:
 
 def synced_directions(connection: Connection) -> list[str]:
     return [d for d, _ in DIRECTIONS if connection.syncs(d)]
-
-
-def ensure_default_rules(connection: Connection) -> None:
-    """A new connection starts with one filterless rule per synced direction."""
-    a_label, b_label = side_labels(connection)
-    names = {
-        "a_to_b": f"All contacts {a_label} → {b_label}",
-        "b_to_a": f"All contacts {b_label} → {a_label}",
-    }
-    for direction in synced_directions(connection):
-        if not connection.rules.filter(direction=direction).exists():
-            Rule.objects.create(connection=connection, direction=direction, name=names[direction])
-
-
-def ensure_default_mappings(connection: Connection) -> str:
-    """Create the locked default pairs from both sides' common keys; the vendor's error
-    message if a side's fields could not be read."""
-    a_info = services.side_info(connection, "a")
-    b_info = services.side_info(connection, "b")
-    if a_info.error or b_info.error:
-        return a_info.error or b_info.error
-    from sync.engine import mapping
-
-    mapping.ensure_default_mappings(connection, a_info.fields, b_info.fields)
-    return ""
 
 
 def _page(
@@ -186,9 +161,22 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
         connection.a_scope_label = names["a"].get(connection.a_scope, "")[:200]
         connection.b_scope_label = names["b"].get(connection.b_scope, "")[:200]
         connection.direction = form.cleaned_data["direction"]
+        try:
+            connection.full_clean()
+        except ValidationError as exc:
+            for name, words in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, words)
+            return _page(
+                request,
+                connection,
+                "setup_scopes",
+                "web/wizard/scopes.html",
+                {"form": form, "vendor_errors": errors},
+                status=400,
+            )
         connection.save()
-        ensure_default_rules(connection)
-        error = ensure_default_mappings(connection)
+        setup.ensure_default_rules(connection)
+        error = setup.ensure_default_mappings(connection)
         if error:
             messages.warning(request, f"The default field pairs could not be made: {error}")
         return _after_save(request, connection, "setup_scopes")
@@ -281,6 +269,17 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
         )
         form = (FilterForm if op == "add_filter" else ActionForm)(request.POST)
         if form.is_valid():
+            check = setup.check_filter if op == "add_filter" else setup.check_action
+            try:
+                check(
+                    form.cleaned_data["kind"],
+                    form.cleaned_data["field"],
+                    rule.direction,
+                    setup.side_apps(connection),
+                )
+            except setup.Invalid as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        if form.is_valid():
             model = RuleFilter if op == "add_filter" else RuleAction
             model.objects.create(rule=rule, **form.cleaned_data)
         else:
@@ -318,6 +317,13 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
     require_manager(request)
     form = OptionsForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
+        # form.instance holds the posted values (unsaved): judge the changed ones.
+        problems = setup.check_options(
+            form.instance, form.changed_data, setup.side_apps(connection)
+        )
+        for name, words in problems.items():
+            form.add_error(name, words)
+    if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Options saved.")
         return _after_save(request, connection, "setup_options")
@@ -332,16 +338,6 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- Step 5: field mapping --------------------------------------------------------------
-
-
-def guess_transform(a_spec: FieldSpec, b_spec: FieldSpec) -> str:
-    """The transform a custom pair of two fields of the same kind needs. Mixed types get
-    none: a parsing transform (e.g. text → phone) is the user's explicit choice."""
-    if a_spec.multi and b_spec.multi:
-        return "set"
-    if a_spec.type == b_spec.type and a_spec.type in ("email", "phone", "country"):
-        return a_spec.type
-    return ""
 
 
 def _mapping_context(connection: Connection, form: MappingForm | None = None) -> dict[str, Any]:
@@ -368,60 +364,30 @@ def _mapping_context(connection: Connection, form: MappingForm | None = None) ->
     }
 
 
-def _add_mapping(request: HttpRequest, connection: Connection) -> tuple[MappingForm, str]:
-    """Validate and store a custom pair; (form, info message). The pair's direction is
-    forced to what the two types allow (mapping.allowed_direction), and said so."""
-    a_info = services.side_info(connection, "a")
-    b_info = services.side_info(connection, "b")
-    form = MappingForm(request.POST, a_specs=a_info.fields, b_specs=b_info.fields)
+def _add_mapping(request: HttpRequest, connection: Connection) -> MappingForm:
+    """Validate and store a custom pair through sync/setup.py; the form carries the
+    refusal, in the words the API and the ops console use too."""
+    apps = setup.side_apps(connection)
+    form = MappingForm(request.POST, a_specs=apps["a"].fields, b_specs=apps["b"].fields)
     if not connection.account.limit("custom_mappings_allowed"):
         form.add_error(
             None, "Your plan does not include custom field mappings; upgrade to add them."
         )
-        return form, ""
+        return form
     if not form.is_valid():
-        return form, ""
-    a_spec = a_info.spec(form.cleaned_data["a_field"])
-    b_spec = b_info.spec(form.cleaned_data["b_field"])
-    assert a_spec is not None and b_spec is not None  # choices come from these specs
-    from sync.engine.mapping import allowed_direction
-
-    transform = form.cleaned_data["transform"] or guess_transform(a_spec, b_spec)
-    allowed = allowed_direction(a_spec, b_spec, transform=transform)
-    if allowed is None:
-        form.add_error(
-            None,
-            f"“{a_spec.label}” ({a_spec.type}) and “{b_spec.label}” "
-            f"({b_spec.type}) cannot be kept in sync: the types are incompatible.",
-        )
-        return form, ""
-    wanted = form.cleaned_data["direction"]
-    info = ""
-    direction = wanted
-    if allowed != "both" and wanted != allowed:
-        direction = allowed
-        arrow = "A → B" if allowed == "a_to_b" else "B → A"
-        info = (
-            f"“{a_spec.label}” ({a_spec.type}) ↔ “{b_spec.label}” ({b_spec.type}) can only "
-            f"flow {arrow}: a value of one type cannot always be written as the other. "
-            "The pair was made one-way."
-        )
-    pair = FieldMapping(
-        connection=connection,
-        a_field=a_spec.key,
-        b_field=b_spec.key,
-        direction=direction,
-        transform=transform,
-        order=connection.mappings.count(),
-    )
+        return form
     try:
-        pair.full_clean()
-        pair.save()
-    except ValidationError as exc:
-        form.add_error(None, " ".join(exc.messages))
-    except IntegrityError:
-        form.add_error(None, "These two fields are already paired.")
-    return form, info
+        setup.add_pair(
+            connection,
+            form.cleaned_data["a_field"],
+            form.cleaned_data["b_field"],
+            form.cleaned_data["direction"],
+            form.cleaned_data["transform"],
+            apps,
+        )
+    except setup.Invalid as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    return form
 
 
 @tenant_required
@@ -440,7 +406,7 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     op = request.POST.get("op", "")
     if op == "add":
         with transaction.atomic():
-            form, info = _add_mapping(request, connection)
+            form = _add_mapping(request, connection)
         if form.errors:
             return _page(
                 request,
@@ -450,8 +416,6 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 _mapping_context(connection, form),
                 status=form_status(request),
             )
-        if info:
-            messages.info(request, info)
     elif op in ("delete", "toggle"):
         pair = get_scoped_or_404(
             FieldMapping.objects.filter(connection=connection),
@@ -466,7 +430,7 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             pair.enabled = not pair.enabled
             pair.save(update_fields=["enabled"])
     elif op == "defaults":
-        error = ensure_default_mappings(connection)
+        error = setup.ensure_default_mappings(connection)
         if error:
             messages.error(request, f"The default pairs could not be made: {error}")
     elif op == "continue":
@@ -741,24 +705,5 @@ def preview_rows(preview: dict[str, Any], titles: dict[str, str]) -> list[dict[s
 @tenant_required
 @require_POST
 def connection_start(request: HttpRequest, pk: int) -> HttpResponse:
-    """Start syncing: initial sync now, then on the interval."""
-    connection = get_connection(request, pk)
-    require_manager(request)
-    if connection.state not in (ConnectionState.DRAFT, ConnectionState.PREVIEWED):
-        messages.info(request, "This connection has already started.")
-        return redirect("web:connection", pk=connection.pk)
-    connection.state = ConnectionState.INITIAL_SYNC
-    connection.state_reason = ""
-    connection.next_run_at = timezone.now()
-    connection.save(update_fields=["state", "state_reason", "next_run_at", "updated_at"])
-    _enqueue(request, connection, Trigger.INITIAL)
-    messages.success(request, "Syncing has started. The first run lists both apps whole.")
-    return redirect("web:connection", pk=connection.pk)
-
-
-def _enqueue(request: HttpRequest, connection: Connection, trigger: str) -> None:
-    try:
-        services.enqueue(connection, trigger)
-    except Exception as exc:  # the run's failure is on the dashboard; the page still answers
-        logger.exception("could not enqueue a run of connection %s", connection.pk)
-        messages.error(request, f"The run could not be started: {exc}")
+    """Start syncing: initial sync now, then on the interval (sync/lifecycle.py)."""
+    return transition(request, pk, "start")

@@ -1,0 +1,208 @@
+"""A connection's lifecycle, decided in one place: pause, resume, start, run now, full
+resync, and confirming a mass change the circuit breaker paused.
+
+The tenant pages (sync/web/views/), the REST API (sync/api/views.py) and the ops console
+(sync/admin.py) call these functions and only translate the outcome: a ``Refused`` becomes
+an error message, a 409 or an admin warning, with the same words everywhere. Who may call
+them (owners and admins of the account, ops staff) is checked by the callers, as each
+interface authenticates differently.
+
+The rules:
+
+- *pause*: any started connection (initial sync, active, error) that is not paused yet.
+- *resume*: from paused **and** from error — an error is a pause the engine chose, and
+  the user who fixed its cause must be able to let it run again. It goes back to its
+  initial sync when no real run has finished yet, else to active, and is due at once.
+- *start*: a connection in setup (draft, previewed) begins its initial sync: the state,
+  ``next_run_at`` (so the dispatcher retries it if the queued task is lost) and the queued
+  first run.
+- *run now* and *full resync*: a started connection that is not paused; the resync forgets
+  both cursors first, so the run lists both sides whole.
+- *confirm mass change*: a paused connection runs once through the circuit breaker.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from sync.models import Connection, ConnectionState, RunStatus, SyncRun, Trigger
+
+logger = logging.getLogger(__name__)
+
+# A connection in setup: its first real run has not been asked for yet.
+IN_SETUP = (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
+# A connection whose runs the dispatcher and "run now" may start.
+RUNNABLE = (ConnectionState.INITIAL_SYNC, ConnectionState.ACTIVE, ConnectionState.ERROR)
+RESUMABLE = (ConnectionState.PAUSED, ConnectionState.ERROR)
+
+
+class Refused(Exception):
+    """The connection's state does not allow this transition now; the message says why
+    in words shown to the user as they are."""
+
+
+@dataclass
+class Outcome:
+    """What a transition did: a message for the user, and the run it queued (``run`` is
+    known at once when tasks run inline; ``queue_error`` says why queueing failed, in
+    which case the connection is due and the dispatcher starts the run instead)."""
+
+    connection: Connection
+    message: str
+    trigger: str = ""
+    run: SyncRun | None = None
+    queued: bool = False
+    queue_error: str = ""
+
+
+def can_pause(connection: Connection) -> bool:
+    return connection.state in RUNNABLE
+
+
+def can_resume(connection: Connection) -> bool:
+    return connection.state in RESUMABLE
+
+
+def can_run(connection: Connection) -> bool:
+    return connection.state in RUNNABLE
+
+
+def can_start(connection: Connection) -> bool:
+    return connection.state in IN_SETUP
+
+
+def can_confirm_mass_change(connection: Connection) -> bool:
+    return connection.state == ConnectionState.PAUSED
+
+
+def pause(connection: Connection, by: str, reason: str = "") -> Outcome:
+    """Stop syncing until resumed; ``by`` names who paused it (kept as the reason when
+    none is given)."""
+    if connection.state in IN_SETUP:
+        raise Refused("This connection has not started yet.")
+    if connection.state == ConnectionState.PAUSED:
+        raise Refused("This connection is paused already.")
+    connection.state = ConnectionState.PAUSED
+    connection.state_reason = reason or f"Paused by {by}."
+    connection.save(update_fields=["state", "state_reason", "updated_at"])
+    return Outcome(connection, "Paused. Nothing syncs until you resume.")
+
+
+def initial_sync_done(connection: Connection) -> bool:
+    """Whether a real run of ``connection`` has finished (fully or partly)."""
+    return connection.runs.filter(
+        dry_run=False, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL]
+    ).exists()
+
+
+def _wake(connection: Connection) -> None:
+    """Out of paused or error into the state its history says, due at once."""
+    connection.state = (
+        ConnectionState.ACTIVE if initial_sync_done(connection) else ConnectionState.INITIAL_SYNC
+    )
+    connection.state_reason = ""
+    connection.consecutive_failures = 0
+    connection.next_run_at = timezone.now()
+    connection.save(
+        update_fields=["state", "state_reason", "consecutive_failures", "next_run_at", "updated_at"]
+    )
+
+
+def resume(connection: Connection) -> Outcome:
+    """Resume a paused or failed connection; it runs at the next dispatch and catches up
+    from its cursors."""
+    if not can_resume(connection):
+        state = connection.get_state_display().lower()
+        raise Refused(f"Only a paused connection or one in error can resume; this one is {state}.")
+    _wake(connection)
+    return Outcome(connection, "Resumed; it syncs again from where it stopped.")
+
+
+def start(connection: Connection) -> Outcome:
+    """Begin the initial sync of a connection in setup and queue its first run."""
+    if not can_start(connection):
+        raise Refused("This connection has already started.")
+    connection.state = ConnectionState.INITIAL_SYNC
+    connection.state_reason = ""
+    # Due as well as queued: the dispatcher retries the initial sync if the task is lost.
+    connection.next_run_at = timezone.now()
+    connection.save(update_fields=["state", "state_reason", "next_run_at", "updated_at"])
+    outcome = Outcome(connection, "Syncing has started. The first run lists both apps whole.")
+    return _queue(outcome, Trigger.INITIAL)
+
+
+def _refuse_unless_runnable(connection: Connection) -> None:
+    if connection.state == ConnectionState.PAUSED:
+        raise Refused("The connection is paused; resume it first.")
+    if connection.state not in RUNNABLE:
+        raise Refused("Start the connection first.")
+
+
+def run_now(connection: Connection) -> Outcome:
+    """Queue a run of a started connection (its initial sync while that is unfinished)."""
+    _refuse_unless_runnable(connection)
+    trigger = (
+        Trigger.INITIAL if connection.state == ConnectionState.INITIAL_SYNC else Trigger.MANUAL
+    )
+    return _queue(Outcome(connection, "A run is queued."), trigger)
+
+
+def run_or_start(connection: Connection) -> Outcome:
+    """``start`` for a connection in setup, else ``run_now`` (the API's one "sync" verb)."""
+    return start(connection) if can_start(connection) else run_now(connection)
+
+
+def request_full_resync(connection: Connection) -> Outcome:
+    """Forget both cursors and queue a run that lists both sides whole. Links keep
+    matching, so nothing is duplicated."""
+    _refuse_unless_runnable(connection)
+    connection.cursor_a = None
+    connection.cursor_b = None
+    # Due now as well, so the scheduler still re-reads everything if the task is lost.
+    connection.next_run_at = timezone.now()
+    connection.save(update_fields=["cursor_a", "cursor_b", "next_run_at", "updated_at"])
+    outcome = Outcome(connection, "A full resync is queued: both apps are read whole.")
+    return _queue(outcome, Trigger.RESYNC)
+
+
+def confirm_mass_change(connection: Connection) -> Outcome:
+    """Let a paused connection run once through the circuit breaker: the user checked
+    the apps and the mass change (deletes, unsubscribes, overwrites) is wanted. Later
+    runs are guarded again."""
+    if not can_confirm_mass_change(connection):
+        raise Refused("Only a paused connection has a change to confirm.")
+    _wake(connection)
+    outcome = Outcome(connection, "Confirmed; one run goes through with the change.")
+    trigger = (
+        Trigger.INITIAL if connection.state == ConnectionState.INITIAL_SYNC else Trigger.MANUAL
+    )
+    return _queue(outcome, trigger, confirm_mass_change=True)
+
+
+def _queue(outcome: Outcome, trigger: str, **options: Any) -> Outcome:
+    """Queue a run of the outcome's connection through sync/tasks.py. If queueing fails
+    the connection is made due, so the dispatcher's next tick starts it instead; the
+    failure is reported, never raised (the state change stands)."""
+    connection = outcome.connection
+    outcome.trigger = trigger
+    queued_at = timezone.now()
+    try:
+        from sync.tasks import enqueue_run
+
+        result = enqueue_run(connection, trigger, **options)
+    except Exception as exc:
+        logger.exception("could not queue a run of connection %s", connection.pk)
+        outcome.queue_error = str(exc) or type(exc).__name__
+        Connection.objects.filter(pk=connection.pk).update(next_run_at=queued_at)
+        connection.next_run_at = queued_at
+        return outcome
+    outcome.queued = True
+    run = result if isinstance(result, SyncRun) else None
+    if run is None:  # django-q2 answers with a task id; inline, the run exists already
+        run = connection.runs.filter(trigger=trigger, created_at__gte=queued_at).first()
+    outcome.run = run
+    return outcome

@@ -1,0 +1,358 @@
+"""Setting a connection up, decided in one place: the default rules and field pairs,
+adding a pair, and whether a rule's filters and actions, a deletion or unsubscribe mode,
+or a field pair is possible on the side it acts on.
+
+The wizard (sync/web/views/wizard.py), the REST API (sync/api/serializers.py) and the ops
+console (sync/admin.py) call these functions, so they refuse the same things in the same
+words. What an app can do comes from its connector: the class's ``Capabilities`` (tags,
+lists, subscription) and ``fields()`` of the chosen scope (owner and status fields, the
+marker field, any field a filter or action names). Filters act on the source side of a
+rule's direction, actions and deletion / unsubscribe modes on its target side.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from connectors.base import Capabilities, ConnectorError, FieldSpec
+from connectors.registry import connector_class
+from sync.models import (
+    ActionKind,
+    Connection,
+    DeletionMode,
+    FieldMapping,
+    FilterKind,
+    MappingDirection,
+    Rule,
+    UnsubscribeMode,
+)
+
+logger = logging.getLogger(__name__)
+
+SIDES = ("a", "b")
+# direction -> (source side, target side)
+ENDS = {"a_to_b": ("a", "b"), "b_to_a": ("b", "a")}
+
+# What a filter or action kind needs of its side: a capability flag of the connector
+# class, or a field with a common key (when the filter or action names no field).
+NEEDS_CAPABILITY: dict[str, str] = {
+    FilterKind.HAS_TAG: "tags",
+    ActionKind.ADD_TAG: "tags",
+    ActionKind.REMOVE_TAG: "tags",
+    FilterKind.IN_LIST: "lists",
+    ActionKind.ADD_TO_LIST: "lists",
+    ActionKind.REMOVE_FROM_LIST: "lists",
+}
+NEEDS_COMMON_FIELD: dict[str, str] = {
+    FilterKind.OWNED_BY: "owner",
+    ActionKind.SET_OWNER: "owner",
+    FilterKind.STATUS: "status",
+    ActionKind.SET_STATUS: "status",
+}
+NEEDS_NAMED_FIELD: tuple[str, ...] = (
+    FilterKind.FIELD,
+    ActionKind.SET_FIELD,
+    ActionKind.SET_FIELD_ON_CREATE,
+)
+CAPABILITY_WORDS = {"tags": "tags", "lists": "lists", "subscription": "a subscription status"}
+
+
+class Invalid(ValueError):
+    """What was asked is not possible on the app; ``field`` names the input at fault
+    (e.g. "kind", "field", "deletions_a_to_b") for the form or JSON error."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class SideApp:
+    """What one side's app offers: its label, capabilities and fields (``error`` is the
+    vendor's message when the fields could not be read; then only capabilities are
+    checked, and pairs cannot be)."""
+
+    label: str
+    capabilities: Capabilities
+    fields: list[FieldSpec] = field(default_factory=list)
+    error: str = ""
+
+    def spec(self, key: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    def common(self, common: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.common == common), None)
+
+
+def side_app(connection: Connection, side: str) -> SideApp:
+    """Read what ``side`` of ``connection`` offers from its connector."""
+    from sync.vendors import open_connector
+
+    authorization = connection.authorization(side)
+    try:
+        capabilities = connector_class(authorization.vendor).capabilities
+    except (KeyError, ImportError, AttributeError):
+        return SideApp(authorization.label, Capabilities(), error="This app is not installed.")
+    app = SideApp(authorization.label, capabilities)
+    try:
+        connector = open_connector(authorization, connection.scope(side))
+        # The instance's: a connector may know its capabilities only once opened.
+        app.capabilities = connector.capabilities
+        app.fields = list(connector.fields())
+    except ConnectorError as exc:
+        app.error = str(exc)
+    return app
+
+
+def side_apps(connection: Connection) -> dict[str, SideApp]:
+    return {side: side_app(connection, side) for side in SIDES}
+
+
+# --- Rules -------------------------------------------------------------------------------
+
+
+def default_rule_name(connection: Connection, direction: str) -> str:
+    """ "All contacts <source> → <target>", the same in the wizard and the API."""
+    source, target = ENDS[direction]
+    labels = {side: connection.authorization(side).label for side in SIDES}
+    return f"All contacts {labels[source]} → {labels[target]}"
+
+
+def synced_directions(connection: Connection) -> list[str]:
+    return [d for d in ENDS if connection.syncs(d)]
+
+
+def ensure_default_rules(connection: Connection) -> None:
+    """A connection starts with one filterless rule per synced direction."""
+    for direction in synced_directions(connection):
+        if not connection.rules.filter(direction=direction).exists():
+            Rule.objects.create(
+                connection=connection,
+                direction=direction,
+                name=default_rule_name(connection, direction),
+            )
+
+
+def _check_kind(kind: str, name: str, app: SideApp, *, setting: bool) -> None:
+    """Whether a filter (``setting=False``) or an action of ``kind`` on field ``name``
+    can work on ``app``; raises Invalid."""
+    title = _kind_title(kind)
+    capability = NEEDS_CAPABILITY.get(kind)
+    if capability and not getattr(app.capabilities, capability):
+        raise Invalid(
+            f"{app.label} has no {CAPABILITY_WORDS[capability]}, so “{title}” cannot work there.",
+            "kind",
+        )
+    if app.error:
+        return  # fields unknown now: the capability check is all that can be said
+    spec: FieldSpec | None = None
+    if name:
+        spec = app.spec(name)
+        if spec is None:
+            raise Invalid(f"{app.label} has no field “{name}”.", "field")
+    elif kind in NEEDS_COMMON_FIELD:
+        spec = app.common(NEEDS_COMMON_FIELD[kind])
+        if spec is None:
+            raise Invalid(
+                f"{app.label} has no {NEEDS_COMMON_FIELD[kind]} field, "
+                f"so “{title}” cannot work there.",
+                "kind",
+            )
+    elif kind in NEEDS_NAMED_FIELD:
+        raise Invalid(f"“{title}” needs a field.", "field")
+    if setting and spec is not None and spec.read_only:
+        raise Invalid(f"“{spec.label}” is read-only in {app.label}.", "field")
+
+
+def _kind_title(kind: str) -> str:
+    for choices in (FilterKind, ActionKind):
+        if kind in choices.values:
+            return str(choices(kind).label)
+    return kind
+
+
+def check_filter(kind: str, name: str, direction: str, apps: dict[str, SideApp]) -> None:
+    """A filter of a ``direction`` rule reads the source side's record."""
+    if kind == FilterKind.EXISTS_IN_OTHER:
+        return
+    _check_kind(kind, name, apps[ENDS[direction][0]], setting=False)
+
+
+def check_action(kind: str, name: str, direction: str, apps: dict[str, SideApp]) -> None:
+    """An action of a ``direction`` rule writes on the target side's record."""
+    _check_kind(kind, name, apps[ENDS[direction][1]], setting=True)
+
+
+def check_rule(
+    connection: Connection,
+    direction: str,
+    filters: Iterable[tuple[str, str]],
+    actions: Iterable[tuple[str, str]],
+    apps: dict[str, SideApp],
+) -> None:
+    """A whole rule: its direction is synced, and each (kind, field) filter and action is
+    possible on its side."""
+    if not connection.syncs(direction):
+        raise Invalid(
+            f"This connection only syncs {connection.direction}; "
+            f"a {direction} rule would never run.",
+            "direction",
+        )
+    for kind, name in filters:
+        check_filter(kind, name, direction, apps)
+    for kind, name in actions:
+        check_action(kind, name, direction, apps)
+
+
+# --- Options -------------------------------------------------------------------------------
+
+
+def check_deletion_mode(mode: str, marker_field: str, target: SideApp) -> None:
+    """A deletion mode acts on the target side: the other side's contact is trashed,
+    removed from its list or marked there."""
+    if mode == DeletionMode.TRASH_TAG and not target.capabilities.tags:
+        raise Invalid(f"{target.label} has no tags, so “Add the trash tag” cannot work there.")
+    if mode == DeletionMode.REMOVE_FROM_LIST and not target.capabilities.lists:
+        raise Invalid(f"{target.label} has no lists, so “Remove from the list” cannot work there.")
+    if mode == DeletionMode.MARKER_FIELD:
+        if not marker_field:
+            raise Invalid(f"Choose the marker field on {target.label}.")
+        if not target.error:
+            spec = target.spec(marker_field)
+            if spec is None:
+                raise Invalid(f"{target.label} has no field “{marker_field}”.")
+            if spec.read_only:
+                raise Invalid(f"“{spec.label}” is read-only in {target.label}.")
+
+
+def check_unsubscribe_mode(mode: str, target: SideApp) -> None:
+    """An unsubscribe is passed on to the target side as a tag or its opt-out state."""
+    if mode == UnsubscribeMode.TAG and not target.capabilities.tags:
+        raise Invalid(
+            f"{target.label} has no tags, so “Add the unsubscribe tag” cannot work there."
+        )
+    if mode == UnsubscribeMode.OPT_OUT and not target.capabilities.subscription:
+        raise Invalid(
+            f"{target.label} has no subscription status, so “Set the opt-out field” "
+            "cannot work there."
+        )
+
+
+def check_options(
+    connection: Connection, changed: Iterable[str], apps: dict[str, SideApp]
+) -> dict[str, str]:
+    """Errors by option name for the options in ``changed`` (as ``connection`` holds them
+    now, unsaved): deletion modes, marker fields and the unsubscribe mode. Only changed
+    options are judged, so a default the app cannot honour (the unsubscribe tag on an
+    app without tags: skipped at run time, as before) never blocks saving another."""
+    changed = set(changed)
+    errors: dict[str, str] = {}
+    for direction in synced_directions(connection):
+        target = ENDS[direction][1]
+        mode_name, marker_name = f"deletions_{direction}", f"marker_field_{target}"
+        if {mode_name, marker_name} & changed:
+            try:
+                check_deletion_mode(
+                    getattr(connection, mode_name), getattr(connection, marker_name), apps[target]
+                )
+            except Invalid as exc:
+                errors[mode_name] = exc.message
+        if "unsubscribes" in changed and "unsubscribes" not in errors:
+            try:
+                check_unsubscribe_mode(connection.unsubscribes, apps[target])
+            except Invalid as exc:
+                errors["unsubscribes"] = exc.message
+    return errors
+
+
+# --- Field pairs -----------------------------------------------------------------------------
+
+
+def ensure_default_mappings(connection: Connection, apps: dict[str, SideApp] | None = None) -> str:
+    """Create the locked default pairs from both sides' common keys; the vendor's error
+    message if a side's fields could not be read ("" when done)."""
+    from sync.engine import mapping
+
+    apps = apps or side_apps(connection)
+    error = apps["a"].error or apps["b"].error
+    if error:
+        logger.info("No default mappings for connection %s yet: %s", connection.pk, error)
+        return error
+    mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields)
+    return ""
+
+
+def guess_transform(a_spec: FieldSpec, b_spec: FieldSpec) -> str:
+    """The transform a custom pair of two fields of the same kind needs. Mixed types get
+    none: a parsing transform (e.g. text → phone) is the user's explicit choice."""
+    if a_spec.multi and b_spec.multi:
+        return "set"
+    if a_spec.type == b_spec.type and a_spec.type in ("email", "phone", "country"):
+        return a_spec.type
+    return ""
+
+
+ARROWS = {"a_to_b": "A → B", "b_to_a": "B → A"}
+
+
+def check_pair(
+    a_field: str, b_field: str, direction: str, transform: str, apps: dict[str, SideApp]
+) -> str:
+    """Whether values may flow between ``a_field`` and ``b_field`` in ``direction``
+    (mapping.allowed_direction on both FieldSpecs); returns the transform to store
+    (``transform`` or the guessed one). Raises Invalid."""
+    from sync.engine.mapping import allowed_direction
+
+    specs: dict[str, FieldSpec] = {}
+    for side, key in (("a", a_field), ("b", b_field)):
+        app = apps[side]
+        if app.error:
+            raise Invalid(f"The fields of {app.label} could not be read: {app.error}")
+        spec = app.spec(key)
+        if spec is None:
+            raise Invalid(f"{app.label} has no field “{key}”.", f"{side}_field")
+        specs[side] = spec
+    a_spec, b_spec = specs["a"], specs["b"]
+    transform = transform or guess_transform(a_spec, b_spec)
+    allowed = allowed_direction(a_spec, b_spec, transform=transform)
+    if allowed is None:
+        raise Invalid(
+            f"“{a_spec.label}” ({a_spec.type}) and “{b_spec.label}” ({b_spec.type}) "
+            "cannot be kept in sync: the types are incompatible."
+        )
+    if allowed != MappingDirection.BOTH and direction != allowed:
+        raise Invalid(
+            f"“{a_spec.label}” ({a_spec.type}) ↔ “{b_spec.label}” ({b_spec.type}) can only "
+            f"flow {ARROWS[allowed]}: a value of one type cannot always be written as the "
+            f"other. Choose “{ARROWS[allowed]} only”.",
+            "direction",
+        )
+    return transform
+
+
+def add_pair(
+    connection: Connection,
+    a_field: str,
+    b_field: str,
+    direction: str = MappingDirection.BOTH,
+    transform: str = "",
+    apps: dict[str, SideApp] | None = None,
+) -> FieldMapping:
+    """Validate and store a custom pair (the tier must allow custom pairs); raises
+    Invalid."""
+    if not connection.account.limit("custom_mappings_allowed"):
+        raise Invalid("Your plan does not include custom field mappings; upgrade to add them.")
+    transform = check_pair(a_field, b_field, direction, transform, apps or side_apps(connection))
+    if connection.mappings.filter(a_field=a_field, b_field=b_field).exists():
+        raise Invalid("These two fields are already paired.")
+    return FieldMapping.objects.create(
+        connection=connection,
+        a_field=a_field,
+        b_field=b_field,
+        direction=direction,
+        transform=transform,
+        order=connection.mappings.count(),
+    )
