@@ -7,6 +7,12 @@ endpoints of login.mailchimp.com (mounted at /mailchimp; each path is the real o
   list webhooks. It works unchanged with the official ``mailchimp-marketing`` client.
 - ``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/metadata`` (login.mailchimp.com).
 
+Control actions act as a user of the app (``unsubscribe``, ``clean``, ``edit`` with an
+email change, ``subscribe``) and fire the audience's webhooks whose events and sources
+match: form-encoded POSTs, delivered in order by a background thread after the action
+answered (``deliveries`` waits for them); registering a webhook first checks its URL
+with a GET. ``oauth_app`` registers an OAuth app and the account signed in.
+
 Facts from ../shared/apis (section 3) are followed as written. UNCONFIRMED choices, once:
 - paths accept the subscriber hash, the raw email or the member's ``contact_id``, and a
   member's ``contact_id`` survives an email change (the hash does not);
