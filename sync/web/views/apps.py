@@ -150,7 +150,7 @@ def app_team_user(request: HttpRequest, pk: int) -> HttpResponse:
     everyone's for "all team members". ``?new=1`` (or the form's "another" button) makes
     a further authorization with the same key, so the key is never typed twice. The
     choice is validated against the app's own user list; it is a setting, not a secret."""
-    auth = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
+    auth: AppAuthorization = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
     require_manager(request)
     cls = _connector_or_404(auth.vendor)
     if not getattr(cls, "team_users", False):
