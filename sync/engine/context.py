@@ -10,7 +10,8 @@ from typing import Any
 from connectors.base import Connector, ConnectorError, FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
-from sync.engine.planner import SIDES, Options, SideSpec, values
+from sync.engine.planner import Options, SideSpec, values
+from sync.engine.sides import SIDES, direction_into
 from sync.models import Connection, RecordLink, SyncDirection
 from sync.vendors import open_connector
 
@@ -84,9 +85,9 @@ class RunContext:
         """Hash of the non-empty normalized values of the pairs that may flow into
         ``side``: the same for the fields a create sends and for the record it makes, so
         that a create whose answer was lost is recognised without a key or an email."""
-        towards = "a_to_b" if side == "b" else "b_to_a"
-        pairs = [p for p in self.pairs if p.flows(towards)]  # type: ignore[arg-type]
-        values = mapping.read_side(pairs, side, fields, self.options.mapping)
+        towards = direction_into(side)
+        pairs = [p for p in self.pairs if p.flows(towards)]
+        values = mapping.normalized_values(pairs, side, fields, self.options.mapping)
         return mapping.content_hash({k: v for k, v in values.items() if v not in (None, [], "")})
 
     def match_key(self, side: str, fields: dict[str, Any]) -> str:
@@ -96,7 +97,7 @@ class RunContext:
         # Only the email pair is normalized: records seen for the first time need no
         # more than their match key while a side is staged.
         pair = self._email_pair
-        value = mapping.read_side([pair], side, fields, self.options.mapping)[pair.key]
+        value = mapping.normalized_values([pair], side, fields, self.options.mapping)[pair.key]
         return str(value)[:320] if value else ""
 
     @cached_property

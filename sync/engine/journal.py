@@ -17,7 +17,8 @@ from django.utils import timezone
 from connectors.base import Change, ConnectorError, Result
 from sync.engine import mapping
 from sync.engine.context import RunContext, build_context
-from sync.engine.planner import deletion_write, other
+from sync.engine.planner import deletion_write
+from sync.engine.sides import direction_into, other, target_of
 from sync.models import (
     Connection,
     EventStatus,
@@ -41,7 +42,7 @@ class ConnectionBusy(Exception):
 
 def _target(event: SyncEvent) -> str:
     """The side an event happened on (its direction's target)."""
-    return "b" if event.direction == "a_to_b" else "a"
+    return target_of(event.direction)
 
 
 class _Claimed:
@@ -83,7 +84,7 @@ def _event(run: SyncRun | None, link: RecordLink | None, side: str, **kwargs: An
         connection_id=(run.connection_id if run else link.connection_id),  # type: ignore[union-attr]
         run=run,
         link=link,
-        direction="a_to_b" if side == "b" else "b_to_a",
+        direction=direction_into(side),
         record_id=(link.side_id(side) or "") if link else "",
         label=link.match_key if link else "",
         **kwargs,

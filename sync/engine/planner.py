@@ -22,17 +22,7 @@ from connectors.base import FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
 from sync.engine.rules import RuleContext, RuleSpec
-
-SIDES = ("a", "b")
-
-
-def other(side: str) -> str:
-    return "b" if side == "a" else "a"
-
-
-def direction_of(source: str) -> str:
-    """The direction values flow when they go from ``source`` to the other side."""
-    return "a_to_b" if source == "a" else "b_to_a"
+from sync.engine.sides import SIDES, direction_from, other, source_of
 
 
 @dataclass(frozen=True)
@@ -164,7 +154,7 @@ def values(options: Options, side: str, fields: dict[str, Any] | None) -> dict[s
         hit = memo.get((side, id(fields)))
         if hit is not None and hit[0] is fields:
             return hit[1]
-    result = mapping.read_side(options.pairs, side, fields, options.mapping)
+    result = mapping.normalized_values(options.pairs, side, fields, options.mapping)
     if memo is not None:
         memo[(side, id(fields))] = (fields, result)
     return result
@@ -184,7 +174,7 @@ def plan(link: LinkView, a: SideState, b: SideState, options: Options) -> Decisi
         # The record was deleted on one side earlier; changes to the survivor stay put.
         survivor = "a" if a.exists else "b"
         return Decision(state=link.state, rules_matched=link.rules_matched).skip(
-            direction_of(survivor), other(survivor), f"deleted in {other(survivor).upper()}"
+            direction_from(survivor), other(survivor), f"deleted in {other(survivor).upper()}"
         )
     matched = {d: _matching(link, state, options, d) for d in ("a_to_b", "b_to_a")}
     in_scope = {d: matched[d] is not None for d in matched}
@@ -203,7 +193,7 @@ def _matching(
     """The rules of ``direction`` the source record is in the segment of; None when it
     does not sync that way. A direction without any rule syncs everything (a connection
     set up without rules behaves like the two default rules without filters)."""
-    source = "a" if direction == "a_to_b" else "b"
+    source = source_of(direction)
     fields = state[source].current
     if not options.flows[direction] or fields is None:
         return None
@@ -237,13 +227,13 @@ def _plan_create(
     rules_matched: list[int],
 ) -> Decision:
     target = other(source)
-    direction = direction_of(source)
+    direction = direction_from(source)
     decision = Decision(rules_matched=rules_matched)
     if options.replace_destination and not options.flows[direction]:
         # Replace destination: a destination record the source does not have is removed.
         decision.writes[source] = Write("delete", old=dict(state[source].current or {}))
         decision.events.append(
-            Event("delete", direction_of(target), source, _all_old(state[source].current))
+            Event("delete", direction_from(target), source, _all_old(state[source].current))
         )
         decision.state = "deleted"
         decision.destructive = 1
@@ -256,7 +246,7 @@ def _plan_create(
         return decision.skip(direction, target, "no email")
     # In scope and not linked: create it on the target side.
     source_values = values(options, source, state[source].current) or {}
-    flowing = [p for p in options.pairs if p.flows(direction)]  # type: ignore[arg-type]
+    flowing = [p for p in options.pairs if p.flows(direction)]
     wanted = {p.key: source_values.get(p.key) for p in flowing if source_values.get(p.key)}
     fields = mapping.write_side(flowing, target, wanted, None, options.mapping)
     fields.update(
@@ -337,7 +327,7 @@ def _merge(
         # action); leave it.
     for target in SIDES:
         source = other(target)
-        direction = direction_of(source)
+        direction = direction_from(source)
         target_state = state[target]
         current = dict(target_state.current or {})
         fields = (
@@ -369,7 +359,7 @@ def _merge(
         overwrites = any(old[k] not in (None, "", []) for k in fields)
         decision.destructive += 1 if (overwrites or unsubscribe) else 0
     for winner, changes in conflicts:
-        decision.events.append(Event("conflict", direction_of(winner), other(winner), changes))
+        decision.events.append(Event("conflict", direction_from(winner), other(winner), changes))
 
 
 def _winner(av: Any, bv: Any, state: dict[str, SideState], options: Options) -> str:
@@ -403,7 +393,7 @@ def _unsubscribe(
     spec = options.sides[source]
     if options.unsubscribes == "off" or not spec.subscription_field:
         return {}
-    if not options.flows[direction_of(source)]:
+    if not options.flows[direction_from(source)]:
         return {}
     now = (state[source].current or {}).get(spec.subscription_field)
     before = None if creating else (state[source].last or {}).get(spec.subscription_field)
@@ -425,7 +415,7 @@ def _plan_deletion(
     link: LinkView, gone: str, state: dict[str, SideState], options: Options
 ) -> Decision:
     survivor = other(gone)
-    direction = direction_of(gone)
+    direction = direction_from(gone)
     kept = state[survivor]
     decision = Decision(rules_matched=link.rules_matched)
     if kept.last is not None and values(options, survivor, kept.current) != values(
@@ -433,7 +423,7 @@ def _plan_deletion(
     ):
         # Modify beats delete: the survivor changed since the last sync, so it comes back.
         decision.forget.add(gone)
-        if not options.flows[direction_of(survivor)]:
+        if not options.flows[direction_from(survivor)]:
             return decision.skip(direction, survivor, "changed after the deletion; kept")
         rest = plan(LinkView("linked", link.match_key, []), *_pair(survivor, kept), options)
         rest.forget.add(gone)

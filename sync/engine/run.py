@@ -30,8 +30,9 @@ from django.utils import timezone
 from connectors.base import AuthError, Change, ConnectorError, RecordGone, Result
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext, build_context
-from sync.engine.planner import SIDES, Decision, LinkView, SideState, direction_of, other, plan
-from sync.engine.stage import Abort, create_key, links_of, read_side
+from sync.engine.planner import Decision, LinkView, SideState, plan
+from sync.engine.sides import SIDES, TWO_WAY, other
+from sync.engine.stage import Abort, create_key, links_of, stage_side
 from sync.models import (
     AppAuthorization,
     Connection,
@@ -82,7 +83,7 @@ def run_connection(
     if replace_destination and not confirm_replace:
         raise ValueError("Replacing the destination deletes records; confirm it explicitly.")
     connection = Connection.objects.select_related("account").get(pk=connection_id)
-    if replace_destination and connection.direction == "two_way":
+    if replace_destination and connection.direction == TWO_WAY:
         raise ValueError("Replace destination needs a one-way connection.")
     run = SyncRun.objects.create(
         connection=connection, trigger=trigger, dry_run=dry_run, status=RunStatus.QUEUED
@@ -213,7 +214,7 @@ class Runner:
             cursor = self._cursor(side)
             self._phase(f"list_{side}")
             try:
-                read = read_side(
+                read = stage_side(
                     ctx,
                     self.run,
                     side,
@@ -669,4 +670,4 @@ def _label(states: dict[str, SideState]) -> str:
     return ""
 
 
-__all__ = ["Runner", "direction_of", "run_connection", "side_state"]
+__all__ = ["Runner", "run_connection", "side_state"]

@@ -18,6 +18,7 @@ from django.db import transaction
 from connectors.base import Page
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
+from sync.engine.sides import direction_from
 from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def links_of(connection: Connection) -> Any:
     return RecordLink.objects.filter(connection=connection, entity="contact")
 
 
-def read_side(
+def stage_side(
     ctx: RunContext,
     run: SyncRun,
     side: str,
@@ -215,7 +216,7 @@ def _match_unlinked(
                     "connection_id": ctx.connection.pk,
                     "run_id": run.pk,
                     "action": "skip",
-                    "direction": "a_to_b" if side == "a" else "b_to_a",
+                    "direction": direction_from(side),
                     "source_id": record.id,
                     "label": key,
                     "status": "skipped",
