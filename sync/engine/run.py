@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import AuthError, Change, ConnectorError, RecordGone, Result
+from sync.engine.apply import remember
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext, build_context
 from sync.engine.planner import Decision, LinkView, SideState, plan
@@ -44,6 +45,7 @@ from sync.models import (
     SyncEvent,
     SyncRun,
     Trigger,
+    link_column,
 )
 
 logger = logging.getLogger(__name__)
@@ -229,7 +231,7 @@ class Runner:
                 _refresh_statistics()  # B's records are matched against A's links next
             if cursor is None and not self.dry_run:
                 Connection.objects.filter(pk=self.connection.pk).update(
-                    **{f"{side}_listed_at": timezone.now()}
+                    **{link_column(side, "listed_at"): timezone.now()}
                 )
         self._phase("match")
         dirty = links_of(self.connection).filter(dirty=True).count()
@@ -263,7 +265,7 @@ class Runner:
         if connector.cursor_expired(cursor):
             return None
         if not connector.capabilities.deletion_feed:
-            listed_at = getattr(self.connection, f"{side}_listed_at")
+            listed_at = getattr(self.connection, link_column(side, "listed_at"))
             every = timedelta(minutes=settings.SYNC_FULL_LISTING_MINUTES)
             if listed_at is None or timezone.now() - listed_at >= every:
                 return None
@@ -459,7 +461,7 @@ class Runner:
                 errors.append(f"{side.upper()}: {error}")
                 write = decision.writes[side]
                 if isinstance(error, RecordGone) and write.op != "create":
-                    setattr(link, f"{side}_gone", True)  # handled as a deletion next run
+                    link.side(side).gone = True  # handled as a deletion next run
                 if write.op == "create" and result is None:
                     # No answer: the record may exist now. Its signature lets the next
                     # listing recognise it even without a key or an email.
@@ -489,7 +491,7 @@ class Runner:
             for event in decision.events:
                 if event.action == "create":
                     row = self._event_values(link, states, event)
-                    row["record_id"] = getattr(link, f"{event.target}_id") or ""
+                    row["record_id"] = link.side(event.target).id or ""
                     creates.append(row)
             done.append(link)
         self._absorb_echo_links(done, planned)
@@ -510,7 +512,7 @@ class Runner:
         ours = {link.pk for link in done}
         for side in SIDES:
             created = [
-                getattr(link, f"{side}_id")
+                link.side(side).id
                 for link, _states, decision in planned
                 if decision.writes.get(side) and decision.writes[side].op == "create"
             ]
@@ -520,7 +522,12 @@ class Runner:
                 # load whole rows to look for related events.
                 echoes = list(
                     links_of(self.connection)
-                    .filter(**{f"{side}_id__in": created, f"{other(side)}_id__isnull": True})
+                    .filter(
+                        **{
+                            link_column(side, "id__in"): created,
+                            link_column(other(side), "id__isnull"): True,
+                        }
+                    )
                     .exclude(pk__in=ours)
                     .values_list("pk", flat=True)
                 )
@@ -557,11 +564,8 @@ class Runner:
                 else:
                     stored = result.record.fields if result.record else None
                     fields = stored or {**(state.current or {}), **write.fields}
-            setattr(link, f"{side}_id", record_id)
-            setattr(link, f"{side}_fields", fields)
-            setattr(link, f"{side}_pending", None)
-            setattr(link, f"{side}_gone", False)
-            setattr(link, f"{side}_hash", ctx.side_hash(side, fields))
+            link.side(side).id = record_id
+            remember(ctx, link.side(side), fields)
         shown = link.a_fields if link.a_fields is not None else link.b_fields
         side = "a" if link.a_fields is not None else "b"
         link.base = ctx.side_values(side, shown) if shown is not None else {}
@@ -638,14 +642,15 @@ def _refresh_statistics() -> None:
 
 def side_state(link: RecordLink, side: str) -> SideState:
     """One side of a link as the planner sees it."""
-    pending = getattr(link, f"{side}_pending")
-    last = getattr(link, f"{side}_fields")
+    view = link.side(side)
+    last = view.fields
+    pending = view.pending
     return SideState(
-        id=getattr(link, f"{side}_id"),
+        id=view.id,
         current=pending if pending is not None else last,
         last=last,
-        updated_at=getattr(link, f"{side}_updated_at"),
-        gone=getattr(link, f"{side}_gone"),
+        updated_at=view.updated_at,
+        gone=view.gone,
     )
 
 
@@ -657,7 +662,7 @@ def _change(link: RecordLink, side: str, decision: Decision) -> Change:
     write = decision.writes[side]
     if write.op == "create":
         return Change("create", _create_key(link, side), fields=write.fields)
-    record_id = getattr(link, f"{side}_id")
+    record_id = link.side(side).id
     return Change(write.op, f"{link.pk}-{side}", id=record_id, fields=write.fields)  # type: ignore[arg-type]
 
 
