@@ -26,12 +26,23 @@ class ConnectorError(Exception):
     (validation, missing permission); transient ones (5xx, timeouts) may succeed later."""
 
     permanent: bool = False
+    # The side ("a" or "b") whose app failed: the engine sets it where it calls the
+    # connector (a connector does not know which side of a connection it is).
+    side: str = ""
 
-    def __init__(self, message: str, *, permanent: bool | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool | None = None,
+        status: int | None = None,
+        side: str = "",
+    ):
         super().__init__(message)
         if permanent is not None:
             self.permanent = permanent
         self.status = status
+        self.side = side
 
 
 class AuthError(ConnectorError):

@@ -751,7 +751,7 @@ class SyncRun(models.Model):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     dry_run = models.BooleanField(default=False)
     phase = models.CharField(max_length=40, blank=True)
-    # {"list_a": {"done": 1200, "total": 5000}, "match": {...}, "write": {...}}
+    # {"list_a": {"done": 1200, "total": 5000}, "check": {...}, "write": {...}}
     progress = models.JSONField(default=dict, blank=True)
     # {"a_to_b": {"create": 3, "update": 1}, "b_to_a": {...}}
     counts = models.JSONField(default=dict, blank=True)

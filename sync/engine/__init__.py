@@ -28,10 +28,10 @@ __all__ = ["preview", "resolve_conflict", "review_deletions", "run_connection", 
 # before Django's apps are ready, and that must not pull the whole engine in.
 _LAZY = {
     "run_connection": "sync.engine.run",
-    "undo_run": "sync.engine.journal",
-    "resolve_conflict": "sync.engine.journal",
-    "review_deletions": "sync.engine.journal",
-    "ConnectionBusy": "sync.engine.journal",
+    "undo_run": "sync.engine.review",
+    "resolve_conflict": "sync.engine.review",
+    "review_deletions": "sync.engine.review",
+    "ConnectionBusy": "sync.engine.review",
 }
 
 

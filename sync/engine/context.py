@@ -132,7 +132,7 @@ def build_context(
         try:
             specs[side] = connectors[side].fields()
         except ConnectorError as exc:
-            exc.side = side  # type: ignore[attr-defined]  # which authorization failed
+            exc.side = side  # which authorization failed
             raise
     pairs = mapping.pairs_for(connection, specs["a"], specs["b"])
     if not pairs:

@@ -49,7 +49,7 @@ def test_initial_sync_reports_progress_by_phase(fake_apps, account):
     run = synced(connection, trigger="initial", initial=True)
     assert run.progress["list_a"] == {"done": 35}
     assert run.progress["list_b"] == {"done": 1}
-    assert run.progress["match"] == {"done": 35}
+    assert run.progress["check"] == {"done": 35}
     assert run.progress["write"] == {"done": 35}
     assert run.phase == "write"
 

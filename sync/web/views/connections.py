@@ -32,7 +32,7 @@ from sync.web.views.wizard import _enqueue
 PHASES: list[tuple[str, str]] = [
     ("list_a", "Reading side A"),
     ("list_b", "Reading side B"),
-    ("match", "Matching"),
+    ("check", "Checking the changes"),
     ("write", "Writing"),
 ]
 LIVE = (RunStatus.QUEUED, RunStatus.RUNNING)

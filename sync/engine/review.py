@@ -1,7 +1,8 @@
-"""Acting on the journal: undo a run, settle a conflict the other way, approve or dismiss
-deletions awaiting review. Each writes through the connectors, journals what it did
-(old and new values), and records on the link what the side now holds, so the next run
-sees its own write as an echo."""
+"""A person reviews what a run did: undo the run, settle a conflict the other way,
+approve or dismiss deletions awaiting review. Each writes through the connectors in the
+applier's batches (``apply.push``), journals what it did (old and new values), and
+records on the link what the side now holds (``apply.remember``), so the next run sees
+its own write as an echo. The journal itself is written by the run (apply.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from connectors.base import Change, ConnectorError, Result
 from sync.engine import mapping
-from sync.engine.apply import remember
+from sync.engine.apply import push, remember
 from sync.engine.context import RunContext, build_context
 from sync.engine.planner import deletion_write
 from sync.engine.sides import direction_into, other, target_of
@@ -62,13 +63,7 @@ class _Claimed:
 
 
 def _push(ctx: RunContext, side: str, changes: list[Change]) -> dict[str, Result]:
-    connector = ctx.connectors[side]
-    size = max(1, connector.capabilities.batch_size)
-    results: dict[str, Result] = {}
-    for start in range(0, len(changes), size):
-        for result in connector.push(changes[start : start + size]):
-            results[result.key] = result
-    return results
+    return push(ctx.connectors[side], side, changes)
 
 
 def _remember(ctx: RunContext, link: RecordLink, side: str, fields: dict[str, Any] | None) -> None:
