@@ -558,7 +558,6 @@ class UserLink(models.Model):
 
 
 class LinkState(models.TextChoices):
-    PENDING_CREATE = "pending_create", "Create in flight"
     LINKED = "linked", "Linked"
     PENDING_DELETE = "pending_delete", "Deletion awaiting review"
     TRASHED = "trashed", "Trashed"
@@ -583,8 +582,6 @@ class RecordLink(models.Model):
     b_hash = models.CharField(max_length=64, blank=True)
     base = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=LinkState.choices, default=LinkState.LINKED)
-    # Idempotency key of a create in flight: a retry re-matches instead of creating again.
-    create_key = models.CharField(max_length=64, blank=True)
     # A create whose answer was lost, on an app that neither keeps our key nor lets the
     # record be found by email: the hash of the mapped values it was sent with, so that
     # the record, when it shows up, is recognised as ours instead of synced back.

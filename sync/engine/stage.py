@@ -23,7 +23,7 @@ from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun, l
 
 logger = logging.getLogger(__name__)
 
-_LIVE = [LinkState.LINKED, LinkState.PENDING_CREATE]
+_LIVE = [LinkState.LINKED]
 _STAGING_COLUMNS = ("id", "connection_id", "entity", "match_key", "state", "dirty")
 
 
