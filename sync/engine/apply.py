@@ -215,9 +215,9 @@ class Applier:
             self.run.writes += len(decision.writes)
             for event in decision.events:
                 if event.action == "create":
-                    row = self._event_values(link, states, event)
-                    row["record_id"] = link.side(event.target).id or ""
-                    creates.append(row)
+                    values = self._event_values(link, states, event)
+                    values["record_id"] = link.side(event.target).id or ""
+                    creates.append(values)
             done.append(link)
         self._absorb_echo_links(done, planned)
         update_rows(done, _LINK_FIELDS)

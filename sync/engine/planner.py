@@ -494,7 +494,7 @@ def _all_old(fields: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _differs(old: Any, new: Any) -> bool:
-    empty = (None, "", [])
+    empty: tuple[Any, ...] = (None, "", [])
     if old in empty and new in empty:
         return False
     if isinstance(old, list) and isinstance(new, list):

@@ -235,7 +235,7 @@ def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
     with transaction.atomic():
         link.side(gone).forget()
         if approve:
-            assert ctx is not None
+            assert ctx is not None and write is not None
             if write.op == "delete":
                 link.side(side).id = None
                 _remember(ctx, link, side, None)

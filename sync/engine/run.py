@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -198,7 +199,7 @@ class Runner:
                     side,
                     cursor,
                     save_cursor=not self.dry_run,
-                    on_page=lambda n, s=side: self._progress(f"list_{s}", n),
+                    on_page=partial(self._progress, f"list_{side}"),
                 )
             except ConnectorError as exc:
                 exc.side = side

@@ -17,12 +17,12 @@ Direction = Literal["a_to_b", "b_to_a"]
 
 A: Side = "a"
 B: Side = "b"
-SIDES: tuple[Side, Side] = ("a", "b")
+SIDES: tuple[str, str] = ("a", "b")  # plain str: dicts keyed by side are dict[str, ...]
 DIRECTIONS: tuple[Direction, Direction] = ("a_to_b", "b_to_a")
 A_TO_B: Direction = "a_to_b"
 B_TO_A: Direction = "b_to_a"
 TWO_WAY = "two_way"  # Connection.direction: both directions sync
-BOTH = "both"  # FieldMapping.direction / Pair.direction: the pair flows both ways
+BOTH: Literal["both"] = "both"  # FieldMapping.direction / Pair.direction: the pair flows both ways
 
 
 def other(side: str) -> Side:
