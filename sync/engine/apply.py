@@ -63,10 +63,16 @@ def decide(ctx: RunContext, link: RecordLink) -> Planned:
     return link, states, plan(view, states["a"], states["b"], ctx.options)
 
 
-def remember(ctx: RunContext, side: LinkSide, fields: dict[str, Any] | None) -> None:
+def remember(
+    ctx: RunContext,
+    side: LinkSide,
+    fields: dict[str, Any] | None,
+    normalized: dict[str, Any] | None = None,
+) -> None:
     """Record what ``side`` holds after a write of ours (or an accepted read), so that
-    the next run recognises the record's content as an echo."""
-    side.settle(fields, ctx.side_hash(side.name, fields))
+    the next run recognises the record's content as an echo. ``normalized``: the
+    fields' normalized values where the caller has them."""
+    side.settle(fields, ctx.side_hash(side.name, fields, normalized))
 
 
 def push(connector: Connector, side: str, changes: list[Change]) -> dict[str, Result]:
@@ -263,6 +269,7 @@ class Applier:
         results: dict[tuple[int, str], Result],
     ) -> None:
         """Every write of the link succeeded: record what each side now holds."""
+        bases: dict[str, dict[str, Any] | None] = {}
         for side in SIDES:
             state = states[side]
             fields = state.current if not state.gone else None
@@ -283,10 +290,16 @@ class Applier:
                     stored = result.record.fields if result.record else None
                     fields = stored or {**(state.current or {}), **write.fields}
             link.side(side).id = record_id
-            remember(self.ctx, link.side(side), fields)
+            # Unwritten, the side holds what was read: its values are normalized already.
+            normalized = state.now(self.ctx.options, side) if fields is state.current else None
+            remember(self.ctx, link.side(side), fields, normalized)
+            bases[side] = normalized
         shown = link.a_fields if link.a_fields is not None else link.b_fields
         side = "a" if link.a_fields is not None else "b"
-        link.base = self.ctx.side_values(side, shown) if shown is not None else {}
+        base = bases.get(side)
+        if base is None and shown is not None:
+            base = self.ctx.side_values(side, shown)
+        link.base = base or {}
         link.state = decision.state
         link.rules_matched = decision.rules_matched
         link.dirty = False

@@ -41,19 +41,19 @@ class RunContext:
     def side_values(self, side: str, fields: dict[str, Any]) -> dict[str, Any]:
         return values(self.options, side, fields) or {}
 
-    def forget_values(self) -> None:
-        """Empty the normalized-values cache (once per page or chunk)."""
-        if self.options.memo is not None:
-            self.options.memo.clear()
-
-    def side_hash(self, side: str, fields: dict[str, Any] | None) -> str:
+    def side_hash(
+        self, side: str, fields: dict[str, Any] | None, normalized: dict[str, Any] | None = None
+    ) -> str:
         """The content hash of a side's record: normalized mapped values plus the raw
         values rules and deletions read. Equal hash = nothing we care about changed.
-        It starts with the fingerprint of the configuration it was computed under."""
+        It starts with the fingerprint of the configuration it was computed under.
+        ``normalized``: the fields' normalized values where the caller has them."""
         if fields is None:
             return ""
         extra = {k: fields.get(k) for k in self.hashed_fields[side]}
-        digest = mapping.content_hash({"v": self.side_values(side, fields), "x": extra})
+        if normalized is None:
+            normalized = self.side_values(side, fields)
+        digest = mapping.content_hash({"v": normalized, "x": extra})
         return f"{self.fingerprint}{digest[: 64 - len(self.fingerprint)]}"
 
     @cached_property
@@ -166,7 +166,6 @@ def build_context(
             _destination_wins(connection) if replace_destination else connection.conflict_policy
         ),
         replace_destination=replace_destination,
-        memo={},
     )
     hashed = {
         side: sorted(

@@ -3,7 +3,9 @@
 ``plan(link, a, b, options)`` takes what the link remembers, each side's record as it is
 now and as it was last synced, and the connection's options, and returns the writes to
 make on each side with the journal events that explain them. No I/O: the same decision
-serves the dry run and the real run (sync/engine/run.py applies it).
+serves the dry run and the real run (sync/engine/apply.py applies it). ``_merge_fields`` is
+the conflict table, one commented case per line; normalized values are computed once per
+side state (``SideState.now``/``was``).
 
 The merge is three-way per field with a *per-side* base: each side's values are compared
 with what that side held after the last sync (``SideState.last``), so a value one side
@@ -70,9 +72,6 @@ class Options:
     unsubscribe_tag: str = "unsubscribed"
     conflict_policy: str = "most_recent"
     replace_destination: bool = False
-    # Normalized values by (side, id(fields)), filled by ``values`` and emptied by the
-    # runner per chunk: a cache of a pure function, so results do not depend on it.
-    memo: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
     _rules_of: dict[str, list[RuleSpec]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -93,10 +92,26 @@ class SideState:
     last: dict[str, Any] | None = None
     updated_at: datetime | None = None
     gone: bool = False  # a deletion was detected this run
+    # Normalized values of ``current`` and ``last``, computed once (``now``, ``was``).
+    _normalized: dict[str, dict[str, Any] | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def exists(self) -> bool:
         return self.current is not None and not self.gone
+
+    def now(self, options: Options, side: str) -> dict[str, Any] | None:
+        """Normalized mapped values of ``current`` (None for no record)."""
+        if "now" not in self._normalized:
+            self._normalized["now"] = values(options, side, self.current)
+        return self._normalized["now"]
+
+    def was(self, options: Options, side: str) -> dict[str, Any] | None:
+        """Normalized mapped values of ``last`` (None: never synced)."""
+        if "was" not in self._normalized:
+            self._normalized["was"] = values(options, side, self.last)
+        return self._normalized["was"]
 
 
 @dataclass
@@ -149,15 +164,7 @@ def values(options: Options, side: str, fields: dict[str, Any] | None) -> dict[s
     """Normalized mapped values of a side's vendor fields (None for no record)."""
     if fields is None:
         return None
-    memo = options.memo
-    if memo is not None:
-        hit = memo.get((side, id(fields)))
-        if hit is not None and hit[0] is fields:
-            return hit[1]
-    result = mapping.normalized_values(options.pairs, side, fields, options.mapping)
-    if memo is not None:
-        memo[(side, id(fields))] = (fields, result)
-    return result
+    return mapping.normalized_values(options.pairs, side, fields, options.mapping)
 
 
 def plan(link: LinkView, a: SideState, b: SideState, options: Options) -> Decision:
@@ -245,7 +252,7 @@ def _plan_create(
         # Avoid duplicates: a contact without an email is never created on the other side.
         return decision.skip(direction, target, "no email")
     # In scope and not linked: create it on the target side.
-    source_values = values(options, source, state[source].current) or {}
+    source_values = state[source].now(options, source) or {}
     flowing = [p for p in options.pairs if p.flows(direction)]
     wanted = {p.key: source_values.get(p.key) for p in flowing if source_values.get(p.key)}
     fields = mapping.write_side(flowing, target, wanted, None, options.mapping)
@@ -278,53 +285,10 @@ def _merge(
     in_scope: dict[str, bool],
     decision: Decision,
 ) -> None:
-    """Three-way merge of a linked pair, field by field, then rule actions."""
-    now = {s: values(options, s, state[s].current) or {} for s in SIDES}
-    last = {s: values(options, s, state[s].last) for s in SIDES}
-    to: dict[str, dict[str, Any]] = {"a": {}, "b": {}}
-    conflicts: list[tuple[str, dict[str, Any]]] = []
-    for pair in options.pairs:
-        key = pair.key
-        can = {
-            "a": in_scope["b_to_a"] and pair.flows("b_to_a"),  # may write to A
-            "b": in_scope["a_to_b"] and pair.flows("a_to_b"),  # may write to B
-        }
-        av, bv = now["a"].get(key), now["b"].get(key)
-        if pair.kind == "set" or isinstance(av, list) or isinstance(bv, list):
-            # Tags and lists merge as sets: each side's additions and removals apply.
-            for target in SIDES:
-                source = other(target)
-                if not can[target]:
-                    continue
-                base = set((last[source] or {}).get(key) or [])
-                mine, theirs = set(now[target].get(key) or []), set(now[source].get(key) or [])
-                merged = (mine | (theirs - base)) - (base - theirs)
-                if merged != mine:
-                    to[target][key] = sorted(merged) or None
-            continue
-        if av == bv:
-            continue  # Both sides agree.
-        a_changed = last["a"] is None or av != last["a"].get(key)
-        b_changed = last["b"] is None or bv != last["b"].get(key)
-        if a_changed and not b_changed:
-            if can["b"]:
-                to["b"][key] = av  # Only A changed: A's value goes to B.
-        elif b_changed and not a_changed:
-            if can["a"]:
-                to["a"][key] = bv  # Only B changed: B's value goes to A.
-        elif a_changed and b_changed:
-            winner = _winner(av, bv, state, options)
-            if not can[other(winner)] and can[winner]:
-                winner = other(winner)  # The winner cannot be written where it should go.
-            if not can[other(winner)]:
-                continue
-            won, lost = (av, bv) if winner == "a" else (bv, av)
-            to[other(winner)][key] = won
-            if lost is not None:
-                # Both changed to different values: a conflict, the losing value journaled.
-                conflicts.append((winner, {key: {"a": av, "b": bv, "won": winner, "lost": lost}}))
-        # Neither changed yet they differ: a deliberate difference (one-way pair, rule
-        # action); leave it.
+    """Three-way merge of a linked pair: the fields (``_merge_fields``), then per target
+    side the rule actions and the unsubscribe, the journal events and the count of
+    destructive writes for the circuit breaker."""
+    to, conflicts = _merge_fields(state, options, in_scope)
     for target in SIDES:
         source = other(target)
         direction = direction_from(source)
@@ -360,6 +324,61 @@ def _merge(
         decision.destructive += 1 if (overwrites or unsubscribe) else 0
     for winner, changes in conflicts:
         decision.events.append(Event("conflict", direction_from(winner), other(winner), changes))
+
+
+def _merge_fields(
+    state: dict[str, SideState], options: Options, in_scope: dict[str, bool]
+) -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """The conflict table: for each pair, what each side gets (normalized values by pair
+    key, per target side) and the conflicts (winner, changes) to journal."""
+    now = {s: state[s].now(options, s) or {} for s in SIDES}
+    last = {s: state[s].was(options, s) for s in SIDES}
+    to: dict[str, dict[str, Any]] = {"a": {}, "b": {}}
+    conflicts: list[tuple[str, dict[str, Any]]] = []
+    for pair in options.pairs:
+        key = pair.key
+        can = {
+            "a": in_scope["b_to_a"] and pair.flows("b_to_a"),  # may write to A
+            "b": in_scope["a_to_b"] and pair.flows("a_to_b"),  # may write to B
+        }
+        av, bv = now["a"].get(key), now["b"].get(key)
+        if pair.kind == "set" or isinstance(av, list) or isinstance(bv, list):
+            # Tags and lists merge as sets: each side's additions and removals apply.
+            for target in SIDES:
+                source = other(target)
+                if not can[target]:
+                    continue
+                base = set((last[source] or {}).get(key) or [])
+                mine, theirs = set(now[target].get(key) or []), set(now[source].get(key) or [])
+                merged = (mine | (theirs - base)) - (base - theirs)
+                if merged != mine:
+                    to[target][key] = sorted(merged) or None
+            continue
+        if av == bv:
+            continue  # Both sides agree.
+        a_changed = last["a"] is None or av != last["a"].get(key)
+        b_changed = last["b"] is None or bv != last["b"].get(key)
+        if a_changed and not b_changed:
+            if can["b"]:
+                to["b"][key] = av  # Only A changed: A's value goes to B.
+        elif b_changed and not a_changed:
+            if can["a"]:
+                to["a"][key] = bv  # Only B changed: B's value goes to A.
+        elif a_changed and b_changed:
+            # Both changed (or the link is new): the conflict policy picks the winner.
+            winner = _winner(av, bv, state, options)
+            if not can[other(winner)] and can[winner]:
+                winner = other(winner)  # The winner cannot be written where it should go.
+            if not can[other(winner)]:
+                continue
+            won, lost = (av, bv) if winner == "a" else (bv, av)
+            to[other(winner)][key] = won
+            if lost is not None:
+                # Both changed to different values: a conflict, the losing value journaled.
+                conflicts.append((winner, {key: {"a": av, "b": bv, "won": winner, "lost": lost}}))
+        # Neither changed yet they differ: a deliberate difference (one-way pair, rule
+        # action); leave it.
+    return to, conflicts
 
 
 def _winner(av: Any, bv: Any, state: dict[str, SideState], options: Options) -> str:
@@ -418,9 +437,7 @@ def _plan_deletion(
     direction = direction_from(gone)
     kept = state[survivor]
     decision = Decision(rules_matched=link.rules_matched)
-    if kept.last is not None and values(options, survivor, kept.current) != values(
-        options, survivor, kept.last
-    ):
+    if kept.last is not None and kept.now(options, survivor) != kept.was(options, survivor):
         # Modify beats delete: the survivor changed since the last sync, so it comes back.
         decision.forget.add(gone)
         if not options.flows[direction_from(survivor)]:

@@ -332,7 +332,6 @@ class Runner:
     def _plan(self, chunk: list[RecordLink]) -> list[Planned]:
         ctx = self.ctx
         assert ctx is not None
-        ctx.forget_values()
         return [decide(ctx, link) for link in chunk]
 
     def _check_and_write(self) -> None:

@@ -106,7 +106,6 @@ def _guard_empty_side(ctx: RunContext, side: str) -> None:
 
 
 def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool) -> None:
-    ctx.forget_values()
     id_field = link_column(side, "id")
     seen_field = link_column(side, "seen_run")
     links = links_of(ctx.connection)
