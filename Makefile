@@ -23,7 +23,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Types of the core (pyproject.toml [tool.mypy]; sync/engine/ waits for the engine branch).
+# Types of the core (pyproject.toml [tool.mypy]).
 MYPY_CORE := sync connectors/base.py connectors/http.py connectors/registry.py
 typecheck: install
 	$(BIN)/mypy $(MYPY_CORE)

@@ -40,13 +40,24 @@ class ConnectorError(Exception):
     (validation, missing permission); transient ones (5xx, timeouts) may succeed later."""
 
     permanent: bool = False
+    # The side ("a" or "b") whose app failed: the engine sets it where it calls the
+    # connector (a connector does not know which side of a connection it is).
+    side: str = ""
     MAX_MESSAGE = 300  # vendor text is shown to tenants and logged: short and printable
 
-    def __init__(self, message: str, *, permanent: bool | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool | None = None,
+        status: int | None = None,
+        side: str = "",
+    ):
         super().__init__(clean_message(message, self.MAX_MESSAGE))
         if permanent is not None:
             self.permanent = permanent
         self.status = status
+        self.side = side
 
 
 class AuthError(ConnectorError):

@@ -594,7 +594,6 @@ class UserLink(models.Model):
 
 
 class LinkState(TextChoices):
-    PENDING_CREATE = "pending_create", "Create in flight"
     LINKED = "linked", "Linked"
     PENDING_DELETE = "pending_delete", "Deletion awaiting review"
     TRASHED = "trashed", "Trashed"
@@ -619,8 +618,6 @@ class RecordLink(models.Model):
     b_hash = models.CharField(max_length=64, blank=True)
     base = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=LinkState.choices, default=LinkState.LINKED)
-    # Idempotency key of a create in flight: a retry re-matches instead of creating again.
-    create_key = models.CharField(max_length=64, blank=True)
     # A create whose answer was lost, on an app that neither keeps our key nor lets the
     # record be found by email: the hash of the mapped values it was sent with, so that
     # the record, when it shows up, is recognised as ours instead of synced back.
@@ -678,7 +675,85 @@ class RecordLink(models.Model):
         return f"{self.a_id or '—'} ↔ {self.b_id or '—'} ({self.match_key})"
 
     def side_id(self, side: str) -> str | None:
-        return self.a_id if side == Side.A else self.b_id
+        return self.side(side).id
+
+    def side(self, side: str) -> LinkSide:
+        """The view of one side's columns (``link.side("a")`` is ``link.a``)."""
+        return LinkSide(self, side)
+
+    @property
+    def a(self) -> LinkSide:
+        return LinkSide(self, "a")
+
+    @property
+    def b(self) -> LinkSide:
+        return LinkSide(self, "b")
+
+
+def link_column(side: str, name: str) -> str:
+    """The RecordLink column of ``side`` named ``name`` (``"a", "id"`` -> ``"a_id"``),
+    for queries; lookups may follow (``link_column("a", "id__in")``)."""
+    return f"{side}_{name}"
+
+
+def _side_attribute(name: str) -> property:
+    """A property of LinkSide reading and writing the link's ``<side>_<name>`` column."""
+    names = {side: link_column(side, name) for side in ("a", "b")}
+
+    def get(view: LinkSide) -> Any:
+        return getattr(view.link, names[view.name])
+
+    def set_(view: LinkSide, value: Any) -> None:
+        setattr(view.link, names[view.name], value)
+
+    return property(get, set_, doc=f"The side's ``{name}`` column.")
+
+
+class LinkSide:
+    """One side of a RecordLink, read and written as a unit (vdirsyncer's ``SubStatus``):
+    the side's record id, its vendor fields as last synced, their content hash, the fields
+    this run read and has not planned yet (``pending``), and whether a deletion was
+    detected (``gone``). A view: reads and writes go to the link's columns."""
+
+    __slots__ = ("link", "name")
+
+    id = _side_attribute("id")
+    fields = _side_attribute("fields")
+    hash = _side_attribute("hash")
+    pending = _side_attribute("pending")
+    gone = _side_attribute("gone")
+    updated_at = _side_attribute("updated_at")
+    seen_run = _side_attribute("seen_run")
+
+    def __init__(self, link: RecordLink, name: str) -> None:
+        self.link = link
+        self.name = name
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        """The side's fields now: what this run read, else what was last synced."""
+        pending = self.pending
+        return pending if pending is not None else self.fields
+
+    def stage(self, fields: dict[str, Any], updated_at: Any) -> None:
+        """Hold ``fields``, read this run, until the link is planned."""
+        self.pending = fields
+        self.updated_at = updated_at
+        self.gone = False
+        self.link.dirty = True
+
+    def settle(self, fields: dict[str, Any] | None, content_hash: str) -> None:
+        """The side holds ``fields`` after a sync (our write or an accepted read)."""
+        self.fields = fields
+        self.pending = None
+        self.gone = False
+        self.hash = content_hash
+
+    def forget(self) -> None:
+        """The side's record is no more: the link keeps no id or fields of it."""
+        self.id = None
+        self.fields = None
+        self.gone = False
 
 
 class Trigger(TextChoices):
@@ -709,7 +784,7 @@ class SyncRun(models.Model):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     dry_run = models.BooleanField(default=False)
     phase = models.CharField(max_length=40, blank=True)
-    # {"list_a": {"done": 1200, "total": 5000}, "match": {...}, "write": {...}}
+    # {"list_a": {"done": 1200, "total": 5000}, "check": {...}, "write": {...}}
     progress = models.JSONField(default=dict, blank=True)
     # {"a_to_b": {"create": 3, "update": 1}, "b_to_a": {...}}
     counts = models.JSONField(default=dict, blank=True)

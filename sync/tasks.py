@@ -27,7 +27,7 @@ DISPATCH_SCHEDULE = "sync.dispatch_due"
 
 def run_task(connection_id: int, trigger: str = Trigger.SCHEDULE, **options: Any) -> int:
     """The task a worker executes: one run of one connection; returns the SyncRun id."""
-    from sync.engine import run_connection
+    from sync.engine.run import run_connection
 
     if trigger in (Trigger.INITIAL, Trigger.RESYNC):
         options.setdefault("initial", True)

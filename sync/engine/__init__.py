@@ -10,9 +10,14 @@ Public entry points, used by the scheduler, the pages, the API and the commands:
 - ``resolve_conflict(event, use="other")`` — apply the losing value of a conflict.
 - ``review_deletions(events, approve)`` — approve or dismiss deletions awaiting review.
 
-Modules: ``mapping`` (pairs, normalized projection, hashes), ``normalize`` (email,
-phone, name, country), ``rules`` (filters and actions), ``planner`` (the pure decision
-for one record pair), ``run`` (the applier), and ``sync/tasks.py`` for scheduling.
+Modules, in the order a run uses them: ``context`` (connectors and options resolved once
+per run), ``stage`` (reading a side's pages into the links), ``planner`` (the pure
+decision for one record pair), ``apply`` (writing decisions: journal, vendor batches,
+links), ``run`` (the orchestration: claim, phases, outcome), ``review`` (undo, conflict
+resolution, deletion review). Beneath them: ``sides`` (the side and direction
+vocabulary), ``mapping`` (pairs, normalized values, hashes), ``normalize`` (email,
+phone, name, country), ``rules`` (filters and actions), ``bulk`` (fast inserts and
+updates). Scheduling lives in ``sync/tasks.py``.
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ __all__ = ["preview", "resolve_conflict", "review_deletions", "run_connection", 
 # before Django's apps are ready, and that must not pull the whole engine in.
 _LAZY = {
     "run_connection": "sync.engine.run",
-    "undo_run": "sync.engine.journal",
-    "resolve_conflict": "sync.engine.journal",
-    "review_deletions": "sync.engine.journal",
-    "ConnectionBusy": "sync.engine.journal",
+    "undo_run": "sync.engine.review",
+    "resolve_conflict": "sync.engine.review",
+    "review_deletions": "sync.engine.review",
+    "ConnectionBusy": "sync.engine.review",
 }
 
 

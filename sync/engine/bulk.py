@@ -1,4 +1,5 @@
-"""Fast bulk INSERT and UPDATE of the many links and events a run writes.
+"""Fast bulk INSERT and UPDATE of the many links and events a run writes, and the
+database and memory tuning a large run needs (statistics, garbage collection).
 
 Django's ``bulk_update`` builds one ``CASE WHEN pk=… THEN …`` expression per field and
 row, and ``bulk_create`` compiles a placeholder and a prepared value per field and row
@@ -13,7 +14,9 @@ the database drivers take as they are, without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -133,3 +136,34 @@ def _default(field: models.Field[Any, Any], now: datetime) -> Any:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return now
     return field.get_default()
+
+
+@contextmanager
+def fewer_collections(threshold: int = 50_000) -> Iterator[None]:
+    """Let the cyclic garbage collector run less often while a run goes. A run makes
+    millions of short-lived objects, none of them in cycles; with the default
+    threshold every 700 allocations start a collection, and the full ones traverse
+    every live object of the process (measured: a fifth of an initial sync's time)."""
+    previous = gc.get_threshold()
+    gc.set_threshold(max(threshold, previous[0]), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def refresh_statistics() -> None:
+    """ANALYZE the link table (PostgreSQL). A large initial sync fills it faster than
+    autovacuum re-samples it (or at all, where autovacuum is off); planned on stale
+    statistics, each chunk's query scans every link of the connection instead of
+    walking the dirty-links index (measured: 177 ms instead of 2 ms per chunk at 85,000
+    links). Sampling costs a fraction of a second."""
+    if default_connection.vendor == "postgresql":
+        with default_connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_link_table()}")
+
+
+def _link_table() -> str:
+    from sync.models import RecordLink
+
+    return RecordLink._meta.db_table

@@ -10,7 +10,8 @@ from typing import Any
 from connectors.base import Connector, ConnectorError, FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
-from sync.engine.planner import SIDES, Options, SideSpec, values
+from sync.engine.planner import Options, SideSpec, values
+from sync.engine.sides import SIDES, direction_into
 from sync.models import Connection, RecordLink, SyncDirection
 from sync.vendors import open_connector
 
@@ -40,19 +41,19 @@ class RunContext:
     def side_values(self, side: str, fields: dict[str, Any]) -> dict[str, Any]:
         return values(self.options, side, fields) or {}
 
-    def forget_values(self) -> None:
-        """Empty the normalized-values cache (once per page or chunk)."""
-        if self.options.memo is not None:
-            self.options.memo.clear()
-
-    def side_hash(self, side: str, fields: dict[str, Any] | None) -> str:
+    def side_hash(
+        self, side: str, fields: dict[str, Any] | None, normalized: dict[str, Any] | None = None
+    ) -> str:
         """The content hash of a side's record: normalized mapped values plus the raw
         values rules and deletions read. Equal hash = nothing we care about changed.
-        It starts with the fingerprint of the configuration it was computed under."""
+        It starts with the fingerprint of the configuration it was computed under.
+        ``normalized``: the fields' normalized values where the caller has them."""
         if fields is None:
             return ""
         extra = {k: fields.get(k) for k in self.hashed_fields[side]}
-        digest = mapping.content_hash({"v": self.side_values(side, fields), "x": extra})
+        if normalized is None:
+            normalized = self.side_values(side, fields)
+        digest = mapping.content_hash({"v": normalized, "x": extra})
         return f"{self.fingerprint}{digest[: 64 - len(self.fingerprint)]}"
 
     @cached_property
@@ -84,9 +85,9 @@ class RunContext:
         """Hash of the non-empty normalized values of the pairs that may flow into
         ``side``: the same for the fields a create sends and for the record it makes, so
         that a create whose answer was lost is recognised without a key or an email."""
-        towards = "a_to_b" if side == "b" else "b_to_a"
-        pairs = [p for p in self.pairs if p.flows(towards)]  # type: ignore[arg-type]
-        values = mapping.read_side(pairs, side, fields, self.options.mapping)
+        towards = direction_into(side)
+        pairs = [p for p in self.pairs if p.flows(towards)]
+        values = mapping.normalized_values(pairs, side, fields, self.options.mapping)
         return mapping.content_hash({k: v for k, v in values.items() if v not in (None, [], "")})
 
     def match_key(self, side: str, fields: dict[str, Any]) -> str:
@@ -96,7 +97,7 @@ class RunContext:
         # Only the email pair is normalized: records seen for the first time need no
         # more than their match key while a side is staged.
         pair = self._email_pair
-        value = mapping.read_side([pair], side, fields, self.options.mapping)[pair.key]
+        value = mapping.normalized_values([pair], side, fields, self.options.mapping)[pair.key]
         return str(value)[:320] if value else ""
 
     @cached_property
@@ -131,7 +132,7 @@ def build_context(
         try:
             specs[side] = connectors[side].fields()
         except ConnectorError as exc:
-            exc.side = side  # type: ignore[attr-defined]  # which authorization failed
+            exc.side = side  # which authorization failed
             raise
     pairs = mapping.pairs_for(connection, specs["a"], specs["b"])
     if not pairs:
@@ -165,7 +166,6 @@ def build_context(
             _destination_wins(connection) if replace_destination else connection.conflict_policy
         ),
         replace_destination=replace_destination,
-        memo={},
     )
     hashed = {
         side: sorted(

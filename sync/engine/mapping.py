@@ -1,12 +1,12 @@
 """Field mapping: which vendor fields correspond, and how values cross between them.
 
-The engine never compares raw vendor values: ``read_side`` projects one side's record
+The engine never compares raw vendor values: ``normalized_values`` projects one side's record
 onto the connection's pairs as *normalized* values (comparable across sides), the planner
 merges those, and ``write_side`` turns the merged values back into the target vendor's
 field values. Pure functions, no I/O, except ``pairs_for`` and ``ensure_default_mappings``
 which read and write the connection's FieldMapping rows.
 
-Normalized value conventions (what ``read_side`` returns per pair key):
+Normalized value conventions (what ``normalized_values`` returns per pair key):
 - empty / missing -> ``None`` (never "" or [])
 - text -> stripped ``str`` (line endings as ``\\n``); email -> lower-cased, stripped;
   phone -> E.164 when parseable with the default country, else the stripped original text
@@ -40,13 +40,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.base import FieldSpec
 from sync.engine import normalize as norm
+from sync.engine.sides import BOTH, direction_into
 
 if TYPE_CHECKING:
     from sync.models import Connection, FieldMapping
 
 logger = logging.getLogger(__name__)
 
-PairDirection = Literal["both", "a_to_b", "b_to_a"]
+PairDirection = Literal["both", "a_to_b", "b_to_a"]  # BOTH or a Direction (sides.py)
 
 # Field types that hold a set of values.
 MULTI_TYPES = frozenset({"tags", "lists"})
@@ -78,12 +79,12 @@ class Pair:
 
     @cached_property
     def key(self) -> str:
-        """Stable name of the pair: the key of link bases and of read_side values."""
+        """Stable name of the pair: the key of the values ``normalized_values`` returns."""
         return f"{self.a_field}|{self.b_field}"
 
-    def flows(self, direction: Literal["a_to_b", "b_to_a"]) -> bool:
+    def flows(self, direction: str) -> bool:
         """Whether values of this pair may be written in ``direction``."""
-        return self.direction in ("both", direction)
+        return self.direction in (BOTH, direction)
 
     def field(self, side: str) -> str:
         """The vendor field key (or ``first+last``) of ``side``."""
@@ -202,7 +203,7 @@ def allowed_direction(
     a_to_b = not b_spec.read_only and _flows(a_spec, b_spec, transform)
     b_to_a = not a_spec.read_only and _flows(b_spec, a_spec, transform)
     if a_to_b and b_to_a:
-        return "both"
+        return BOTH
     if a_to_b:
         return "a_to_b"
     if b_to_a:
@@ -398,7 +399,7 @@ def normalize_for(kind: str, value: Any, ctx: MappingContext) -> Any:
     return norm.normalize_value(value)
 
 
-def read_side(
+def normalized_values(
     pairs: list[Pair], side: str, fields: dict[str, Any], ctx: MappingContext
 ) -> dict[str, Any]:
     """Normalized value of every pair (by ``pair.key``) as ``side``'s record holds it."""
@@ -441,7 +442,7 @@ def write_side(
     by pair key; only the pairs present in ``values`` are written). ``current`` is the
     side's current vendor fields (None on create): a full name split keeps the part of
     first/last that did not change. Pairs that may not flow into ``side`` are skipped."""
-    towards = "a_to_b" if side == "b" else "b_to_a"
+    towards = direction_into(side)
     changes: dict[str, Any] = {}
     for pair in pairs:
         if pair.key not in values or not pair.flows(towards):

@@ -3,7 +3,9 @@
 ``plan(link, a, b, options)`` takes what the link remembers, each side's record as it is
 now and as it was last synced, and the connection's options, and returns the writes to
 make on each side with the journal events that explain them. No I/O: the same decision
-serves the dry run and the real run (sync/engine/run.py applies it).
+serves the dry run and the real run (sync/engine/apply.py applies it). ``_merge_fields`` is
+the conflict table, one commented case per line; normalized values are computed once per
+side state (``SideState.now``/``was``).
 
 The merge is three-way per field with a *per-side* base: each side's values are compared
 with what that side held after the last sync (``SideState.last``), so a value one side
@@ -22,17 +24,7 @@ from connectors.base import FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
 from sync.engine.rules import RuleContext, RuleSpec
-
-SIDES = ("a", "b")
-
-
-def other(side: str) -> str:
-    return "b" if side == "a" else "a"
-
-
-def direction_of(source: str) -> str:
-    """The direction values flow when they go from ``source`` to the other side."""
-    return "a_to_b" if source == "a" else "b_to_a"
+from sync.engine.sides import SIDES, direction_from, other, source_of
 
 
 @dataclass(frozen=True)
@@ -80,9 +72,6 @@ class Options:
     unsubscribe_tag: str = "unsubscribed"
     conflict_policy: str = "most_recent"
     replace_destination: bool = False
-    # Normalized values by (side, id(fields)), filled by ``values`` and emptied by the
-    # runner per chunk: a cache of a pure function, so results do not depend on it.
-    memo: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
     _rules_of: dict[str, list[RuleSpec]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -103,10 +92,26 @@ class SideState:
     last: dict[str, Any] | None = None
     updated_at: datetime | None = None
     gone: bool = False  # a deletion was detected this run
+    # Normalized values of ``current`` and ``last``, computed once (``now``, ``was``).
+    _normalized: dict[str, dict[str, Any] | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def exists(self) -> bool:
         return self.current is not None and not self.gone
+
+    def now(self, options: Options, side: str) -> dict[str, Any] | None:
+        """Normalized mapped values of ``current`` (None for no record)."""
+        if "now" not in self._normalized:
+            self._normalized["now"] = values(options, side, self.current)
+        return self._normalized["now"]
+
+    def was(self, options: Options, side: str) -> dict[str, Any] | None:
+        """Normalized mapped values of ``last`` (None: never synced)."""
+        if "was" not in self._normalized:
+            self._normalized["was"] = values(options, side, self.last)
+        return self._normalized["was"]
 
 
 @dataclass
@@ -159,15 +164,7 @@ def values(options: Options, side: str, fields: dict[str, Any] | None) -> dict[s
     """Normalized mapped values of a side's vendor fields (None for no record)."""
     if fields is None:
         return None
-    memo = options.memo
-    if memo is not None:
-        hit = memo.get((side, id(fields)))
-        if hit is not None and hit[0] is fields:
-            return hit[1]
-    result = mapping.read_side(options.pairs, side, fields, options.mapping)
-    if memo is not None:
-        memo[(side, id(fields))] = (fields, result)
-    return result
+    return mapping.normalized_values(options.pairs, side, fields, options.mapping)
 
 
 def plan(link: LinkView, a: SideState, b: SideState, options: Options) -> Decision:
@@ -184,7 +181,7 @@ def plan(link: LinkView, a: SideState, b: SideState, options: Options) -> Decisi
         # The record was deleted on one side earlier; changes to the survivor stay put.
         survivor = "a" if a.exists else "b"
         return Decision(state=link.state, rules_matched=link.rules_matched).skip(
-            direction_of(survivor), other(survivor), f"deleted in {other(survivor).upper()}"
+            direction_from(survivor), other(survivor), f"deleted in {other(survivor).upper()}"
         )
     matched = {d: _matching(link, state, options, d) for d in ("a_to_b", "b_to_a")}
     in_scope = {d: matched[d] is not None for d in matched}
@@ -203,7 +200,7 @@ def _matching(
     """The rules of ``direction`` the source record is in the segment of; None when it
     does not sync that way. A direction without any rule syncs everything (a connection
     set up without rules behaves like the two default rules without filters)."""
-    source = "a" if direction == "a_to_b" else "b"
+    source = source_of(direction)
     fields = state[source].current
     if not options.flows[direction] or fields is None:
         return None
@@ -237,13 +234,13 @@ def _plan_create(
     rules_matched: list[int],
 ) -> Decision:
     target = other(source)
-    direction = direction_of(source)
+    direction = direction_from(source)
     decision = Decision(rules_matched=rules_matched)
     if options.replace_destination and not options.flows[direction]:
         # Replace destination: a destination record the source does not have is removed.
         decision.writes[source] = Write("delete", old=dict(state[source].current or {}))
         decision.events.append(
-            Event("delete", direction_of(target), source, _all_old(state[source].current))
+            Event("delete", direction_from(target), source, _all_old(state[source].current))
         )
         decision.state = "deleted"
         decision.destructive = 1
@@ -255,8 +252,8 @@ def _plan_create(
         # Avoid duplicates: a contact without an email is never created on the other side.
         return decision.skip(direction, target, "no email")
     # In scope and not linked: create it on the target side.
-    source_values = values(options, source, state[source].current) or {}
-    flowing = [p for p in options.pairs if p.flows(direction)]  # type: ignore[arg-type]
+    source_values = state[source].now(options, source) or {}
+    flowing = [p for p in options.pairs if p.flows(direction)]
     wanted = {p.key: source_values.get(p.key) for p in flowing if source_values.get(p.key)}
     fields = mapping.write_side(flowing, target, wanted, None, options.mapping)
     fields.update(
@@ -288,9 +285,54 @@ def _merge(
     in_scope: dict[str, bool],
     decision: Decision,
 ) -> None:
-    """Three-way merge of a linked pair, field by field, then rule actions."""
-    now = {s: values(options, s, state[s].current) or {} for s in SIDES}
-    last = {s: values(options, s, state[s].last) for s in SIDES}
+    """Three-way merge of a linked pair: the fields (``_merge_fields``), then per target
+    side the rule actions and the unsubscribe, the journal events and the count of
+    destructive writes for the circuit breaker."""
+    to, conflicts = _merge_fields(state, options, in_scope)
+    for target in SIDES:
+        source = other(target)
+        direction = direction_from(source)
+        target_state = state[target]
+        current = dict(target_state.current or {})
+        fields = (
+            mapping.write_side(options.pairs, target, to[target], current, options.mapping)
+            if to[target]
+            else {}
+        )
+        if options.rules_of(direction) and (matched[direction] or link.rules_matched):
+            fields.update(
+                rules.action_changes(
+                    matched[direction] or [],
+                    _left(link, options, direction, matched[direction]),
+                    {**current, **fields},
+                    options.rule_contexts[direction],
+                    creating=False,
+                    source_fields=state[source].current,
+                )
+            )
+        unsubscribe = _unsubscribe(source, state, options, {**current, **fields}, creating=False)
+        fields.update(unsubscribe)
+        fields = {k: v for k, v in fields.items() if _differs(current.get(k), v)}
+        if not fields:
+            continue
+        old = {k: current.get(k) for k in fields}
+        decision.writes[target] = Write("update", fields, old)
+        changes = {k: {"old": old[k], "new": v} for k, v in fields.items()}
+        action = "unsubscribe" if unsubscribe and set(fields) <= set(unsubscribe) else "update"
+        decision.events.append(Event(action, direction, target, changes))
+        overwrites = any(old[k] not in (None, "", []) for k in fields)
+        decision.destructive += 1 if (overwrites or unsubscribe) else 0
+    for winner, changes in conflicts:
+        decision.events.append(Event("conflict", direction_from(winner), other(winner), changes))
+
+
+def _merge_fields(
+    state: dict[str, SideState], options: Options, in_scope: dict[str, bool]
+) -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """The conflict table: for each pair, what each side gets (normalized values by pair
+    key, per target side) and the conflicts (winner, changes) to journal."""
+    now = {s: state[s].now(options, s) or {} for s in SIDES}
+    last = {s: state[s].was(options, s) for s in SIDES}
     to: dict[str, dict[str, Any]] = {"a": {}, "b": {}}
     conflicts: list[tuple[str, dict[str, Any]]] = []
     for pair in options.pairs:
@@ -323,6 +365,7 @@ def _merge(
             if can["a"]:
                 to["a"][key] = bv  # Only B changed: B's value goes to A.
         elif a_changed and b_changed:
+            # Both changed (or the link is new): the conflict policy picks the winner.
             winner = _winner(av, bv, state, options)
             if not can[other(winner)] and can[winner]:
                 winner = other(winner)  # The winner cannot be written where it should go.
@@ -335,41 +378,7 @@ def _merge(
                 conflicts.append((winner, {key: {"a": av, "b": bv, "won": winner, "lost": lost}}))
         # Neither changed yet they differ: a deliberate difference (one-way pair, rule
         # action); leave it.
-    for target in SIDES:
-        source = other(target)
-        direction = direction_of(source)
-        target_state = state[target]
-        current = dict(target_state.current or {})
-        fields = (
-            mapping.write_side(options.pairs, target, to[target], current, options.mapping)
-            if to[target]
-            else {}
-        )
-        if options.rules_of(direction) and (matched[direction] or link.rules_matched):
-            fields.update(
-                rules.action_changes(
-                    matched[direction] or [],
-                    _left(link, options, direction, matched[direction]),
-                    {**current, **fields},
-                    options.rule_contexts[direction],
-                    creating=False,
-                    source_fields=state[source].current,
-                )
-            )
-        unsubscribe = _unsubscribe(source, state, options, {**current, **fields}, creating=False)
-        fields.update(unsubscribe)
-        fields = {k: v for k, v in fields.items() if _differs(current.get(k), v)}
-        if not fields:
-            continue
-        old = {k: current.get(k) for k in fields}
-        decision.writes[target] = Write("update", fields, old)
-        changes = {k: {"old": old[k], "new": v} for k, v in fields.items()}
-        action = "unsubscribe" if unsubscribe and set(fields) <= set(unsubscribe) else "update"
-        decision.events.append(Event(action, direction, target, changes))
-        overwrites = any(old[k] not in (None, "", []) for k in fields)
-        decision.destructive += 1 if (overwrites or unsubscribe) else 0
-    for winner, changes in conflicts:
-        decision.events.append(Event("conflict", direction_of(winner), other(winner), changes))
+    return to, conflicts
 
 
 def _winner(av: Any, bv: Any, state: dict[str, SideState], options: Options) -> str:
@@ -403,7 +412,7 @@ def _unsubscribe(
     spec = options.sides[source]
     if options.unsubscribes == "off" or not spec.subscription_field:
         return {}
-    if not options.flows[direction_of(source)]:
+    if not options.flows[direction_from(source)]:
         return {}
     now = (state[source].current or {}).get(spec.subscription_field)
     before = None if creating else (state[source].last or {}).get(spec.subscription_field)
@@ -425,15 +434,13 @@ def _plan_deletion(
     link: LinkView, gone: str, state: dict[str, SideState], options: Options
 ) -> Decision:
     survivor = other(gone)
-    direction = direction_of(gone)
+    direction = direction_from(gone)
     kept = state[survivor]
     decision = Decision(rules_matched=link.rules_matched)
-    if kept.last is not None and values(options, survivor, kept.current) != values(
-        options, survivor, kept.last
-    ):
+    if kept.last is not None and kept.now(options, survivor) != kept.was(options, survivor):
         # Modify beats delete: the survivor changed since the last sync, so it comes back.
         decision.forget.add(gone)
-        if not options.flows[direction_of(survivor)]:
+        if not options.flows[direction_from(survivor)]:
             return decision.skip(direction, survivor, "changed after the deletion; kept")
         rest = plan(LinkView("linked", link.match_key, []), *_pair(survivor, kept), options)
         rest.forget.add(gone)
@@ -504,7 +511,7 @@ def _all_old(fields: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _differs(old: Any, new: Any) -> bool:
-    empty = (None, "", [])
+    empty: tuple[Any, ...] = (None, "", [])
     if old in empty and new in empty:
         return False
     if isinstance(old, list) and isinstance(new, list):

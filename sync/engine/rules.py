@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import FieldSpec
 from sync.engine import normalize as norm
+from sync.engine.sides import source_of
 
 if TYPE_CHECKING:
     from sync.models import Connection
@@ -131,7 +132,7 @@ def context_for(
 ) -> RuleContext:
     """The RuleContext of ``direction``: specs by key of source and target, user links."""
     a_by_key, b_by_key = {s.key: s for s in a_specs}, {s.key: s for s in b_specs}
-    source, target = (a_by_key, b_by_key) if direction == "a_to_b" else (b_by_key, a_by_key)
+    source, target = (a_by_key, b_by_key) if source_of(direction) == "a" else (b_by_key, a_by_key)
     return RuleContext(source, target, load_user_links(connection, direction))
 
 

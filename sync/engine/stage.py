@@ -19,17 +19,18 @@ from connectors.base import Page
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.engine.edge import clean_page
-from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun
+from sync.engine.sides import direction_from
+from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun, link_column
 
 logger = logging.getLogger(__name__)
 
-_LIVE = [LinkState.LINKED, LinkState.PENDING_CREATE]
+_LIVE = [LinkState.LINKED]
 _STAGING_COLUMNS = ("id", "connection_id", "entity", "match_key", "state", "dirty")
 
 
 def _side_columns(side: str) -> tuple[str, ...]:
     names = ("id", "fields", "hash", "pending", "gone", "updated_at", "seen_run")
-    return tuple(f"{side}_{name}" for name in names)
+    return tuple(link_column(side, name) for name in names)
 
 
 def create_key(connection_id: int, link_pk: int, side: str) -> str:
@@ -60,7 +61,7 @@ def links_of(connection: Connection) -> Any:
     return RecordLink.objects.filter(connection=connection, entity="contact")
 
 
-def read_side(
+def stage_side(
     ctx: RunContext,
     run: SyncRun,
     side: str,
@@ -94,7 +95,9 @@ def read_side(
 def _guard_empty_side(ctx: RunContext, side: str) -> None:
     """vdirsyncer's guard: a side that suddenly lists nothing while links exist is far
     more likely broken (wrong scope, revoked access) than emptied on purpose."""
-    linked = links_of(ctx.connection).filter(**{f"{side}_id__isnull": False}, state__in=_LIVE)
+    linked = links_of(ctx.connection).filter(
+        **{link_column(side, "id__isnull"): False}, state__in=_LIVE
+    )
     count = linked.count()
     if count:
         raise Abort(
@@ -104,8 +107,8 @@ def _guard_empty_side(ctx: RunContext, side: str) -> None:
 
 
 def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool) -> None:
-    ctx.forget_values()
-    id_field = f"{side}_id"
+    id_field = link_column(side, "id")
+    seen_field = link_column(side, "seen_run")
     links = links_of(ctx.connection)
     ids = [r.id for r in page.records]
     # Only this side's columns: most records of a page are unchanged, and decoding the
@@ -123,29 +126,27 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
             unlinked.append(record)
             continue
         seen.append(record.id)
-        unchanged = getattr(link, f"{side}_pending") is None and ctx.unchanged(
-            side, record.fields, getattr(link, f"{side}_fields"), getattr(link, f"{side}_hash")
+        view = link.side(side)
+        unchanged = view.pending is None and ctx.unchanged(
+            side, record.fields, view.fields, view.hash
         )
-        if unchanged and not getattr(link, f"{side}_gone"):
+        if unchanged and not view.gone:
             continue  # The same content as last synced: an echo of our own write.
-        _stage(link, side, record.fields, record.updated_at)
+        view.stage(record.fields, record.updated_at)
         changed.append(link)
     new_links, events = _match_unlinked(ctx, run, side, unlinked, links, changed)
     if listing:
         for link in changed:
-            setattr(link, f"{side}_seen_run", run.pk)
+            link.side(side).seen_run = run.pk
         for row in new_links:
-            row[f"{side}_seen_run"] = run.pk
-        links.filter(**{f"{id_field}__in": seen}).update(**{f"{side}_seen_run": run.pk})
+            row[seen_field] = run.pk
+        links.filter(**{f"{id_field}__in": seen}).update(**{seen_field: run.pk})
     if changed:
         update_rows(
             changed,
             [
-                id_field,
-                f"{side}_pending",
-                f"{side}_updated_at",
-                f"{side}_gone",
-                f"{side}_seen_run",
+                *(link_column(side, c) for c in ("id", "pending", "updated_at", "gone")),
+                seen_field,
                 "state",
                 "dirty",
             ],
@@ -155,15 +156,8 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
     if page.deleted:
         # The vendor's deletion feed: the planner decides what a deletion means.
         links.filter(**{f"{id_field}__in": page.deleted}).exclude(state=LinkState.DELETED).update(
-            **{f"{side}_gone": True, "dirty": True}
+            **{link_column(side, "gone"): True, "dirty": True}
         )
-
-
-def _stage(link: RecordLink, side: str, fields: dict[str, Any], updated_at: Any) -> None:
-    setattr(link, f"{side}_pending", fields)
-    setattr(link, f"{side}_updated_at", updated_at)
-    setattr(link, f"{side}_gone", False)
-    link.dirty = True
 
 
 def _match_unlinked(
@@ -178,7 +172,7 @@ def _match_unlinked(
     side (also a create of ours whose answer was lost), else a new half link. A second
     record with an email already linked on this side is a duplicate: skipped, reported.
     New links and events come back as row values for ``insert_rows``."""
-    id_field = f"{side}_id"
+    id_field = link_column(side, "id")
     # Our own create whose answer was lost, recognised by its idempotency key.
     by_key = {r.id: _link_of_key(ctx.connection.pk, r.key, side) for r in records}
     wanted_pks = {pk for pk in by_key.values() if pk}
@@ -193,7 +187,7 @@ def _match_unlinked(
     wanted = {k for k in keys.values() if k}
     if wanted:
         for link in links.filter(match_key__in=wanted).order_by("pk"):
-            own = getattr(link, id_field)
+            own = link.side(side).id
             if own is None:
                 free.setdefault(link.match_key, link)
             else:
@@ -205,8 +199,8 @@ def _match_unlinked(
         key = keys[record.id]
         mine = created.pop(by_key[record.id] or 0, None) or orphans.pop(record.id, None)
         if mine is not None:
-            setattr(mine, id_field, record.id)
-            _stage(mine, side, record.fields, record.updated_at)
+            mine.side(side).id = record.id
+            mine.side(side).stage(record.fields, record.updated_at)
             changed.append(mine)
             continue
         if key and key in taken:
@@ -216,7 +210,7 @@ def _match_unlinked(
                     "connection_id": ctx.connection.pk,
                     "run_id": run.pk,
                     "action": "skip",
-                    "direction": "a_to_b" if side == "a" else "b_to_a",
+                    "direction": direction_from(side),
                     "source_id": record.id,
                     "label": key,
                     "status": "skipped",
@@ -227,10 +221,10 @@ def _match_unlinked(
         link = free.pop(key, None) if key else None
         if link is not None:
             # Matched by email to the other side's record.
-            setattr(link, id_field, record.id)
+            link.side(side).id = record.id
             if link.state in (LinkState.DELETED, LinkState.TRASHED):
                 link.state = LinkState.LINKED
-            _stage(link, side, record.fields, record.updated_at)
+            link.side(side).stage(record.fields, record.updated_at)
             changed.append(link)
         else:
             # A record of this side only, so far: a new half link, staged.
@@ -240,8 +234,8 @@ def _match_unlinked(
                     "entity": "contact",
                     "match_key": key,
                     id_field: record.id,
-                    f"{side}_pending": record.fields,
-                    f"{side}_updated_at": record.updated_at,
+                    link_column(side, "pending"): record.fields,
+                    link_column(side, "updated_at"): record.updated_at,
                     "dirty": True,
                 }
             )
@@ -266,7 +260,7 @@ def _lost_creates(
     signatures = {r.id: ctx.signature(side, r.fields) for r in candidates}
     waiting: dict[str, list[RecordLink]] = {}
     for link in links.filter(
-        create_signature__in=set(signatures.values()), **{f"{side}_id__isnull": True}
+        create_signature__in=set(signatures.values()), **{link_column(side, "id__isnull"): True}
     ).order_by("pk"):
         waiting.setdefault(link.create_signature, []).append(link)
     found = {}
@@ -279,6 +273,8 @@ def _lost_creates(
 
 def _sweep(ctx: RunContext, run: SyncRun, side: str) -> None:
     """After a complete listing, linked records it did not contain were deleted."""
-    links_of(ctx.connection).filter(**{f"{side}_id__isnull": False}, state__in=_LIVE).exclude(
-        **{f"{side}_seen_run": run.pk}
-    ).update(**{f"{side}_gone": True, "dirty": True})
+    links_of(ctx.connection).filter(
+        **{link_column(side, "id__isnull"): False}, state__in=_LIVE
+    ).exclude(**{link_column(side, "seen_run"): run.pk}).update(
+        **{link_column(side, "gone"): True, "dirty": True}
+    )

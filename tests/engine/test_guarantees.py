@@ -180,7 +180,7 @@ class SyncMachine(RuleBasedStateMachine):
     def _values(self, side: str) -> dict[str, dict[str, Any]]:
         app, ctx = self.apps[side], MappingContext()
         return {
-            rid: mapping.read_side(self.pairs, side, r.fields, ctx)
+            rid: mapping.normalized_values(self.pairs, side, r.fields, ctx)
             for rid, r in app.records.items()
         }
 
@@ -191,8 +191,8 @@ class SyncMachine(RuleBasedStateMachine):
             connection=self.connection, a_id__isnull=False, b_id__isnull=False
         )
         for link in linked:
-            a_values = mapping.read_side(self.pairs, "a", a.get(link.a_id), ctx)
-            b_values = mapping.read_side(self.pairs, "b", b.get(link.b_id), ctx)
+            a_values = mapping.normalized_values(self.pairs, "a", a.get(link.a_id), ctx)
+            b_values = mapping.normalized_values(self.pairs, "b", b.get(link.b_id), ctx)
             assert a_values == b_values, (link, a_values, b_values)
         ids = {side: set(linked.values_list(f"{side}_id", flat=True)) for side in SIDES}
         for side, app in self.apps.items():

@@ -49,7 +49,7 @@ def test_initial_sync_reports_progress_by_phase(fake_apps, account):
     run = synced(connection, trigger="initial", initial=True)
     assert run.progress["list_a"] == {"done": 35}
     assert run.progress["list_b"] == {"done": 1}
-    assert run.progress["match"] == {"done": 35}
+    assert run.progress["check"] == {"done": 35}
     assert run.progress["write"] == {"done": 35}
     assert run.phase == "write"
 
@@ -139,3 +139,28 @@ def test_resolving_a_conflict_applies_the_losing_value_to_both_sides(fake_apps, 
     assert a.get(ann)["company"] == "Right" and b.get(ann_b)["company"] == "Right"
     assert SyncEvent.objects.get(pk=conflict.pk).status == "resolved"
     assert synced(fake_connection).writes == 0
+
+
+def test_a_delta_run_plans_each_dirty_link_once(fake_apps, account, monkeypatch):
+    """The circuit breaker's check plans the dirty links; the writes reuse those plans."""
+    from sync.engine import apply
+
+    a, b = fake_apps
+    connection = make_fake_connection(account, a, b, state="previewed")
+    for n in range(30):
+        a.add(email=f"p{n}@example.com")
+    synced(connection, trigger="initial", initial=True)
+    for record_id in list(a.records)[:12]:
+        a.edit(record_id, first_name="Changed")
+    planned: list[int] = []
+    real_plan = apply.plan
+
+    def counting_plan(link, *args, **kwargs):
+        planned.append(1)
+        return real_plan(link, *args, **kwargs)
+
+    monkeypatch.setattr(apply, "plan", counting_plan)
+    run = synced(connection)
+    assert run.progress["check"] == {"done": 12}
+    assert len(planned) == 12  # not 24: planned once for the breaker and the writes
+    assert run.counts["a_to_b"]["update"] == 12

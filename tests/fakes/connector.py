@@ -85,6 +85,7 @@ class FakeApp:
     auth_failure: bool = False
     delay: float = 0.0  # seconds every call takes (to make runs overlap in race tests)
     on_push: Any = None  # called before each write batch (what else happens meanwhile)
+    on_fetch: Any = None  # called when a read starts (a user editing during the run)
     # State.
     records: dict[str, StoredRecord] = field(default_factory=dict)
     tombstones: dict[str, int] = field(default_factory=dict)  # id -> seq of the deletion
@@ -223,6 +224,8 @@ class FakeConnector(Connector):
 
     def fetch(self, cursor: Any) -> Iterator[Page]:
         app = self.app
+        if app.on_fetch is not None:
+            app.on_fetch()
         if cursor is None or not app.delta:
             # A complete listing, by id; its cursor is the sequence number at the start,
             # so changes made while listing come again in the next delta read.

@@ -34,8 +34,8 @@ def test_a_record_links_only_once_on_side_b(connection: Connection) -> None:
 
 
 def test_links_still_waiting_for_their_b_id_do_not_collide(connection: Connection) -> None:
-    RecordLink.objects.create(connection=connection, a_id="1", state=LinkState.PENDING_CREATE)
-    RecordLink.objects.create(connection=connection, a_id="2", state=LinkState.PENDING_CREATE)
+    RecordLink.objects.create(connection=connection, a_id="1", state=LinkState.LINKED)
+    RecordLink.objects.create(connection=connection, a_id="2", state=LinkState.LINKED)
 
     assert connection.links.filter(b_id__isnull=True).count() == 2
 

@@ -12,7 +12,7 @@ from sync.engine.mapping import (
     content_hash,
     default_pairs,
     infer_transform,
-    read_side,
+    normalized_values,
     write_side,
 )
 from tests.mapping.specs import CRM, MARKETING
@@ -179,8 +179,8 @@ CRM_RECORD = {
 }
 
 
-def test_read_side_returns_normalized_values_by_pair_key() -> None:
-    values = read_side(default_pairs(CRM, MARKETING), "a", CRM_RECORD, CTX)
+def test_normalized_values_returns_normalized_values_by_pair_key() -> None:
+    values = normalized_values(default_pairs(CRM, MARKETING), "a", CRM_RECORD, CTX)
     assert values == {
         "first_name+last_name|name": "Anna Maria Rossi",
         "email|email": "anna.rossi@example.com",
@@ -202,32 +202,34 @@ def test_both_sides_of_the_same_contact_read_equal() -> None:
         "country": "IT",
         "tags": ["lead", "vip"],
     }
-    a = read_side(pairs, "a", CRM_RECORD, CTX)
-    b = read_side(pairs, "b", marketing_record, CTX)
+    a = normalized_values(pairs, "a", CRM_RECORD, CTX)
+    b = normalized_values(pairs, "b", marketing_record, CTX)
     assert content_hash(a) == content_hash(b)
 
 
 def test_missing_fields_read_as_none() -> None:
-    values = read_side(default_pairs(CRM, MARKETING), "b", {}, CTX)
+    values = normalized_values(default_pairs(CRM, MARKETING), "b", {}, CTX)
     assert set(values.values()) == {None}
 
 
 def test_number_and_text_pair_compares_numbers() -> None:
     pair = Pair("employees", "size", "a_to_b", "", "number", "text")
-    assert read_side([pair], "a", {"employees": 50}, CTX) == read_side(
+    assert normalized_values([pair], "a", {"employees": 50}, CTX) == normalized_values(
         [pair], "b", {"size": " 50.0 "}, CTX
     )
 
 
 def test_untyped_custom_pair_normalizes_by_value_shape() -> None:
     pair = Pair("x", "y")
-    assert read_side([pair], "a", {"x": 7}, CTX) == read_side([pair], "b", {"y": "7"}, CTX)
+    assert normalized_values([pair], "a", {"x": 7}, CTX) == normalized_values(
+        [pair], "b", {"y": "7"}, CTX
+    )
 
 
 def test_text_line_endings_do_not_count_as_a_change() -> None:
     pair = Pair("notes", "notes", "both", "", "text", "text")
-    a = read_side([pair], "a", {"notes": "one\r\ntwo"}, CTX)
-    assert a == read_side([pair], "b", {"notes": "one\ntwo\n"}, CTX)
+    a = normalized_values([pair], "a", {"notes": "one\r\ntwo"}, CTX)
+    assert a == normalized_values([pair], "b", {"notes": "one\ntwo\n"}, CTX)
 
 
 # --- Writing

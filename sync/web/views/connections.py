@@ -30,7 +30,7 @@ from sync.web.views.common import get_connection, side_labels
 PHASES: list[tuple[str, str]] = [
     ("list_a", "Reading side A"),
     ("list_b", "Reading side B"),
-    ("match", "Matching"),
+    ("check", "Checking the changes"),
     ("write", "Writing"),
 ]
 LIVE = (RunStatus.QUEUED, RunStatus.RUNNING)

@@ -1,7 +1,8 @@
-"""Acting on the journal: undo a run, settle a conflict the other way, approve or dismiss
-deletions awaiting review. Each writes through the connectors, journals what it did
-(old and new values), and records on the link what the side now holds, so the next run
-sees its own write as an echo."""
+"""A person reviews what a run did: undo the run, settle a conflict the other way,
+approve or dismiss deletions awaiting review. Each writes through the connectors in the
+applier's batches (``apply.push``), journals what it did (old and new values), and
+records on the link what the side now holds (``apply.remember``), so the next run sees
+its own write as an echo. The journal itself is written by the run (apply.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from django.utils import timezone
 
 from connectors.base import Change, ConnectorError, Result
 from sync.engine import mapping
+from sync.engine.apply import push, remember
 from sync.engine.context import RunContext, build_context
-from sync.engine.planner import deletion_write, other
+from sync.engine.planner import deletion_write
+from sync.engine.sides import direction_into, other, target_of
 from sync.models import (
     Connection,
     EventStatus,
@@ -41,7 +44,7 @@ class ConnectionBusy(Exception):
 
 def _target(event: SyncEvent) -> str:
     """The side an event happened on (its direction's target)."""
-    return "b" if event.direction == "a_to_b" else "a"
+    return target_of(event.direction)
 
 
 class _Claimed:
@@ -60,21 +63,12 @@ class _Claimed:
 
 
 def _push(ctx: RunContext, side: str, changes: list[Change]) -> dict[str, Result]:
-    connector = ctx.connectors[side]
-    size = max(1, connector.capabilities.batch_size)
-    results: dict[str, Result] = {}
-    for start in range(0, len(changes), size):
-        for result in connector.push(changes[start : start + size]):
-            results[result.key] = result
-    return results
+    return push(ctx.connectors[side], side, changes)
 
 
 def _remember(ctx: RunContext, link: RecordLink, side: str, fields: dict[str, Any] | None) -> None:
-    """Record what ``side`` holds after our write (an echo for the next run)."""
-    setattr(link, f"{side}_fields", fields)
-    setattr(link, f"{side}_pending", None)
-    setattr(link, f"{side}_gone", False)
-    setattr(link, f"{side}_hash", ctx.side_hash(side, fields))
+    """Record what ``side`` holds after our write (an echo for the next run), and save."""
+    remember(ctx, link.side(side), fields)
     link.save()
 
 
@@ -83,7 +77,7 @@ def _event(run: SyncRun | None, link: RecordLink | None, side: str, **kwargs: An
         connection_id=(run.connection_id if run else link.connection_id),  # type: ignore[union-attr]
         run=run,
         link=link,
-        direction="a_to_b" if side == "b" else "b_to_a",
+        direction=direction_into(side),
         record_id=(link.side_id(side) or "") if link else "",
         label=link.match_key if link else "",
         **kwargs,
@@ -129,7 +123,7 @@ def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
     for event in events:
         link = RecordLink.objects.get(pk=event.link_id)
         side = _target(event)
-        current = dict(getattr(link, f"{side}_fields") or {})
+        current = dict(link.side(side).fields or {})
         old = {k: v.get("old") for k, v in (event.changes or {}).items() if isinstance(v, dict)}
         new = {k: v.get("new") for k, v in (event.changes or {}).items() if isinstance(v, dict)}
         key = f"undo-{event.pk}"
@@ -148,11 +142,11 @@ def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
             continue
         with transaction.atomic():
             if change.op == "delete":
-                setattr(link, f"{side}_id", None)
+                link.side(side).id = None
                 link.state = LinkState.DELETED  # undone creates are not made again
                 _remember(ctx, link, side, None)
             elif change.op == "create":
-                setattr(link, f"{side}_id", result.id)  # type: ignore[union-attr]
+                link.side(side).id = result.id  # type: ignore[union-attr]
                 link.state = LinkState.LINKED
                 _remember(ctx, link, side, dict(change.fields))
             else:
@@ -179,7 +173,7 @@ def resolve_conflict(event: SyncEvent, use: str = "other") -> SyncEvent:
             wanted = {k: v["lost"] for k, v in event.changes.items() if isinstance(v, dict)}
             pairs = [p for p in ctx.pairs if p.key in wanted]
             for side in ("a", "b"):
-                current = getattr(link, f"{side}_fields")
+                current = link.side(side).fields
                 if current is None or not link.side_id(side):
                     continue
                 fields = mapping.write_side(pairs, side, wanted, current, ctx.options.mapping)
@@ -229,7 +223,7 @@ def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
         return 0
     if approve:
         assert ctx is not None
-        current = dict(getattr(link, f"{side}_fields") or {})
+        current = dict(link.side(side).fields or {})
         write, _action, state_after = deletion_write(event.reason, side, current, ctx.options)
         if write is None:
             raise ValueError(f"The deletion action {event.reason!r} is not possible here.")
@@ -239,13 +233,11 @@ def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
         if result is None or result.error is not None:
             raise ConnectorError(str(result.error if result else "no answer"))
     with transaction.atomic():
-        setattr(link, f"{gone}_id", None)
-        setattr(link, f"{gone}_fields", None)
-        setattr(link, f"{gone}_gone", False)
+        link.side(gone).forget()
         if approve:
-            assert ctx is not None
+            assert ctx is not None and write is not None
             if write.op == "delete":
-                setattr(link, f"{side}_id", None)
+                link.side(side).id = None
                 _remember(ctx, link, side, None)
             else:
                 _remember(ctx, link, side, {**current, **write.fields})
@@ -254,7 +246,7 @@ def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
         else:
             link.state = LinkState.DELETED
             event.status = EventStatus.DISMISSED
-        link.dirty = bool(getattr(link, f"{side}_pending") is not None)
+        link.dirty = link.side(side).pending is not None
         link.save()
         event.save(update_fields=["status"])
     return 1

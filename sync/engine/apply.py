@@ -1,0 +1,360 @@
+"""Applying decisions (DESIGN.md 4.9): the planner decides, this module writes.
+
+``Applier.apply(planned)`` takes a chunk of links with their decisions and applies them:
+journal first (so an overwritten value is in the journal even if the process dies
+mid-write), then the vendor writes in batches per side (``push``), then links and create
+events in one transaction (``_finalize``). ``remember`` records what a side holds after
+a write of ours; the run and the journal's undo, resolve and review all go through it and
+through ``push``. Writes are idempotent (updates set values; creates carry a key derived
+from the link, and a create whose answer was lost is re-matched), so a crash never
+duplicates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from connectors.base import Change, Connector, ConnectorError, RecordGone, Result
+from sync.engine.bulk import insert_rows, update_rows
+from sync.engine.context import RunContext
+from sync.engine.planner import Decision, Event, LinkView, SideState, plan
+from sync.engine.sides import SIDES, other
+from sync.engine.stage import create_key, links_of
+from sync.lookup import index_links
+from sync.models import LinkSide, RecordLink, SyncEvent, SyncRun, link_column
+
+SAMPLES = 20  # preview samples per action and direction
+
+# A link with its sides as the planner saw them and the planner's decision.
+Planned = tuple[RecordLink, dict[str, SideState], Decision]
+
+_LINK_FIELDS = [
+    *(link_column(side, c) for side in SIDES for c in ("id", "fields", "pending", "gone", "hash")),
+    "base",
+    "state",
+    "rules_matched",
+    "dirty",
+    "last_error",
+    "create_signature",
+]
+
+
+def side_state(link: RecordLink, side: str) -> SideState:
+    """One side of a link as the planner sees it."""
+    view = link.side(side)
+    last = view.fields
+    pending = view.pending
+    return SideState(
+        id=view.id,
+        current=pending if pending is not None else last,
+        last=last,
+        updated_at=view.updated_at,
+        gone=view.gone,
+    )
+
+
+def decide(ctx: RunContext, link: RecordLink) -> Planned:
+    """Plan one link: its sides and the planner's decision."""
+    states = {side: side_state(link, side) for side in SIDES}
+    view = LinkView(link.state, link.match_key, list(link.rules_matched or []))
+    return link, states, plan(view, states["a"], states["b"], ctx.options)
+
+
+def remember(
+    ctx: RunContext,
+    side: LinkSide,
+    fields: dict[str, Any] | None,
+    normalized: dict[str, Any] | None = None,
+) -> None:
+    """Record what ``side`` holds after a write of ours (or an accepted read), so that
+    the next run recognises the record's content as an echo. ``normalized``: the
+    fields' normalized values where the caller has them."""
+    side.settle(fields, ctx.side_hash(side.name, fields, normalized))
+
+
+def push(
+    connector: Connector,
+    side: str,
+    changes: list[Change],
+    before_batch: Callable[[], None] | None = None,
+) -> dict[str, Result]:
+    """Send ``changes`` to ``side``'s app in batches of its size; answers by change key.
+    A failing batch raises, its ConnectorError naming the side. ``before_batch`` runs
+    before each batch (the run's claim check)."""
+    size = max(1, connector.capabilities.batch_size)
+    results: dict[str, Result] = {}
+    for start in range(0, len(changes), size):
+        if before_batch is not None:
+            before_batch()
+        try:
+            answers = connector.push(changes[start : start + size])
+        except ConnectorError as exc:
+            exc.side = side
+            raise
+        for result in answers:
+            results[result.key] = result
+    return results
+
+
+@dataclass
+class Tally:
+    """What the planned events add up to: counts per direction and action, and (for a
+    preview) up to SAMPLES samples each."""
+
+    sampling: bool = False
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+
+    def add(self, link: RecordLink, states: dict[str, SideState], decision: Decision) -> None:
+        for event in decision.events:
+            self.counts[event.direction][event.action] += 1
+            kept = self.samples[event.direction][event.action]
+            if self.sampling and len(kept) < SAMPLES:
+                kept.append(
+                    {
+                        "label": link.match_key or label(states),
+                        "record_id": states[event.target].id,
+                        "changes": event.changes,
+                        "reason": event.reason,
+                    }
+                )
+
+    def counted(self) -> dict[str, dict[str, int]]:
+        return {d: dict(c) for d, c in self.counts.items()}
+
+    def sampled(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        return {d: dict(s) for d, s in self.samples.items()}
+
+
+class Applier:
+    """Writes the decisions of one run, chunk by chunk."""
+
+    def __init__(self, ctx: RunContext, run: SyncRun) -> None:
+        self.ctx = ctx
+        self.run = run
+        self.record_errors = 0
+        self.before_write: Callable[[], None] | None = None
+
+    def apply(self, planned: list[Planned]) -> None:
+        """Journal, write through the connectors, then record the outcome on the links.
+        A vendor failure is raised after the links of the chunk are recorded."""
+        ctx = self.ctx
+        # 1. Journal overwrites and deletions before writing them.
+        journal: dict[tuple[int, str], list[SyncEvent]] = defaultdict(list)
+        early = []
+        for link, states, decision in planned:
+            for event in decision.events:
+                if event.action == "create":
+                    continue
+                row = SyncEvent(**self._event_values(link, states, event))
+                journal[(link.pk, event.target)].append(row)
+                early.append(row)
+        SyncEvent.objects.bulk_create(early, batch_size=500)
+        # 2. Vendor writes, in batches per side.
+        results: dict[tuple[int, str], Result] = {}
+        failure: ConnectorError | None = None
+        try:
+            for side in SIDES:
+                changes = [
+                    (link.pk, change(link, side, decision))
+                    for link, _states, decision in planned
+                    if side in decision.writes
+                ]
+                if not changes:
+                    continue
+                answers = push(
+                    ctx.connectors[side], side, [c for _pk, c in changes], self.before_write
+                )
+                for pk, sent in changes:
+                    if sent.key in answers:
+                        results[(pk, side)] = answers[sent.key]
+        except ConnectorError as exc:
+            failure = exc
+        # 3. Links and create events, in one transaction.
+        with transaction.atomic():
+            self._finalize(planned, results, journal, failure)
+        if failure is not None:
+            raise failure
+
+    def _finalize(
+        self,
+        planned: list[Planned],
+        results: dict[tuple[int, str], Result],
+        journal: dict[tuple[int, str], list[SyncEvent]],
+        failure: ConnectorError | None,
+    ) -> None:
+        done: list[RecordLink] = []
+        creates: list[dict[str, Any]] = []  # event rows inserted without model instances
+        failed_events: list[SyncEvent] = []
+        for link, states, decision in planned:
+            errors = []
+            for side in decision.writes:
+                result = results.get((link.pk, side))
+                error = result.error if result else (failure or ConnectorError("no answer"))
+                if error is None:
+                    continue
+                errors.append(f"{side.upper()}: {error}")
+                write = decision.writes[side]
+                if isinstance(error, RecordGone) and write.op != "create":
+                    link.side(side).gone = True  # handled as a deletion next run
+                if write.op == "create" and result is None:
+                    # No answer: the record may exist now. Its signature lets the next
+                    # listing recognise it even without a key or an email.
+                    link.create_signature = self.ctx.signature(side, write.fields)
+                for row in journal.get((link.pk, side), []):
+                    row.status, row.error = "error", f"outcome unknown or failed: {error}"
+                    failed_events.append(row)
+            if errors:
+                # One failing record is logged and retried next run; it blocks nothing.
+                link.last_error = "; ".join(errors)[:2000]
+                self.record_errors += 1
+                creates.append(
+                    {
+                        "connection_id": self.run.connection_id,
+                        "run_id": self.run.pk,
+                        "link_id": link.pk,
+                        "action": "error",
+                        "label": link.match_key,
+                        "status": "error",
+                        "error": link.last_error,
+                    }
+                )
+                done.append(link)
+                continue
+            self._settle(link, states, decision, results)
+            self.run.writes += len(decision.writes)
+            for event in decision.events:
+                if event.action == "create":
+                    values = self._event_values(link, states, event)
+                    values["record_id"] = link.side(event.target).id or ""
+                    creates.append(values)
+            done.append(link)
+        self._absorb_echo_links(done, planned)
+        update_rows(done, _LINK_FIELDS)
+        index_links(self.ctx, done)  # caller ID's phone index follows the settled links
+        insert_rows(SyncEvent, creates)
+        if failed_events:
+            SyncEvent.objects.bulk_update(failed_events, ["status", "error"], batch_size=500)
+        SyncRun.objects.filter(pk=self.run.pk).update(writes=self.run.writes)
+
+    def _absorb_echo_links(self, done: list[RecordLink], planned: list[Planned]) -> None:
+        """A create retried with its idempotency key may answer with a record this run's
+        listing already put on a half link of its own (a vendor that keeps the key but
+        does not report it). That half link is the echo of our create: it goes."""
+        ours = {link.pk for link in done}
+        for side in SIDES:
+            created = [
+                link.side(side).id
+                for link, _states, decision in planned
+                if decision.writes.get(side) and decision.writes[side].op == "create"
+            ]
+            created = [record_id for record_id in created if record_id]
+            if created:
+                # Primary keys first: almost always there is none, and a delete() would
+                # load whole rows to look for related events.
+                echoes = list(
+                    links_of(self.ctx.connection)
+                    .filter(
+                        **{
+                            link_column(side, "id__in"): created,
+                            link_column(other(side), "id__isnull"): True,
+                        }
+                    )
+                    .exclude(pk__in=ours)
+                    .values_list("pk", flat=True)
+                )
+                if echoes:
+                    RecordLink.objects.filter(pk__in=echoes).delete()
+
+    def _settle(
+        self,
+        link: RecordLink,
+        states: dict[str, SideState],
+        decision: Decision,
+        results: dict[tuple[int, str], Result],
+    ) -> None:
+        """Every write of the link succeeded: record what each side now holds."""
+        bases: dict[str, dict[str, Any] | None] = {}
+        for side in SIDES:
+            state = states[side]
+            fields = state.current if not state.gone else None
+            record_id = state.id
+            if side in decision.forget or (state.gone and decision.state != "pending_delete"):
+                fields, record_id = None, None
+            if state.gone and decision.state == "pending_delete":
+                continue  # Awaiting review: the side stays as it was.
+            write = decision.writes.get(side)
+            if write is not None:
+                result = results[(link.pk, side)]
+                if write.op == "delete":
+                    fields, record_id = None, None
+                elif write.op == "create":
+                    record_id = result.id
+                    fields = result.record.fields if result.record else dict(write.fields)
+                else:
+                    stored = result.record.fields if result.record else None
+                    fields = stored or {**(state.current or {}), **write.fields}
+            link.side(side).id = record_id
+            # Unwritten, the side holds what was read: its values are normalized already.
+            normalized = state.now(self.ctx.options, side) if fields is state.current else None
+            remember(self.ctx, link.side(side), fields, normalized)
+            bases[side] = normalized
+        shown = link.a_fields if link.a_fields is not None else link.b_fields
+        side = "a" if link.a_fields is not None else "b"
+        base = bases.get(side)
+        if base is None and shown is not None:
+            base = self.ctx.side_values(side, shown)
+        link.base = base or {}
+        link.state = decision.state
+        link.rules_matched = decision.rules_matched
+        link.dirty = False
+        link.last_error = ""
+        link.create_signature = ""
+
+    def _event_values(
+        self, link: RecordLink, states: dict[str, SideState], event: Event
+    ) -> dict[str, Any]:
+        """A SyncEvent row's values (by attname) for a planned event of ``link``."""
+        source = other(event.target)
+        return {
+            "connection_id": self.run.connection_id,
+            "run_id": self.run.pk,
+            "link_id": link.pk,
+            "action": event.action,
+            "direction": event.direction,
+            "record_id": states[event.target].id or "",
+            "source_id": states[source].id or "",
+            "label": link.match_key or label(states),
+            "changes": event.changes,
+            "status": event.status,
+            "reason": event.reason[:300],
+        }
+
+
+def change(link: RecordLink, side: str, decision: Decision) -> Change:
+    """The connector change that carries out ``decision``'s write on ``side``."""
+    write = decision.writes[side]
+    if write.op == "create":
+        key = create_key(link.connection_id, link.pk, side)
+        return Change("create", key, fields=write.fields)
+    op: Any = write.op  # update | delete (the planner's Write.op is a plain str)
+    return Change(op, f"{link.pk}-{side}", id=link.side(side).id, fields=write.fields)
+
+
+def label(states: dict[str, SideState]) -> str:
+    """A human label for a pair: the first email or name either side holds."""
+    for state in states.values():
+        fields = state.current or {}
+        for key in ("email", "name", "full_name", "last_name"):
+            if fields.get(key):
+                return str(fields[key])[:320]
+    return ""
