@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import AuthError, Change, ConnectorError, RecordGone, Result
+from sync.engine import match
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext, build_context
 from sync.engine.planner import SIDES, Decision, LinkView, SideState, direction_of, other, plan
@@ -151,6 +152,7 @@ class Runner:
             lambda: defaultdict(list)
         )
         self.record_errors = 0
+        self.skipped: dict[str, int] = defaultdict(int)  # planner's skips by reason
 
     # --- Lifecycle.
 
@@ -193,9 +195,12 @@ class Runner:
             self._succeeded()
         run.finished_at = timezone.now()
         run.counts = {d: dict(c) for d, c in self.counts.items()}
+        if self.ctx is not None:
+            run.summary = match.summary(self.ctx, self.skipped, self.connection)
         if self.dry_run:
             run.preview = {
                 "counts": run.counts,
+                "summary": run.summary,
                 "samples": {d: dict(s) for d, s in self.samples.items()},
             }
         run.api_calls = self.ctx.api_calls() if self.ctx else 0
@@ -242,7 +247,10 @@ class Runner:
         last_pk = 0
         while True:
             chunk = list(
-                links_of(self.connection).filter(dirty=True, pk__gt=last_pk).order_by("pk")[:CHUNK]
+                # Held links (an ambiguous group, match.py) wait for the tenant's decision.
+                links_of(self.connection)
+                .filter(dirty=True, held="", pk__gt=last_pk)
+                .order_by("pk")[:CHUNK]
             )
             if not chunk:
                 break
@@ -592,6 +600,8 @@ class Runner:
     def _count(self, link: RecordLink, states: dict[str, SideState], decision: Decision) -> None:
         for event in decision.events:
             self.counts[event.direction][event.action] += 1
+            if event.action == "skip":
+                self.skipped[match.skip_reason(event.reason)] += 1
             if self.dry_run and len(self.samples[event.direction][event.action]) < SAMPLES:
                 self.samples[event.direction][event.action].append(
                     {
