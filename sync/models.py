@@ -690,7 +690,7 @@ class SyncRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     # Records skipped and held by reason, duplicate-email groups and how they were paired
     # (sync/engine/match.py summary; issue 13).
-    summary = models.JSONField(default=dict, blank=True)
+    match_summary = models.JSONField(default=dict, blank=True)
     # Dry run: counts per action per side and up to 20 samples each.
     preview = models.JSONField(default=dict, blank=True)
     api_calls = models.PositiveIntegerField(default=0)

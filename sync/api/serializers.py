@@ -419,6 +419,7 @@ class RunSerializer(serializers.ModelSerializer):
             "phase",
             "progress",
             "counts",
+            "match_summary",
             "preview",
             "api_calls",
             "writes",

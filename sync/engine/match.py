@@ -278,3 +278,50 @@ def summary(ctx: Any, skips: dict[str, int], connection: Any) -> dict[str, Any]:
         "held": {AMBIGUOUS: held},
         "matching": {k: v for k, v in stats.items() if v},
     }
+
+
+# --- The tenant's decisions on held groups (the connection's Duplicates page).
+
+
+def held_groups(connection: Any) -> list[dict[str, Any]]:
+    """The held links of ``connection`` by email: each group's A and B records with the
+    values a person tells people apart by."""
+    from sync.models import RecordLink
+
+    groups: dict[str, dict[str, Any]] = {}
+    held = RecordLink.objects.filter(connection=connection).exclude(held="").order_by("pk")
+    for link in held:
+        group = groups.setdefault(link.match_key, {"email": link.match_key, "a": [], "b": []})
+        side = "a" if link.a_id else "b"
+        fields = getattr(link, f"{side}_pending") or getattr(link, f"{side}_fields") or {}
+        shown = {k: v for k, v in fields.items() if v not in (None, "", [], {}) and k != "uid"}
+        group[side].append({"pk": link.pk, "id": link.side_id(side), "fields": shown})
+    return list(groups.values())
+
+
+def link_by_hand(connection: Any, a_pk: int, b_pk: int) -> None:
+    """Link the held A record of link ``a_pk`` with the held B record of link ``b_pk``
+    (the tenant says they are one person): one link, planned by the next run."""
+    from django.db import transaction
+
+    from sync.models import RecordLink
+
+    with transaction.atomic():
+        held = RecordLink.objects.select_for_update().filter(connection=connection)
+        held = held.exclude(held="")
+        a = held.get(pk=a_pk, a_id__isnull=False, b_id__isnull=True)
+        b = held.get(pk=b_pk, b_id__isnull=False, a_id__isnull=True)
+        b_values = (b.b_id, b.b_pending or b.b_fields, b.b_updated_at)
+        b.delete()  # first: a record has one link (unique per side)
+        a.b_id, a.b_pending, a.b_updated_at = b_values
+        a.held, a.dirty = "", True
+        a.save(update_fields=["b_id", "b_pending", "b_updated_at", "held", "dirty"])
+
+
+def mark_distinct(connection: Any, pks: list[int]) -> int:
+    """The tenant says these held records are people of their own: released, so that
+    the next run creates each on the other side. Returns how many were released."""
+    from sync.models import RecordLink
+
+    held = RecordLink.objects.filter(connection=connection, pk__in=pks).exclude(held="")
+    return held.update(held="", dirty=True)

@@ -196,11 +196,11 @@ class Runner:
         run.finished_at = timezone.now()
         run.counts = {d: dict(c) for d, c in self.counts.items()}
         if self.ctx is not None:
-            run.summary = match.summary(self.ctx, self.skipped, self.connection)
+            run.match_summary = match.summary(self.ctx, self.skipped, self.connection)
         if self.dry_run:
             run.preview = {
                 "counts": run.counts,
-                "summary": run.summary,
+                "summary": run.match_summary,
                 "samples": {d: dict(s) for d, s in self.samples.items()},
             }
         run.api_calls = self.ctx.api_calls() if self.ctx else 0

@@ -22,8 +22,8 @@ def test_a_duplicate_email_group_is_paired_by_name_whatever_the_order(fake_apps,
     assert _partner(fake_connection, bob_a) == bob_b
     assert b.get(bob_b)["company"] == "bob's" and b.get(ann_b)["company"] == "ann's"
     assert len(a.records) == len(b.records) == 2
-    assert run.summary["matching"]["paired by name"] == 2
-    assert run.summary["skipped"]["ambiguous group"] == 0
+    assert run.match_summary["matching"]["paired by name"] == 2
+    assert run.match_summary["skipped"]["ambiguous group"] == 0
     # Later edits reach their own counterpart.
     b.edit(bob_b, company="bob, edited in B")
     synced(fake_connection)
@@ -39,7 +39,7 @@ def test_same_names_are_told_apart_by_phone(fake_apps, fake_connection):
     run = synced(fake_connection)
     assert _partner(fake_connection, one_a) == one_b
     assert _partner(fake_connection, two_a) == two_b
-    assert run.summary["matching"]["paired by phone"] == 2
+    assert run.match_summary["matching"]["paired by phone"] == 2
 
 
 def test_an_ambiguous_group_is_held_not_linked_and_listed(fake_apps, fake_connection):
@@ -53,13 +53,13 @@ def test_an_ambiguous_group_is_held_not_linked_and_listed(fake_apps, fake_connec
     held = RecordLink.objects.filter(connection=fake_connection).exclude(held="")
     assert held.count() == 4
     assert all(bool(link.a_id) != bool(link.b_id) for link in held)  # none linked
-    assert run.summary["skipped"]["ambiguous group"] == 4
-    assert run.summary["held"]["ambiguous group"] == 4
+    assert run.match_summary["skipped"]["ambiguous group"] == 4
+    assert run.match_summary["held"]["ambiguous group"] == 4
     skips = [e for e in events(run, "skip") if e.reason.startswith("ambiguous group")]
     assert len(skips) == 2  # the records of B read against A's held half links
     # A later run keeps them held and writes nothing.
     again = synced(fake_connection)
-    assert again.writes == 0 and again.summary["held"]["ambiguous group"] == 4
+    assert again.writes == 0 and again.match_summary["held"]["ambiguous group"] == 4
 
 
 def test_a_group_with_one_person_more_creates_only_that_one(fake_apps, fake_connection):
@@ -84,4 +84,27 @@ def test_identities_match_before_emails(fake_vendor, account):
     connection = make_fake_connection(account, a, b)
     run = synced(connection)
     assert _partner(connection, x_a) == x_b and _partner(connection, y_a) == y_b
-    assert run.summary["matching"]["matched by identity"] == 2
+    assert run.match_summary["matching"]["matched by identity"] == 2
+
+
+def test_the_summary_is_in_the_sync_command_and_the_api(fake_apps, fake_connection):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    from sync.api.serializers import RunSerializer
+
+    a, b = fake_apps
+    for app in (a, b):
+        app.add(email="info@shop.test", first_name="Sam")
+        app.add(email="info@shop.test", first_name="Sam")
+    a.add(first_name="Nomail")
+    out = io.StringIO()
+    call_command("sync", str(fake_connection.pk), "--json", stdout=out)
+    summary = json.loads(out.getvalue())["summary"]
+    assert summary["skipped"]["ambiguous group"] == 4
+    assert summary["skipped"]["no email"] == 1
+    assert summary["held"] == {"ambiguous group": 4}
+    run = fake_connection.runs.order_by("-pk").first()
+    assert RunSerializer(run).data["match_summary"] == summary

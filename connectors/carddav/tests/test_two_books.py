@@ -116,7 +116,7 @@ def test_identical_books_with_shared_emails_converge_each_card_on_its_own_counte
     assert links.count() == len(PEOPLE)
     for link in links:
         assert uid_a[link.a_id] == uid_b[link.b_id]  # every card on its own counterpart
-    assert first.summary["matching"]["matched by identity"] == len(PEOPLE)
+    assert first.match_summary["matching"]["matched by identity"] == len(PEOPLE)
 
     # Every edit of a card sharing an email reaches its own counterpart, both ways.
     by_uid_a = {u: n for n, u in uid_a.items()}
