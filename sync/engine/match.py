@@ -20,7 +20,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
+
 from connectors.base import FieldSpec
+from sync.models import RecordLink
 
 # Why a link is held (RecordLink.held); also the summary's reason.
 AMBIGUOUS = "ambiguous group"
@@ -258,20 +261,15 @@ def skip_reason(reason: str) -> str:
 def summary(ctx: Any, skips: dict[str, int], connection: Any) -> dict[str, Any]:
     """The run summary's matching part (issue 13): records skipped by reason, records of
     duplicate-email groups and how they were paired, and the links held for the tenant."""
-    from sync.models import RecordLink  # the engine's modules import models lazily here
-
     stats = dict(ctx.match_stats)
     skipped = {k: v for k, v in skips.items() if v}
     for reason in (NO_EMAIL, OUT_OF_SCOPE):
         skipped.setdefault(reason, 0)
     skipped[AMBIGUOUS] = stats.get(AMBIGUOUS, 0)
-    skipped[DUPLICATE_EMAIL] = (
-        stats.get(DUPLICATE_EMAIL, 0)
-        - stats.get("paired by name", 0)
-        - stats.get("paired by phone", 0)
-        - stats.get(AMBIGUOUS, 0)
-    )
-    skipped[DUPLICATE_EMAIL] = max(skipped[DUPLICATE_EMAIL], 0)
+    # A duplicate email alone no longer skips a record (its group is paired, or the
+    # leftover people synced as people of their own): the reason stays, at 0, so a
+    # summary reads the same before and after; "matching" says how groups were settled.
+    skipped[DUPLICATE_EMAIL] = skips.get(DUPLICATE_EMAIL, 0)
     held = RecordLink.objects.filter(connection=connection).exclude(held="").count()
     return {
         "skipped": skipped,
@@ -286,8 +284,6 @@ def summary(ctx: Any, skips: dict[str, int], connection: Any) -> dict[str, Any]:
 def held_groups(connection: Any) -> list[dict[str, Any]]:
     """The held links of ``connection`` by email: each group's A and B records with the
     values a person tells people apart by."""
-    from sync.models import RecordLink
-
     groups: dict[str, dict[str, Any]] = {}
     held = RecordLink.objects.filter(connection=connection).exclude(held="").order_by("pk")
     for link in held:
@@ -302,10 +298,6 @@ def held_groups(connection: Any) -> list[dict[str, Any]]:
 def link_by_hand(connection: Any, a_pk: int, b_pk: int) -> None:
     """Link the held A record of link ``a_pk`` with the held B record of link ``b_pk``
     (the tenant says they are one person): one link, planned by the next run."""
-    from django.db import transaction
-
-    from sync.models import RecordLink
-
     with transaction.atomic():
         held = RecordLink.objects.select_for_update().filter(connection=connection)
         held = held.exclude(held="")
@@ -321,7 +313,5 @@ def link_by_hand(connection: Any, a_pk: int, b_pk: int) -> None:
 def mark_distinct(connection: Any, pks: list[int]) -> int:
     """The tenant says these held records are people of their own: released, so that
     the next run creates each on the other side. Returns how many were released."""
-    from sync.models import RecordLink
-
     held = RecordLink.objects.filter(connection=connection, pk__in=pks).exclude(held="")
     return held.update(held="", dirty=True)
