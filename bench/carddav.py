@@ -316,6 +316,11 @@ def bench(
         in_group_a = [m for m in names_a if bench_id(folders[0], m) in grouped]
         in_group_b = [m for m in names_b if bench_id(folders[1], m) in grouped]
         edit_a = (in_group_a[: k // 2] + [m for m in names_a if m not in in_group_a])[:k]
+        # Never the same person on both sides: that is a conflict (one edit wins by
+        # policy), not an edit lost.
+        edited = {bench_id(folders[0], m) for m in edit_a}
+        names_b = [m for m in names_b if bench_id(folders[1], m) not in edited]
+        in_group_b = [m for m in in_group_b if m in names_b]
         edit_b = (in_group_b[-(k // 2) :] + [m for m in names_b if m not in in_group_b])[:k]
         edit_cards(phone, book_a, edit_a, "Edited on A")
         edit_cards(phone, book_b, edit_b, "Edited on B")
