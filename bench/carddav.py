@@ -15,6 +15,10 @@ DATABASE_URL is set.
 
     .venv/bin/python bench/carddav.py            # N = 1000 and 10000
     .venv/bin/python bench/carddav.py --n 2000   # any N
+    # issue 13: both books hold the same cards (same UIDs, listed in another order),
+    # 5% of them share an email with another card; reports wrong links and edits and
+    # deletions delivered to each card's own counterpart
+    .venv/bin/python bench/carddav.py --n 10000 --seed-both --same-uids --shared-emails 0.05
 """
 
 from __future__ import annotations
@@ -49,7 +53,21 @@ def setup_django(folder: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def synthetic_card(i: int, rng: random.Random) -> str:
+def shared_emails(n: int, rate: float, seed: int = 7) -> dict[int, int]:
+    """Which cards use another card's email (households, info@ addresses, assistants):
+    card index -> the index whose email it uses; about ``rate`` of all cards are in such
+    a group (groups of 2-3, the same generator on both sides)."""
+    rng = random.Random(seed)
+    owners: dict[int, int] = {}
+    for i in range(1, n):
+        if rng.random() < rate / 2:
+            # Share with a recent card: often its household, sometimes its group's owner.
+            j = rng.randrange(max(0, i - 5), i)
+            owners[i] = owners.get(j, j)
+    return owners
+
+
+def synthetic_card(i: int, rng: random.Random, email_of: dict[int, int] | None = None) -> str:
     first = rng.choice(["Ann", "Bob", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hiro"])
     last = rng.choice(["Lee", "Müller", "Rossi", "Novak", "Silva", "Kim", "Dubois", "Ng"])
     lines = [
@@ -58,7 +76,7 @@ def synthetic_card(i: int, rng: random.Random) -> str:
         f"UID:bench-{i}",
         f"FN:{first} {last}",
         f"N:{last};{first};;;",
-        f"EMAIL;TYPE=INTERNET,WORK:person{i}@bench.example",
+        f"EMAIL;TYPE=INTERNET,WORK:person{(email_of or {}).get(i, i)}@bench.example",
         f"TEL;TYPE=WORK,VOICE:+44 20 7946 {i % 10000:04d}",
         f"TEL;TYPE=CELL:+44 7700 9{i % 100000:05d}",
         f"ORG:{rng.choice(['Acme', 'Globex', 'Initech', 'Umbrella'])} Ltd",
@@ -72,14 +90,35 @@ def synthetic_card(i: int, rng: random.Random) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def seed(storage: Path, username: str, addressbook: str, n: int, prefix: str = "bench") -> None:
-    """Write N .vcf files into the address book's folder in Radicale's storage."""
-    folder = storage / username / urlsplit(addressbook).path.strip("/").split("/")[-1]
+def seed(
+    storage: Path,
+    username: str,
+    addressbook: str,
+    n: int,
+    prefix: str = "bench",
+    *,
+    uid_prefix: str | None = None,
+    email_of: dict[int, int] | None = None,
+    shuffle: bool = False,
+) -> None:
+    """Write N .vcf files into the address book's folder in Radicale's storage. With
+    ``shuffle`` the file names (hence the listing order) are a permutation of the cards;
+    the file name's number is the card's index in ``order``."""
+    folder = book_folder(storage, username, addressbook)
     assert folder.is_dir(), folder
     rng = random.Random(42)
+    order = list(range(n))
+    if shuffle:
+        random.Random(3).shuffle(order)
+    slot = {i: k for k, i in enumerate(order)}
     for i in range(n):
-        card = synthetic_card(i, rng).replace(f"UID:bench-{i}", f"UID:{prefix}-{i}")
-        (folder / f"{prefix}-{i}.vcf").write_text(card, newline="")
+        uid = f"{uid_prefix or prefix}-{i}"
+        card = synthetic_card(i, rng, email_of).replace(f"UID:bench-{i}", f"UID:{uid}")
+        (folder / f"{prefix}-{slot[i]}.vcf").write_text(card, newline="")
+
+
+def book_folder(storage: Path, username: str, addressbook: str) -> Path:
+    return storage / username / urlsplit(addressbook).path.strip("/").split("/")[-1]
 
 
 def warm(session: Any, addressbook: str) -> int:
@@ -117,7 +156,51 @@ def card_names(session: Any, addressbook: str) -> list[str]:
     return sorted(re.findall(r"<(?:\w+:)?href>[^<]*/([^/<]+\.vcf)</", listing.text))
 
 
-def bench(n: int, edit_share: float, seed_both: bool) -> list[dict[str, Any]]:
+def bench_id(folder: Path, name: str | None) -> int | None:
+    """The generated person (X-BENCH-ID) of a card file, None when it is gone."""
+    path = folder / (name or "")
+    if not name or not path.is_file():
+        return None
+    return int(_property(path.read_text(), "X-BENCH-ID"))
+
+
+def title_of(folder: Path, name: str | None) -> str | None:
+    path = folder / (name or "")
+    if not name or not path.is_file():
+        return None
+    return _property(path.read_text(), "TITLE")
+
+
+def _property(text: str, name: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(f"{name}:"):
+            return line[len(name) + 1 :].strip()
+    return ""
+
+
+def check_links(connection: Any, folders: tuple[Path, Path]) -> dict[str, int]:
+    """Links whose two cards are different generated people (wrong links), and links
+    without a counterpart (held or not yet created)."""
+    from sync.models import RecordLink
+
+    wrong = linked = half = 0
+    for a_id, b_id in RecordLink.objects.filter(connection=connection).values_list("a_id", "b_id"):
+        if a_id and b_id:
+            linked += 1
+            wrong += bench_id(folders[0], a_id) != bench_id(folders[1], b_id)
+        else:
+            half += 1
+    return {"linked": linked, "wrong_links": wrong, "half_links": half}
+
+
+def bench(
+    n: int,
+    edit_share: float,
+    seed_both: bool,
+    *,
+    same_uids: bool = False,
+    shared_rate: float = 0.0,
+) -> list[dict[str, Any]]:
     import requests
 
     from connectors.carddav.connector import FIELDS
@@ -138,12 +221,27 @@ def bench(n: int, edit_share: float, seed_both: bool) -> list[dict[str, Any]]:
         phone = requests.Session()
         phone.auth = (server.username, server.password)
         started = time.monotonic()
-        seed(server.storage, server.username, book_a, n)
+        email_of = shared_emails(n, shared_rate) if shared_rate else {}
+        seed(server.storage, server.username, book_a, n, email_of=email_of)
         if seed_both:
             # Radicale's PUT checks the new UID against every card of the collection, so
             # N creates cost O(N^2) on its side; with --seed-both B starts with the same
-            # people (other UIDs) and the initial sync matches them by email instead.
-            seed(server.storage, server.username, book_b, n, prefix="twin")
+            # people (other UIDs unless --same-uids, listed in another order) and the
+            # initial sync matches them.
+            seed(
+                server.storage,
+                server.username,
+                book_b,
+                n,
+                prefix="twin",
+                uid_prefix="bench" if same_uids else None,
+                email_of=email_of,
+                shuffle=same_uids,
+            )
+        folders = (
+            book_folder(server.storage, server.username, book_a),
+            book_folder(server.storage, server.username, book_b),
+        )
         assert warm(phone, book_a) == n
         if seed_both:
             assert warm(phone, book_b) == n
@@ -169,6 +267,8 @@ def bench(n: int, edit_share: float, seed_both: bool) -> list[dict[str, Any]]:
             b_scope=urlsplit(book_b).path,
             state=ConnectionState.ACTIVE,
             breaker_share=1.0,
+            deletions_a_to_b="delete",
+            deletions_b_to_a="delete",
         )
         ensure_default_mappings(connection, FIELDS, FIELDS)
         for direction in ("a_to_b", "b_to_a"):
@@ -192,19 +292,68 @@ def bench(n: int, edit_share: float, seed_both: bool) -> list[dict[str, Any]]:
             rows.append(row)
             return row
 
+        grouped = set(email_of) | set(email_of.values())
         print(
             json.dumps(
-                {"n": n, "seed_both": seed_both, "seed_and_warm_seconds": round(seeding, 2)}
+                {
+                    "n": n,
+                    "seed_both": seed_both,
+                    "same_uids": same_uids,
+                    "cards_sharing_an_email": len(grouped),
+                    "seed_and_warm_seconds": round(seeding, 2),
+                }
             ),
             flush=True,
         )
-        measure("initial sync", initial=True)
+        first = measure("initial sync", initial=True)
+        first.update(check_links(connection, folders))
+        print(json.dumps({"after initial sync": check_links(connection, folders)}), flush=True)
         measure("no change")
         k = max(1, int(n * edit_share))
-        edit_cards(phone, book_a, card_names(phone, book_a)[:k], "Edited on A")
-        edit_cards(phone, book_b, card_names(phone, book_b)[-k:], "Edited on B")
+        # Half of the edits (and deletions) on cards sharing an email: the cards that
+        # first-wins matching left unlinked or linked to the wrong person.
+        names_a, names_b = card_names(phone, book_a), card_names(phone, book_b)
+        in_group_a = [m for m in names_a if bench_id(folders[0], m) in grouped]
+        in_group_b = [m for m in names_b if bench_id(folders[1], m) in grouped]
+        edit_a = (in_group_a[: k // 2] + [m for m in names_a if m not in in_group_a])[:k]
+        # Never the same person on both sides: that is a conflict (one edit wins by
+        # policy), not an edit lost.
+        edited = {bench_id(folders[0], m) for m in edit_a}
+        names_b = [m for m in names_b if bench_id(folders[1], m) not in edited]
+        in_group_b = [m for m in in_group_b if m in names_b]
+        edit_b = (in_group_b[-(k // 2) :] + [m for m in names_b if m not in in_group_b])[:k]
+        edit_cards(phone, book_a, edit_a, "Edited on A")
+        edit_cards(phone, book_b, edit_b, "Edited on B")
         measure(f"after {k} edits on each side")
+        from sync.models import RecordLink
+
+        def partner(side: str, name: str) -> str | None:
+            link = RecordLink.objects.filter(connection=connection, **{f"{side}_id": name})
+            row = link.values_list("b_id" if side == "a" else "a_id", flat=True).first()
+            return row
+
+        delivered_a = sum(title_of(folders[1], partner("a", m)) == "Edited on A" for m in edit_a)
+        delivered_b = sum(title_of(folders[0], partner("b", m)) == "Edited on B" for m in edit_b)
+        deletions = [m for m in in_group_a if m not in edit_a][:5] + names_a[-5:]
+        gone = {m: partner("a", m) for m in deletions}
+        for m in deletions:
+            phone.delete(book_a + m, timeout=30).raise_for_status()
+        measure(f"after {len(deletions)} deletions on A")
         measure("no change (converged)")
+        result = {
+            "n": n,
+            "edits_delivered_a_to_b": f"{delivered_a}/{len(edit_a)}",
+            "edits_delivered_b_to_a": f"{delivered_b}/{len(edit_b)}",
+            "deletions_delivered": sum(
+                bool(b) and not (folders[1] / b).exists() for b in gone.values()
+            ),
+            "deletions": len(deletions),
+            "cards_a": len(card_names(phone, book_a)),
+            "cards_b": len(card_names(phone, book_b)),
+            **check_links(connection, folders),
+        }
+        print(json.dumps(result), flush=True)
+        rows.append(result)
     return rows
 
 
@@ -217,16 +366,39 @@ def main() -> None:
         action="store_true",
         help="seed both address books with the same people (no creates in the initial sync)",
     )
+    parser.add_argument(
+        "--same-uids",
+        action="store_true",
+        help="with --seed-both: B holds the same UIDs as A, listed in another order",
+    )
+    parser.add_argument(
+        "--shared-emails",
+        type=float,
+        default=0.0,
+        help="share of cards whose email another card also has (e.g. 0.05)",
+    )
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-carddav-") as folder:
         setup_django(folder)
-        rows = [row for n in args.n for row in bench(n, args.edit_share, args.seed_both)]
+        rows = [
+            row
+            for n in args.n
+            for row in bench(
+                n,
+                args.edit_share,
+                args.seed_both,
+                same_uids=args.same_uids,
+                shared_rate=args.shared_emails,
+            )
+        ]
     print()
     print(
         f"{'N':>6}  {'run':<32} {'status':<10} {'s':>8} {'requests':>9} {'writes':>7} {'RSS MB':>7}"
     )
     for row in rows:
+        if "run" not in row:
+            continue
         print(
             f"{row['n']:>6}  {row['run']:<32} {row['status']:<10} {row['seconds']:>8} "
             f"{row['requests']:>9} {row['writes']:>7} {row['peak_rss_mb']:>7}"

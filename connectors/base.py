@@ -106,7 +106,13 @@ class FieldSpec:
     """One field of the vendor's record. ``common`` is the cross-vendor meaning (email,
     first_name, last_name, full_name, company, job_title, phone, mobile, street, city,
     postal_code, region, country, website, notes, tags, lists, owner, status,
-    subscribed) from which default mappings are made."""
+    subscribed) from which default mappings are made.
+
+    ``identity`` names the namespace of an identity the engine may trust to be shared
+    (``"vcard-uid"``, an external id we wrote): when both connectors of a connection
+    declare a field with the same namespace, records holding the same value in it are
+    the same person and are matched by it before any email (issue 13). Declare it only
+    for a value that two apps (or two accounts of one app) can really share."""
 
     key: str
     label: str
@@ -118,6 +124,7 @@ class FieldSpec:
     multi: bool = False  # tags and lists: a set of values
     choices: tuple[str, ...] = ()
     max_length: int | None = None
+    identity: str = ""
 
 
 @dataclass(frozen=True)

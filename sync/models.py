@@ -614,6 +614,11 @@ class RecordLink(models.Model):
     a_id = models.CharField(max_length=255, null=True, blank=True)
     b_id = models.CharField(max_length=255, null=True, blank=True)
     match_key = models.CharField(max_length=320, blank=True, help_text="Normalized email")
+    # The value of the identity both connectors declare (FieldSpec.identity), matched
+    # before the email; and why the link is held out of the sync (an ambiguous group of
+    # records sharing an email, sync/engine/match.py), "" when it is not.
+    identity_key = models.CharField(max_length=255, blank=True, default="")
+    held = models.CharField(max_length=40, blank=True, default="")
     a_hash = models.CharField(max_length=64, blank=True)
     b_hash = models.CharField(max_length=64, blank=True)
     base = models.JSONField(default=dict, blank=True)
@@ -669,6 +674,12 @@ class RecordLink(models.Model):
                 condition=~Q(create_signature=""),
                 name="link_create_signature",
             ),
+            models.Index(
+                fields=["connection", "identity_key"],
+                condition=~Q(identity_key=""),
+                name="link_identity_key",
+            ),
+            models.Index(fields=["connection", "id"], condition=~Q(held=""), name="link_held"),
         ]
 
     def __str__(self) -> str:
@@ -788,6 +799,9 @@ class SyncRun(models.Model):
     progress = models.JSONField(default=dict, blank=True)
     # {"a_to_b": {"create": 3, "update": 1}, "b_to_a": {...}}
     counts = models.JSONField(default=dict, blank=True)
+    # Records skipped and held by reason, duplicate-email groups and how they were paired
+    # (sync/engine/match.py summary; issue 13).
+    match_summary = models.JSONField(default=dict, blank=True)
     # Dry run: counts per action per side and up to 20 samples each.
     preview = models.JSONField(default=dict, blank=True)
     api_calls = models.PositiveIntegerField(default=0)

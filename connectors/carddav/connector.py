@@ -116,7 +116,8 @@ FIELDS: list[FieldSpec] = [
     FieldSpec("website", "Website", "url", common="website"),
     FieldSpec("notes", "Notes", common="notes"),
     FieldSpec("tags", "Categories", "tags", common="tags", multi=True),
-    FieldSpec("uid", "vCard UID", read_only=True),
+    # Two books holding copies of the same cards share their UIDs (RFC 6350 6.7.6).
+    FieldSpec("uid", "vCard UID", read_only=True, identity="vcard-uid"),
 ]
 
 

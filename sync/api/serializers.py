@@ -497,6 +497,7 @@ class RunSerializer(serializers.ModelSerializer):
             "phase",
             "progress",
             "counts",
+            "match_summary",
             "preview",
             "api_calls",
             "writes",

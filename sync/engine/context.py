@@ -3,6 +3,7 @@ the mapping pairs, the rules and the planner's options, resolved once per run.""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -30,6 +31,8 @@ class RunContext:
     options: Options
     email_key: str | None
     hashed_fields: dict[str, list[str]] = field(default_factory=dict)
+    # What matching did this run, by reason (sync/engine/match.py), for the run summary.
+    match_stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def pairs(self) -> list[Pair]:

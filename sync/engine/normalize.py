@@ -3,7 +3,9 @@ spelling (DESIGN.md section 4, step 3). Pure functions, no I/O.
 
 Every ``normalize_*`` function is idempotent (``f(f(x)) == f(x)``) and returns ``None`` for
 an empty value, never ``""`` or ``[]``. None of them drops information it cannot
-understand: an unparseable phone or an unknown country stays as its stripped text.
+understand: a value a normalizer cannot understand (a phone that is not a valid number, an
+email that is not an address, an unknown country) passes through as its stripped text, so
+that normalization only ever rewrites a value to an equivalent form.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from nameparser import HumanName
 
 _SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"\D")
 
 
 def _text(value: Any) -> str | None:
@@ -36,10 +39,18 @@ def _text(value: Any) -> str | None:
 
 
 def normalize_email(value: Any) -> str | None:
-    """Stripped and lower-cased. Invalid addresses are kept as they are (lower-cased): use
-    ``is_valid_email`` to report them, never to alter them."""
+    """Stripped and lower-cased when it is a valid address; anything else is not
+    understood and stays as its stripped text (never altered)."""
     text = _text(value)
-    return text.lower() if text else None
+    if not text:
+        return None
+    return text.lower() if _valid_email(text) else text
+
+
+@lru_cache(maxsize=100_000)
+def _valid_email(text: str) -> bool:
+    # Remembered: the match key of every record read asks for it.
+    return is_valid_email(text)
 
 
 def is_valid_email(value: Any) -> bool:
@@ -73,7 +84,9 @@ _PHONES_MAX = 100_000
 
 def normalize_phone(value: Any, default_country: str = "") -> str | None:
     """E.164 (``+390212345678``) when the number parses with ``default_country`` (ISO
-    alpha-2, for numbers without an international prefix) and is a possible number;
+    alpha-2, for numbers without an international prefix) and is a *valid* number
+    (``phonenumbers.is_valid_number``: a merely possible one such as ``+11 849 9014115``,
+    with an unassigned country code, would lose a digit to E.164);
     a ``00`` international prefix counts as ``+``; an extension is kept as
     ``"+16502530000 ext. 123"``. Anything else stays as the stripped original text."""
     text = _text(value)
@@ -96,9 +109,15 @@ def _parse_phone(text: str, default_country: str) -> str:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
         return text
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return text
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if candidate.startswith("+") and _DIGITS.sub("", candidate) != e164[1:] + (
+        number.extension or ""
+    ):
+        # An international number whose digits the parser changed ("+11 849 9014115"
+        # read as +1 849 901 4115, a valid number of another person): not understood.
+        return text
     return f"{e164}{_EXTENSION}{number.extension}" if number.extension else e164
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
@@ -23,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError
+from sync.engine import match
 from sync.engine.apply import Applier, Planned, Tally, decide, side_state
 from sync.engine.bulk import fewer_collections, refresh_statistics
 from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
@@ -144,6 +146,7 @@ class Runner:
         self.tally = Tally(sampling=dry_run)
         self.applier: Applier | None = None
         self.written = 0
+        self.skipped: dict[str, int] = defaultdict(int)  # planner's skips by reason
 
     # --- Lifecycle.
 
@@ -193,8 +196,14 @@ class Runner:
             self._succeeded()
         run.finished_at = timezone.now()
         run.counts = self.tally.counted()
+        if self.ctx is not None:
+            run.match_summary = match.summary(self.ctx, self.skipped, self.connection)
         if self.dry_run:
-            run.preview = {"counts": run.counts, "samples": self.tally.sampled()}
+            run.preview = {
+                "counts": run.counts,
+                "summary": run.match_summary,
+                "samples": self.tally.sampled(),
+            }
         run.api_calls = self.ctx.api_calls() if self.ctx else 0
         if not self.dry_run:
             self._save_authorizations()
@@ -372,7 +381,8 @@ class Runner:
         """The dirty links of the connection in primary-key order, CHUNK at a time."""
         links = links_of(self.connection)
         while True:
-            chunk = list(links.filter(dirty=True, pk__gt=after).order_by("pk")[:CHUNK])
+            # Held links (an ambiguous group, match.py) wait for the tenant's decision.
+            chunk = list(links.filter(dirty=True, held="", pk__gt=after).order_by("pk")[:CHUNK])
             if not chunk:
                 return
             after = chunk[-1].pk
@@ -413,13 +423,17 @@ class Runner:
         timeout could kill it mid-write, with dirty links left for the next run."""
         if self.dry_run or time.monotonic() - self.started <= self.budget:
             return False
-        self.continues = links_of(self.connection).filter(dirty=True, pk__gt=last_pk).exists()
+        later = links_of(self.connection).filter(dirty=True, held="", pk__gt=last_pk)
+        self.continues = later.exists()
         return self.continues
 
     def _write(self, planned: list[Planned]) -> None:
         assert self.applier is not None
         for link, states, decision in planned:
             self.tally.add(link, states, decision)
+            for event in decision.events:
+                if event.action == "skip":
+                    self.skipped[match.skip_reason(event.reason)] += 1
         if not self.dry_run:
             self.applier.apply(planned)
         self.written += len(planned)

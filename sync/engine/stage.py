@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from connectors.base import Page
+from sync.engine import match
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.engine.edge import clean_page
@@ -168,10 +169,10 @@ def _match_unlinked(
     links: Any,
     changed: list[RecordLink],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Link records seen for the first time: by normalized email to a link of the other
-    side (also a create of ours whose answer was lost), else a new half link. A second
-    record with an email already linked on this side is a duplicate: skipped, reported.
-    New links and events come back as row values for ``insert_rows``."""
+    """Link records seen for the first time: our own creates whose answer was lost, then
+    by identity, email or a second key inside a duplicate-email group (``match.py``) to a
+    link of the other side, else a new half link; records of an ambiguous group get a
+    held half link. New links and events come back as row values for ``insert_rows``."""
     id_field = link_column(side, "id")
     # Our own create whose answer was lost, recognised by its idempotency key.
     by_key = {r.id: _link_of_key(ctx.connection.pk, r.key, side) for r in records}
@@ -182,29 +183,40 @@ def _match_unlinked(
         else {}
     )
     keys = {r.id: ctx.match_key(side, r.fields) for r in records}
-    free: dict[str, RecordLink] = {}
-    taken: dict[str, str] = {}
-    wanted = {k for k in keys.values() if k}
-    if wanted:
-        for link in links.filter(match_key__in=wanted).order_by("pk"):
-            own = link.side(side).id
-            if own is None:
-                free.setdefault(link.match_key, link)
-            else:
-                taken.setdefault(link.match_key, own)
     orphans = _lost_creates(ctx, side, [r for r in records if not keys[r.id]], links, by_key)
+    mine_of = {}
+    for record in records:
+        mine = created.pop(by_key[record.id] or 0, None) or orphans.pop(record.id, None)
+        if mine is not None:
+            mine_of[record.id] = mine
+    # Identity, then email, then a second key inside duplicate-email groups (match.py).
+    matches = match.match_records(
+        ctx, side, [r for r in records if r.id not in mine_of], keys, links
+    )
+    if matches.held_links:
+        links.filter(pk__in=[link.pk for link in matches.held_links]).update(held=match.AMBIGUOUS)
     new_links: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for record in records:
         key = keys[record.id]
-        mine = created.pop(by_key[record.id] or 0, None) or orphans.pop(record.id, None)
+        mine = mine_of.get(record.id)
         if mine is not None:
             mine.side(side).id = record.id
             mine.side(side).stage(record.fields, record.updated_at)
             changed.append(mine)
             continue
-        if key and key in taken:
-            # A duplicate email inside one app links to one record only.
+        link = matches.links.get(record.id)
+        if link is not None:
+            # Matched to the other side's record (by identity, email or second key).
+            link.side(side).id = record.id
+            if link.state in (LinkState.DELETED, LinkState.TRASHED):
+                link.state = LinkState.LINKED
+            link.side(side).stage(record.fields, record.updated_at)
+            changed.append(link)
+            continue
+        held = matches.held.get(record.id, "")
+        if held:
+            # Not linked at all: listed for the tenant (Duplicates), never first-wins.
             events.append(
                 {
                     "connection_id": ctx.connection.pk,
@@ -214,33 +226,23 @@ def _match_unlinked(
                     "source_id": record.id,
                     "label": key,
                     "status": "skipped",
-                    "reason": f"duplicate email in {side.upper()} (also {taken[key]})",
+                    "reason": held[:300],
                 }
             )
-            continue
-        link = free.pop(key, None) if key else None
-        if link is not None:
-            # Matched by email to the other side's record.
-            link.side(side).id = record.id
-            if link.state in (LinkState.DELETED, LinkState.TRASHED):
-                link.state = LinkState.LINKED
-            link.side(side).stage(record.fields, record.updated_at)
-            changed.append(link)
-        else:
-            # A record of this side only, so far: a new half link, staged.
-            new_links.append(
-                {
-                    "connection_id": ctx.connection.pk,
-                    "entity": "contact",
-                    "match_key": key,
-                    id_field: record.id,
-                    link_column(side, "pending"): record.fields,
-                    link_column(side, "updated_at"): record.updated_at,
-                    "dirty": True,
-                }
-            )
-        if key:
-            taken[key] = record.id
+        # A record of this side only, so far (or held): a new half link, staged.
+        new_links.append(
+            {
+                "connection_id": ctx.connection.pk,
+                "entity": "contact",
+                "match_key": key,
+                "identity_key": matches.identities.get(record.id, ""),
+                "held": match.AMBIGUOUS if held else "",
+                id_field: record.id,
+                link_column(side, "pending"): record.fields,
+                link_column(side, "updated_at"): record.updated_at,
+                "dirty": True,
+            }
+        )
     return new_links, events
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
-from sync.web.views import apps, connections, lookup, review, stats, team, wizard
+from sync.web.views import apps, connections, duplicates, lookup, review, stats, team, wizard
 
 app_name = "web"
 
@@ -66,6 +66,12 @@ urlpatterns = [
         name="conflict_resolve",
     ),
     path("connections/<int:pk>/deletions/", review.deletions, name="deletions"),
+    path("connections/<int:pk>/duplicates/", duplicates.duplicates, name="duplicates"),
+    path(
+        "connections/<int:pk>/duplicates/decide/",
+        duplicates.duplicates_decide,
+        name="duplicates_decide",
+    ),
     path("connections/<int:pk>/runs/<int:run_pk>/undo/", review.run_undo, name="run_undo"),
     # Team and API tokens
     path("team/", team.team, name="team"),

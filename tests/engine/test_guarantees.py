@@ -251,3 +251,117 @@ def test_sync_guarantees_hold_under_random_edits_deletes_and_faults(fake_vendor)
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
+
+
+# --- Issue 13: shared emails and shared identities never link the wrong person.
+
+NAMES = ["Ann Lee", "Bob Lee", "Carla Rossi", "Dario Rossi"]
+SHARED = ["home@lee.test", "info@shop.test", "solo@x.test"]
+PHONES = ["+39 02 1234 5601", "+39 02 1234 5602", "+39 02 1234 5603", None]
+
+
+class MatchingMachine(RuleBasedStateMachine):
+    """The same people in two apps, listed in different orders, sharing emails (groups
+    of a household or an info@ address) and, sometimes, an identity both apps declare.
+    Each person carries a hidden identity (the unmapped ``notes`` field, never synced):
+    no link may join records of two different people, and an edit of a person reaches
+    only that person's counterpart."""
+
+    @initialize(
+        people=st.lists(
+            st.tuples(
+                st.sampled_from(SHARED),
+                st.sampled_from(NAMES),
+                st.sampled_from(PHONES),
+                st.booleans(),  # carries a shared identity (uid) in both apps
+            ),
+            min_size=2,
+            max_size=7,
+        ),
+        order=st.randoms(use_true_random=False),
+    )
+    def setup(self, people: list[tuple[str, str, str | None, bool]], order: Any) -> None:
+        Connection.objects.all().delete()
+        Account.objects.all().delete()
+        FakeConnector.apps.clear()
+        self.apps = {
+            side: FakeConnector.make_app(side, identity=True, page_size=3) for side in SIDES
+        }
+        account = Account.objects.create(name="Matching", slug="matching")
+        self.connection = make_fake_connection(
+            account, self.apps["a"], self.apps["b"], breaker_count=10_000
+        )
+        self.person_of: dict[str, dict[str, str]] = {side: {} for side in SIDES}
+        for side in SIDES:
+            listed = list(enumerate(people))
+            order.shuffle(listed)
+            for n, (email, name, phone, uid) in listed:
+                first, last = name.split()
+                rid = self.apps[side].add(
+                    email=email,
+                    first_name=first,
+                    last_name=last,
+                    phone=phone,
+                    notes=f"person-{n}",
+                    uid=f"uid-{n}" if uid else None,
+                )
+                self.person_of[side][rid] = f"person-{n}"
+
+    @rule(side=st.sampled_from(SIDES), pick=st.integers(0, 20), company=st.sampled_from(COMPANIES))
+    def edit(self, side: str, pick: int, company: str | None) -> None:
+        app = self.apps[side]
+        rid = sorted(app.records)[pick % len(app.records)]
+        app.edit(rid, company=company)
+
+    @rule()
+    def run(self) -> None:
+        run = run_connection(self.connection.pk, "manual")
+        assert run.status == "succeeded", run.error
+
+    @rule()
+    def converge(self) -> None:
+        self.run()
+        self.run()
+        second = run_connection(self.connection.pk, "manual")
+        assert second.status == "succeeded" and second.writes == 0
+        ctx = MappingContext()
+        pairs = mapping.pairs_for(
+            self.connection, self.apps["a"].field_specs(), self.apps["b"].field_specs()
+        )
+        for link in RecordLink.objects.filter(
+            connection=self.connection, a_id__isnull=False, b_id__isnull=False
+        ):
+            a_values = mapping.normalized_values(pairs, "a", self.apps["a"].get(link.a_id), ctx)
+            b_values = mapping.normalized_values(pairs, "b", self.apps["b"].get(link.b_id), ctx)
+            assert a_values == b_values, (link, a_values, b_values)
+
+    @invariant()
+    def no_link_joins_two_people(self) -> None:
+        if not hasattr(self, "apps"):
+            return
+        for link in RecordLink.objects.filter(
+            connection=self.connection, a_id__isnull=False, b_id__isnull=False
+        ):
+            a = self.person_of["a"].get(link.a_id)
+            b = self.person_of["b"].get(link.b_id)
+            # Records the sync created carry no hidden identity: they are copies.
+            if a and b:
+                assert a == b, f"{link.a_id} ({a}) linked to {link.b_id} ({b})"
+            # A copy never lands on another person: the notes field is never synced.
+            for side, rid in (("a", link.a_id), ("b", link.b_id)):
+                notes = self.apps[side].get(rid).get("notes")
+                assert notes in (None, self.person_of[side].get(rid)), (side, rid, notes)
+
+
+@pytest.mark.django_db
+def test_shared_emails_and_identities_never_link_the_wrong_person(fake_vendor):
+    run_state_machine_as_test(
+        MatchingMachine,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=6,
+            deadline=None,
+            report_multiple_bugs=False,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )

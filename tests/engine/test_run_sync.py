@@ -151,15 +151,20 @@ def test_country_name_and_code_are_the_same_value(fake_apps, fake_connection):
     assert synced(fake_connection).writes == 0
 
 
-def test_duplicate_email_inside_one_app_links_one_and_reports_the_other(fake_apps, fake_connection):
+def test_duplicate_email_inside_one_app_reaches_the_other_as_two_people(fake_apps, fake_connection):
+    # Issue 13: no first-wins skip; two people sharing an email are both synced.
     a, b = fake_apps
     first = a.add(email="ann@example.com", first_name="Ann")
     second = a.add(email="ANN@example.com", first_name="Annie")
     run = synced(fake_connection)
-    assert len(b.records) == 1
-    (skip,) = [e for e in events(run, "skip") if "duplicate" in e.reason]
-    assert skip.source_id == second
-    assert RecordLink.objects.get(connection=fake_connection, a_id=first).b_id
+    assert sorted(r["first_name"] for r in (s.fields for s in b.records.values())) == [
+        "Ann",
+        "Annie",
+    ]
+    assert not [e for e in events(run, "skip") if "duplicate" in e.reason]
+    for a_id, name in ((first, "Ann"), (second, "Annie")):
+        link = RecordLink.objects.get(connection=fake_connection, a_id=a_id)
+        assert b.get(link.b_id)["first_name"] == name
 
 
 def test_contact_without_email_is_skipped_when_avoiding_duplicates(fake_apps, fake_connection):

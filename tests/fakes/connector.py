@@ -78,6 +78,7 @@ class FakeApp:
     subscription: bool = True
     full_name_only: bool = False  # one "name" field instead of first/last
     keeps_create_keys: bool = True  # a create retried with the same key is not repeated
+    identity: bool = False  # a "uid" field declared as an identity both apps share
     # Faults. Write numbers count records written since the app was made (1-based).
     fail_write: set[int] = field(default_factory=set)
     crash_after_write: set[int] = field(default_factory=set)
@@ -165,6 +166,8 @@ class FakeApp:
             specs.append(FieldSpec("lists", "Lists", "lists", common="lists", multi=True))
         if self.subscription:
             specs.append(FieldSpec("subscribed", "Subscribed", "subscription", common="subscribed"))
+        if self.identity:
+            specs.append(FieldSpec("uid", "UID", "text", read_only=True, identity="fake-uid"))
         return specs
 
 

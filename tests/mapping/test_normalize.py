@@ -36,7 +36,8 @@ def test_blank_email_is_none() -> None:
 
 
 def test_invalid_email_is_kept_but_flagged() -> None:
-    assert normalize_email("Not An@Email@x") == "not an@email@x"
+    # Not understood, so not altered (issue 13): no lower-casing of a non-address.
+    assert normalize_email("Not An@Email@x") == "Not An@Email@x"
     assert not is_valid_email("Not An@Email@x")
 
 

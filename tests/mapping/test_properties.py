@@ -181,3 +181,63 @@ def test_text_round_trips(raw: str) -> None:
     pair = Pair("x", "x", a_type="text", b_type="text")
     value = normalized_values([pair], "a", {"x": raw}, MappingContext())[pair.key]
     assert round_trip(pair, value, "b") == value
+
+
+# --- A value a normalizer cannot understand passes through unchanged (issue 13).
+
+INVALID_PHONES = st.one_of(
+    st.sampled_from(["+11 849 9014115", "+78 478 7219035", "+999 12", "12", "call me"]),
+    # Country codes 1-digit "+1" aside, these prefixes are unassigned.
+    st.from_regex(r"\+(28|80|83|89|11|78) [0-9]{3} [0-9]{7}", fullmatch=True),
+)
+
+
+@FAST
+@given(PHONES, REGIONS)
+def test_a_phone_that_is_not_a_valid_number_stays_as_typed(raw: str, region: str) -> None:
+    import phonenumbers
+
+    text = raw.strip()
+    result = normalize_phone(raw, region)
+    candidate = "+" + text[2:] if text.startswith("00") else text
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(candidate, region or None))
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        assert result == (text or None)
+    elif candidate.startswith("+"):
+        # Rewritten only to an equivalent form: the same digits.
+        digits = "".join(c for c in candidate if c.isdigit())
+        assert "".join(c for c in (result or "") if c.isdigit()) == digits
+
+
+@FAST
+@given(INVALID_PHONES, REGIONS)
+def test_invalid_phones_survive_unchanged_both_ways(raw: str, region: str) -> None:
+    assert normalize_phone(raw, region) == raw
+    pair = Pair("p", "p", transform="phone", a_type="phone", b_type="phone")
+    assert round_trip(pair, normalize_phone(raw, region), "b") == raw
+
+
+@FAST
+@given(st.text())
+def test_an_email_that_is_not_an_address_stays_as_typed(raw: str) -> None:
+    if not normalize.is_valid_email(raw):
+        assert normalize_email(raw) == (raw.strip() or None)
+
+
+@FAST
+@given(COUNTRY_TEXT)
+def test_an_unknown_country_stays_as_typed(raw: str) -> None:
+    text = raw.strip()
+    result = normalize_country(raw)
+    if result is not None and pycountry.countries.get(alpha_2=result) is None:
+        assert result == text
+
+
+@FAST
+@given(st.text())
+def test_a_name_only_changes_in_white_space(raw: str) -> None:
+    result = normalize_name(raw) or ""
+    assert result.split() == raw.split()

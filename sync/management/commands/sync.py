@@ -22,6 +22,8 @@ def summary(run: SyncRun) -> dict[str, Any]:
         "status": run.status,
         "dry_run": run.dry_run,
         "counts": run.counts,
+        # Skipped and held records by reason (issue 13).
+        "summary": run.match_summary,
         "writes": run.writes,
         "api_calls": run.api_calls,
         "seconds": round(duration.total_seconds(), 3) if duration else None,

@@ -121,6 +121,12 @@ def activity_counts(connection: Connection, since: Any) -> dict[str, int]:
     return counts
 
 
+def _last_skips(connection: Connection) -> dict[str, int]:
+    """Records the last finished run skipped or held, by reason (SyncRun.match_summary)."""
+    run = connection.runs.filter(dry_run=False).exclude(match_summary={}).order_by("-pk").first()
+    return (run.match_summary.get("skipped") or {}) if run else {}
+
+
 @tenant_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The dashboard: state, live progress, activity over the last day and week,
@@ -140,6 +146,9 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "runs": recent_runs(connection),
             "pending_reviews": pending,
             "open_conflicts": conflicts,
+            # Issue 13: held duplicates and the last run's skips by reason.
+            "held_duplicates": connection.links.exclude(held="").count(),
+            "last_skips": _last_skips(connection),
             "rules": connection.rules.prefetch_related("filters", "actions"),
             "mappings": connection.mappings.all(),
             "can_pause": lifecycle.can_pause(connection),
