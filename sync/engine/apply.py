@@ -195,6 +195,7 @@ class Applier:
         done: list[RecordLink] = []
         creates: list[dict[str, Any]] = []  # event rows inserted without model instances
         failed_events: list[SyncEvent] = []
+        repeats: list[int] = []  # journal rows of an attempt that failed as the last one did
         for link, states, decision in planned:
             errors = []
             for side in decision.writes:
@@ -215,8 +216,20 @@ class Applier:
                     failed_events.append(row)
             if errors:
                 # One failing record is logged and retried next run; it blocks nothing.
-                link.last_error = "; ".join(errors)[:2000]
+                message = "; ".join(errors)[:2000]
+                repeated = message == link.last_error
+                link.last_error = message
                 self.record_errors += 1
+                if repeated:
+                    # The same refusal as last run: said once already, not again every
+                    # run; the attempt's journal rows say nothing new either.
+                    stale = [
+                        r.pk for side in decision.writes for r in journal.get((link.pk, side), [])
+                    ]
+                    repeats.extend(stale)
+                    failed_events = [r for r in failed_events if r.pk not in set(stale)]
+                    done.append(link)
+                    continue
                 creates.append(
                     {
                         "connection_id": self.run.connection_id,
@@ -244,6 +257,8 @@ class Applier:
         insert_rows(SyncEvent, creates)
         if failed_events:
             SyncEvent.objects.bulk_update(failed_events, ["status", "error"], batch_size=500)
+        if repeats:
+            SyncEvent.objects.filter(pk__in=repeats).delete()
         SyncRun.objects.filter(pk=self.run.pk).update(writes=self.run.writes)
 
     def _absorb_echo_links(self, done: list[RecordLink], planned: list[Planned]) -> None:

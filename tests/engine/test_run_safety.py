@@ -162,3 +162,17 @@ def test_stale_claim_is_taken_over(fake_apps, fake_connection):
     assert synced(fake_connection).status == "succeeded"
     fake_connection.refresh_from_db()
     assert fake_connection.claimed_by == ""
+
+
+def test_a_record_refused_the_same_way_every_run_is_reported_once(fake_apps, fake_connection):
+    a, b = fake_apps
+    a.add(email="bad@example.com")
+    a.add(email="good@example.com")
+    b.fail_write = set(range(1, 50))  # B refuses every write: a permanently invalid record
+    for _ in range(3):
+        sync(fake_connection)
+    errors = fake_connection.events.filter(action="error")
+    assert errors.count() == 2  # one per failing record, not one per record per run
+    b.fail_write = set()
+    synced(fake_connection)
+    assert len(b.records) == 2
