@@ -215,11 +215,12 @@ class Runner:
         assert ctx is not None
         if self.replace_destination:
             links_of(self.connection).update(dirty=True)  # every record gets a decision
+        read: dict[str, int] = {}
         for side in SIDES:
             cursor = self._cursor(side)
             self._phase(f"list_{side}")
             try:
-                read = stage_side(
+                read[side] = stage_side(
                     ctx,
                     self.run,
                     side,
@@ -230,13 +231,14 @@ class Runner:
             except ConnectorError as exc:
                 exc.side = side
                 raise
-            if side == "a" and read >= ANALYZE_AFTER:
+            if side == "a" and read[side] >= ANALYZE_AFTER:
                 refresh_statistics()  # B's records are matched against A's links next
             if cursor is None and not self.dry_run:
                 Connection.objects.filter(pk=self.connection.pk).update(
                     **{link_column(side, "listed_at"): timezone.now()}
                 )
-        self._catch_up()
+        if read["b"]:  # only B's changes can overwrite A; a quiet B needs no second look
+            self._catch_up()
         self._check_and_write()
 
     def _catch_up(self) -> None:
