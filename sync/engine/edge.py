@@ -37,12 +37,24 @@ def clean_value(value: Any) -> Any:
 
 
 def _dirty(value: Any) -> bool:
+    """Whether ``value`` holds a string that needs cleaning. Flat dicts of strings are the
+    common case and take one regular-expression search per string, no recursion."""
+    search = _UNSTORABLE.search
     if isinstance(value, str):
-        return _UNSTORABLE.search(value) is not None
+        return search(value) is not None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                if search(item) or search(key):
+                    return True
+            elif item is None or isinstance(item, int | float):
+                if search(key):
+                    return True
+            elif search(key) or _dirty(item):
+                return True
+        return False
     if isinstance(value, list | tuple):
         return any(_dirty(v) for v in value)
-    if isinstance(value, dict):
-        return any(_dirty(k) or _dirty(v) for k, v in value.items())
     return False
 
 
