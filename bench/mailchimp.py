@@ -39,6 +39,9 @@ def setup_django(folder: str, sandbox_url: str) -> None:
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["MAILCHIMP_API_URL_TEMPLATE"] = f"{sandbox_url}/mailchimp/3.0"
+    # Salesforce's instance address is accepted on the sandbox only when sandboxes are on.
+    os.environ["VENDOR_SANDBOXES"] = "true"
+    os.environ["SANDBOX_URL"] = sandbox_url
     import django
     from django.core.management import call_command
 
@@ -76,15 +79,12 @@ def bench(n: int) -> list[dict[str, Any]]:
         secrets_json="{}",
         settings={
             "instance_url": control.vendor_url("salesforce"),
-            "login_url": control.vendor_url("salesforce"),
-            "client_id": org["client_id"],
             "instance": "production",
         },
     )
     salesforce.secrets = {
         "access_token": org["access_token"],
         "refresh_token": org["refresh_token"],
-        "client_secret": org["client_secret"],
     }
     salesforce.save()
     mailchimp = AppAuthorization(account=account, vendor="mailchimp", label="Bench audience")

@@ -67,6 +67,8 @@ def main() -> None:
     try:
         control = SandboxControl(server.url, timeout=120)
         settings.SELLF_API_URL = control.vendor_url("sellf", "/v2")
+        # Every other vendor host points at the sandbox too (connectors/endpoints.py).
+        settings.VENDOR_SANDBOXES, settings.SANDBOX_URL = True, server.url
         settings.SELLF_RATE_LIMIT = 20.0 if args.paced else 0.0
         team = control.create_account("sellf", name="Bench team")
         gr = control.create_account("getresponse", name="Bench news", lists=["bench_list"])
@@ -76,14 +78,13 @@ def main() -> None:
         control.seed("getresponse", gr["account_id"], shared, seed=1, start=0)
         control.seed("getresponse", gr["account_id"], args.n - shared, seed=3, start=200_000)
 
-        account = Account.objects.create(name="Bench", slug="bench", plan="business")
+        account = Account.objects.create(name="Bench", slug="bench", tier="business")
         sellf = AppAuthorization(account=account, vendor="sellf", label="Sellf")
         sellf.secrets = {"api_key": team["api_key"]}
         sellf.settings = {"user_id": team["users"][0]["id"]}
         sellf.save()
         getresponse = AppAuthorization(account=account, vendor="getresponse", label="GR")
         getresponse.secrets = {"api_key": gr["api_key"]}
-        getresponse.settings = {"base_url": control.vendor_url("getresponse", "/v3")}
         getresponse.save()
         connection = Connection.objects.create(
             account=account,

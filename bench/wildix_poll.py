@@ -56,7 +56,7 @@ def main() -> None:
 
     Connection.objects.all().delete()
     Account.objects.filter(slug="bench-wildix").delete()
-    account = Account.objects.create(name="Bench", slug="bench-wildix", plan="business")
+    account = Account.objects.create(name="Bench", slug="bench-wildix", tier="business")
     wildix = AppAuthorization(account=account, vendor="wildix", label="PBX")
     wildix.secrets = {"password": pbx["api_key"]}
     wildix.settings = {"pbx": "bench", "username": "apikey"}

@@ -23,6 +23,7 @@ from sync.models import (
     RunStatus,
     SyncRun,
 )
+from tests.e2e.salesforce import authorize_salesforce, salesforce_records
 
 SF_CUSTOM = {
     "Contact": [
@@ -48,9 +49,7 @@ class Seeds:
 
     def sf(self, sobject: str = "Contact") -> dict[str, dict[str, Any]]:
         """Salesforce records of ``sobject`` by email."""
-        state = self.sandbox.state("salesforce", self.org["account_id"])
-        records = state["orgs"][self.org["account_id"]]["records"][sobject]
-        return {str(r["Email"]).lower(): r for r in records if r.get("Email")}
+        return salesforce_records(self.sandbox, self.org, sobject)
 
     def list(self) -> dict[str, dict[str, Any]]:
         """Contacts of the chosen GetResponse list by email."""
@@ -84,22 +83,7 @@ def connect(
         client_secret=CLIENT_SECRET,
     )
     gr = sandbox.create_account("getresponse", name="Acme news", lists=["acme_newsletter"])
-    salesforce = AppAuthorization.objects.create(
-        account=account,
-        vendor="salesforce",
-        label="Acme CRM",
-        secrets_json="{}",
-        settings={
-            "instance_url": sandbox.vendor_url("salesforce"),
-            "instance": "production",
-            **sf_settings,
-        },
-    )
-    salesforce.secrets = {
-        "access_token": org["access_token"],
-        "refresh_token": org["refresh_token"],
-    }
-    salesforce.save()
+    salesforce = authorize_salesforce(sandbox, account, org, **sf_settings)
     getresponse = AppAuthorization(account=account, vendor="getresponse", label="Acme news")
     getresponse.secrets = {"api_key": gr["api_key"]}
     getresponse.settings = {

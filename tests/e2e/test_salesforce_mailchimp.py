@@ -24,6 +24,7 @@ from sync.models import (
     SyncRun,
     Trigger,
 )
+from tests.e2e.salesforce import authorize_salesforce, salesforce_records
 
 
 @dataclass
@@ -41,9 +42,7 @@ class Seeds:
 
     def sf(self, sobject: str = "Contact") -> dict[str, dict[str, Any]]:
         """Salesforce records of ``sobject`` by email."""
-        state = self.sandbox.state("salesforce", self.org["account_id"])
-        records = state["orgs"][self.org["account_id"]]["records"][sobject]
-        return {str(r["Email"]).lower(): r for r in records if r.get("Email")}
+        return salesforce_records(self.sandbox, self.org, sobject)
 
     def audience(self) -> dict[str, dict[str, Any]]:
         """Members of the audience by email (with their contact_id as ``id``)."""
@@ -74,25 +73,9 @@ def connect(sandbox: SandboxControl, account: Account, settings: Any, scope: str
     settings.MAILCHIMP_API_URL_TEMPLATE = sandbox.vendor_url("mailchimp", "/3.0")
     org = sandbox.create_account("salesforce", name="Acme CRM")
     mc = sandbox.create_account("mailchimp", name="Acme news", dc="us7")
-    salesforce = AppAuthorization.objects.create(
-        account=account,
-        vendor="salesforce",
-        label="Acme CRM",
-        secrets_json="{}",
-        settings={
-            "instance_url": sandbox.vendor_url("salesforce"),
-            "login_url": sandbox.vendor_url("salesforce"),
-            "client_id": org["client_id"],
-            "instance": "production",
-            "lead_default_company": "Newsletter signup",
-        },
+    salesforce = authorize_salesforce(
+        sandbox, account, org, lead_default_company="Newsletter signup"
     )
-    salesforce.secrets = {
-        "access_token": org["access_token"],
-        "refresh_token": org["refresh_token"],
-        "client_secret": org["client_secret"],
-    }
-    salesforce.save()
     mailchimp = AppAuthorization(account=account, vendor="mailchimp", label="Acme news")
     mailchimp.secrets = {"api_key": mc["api_key"]}
     mailchimp.save()

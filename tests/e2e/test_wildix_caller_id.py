@@ -17,6 +17,7 @@ from connectors.sandbox.control import SandboxControl
 from connectors.wildix.tests.harness import point_pbx_names_at
 from sync.engine import run_connection
 from sync.models import Account, ApiToken, AppAuthorization, Connection, RunStatus
+from tests.e2e.salesforce import authorize_salesforce, salesforce_records
 
 
 @dataclass
@@ -35,33 +36,7 @@ class Scenario:
         return {c["email"]: c for c in contacts.values()}
 
     def crm(self) -> dict[str, dict[str, Any]]:
-        state = self.sandbox.state("salesforce", self.org["account_id"])
-        records = state["orgs"][self.org["account_id"]]["records"]["Contact"]
-        return {str(r["Email"]).lower(): r for r in records if r.get("Email")}
-
-
-def salesforce_authorization(
-    sandbox: SandboxControl, account: Account, org: dict[str, Any]
-) -> AppAuthorization:
-    authorization = AppAuthorization.objects.create(
-        account=account,
-        vendor="salesforce",
-        label="Acme CRM",
-        secrets_json="{}",
-        settings={
-            "instance_url": sandbox.vendor_url("salesforce"),
-            "login_url": sandbox.vendor_url("salesforce"),
-            "client_id": org["client_id"],
-            "instance": "production",
-        },
-    )
-    authorization.secrets = {
-        "access_token": org["access_token"],
-        "refresh_token": org["refresh_token"],
-        "client_secret": org["client_secret"],
-    }
-    authorization.save()
-    return authorization
+        return salesforce_records(self.sandbox, self.org)
 
 
 @pytest.fixture
@@ -76,7 +51,7 @@ def scenario(sandbox: SandboxControl, settings: Any, account: Account) -> Scenar
     connection = Connection.objects.create(
         account=account,
         name="CRM ↔ PBX",
-        a_authorization=salesforce_authorization(sandbox, account, org),
+        a_authorization=authorize_salesforce(sandbox, account, org),
         a_scope="Contact",
         b_authorization=wildix,
         b_scope=pbx["phonebooks"][0]["id"],
