@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from connectors.base import ConnectorError
-from sync.models import Connection
+from sync.models import Connection, RunStatus, SyncRun
 
 
 class ClaimLost(ConnectorError):
@@ -50,10 +52,6 @@ def close_abandoned_runs(connection_pk: int, current_run_pk: int) -> int:
     """Mark the runs of a connection that are still "queued" or "running" but older than
     ``current_run_pk`` as failed: the run that just claimed the connection can only have
     done so because their claim went stale (their worker was killed or timed out)."""
-    from django.utils import timezone
-
-    from sync.models import RunStatus, SyncRun
-
     return SyncRun.objects.filter(
         connection_id=connection_pk,
         status__in=[RunStatus.QUEUED, RunStatus.RUNNING],
@@ -71,11 +69,6 @@ def close_abandoned_runs(connection_pk: int, current_run_pk: int) -> int:
 def close_stale_runs() -> int:
     """Fail every run still marked running whose connection nobody holds any more (its
     worker died and no run has taken over yet), so no run looks "running" for ever."""
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from sync.models import RunStatus, SyncRun
-
     now = timezone.now()
     return (
         SyncRun.objects.filter(status=RunStatus.RUNNING)
