@@ -31,6 +31,7 @@ VENDORS: dict[str, str] = {
     "wildix": "connectors.wildix.connector.WildixConnector",
     "contactsend": "connectors.contactsend.connector.ContactSendConnector",
     "contacthub": "connectors.contacthub.connector.ContacthubConnector",
+    "forcemanager": "connectors.forcemanager.connector.ForceManagerConnector",
 }
 
 

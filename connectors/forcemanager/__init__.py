@@ -1,0 +1,3 @@
+"""ForceManager (field-sales CRM, now Sage Sales Management): contacts by key pair.
+
+See connector.py; entities.py declares every entity type it offers."""
