@@ -86,6 +86,8 @@ TEXT = (
 # A delta asks from this long before its cursor: `where` compares with ">" only, so the
 # boundary is re-read (inclusive), and echoes of it are skipped by their content hash.
 OVERLAP = timedelta(seconds=1)
+# The platform's field types -> the extra-field type that holds them.
+EXTRA_FIELD_KINDS = {"number": "decimal", "bool": "bit", "date": "datetime", "datetime": "datetime"}
 
 
 def _field_specs() -> list[FieldSpec]:
@@ -186,6 +188,16 @@ class ForceManagerConnector(Connector):
                 )
             )
         return specs
+
+    def create_extra_field(self, spec: FieldSpec) -> FieldSpec:
+        """Define a contact extra field like ``spec`` (another app's custom field, for
+        the set-up step that creates them automatically) and answer its FieldSpec.
+        Choices become text: the API documents no way to fill a new value list."""
+        kind = EXTRA_FIELD_KINDS.get(spec.type, "text")
+        name = "Z_" + "".join(ch for ch in spec.key.removesuffix("__c") if ch.isalnum())
+        self.client.create_extra_field(RESOURCE, name, kind, spec.label)
+        self._extra = None
+        return next(s for s in self.fields() if s.key == name)
 
     # --- Reads.
 
