@@ -202,20 +202,22 @@ class ForceManagerConnector(Connector):
     # --- Reads.
 
     def fetch(self, cursor: Any) -> Iterator[Page]:
-        """Contacts page by page in id order. From nothing: the live ones
-        (``deleted=false``), complete on the last page. From a cursor: those created,
-        updated or deleted after it (less ``OVERLAP``), the soft-deleted ones as
-        deletions. Pages in id order are not in time order, so only the last page
-        carries the cursor: the newest change seen, never later than the moment the
-        read began by ForceManager's clock (a contact edited during the read after we
-        read it is read again next time)."""
+        """Contacts page by page in id order. From nothing: every contact, the
+        soft-deleted ones skipped here rather than filtered out by a ``where`` (a contact
+        deleted during the listing would then shift the unread ones back by a place:
+        soft-deleted rows stay, new ones come last, so the pages hold still); complete
+        on the last page. From a cursor: those created, updated or deleted after it
+        (less ``OVERLAP``), the soft-deleted ones as deletions. Pages in id order are
+        not in time order, so only the last page carries the cursor: the newest change
+        seen, never later than the moment the read began by ForceManager's clock (a
+        contact edited during the read after we read it is read again next time)."""
+        where = None
         if cursor:
             since = parse_time(cursor)
-            assert since is not None
+            if since is None:
+                raise ConnectorError(f"Unreadable ForceManager cursor {cursor!r}")
             moment = quote(format_time(since - OVERLAP))
             where = f"dateUpdated>{moment} OR dateCreated>{moment} OR dateDeleted>{moment}"
-        else:
-            where = "deleted=false"
         newest: datetime | None = parse_time(cursor) if cursor else None
         started: datetime | None = None
         number = 0

@@ -86,7 +86,7 @@ def where_of(call: Any) -> str:
 
 
 @responses.activate
-def test_a_full_listing_reads_bare_arrays_page_by_page_until_the_next_page_header_stops(
+def test_a_full_listing_reads_bare_arrays_page_by_page_and_skips_soft_deleted_rows(
     kept: Kept,
 ) -> None:
     mock_schema()
@@ -95,12 +95,13 @@ def test_a_full_listing_reads_bare_arrays_page_by_page_until_the_next_page_heade
     pages = list(build(kept, page_size=2).fetch(None))
 
     assert [[r.id for r in p.records] for p in pages] == [["287", "288"], ["301"]]
+    assert not any(p.deleted for p in pages), "a complete listing tells deletions by absence"
     assert [p.complete for p in pages] == [False, True]
     assert pages[0].cursor is None and pages[1].cursor == "2022-02-01T12:00:00.000Z"
     listed = calls("GET", "contacts")
     assert [c.request.headers["X-FM-Page"] for c in listed] == ["0", "1"]
     assert {c.request.headers["Count"] for c in listed} == {"2"}
-    assert {where_of(c) for c in listed} == {"deleted=false"}
+    assert {where_of(c) for c in listed} == {""}  # everything: the pages hold still
     assert all(c.request.headers["X-Session-Key"] == "c2Vzc2lvbi1rZXktMQ" for c in listed)
 
 
