@@ -59,11 +59,13 @@ from connectors.forcemanager.client import (
     quote,
 )
 from connectors.forcemanager.entities import CONTACT, ENTITY_TYPES, EXTRA_FIELD_TYPES
+from sync.engine.normalize import normalize_country
 
 if TYPE_CHECKING:
     from connectors.http import Http
 
 RESOURCE = CONTACT.resource
+COUNTRIES = CONTACT.lookups["countryId"]
 NO_COMPANY = "(No company)"
 GENDERS = ("Male", "Female")  # gender 0 and 1 [3p]
 TEXT = (
@@ -142,6 +144,7 @@ class ForceManagerConnector(Connector):
         self._extra: list[ExtraField] | None = None
         self._values: dict[str, dict[int, str]] = {}
         self._accounts: dict[int, str] = {}
+        self._country_codes: dict[str, int] | None = None
         self._users: list[Any] | None = None
 
     # --- Account, scopes, schema.
@@ -403,9 +406,18 @@ class ForceManagerConnector(Connector):
         if value in (None, ""):
             return None
         text = str(value).strip().casefold()
-        for value_id, name in self.values(value_list).items():
+        values = self.values(value_list)
+        for value_id, name in values.items():
             if name.strip().casefold() == text or str(value_id) == text:
                 return value_id
+        if value_list == COUNTRIES:  # "DE", "DEU", "Deutschland" name Germany too
+            if self._country_codes is None:
+                self._country_codes = {}
+                for value_id, name in values.items():
+                    self._country_codes.setdefault(normalize_country(name) or "", value_id)
+            found = self._country_codes.get(normalize_country(value) or "-")
+            if found is not None:
+                return found
         raise ConnectorError(f"ForceManager {field} has no value {value!r}", permanent=True)
 
     def extra_body(self, extra: ExtraField, value: Any) -> Any:

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pycountry
+
 from connectors.forcemanager.entities import ENTITY_TYPES, EntityType
 from connectors.sandbox import Emulator, SandboxRequest, SandboxResponse, route
 from connectors.sandbox.synthetic import Person, people
@@ -48,7 +50,8 @@ REFERENCE_RESOURCES = {
 COMMON_DATES = ("dateCreated", "dateUpdated", "dateDeleted")
 EXTRA_TYPES = ("datetime", "text", "decimal", "bit", "list", "multivalue")
 VALUE_LISTS = {
-    "countries": ["United States", "Spain", "Italy", "Germany", "France", "Poland"],
+    # ForceManager lists every country; pycountry's English names stand in for its own.
+    "countries": sorted(getattr(c, "common_name", c.name) for c in pycountry.countries),
     "branches": ["Headquarter", "South"],
     "contactTypes": ["Customer", "Prospect", "Partner"],
     "accountTypes": ["Customer", "Prospect"],

@@ -271,6 +271,22 @@ def test_a_value_not_in_its_value_list_is_refused_before_sending(kept: Kept) -> 
 
 
 @responses.activate
+def test_a_country_is_found_by_its_code_or_another_name_too(kept: Kept) -> None:
+    mock_schema()
+    responses.put(f"{API}/contacts/287", json={"Message": "entity updated"})
+    responses.put(f"{API}/contacts/288", json={"Message": "entity updated"})
+    results = build(kept).push(
+        [
+            Change("update", "a", id="287", fields={"countryId": "ES"}),
+            Change("update", "b", id="288", fields={"countryId": "United States of America"}),
+        ]
+    )
+    assert [r.error for r in results] == [None, None]
+    sent = [json.loads(c.request.body) for c in responses.calls if c.request.method == "PUT"]
+    assert sent == [{"countryId": 76}, {"countryId": 75}]
+
+
+@responses.activate
 def test_an_unknown_id_is_a_gone_record_and_deleting_it_is_no_error(kept: Kept) -> None:
     mock_schema()
     missing = fixture("errors.json")["not_found"]
