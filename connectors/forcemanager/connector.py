@@ -39,7 +39,6 @@ from connectors.base import (
     ConnectorError,
     Credentials,
     FieldSpec,
-    FieldType,
     Page,
     RateLimited,
     Record,
@@ -52,6 +51,7 @@ from connectors.forcemanager.client import (
     ExtraField,
     ForceManagerClient,
     Row,
+    User,
     format_time,
     lookup_id,
     lookup_value,
@@ -145,7 +145,7 @@ class ForceManagerConnector(Connector):
         self._values: dict[str, dict[int, str]] = {}
         self._accounts: dict[int, str] = {}
         self._country_codes: dict[str, int] | None = None
-        self._users: list[Any] | None = None
+        self._users: list[User] | None = None
 
     # --- Account, scopes, schema.
 
@@ -156,7 +156,7 @@ class ForceManagerConnector(Connector):
     def users(self) -> list[VendorUser]:
         return [VendorUser(str(u.id), u.name, u.email) for u in self.team()]
 
-    def team(self) -> list[Any]:
+    def team(self) -> list[User]:
         if self._users is None:
             self._users = self.client.users()
         return self._users
@@ -178,7 +178,7 @@ class ForceManagerConnector(Connector):
     def fields(self) -> list[FieldSpec]:
         specs = list(STANDARD_FIELDS)
         for extra in self.extra_fields():
-            kind: FieldType = EXTRA_FIELD_TYPES.get(extra.type, "text")  # type: ignore[assignment]
+            kind = EXTRA_FIELD_TYPES.get(extra.type, "text")
             choices = tuple(self.values(extra.value_list).values()) if extra.value_list else ()
             specs.append(
                 FieldSpec(
@@ -340,7 +340,7 @@ class ForceManagerConnector(Connector):
             raise RecordGone(f"ForceManager has no contact {record_id!r}")
         return int(str(record_id))
 
-    def default_owner(self) -> Any:
+    def default_owner(self) -> User:
         """The authorization's default sales rep, else the first active user."""
         team = self.team()
         picked = str(self.credentials.settings.get("sales_rep_id") or "")

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from connectors.base import FieldSpec
+from connectors.base import FieldSpec, FieldType
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ ENTITY_TYPES: dict[str, EntityType] = {
     e.name: e for e in (COMPANY, CONTACT, OPPORTUNITY, ACTIVITY, EVENT, TASK)
 }
 # Extra-field types [doc] -> the platform's field types.
-EXTRA_FIELD_TYPES = {
+EXTRA_FIELD_TYPES: dict[str, FieldType] = {
     "text": "text",
     "datetime": "datetime",
     "decimal": "number",
