@@ -299,12 +299,17 @@ class ForceManagerClient:
             raise ConnectorError(f"ForceManager GET {resource}: response is not JSON") from exc
         if not isinstance(rows, list):
             raise ConnectorError(f"ForceManager GET {resource}: not a list")
+        listing = [Row.from_json(r) for r in rows]
+        if "X-FM-Next-Page" not in response.headers:
+            # No paging headers: a full page may have a next one (an empty page ends it),
+            # never stop early, which would make a complete listing lose records.
+            return Listing(listing, more=len(rows) >= (self.page_size or PAGE_SIZE))
         try:
             current = int(response.headers.get("X-FM-Page", number))
-            following = int(response.headers.get("X-FM-Next-Page", current))
+            following = int(response.headers["X-FM-Next-Page"])
         except ValueError as exc:
             raise ConnectorError(f"ForceManager GET {resource}: unreadable paging headers") from exc
-        return Listing([Row.from_json(r) for r in rows], more=bool(rows) and following > current)
+        return Listing(listing, more=bool(rows) and following > current)
 
     def every(self, resource: str, where: str | None = None) -> Iterator[Row]:
         """Every row of a listing, page by page."""

@@ -106,6 +106,21 @@ def test_a_full_listing_reads_bare_arrays_page_by_page_and_skips_soft_deleted_ro
 
 
 @responses.activate
+def test_without_paging_headers_a_full_page_is_followed_until_a_short_one(kept: Kept) -> None:
+    mock_schema()
+    page0, page1 = fixture("contacts_page0.json"), fixture("contacts_page1.json")
+    for number, rows in enumerate((page0, page1[:1])):
+        responses.get(
+            f"{API}/contacts",
+            json=rows,
+            match=[responses.matchers.header_matcher({"X-FM-Page": str(number)})],
+        )
+    pages = list(build(kept, page_size=2).fetch(None))
+    assert [[r.id for r in p.records] for p in pages] == [["287", "288"], ["301"]]
+    assert pages[-1].complete
+
+
+@responses.activate
 def test_records_carry_lookups_as_text_the_company_by_name_and_typed_extra_fields(
     kept: Kept,
 ) -> None:
