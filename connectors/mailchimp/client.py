@@ -298,6 +298,9 @@ class MailchimpClient:
         data: dict[str, Any] = self.http.json("POST", f"lists/{list_id}/webhooks", json=body)
         return data
 
+    def delete_webhook(self, list_id: str, webhook_id: str) -> None:
+        self.http.request("DELETE", f"lists/{list_id}/webhooks/{webhook_id}")
+
 
 def _date(response: requests.Response) -> datetime | None:
     try:
