@@ -249,10 +249,11 @@ def _refuse_what_apps_refuse(connection: Connection) -> None:
         raise Refused(" ".join(problems))
 
 
-def webhook_url(authorization: AppAuthorization) -> str:
-    """The public address at which ``authorization``'s app calls us (sync/hooks.py)."""
+def webhook_url(authorization: AppAuthorization, base: str | None = None) -> str:
+    """The public address at which ``authorization``'s app calls us (sync/hooks.py), under
+    ``base`` or the product's ``PUBLIC_URL``."""
     path = reverse("webhook", args=[authorization.vendor, authorization.webhook_token])
-    return f"{settings.PUBLIC_URL.rstrip('/')}{path}"
+    return f"{(base or settings.PUBLIC_URL).rstrip('/')}{path}"
 
 
 def _hooked(vendor: str, hook: str) -> bool:
@@ -278,14 +279,17 @@ def _still_started(authorization_id: int, scope: str, but: int | None) -> bool:
     )
 
 
-def call_hook(authorization: AppAuthorization, scope: str, hook: str) -> str:
-    """Call ``hook`` (on_start, on_stop) of a connector on ``authorization`` and ``scope``;
-    the vendor's error in words ("" when done)."""
+def call_hook(
+    authorization: AppAuthorization, scope: str, hook: str, base: str | None = None
+) -> str:
+    """Call ``hook`` (on_start, on_stop) of a connector on ``authorization`` and ``scope``
+    (``base``: the public URL, when not PUBLIC_URL); the vendor's error in words ("" when
+    done)."""
     from sync.vendors import open_connector
 
     try:
         with open_connector(authorization, scope) as connector:
-            getattr(connector, hook)(webhook_url(authorization))
+            getattr(connector, hook)(webhook_url(authorization, base))
     except ConnectorError as exc:
         logger.warning("%s of %s (%s) failed: %s", hook, authorization.pk, scope, exc)
         return str(exc)
