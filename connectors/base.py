@@ -366,6 +366,9 @@ class Connector(Hooks):
     label: ClassVar[str]
     description: ClassVar[str] = ""
     auth_kind: ClassVar[AuthKind] = "api_key"
+    # Ways to authorize besides ``auth_kind`` that the pages offer too (an API-key app
+    # whose users may also sign in by OAuth: Mailchimp).
+    extra_auth_kinds: ClassVar[tuple[AuthKind, ...]] = ()
     # OAuth only: whether the user chooses between the production and a sandbox/test
     # instance of the app before signing in (Salesforce orgs).
     oauth_instances: ClassVar[bool] = False

@@ -138,7 +138,8 @@ class MailchimpConnector(Connector):
     vendor = "mailchimp"
     label = "Mailchimp"
     description = "Email marketing: members of one audience, with merge fields and tags."
-    auth_kind = "api_key"  # or OAuth: connectors/mailchimp/oauth.py stores access_token
+    auth_kind = "api_key"
+    extra_auth_kinds = ("oauth",)  # connectors/mailchimp/oauth.py stores access_token
     auth_fields = (("api_key", "API key", True),)
     capabilities = Capabilities(
         delta=True,
