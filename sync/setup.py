@@ -116,10 +116,10 @@ def side_app(connection: Connection, side: str) -> SideApp:
         return SideApp(authorization.label, Capabilities(), error="This app is not installed.")
     app = SideApp(authorization.label, capabilities, connection=connection)
     try:
-        connector = open_connector(authorization, connection.scope(side))
-        # The instance's: a connector may know its capabilities only once opened.
-        app.capabilities = connector.capabilities
-        app.fields = list(connector.fields())
+        with open_connector(authorization, connection.scope(side)) as connector:
+            # The instance's: a connector may know its capabilities only once opened.
+            app.capabilities = connector.capabilities
+            app.fields = list(connector.fields())
     except ConnectorError as exc:
         app.error = str(exc)
     return app
