@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -319,9 +319,10 @@ class Hooks:
     @classmethod
     def connection_problems(cls, review: SetupReview) -> list[str]:
         """What this app refuses in a connection that has it on a side, each message
-        saying what to do first (empty: allowed). sync/setup.py asks it before a
-        connection is created or changed and before it starts, so the pages, the API and
-        the admin refuse the same things in the same words."""
+        saying what to do first (empty: allowed). sync/setup.py asks it when a
+        connection's options are saved and when a field pair is added, and
+        sync/lifecycle.py before a connection starts or resumes, so the pages, the API
+        and the admin refuse the same things in the same words."""
         return []
 
     def on_start(self, webhook_url: str) -> None:
@@ -339,7 +340,7 @@ class Hooks:
         engine calls it once at the end of every run, dry runs and failures included;
         other users of a connector call it when done with it (``with`` does)."""
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
