@@ -339,7 +339,7 @@ def check_pair(
         specs[side] = spec
     a_spec, b_spec = specs["a"], specs["b"]
     connection = apps["a"].connection
-    if connection is not None and connection.pk:
+    if connection is not None and connection.pk and _judging_classes(connection):
         pairs = {*enabled_pairs(connection), (a_field, b_field)}
         problems = connection_problems(connection, pairs=pairs)
         if problems:

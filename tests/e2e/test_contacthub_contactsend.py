@@ -294,3 +294,26 @@ def test_a_read_only_node_syncs_one_way_from_contacthub(
     [result] = connector.push([Change("create", "k1", fields={"base.contacts.email": "x@y.it"})])
     assert result.error is not None and result.error.permanent
     assert source.customers() == {}
+
+
+def test_the_api_refuses_a_new_pair_on_a_running_source_until_it_is_paused(
+    sandbox: SandboxControl, settings: Any, account: Account, owner: Any
+) -> None:
+    from sync import lifecycle
+    from tests.api.conftest import token_client
+
+    source = connect(sandbox, settings, account)
+    Connection.objects.filter(pk=source.connection.pk).update(state=ConnectionState.ACTIVE)
+    api = token_client(owner, account)
+    url = f"/api/v1/connections/{source.connection.pk}/"
+    kept = [
+        {"a_field": m.a_field, "b_field": m.b_field}
+        for m in source.connection.mappings.filter(is_default=False)
+    ]
+    body = {"mappings": [*kept, {"a_field": "base.locale", "b_field": "city"}]}
+    refused = api.patch(url, body, format="json")
+    assert refused.status_code == 400
+    assert "Changing the field mapping needs the connection paused" in str(refused.json())
+    assert api.patch(url, {"mappings": kept}, format="json").status_code == 200, "no change"
+    lifecycle.pause(Connection.objects.get(pk=source.connection.pk), by="test")
+    assert api.patch(url, body, format="json").status_code == 200
