@@ -96,9 +96,10 @@ def bench(n: int, overlap: float, bulk_export: bool) -> list[dict[str, Any]]:
     )
     for direction in ("a_to_b", "b_to_a"):
         Rule.objects.create(connection=connection, direction=direction)
-    specs = [
-        open_connector(connection.authorization(s), connection.scope(s)).fields() for s in "ab"
-    ]
+    specs = []
+    for side in "ab":  # closed: ContactSend's token is given back
+        with open_connector(connection.authorization(side), connection.scope(side)) as connector:
+            specs.append(connector.fields())
     ensure_default_mappings(connection, specs[0], specs[1])
     FieldMapping.objects.create(
         connection=connection, a_field="subscription:newsletter", b_field="subscription:nl-weekly"

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -276,7 +276,78 @@ def _guarded(cls_label: str, method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-class Connector:
+# --- Hooks: optional steps of a connector's life beside the contract. Every default does
+# nothing, so a connector overrides only the ones its app needs.
+
+
+@dataclass(frozen=True)
+class ConnectionSetup:
+    """A connection's configuration in plain values, for ``Connector.connection_problems``:
+    per side ("a", "b") its vendor, scope and credentials; the direction (``two_way``,
+    ``a_to_b``, ``b_to_a``); whether it has started (left the setup) and is paused now;
+    its enabled field pairs."""
+
+    id: int | None
+    vendors: dict[str, str]
+    scopes: dict[str, str]
+    credentials: dict[str, Credentials]
+    direction: str
+    started: bool
+    paused: bool
+    pairs: frozenset[tuple[str, str]] = frozenset()  # (a field, b field)
+
+
+@dataclass(frozen=True)
+class SetupReview:
+    """What a connection's save or start is judged on: the connection as it would be
+    saved (``new``), as stored (``old``; None for a new one), the account's other
+    connections, ``open(side, scope)``: a connector on ``new``'s authorization of ``side``
+    limited to ``scope`` (to count what a scope holds; the caller closes it), and
+    ``starting``: the connection is about to sync (its setup must be complete), not only
+    being saved (the wizard saves it before its field pairs exist)."""
+
+    new: ConnectionSetup
+    old: ConnectionSetup | None
+    others: tuple[ConnectionSetup, ...]
+    open: Callable[[str, str], Connector]
+    starting: bool = False
+
+
+class Hooks:
+    """The hooks of ``Connector`` (mixed in below): who calls each, and when."""
+
+    @classmethod
+    def connection_problems(cls, review: SetupReview) -> list[str]:
+        """What this app refuses in a connection that has it on a side, each message
+        saying what to do first (empty: allowed). sync/setup.py asks it when a
+        connection's options are saved and when a field pair is added, and
+        sync/lifecycle.py before a connection starts or resumes, so the pages, the API
+        and the admin refuse the same things in the same words."""
+        return []
+
+    def on_start(self, webhook_url: str) -> None:
+        """A connection reading this scope through this authorization started or resumed
+        (sync/lifecycle.py): register what the app needs, e.g. a webhook calling
+        ``webhook_url``. Must be idempotent; a ConnectorError is reported, not fatal
+        (polling still syncs)."""
+
+    def on_stop(self, webhook_url: str) -> None:
+        """The last started connection reading this scope through this authorization was
+        paused or deleted (sync/lifecycle.py): undo ``on_start``."""
+
+    def close(self) -> None:
+        """End of a session with the app: release what it holds (a borrowed token). The
+        engine calls it once at the end of every run, dry runs and failures included;
+        other users of a connector call it when done with it (``with`` does)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Connector(Hooks):
     """Base class of every vendor connector; subclasses set the class attributes and
     implement the methods. ``http`` is the one HTTP seam (connectors/http.py).
 
@@ -296,6 +367,9 @@ class Connector:
     label: ClassVar[str]
     description: ClassVar[str] = ""
     auth_kind: ClassVar[AuthKind] = "api_key"
+    # Ways to authorize besides ``auth_kind`` that the pages offer too (an API-key app
+    # whose users may also sign in by OAuth: Mailchimp).
+    extra_auth_kinds: ClassVar[tuple[AuthKind, ...]] = ()
     # OAuth only: whether the user chooses between the production and a sandbox/test
     # instance of the app before signing in (Salesforce orgs).
     oauth_instances: ClassVar[bool] = False

@@ -11,21 +11,20 @@ userdb. Contactlab's rules (Contacthub changelog 1.36 and the source screens):
 - the field mapping has at least one pair.
 
 Each function answers the messages to show (empty: allowed), each saying what to do
-first. They take plain values, so the pages, the API and the admin can all call them
-with what they have; ``source_of`` reads those values from a Connection. WHERE THEY MUST
-BE CALLED (the lead wires this into sync/setup.py / sync/lifecycle.py): before saving a
-new Contactlab connection (``sharing_problems``, ``mapping_problems``) and before saving
-a change to one (``change_problems`` with the facts from ``emptiness``).
+first, from plain values. ``problems`` applies them all to a ``SetupReview``: it is the
+Contacthub connector's ``connection_problems`` hook (connectors/base.py), which
+sync/setup.py asks when a connection is saved, gets a field pair, starts or resumes, so
+the pages, the API and the admin refuse the same things in the same words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sync.models import Connection
+    from connectors.base import ConnectionSetup, SetupReview
 
 HUB, SEND = "contacthub", "contactsend"
 SUBSCRIPTION = "subscription:"
@@ -118,9 +117,9 @@ def change_problems(old: SourceConfig, new: SourceConfig, facts: Facts) -> list[
     return list(dict.fromkeys(problems))
 
 
-def sides(connection: Connection) -> tuple[str, str] | None:
+def sides(setup: ConnectionSetup) -> tuple[str, str] | None:
     """Which side is Contacthub and which ContactSend; None when it is not a source."""
-    vendors = (connection.a_authorization.vendor, connection.b_authorization.vendor)
+    vendors = (setup.vendors["a"], setup.vendors["b"])
     if vendors == (HUB, SEND):
         return "a", "b"
     if vendors == (SEND, HUB):
@@ -128,51 +127,65 @@ def sides(connection: Connection) -> tuple[str, str] | None:
     return None
 
 
-def source_of(connection: Connection) -> SourceConfig | None:
+def source_of(setup: ConnectionSetup) -> SourceConfig | None:
     """The source values of a Contacthub <-> ContactSend connection (else None):
     subscription pairs are the mapping's pairs of two ``subscription:`` fields."""
-    found = sides(connection)
+    found = sides(setup)
     if found is None:
         return None
     hub, send = found
     pairs: set[tuple[str, str]] = set()
     subscriptions: set[tuple[str, str]] = set()
-    for row in connection.mappings.filter(enabled=True):
-        values: dict[str, Any] = {"a": row.a_field, "b": row.b_field}
-        pair = (str(values[hub]), str(values[send]))
+    for a_field, b_field in setup.pairs:
+        values = {"a": a_field, "b": b_field}
+        pair = (values[hub], values[send])
         if all(p.startswith(SUBSCRIPTION) for p in pair):
             subscriptions.add((pair[0][len(SUBSCRIPTION) :], pair[1][len(SUBSCRIPTION) :]))
         else:
             pairs.add(pair)
-    send_auth = connection.authorization(send)
     return SourceConfig(
-        node_id=connection.scope(hub),
-        api_key=str(send_auth.secrets.get("api_key") or ""),
-        userdb_id=connection.scope(send),
+        node_id=setup.scopes[hub],
+        api_key=str(setup.credentials[send].secrets.get("api_key") or ""),
+        userdb_id=setup.scopes[send],
         subscriptions=frozenset(subscriptions),
         mapping=frozenset(pairs),
-        connection_id=connection.pk,
+        connection_id=setup.id,
     )
 
 
-def emptiness(connection: Connection, new: SourceConfig) -> Facts:
-    """The facts ``change_problems`` needs, read through the two connectors: customers
-    in the current and the new node, whether the current userdb holds subscribers."""
-    from sync.models import ConnectionState
-    from sync.vendors import open_connector
-
-    found = sides(connection)
-    if found is None:
-        raise ValueError("not a Contacthub <-> ContactSend connection")
+def emptiness(review: SetupReview, old: SourceConfig, new: SourceConfig) -> Facts:
+    """The facts ``change_problems`` needs, counted through the connectors only where a
+    change depends on them: customers in the current and the new node (a node or apiKey
+    change), subscribers of the current userdb (a userdb change)."""
+    found = sides(review.new)
+    assert found is not None
     hub, send = found
-    old = source_of(connection)
-    assert old is not None
-    counts = {}
-    for node in dict.fromkeys([old.node_id, new.node_id]):
-        counts[node] = open_connector(connection.authorization(hub), node).count()  # type: ignore[attr-defined]
-    send_connector = open_connector(connection.authorization(send), old.userdb_id)
-    return Facts(
-        paused=connection.state == ConnectionState.PAUSED,
-        node_customers=counts,
-        userdb_subscribers=send_connector.count(),  # type: ignore[attr-defined]
-    )
+    counts: dict[str, int] = {}
+    userdb = 0
+    if (new.node_id, new.api_key, new.userdb_id) != (old.node_id, old.api_key, old.userdb_id):
+        for node in dict.fromkeys([old.node_id, new.node_id]):
+            with review.open(hub, node) as connector:
+                counts[node] = connector.count()
+    if new.userdb_id != old.userdb_id:
+        with review.open(send, old.userdb_id) as connector:
+            userdb = connector.count()
+    assert review.old is not None
+    return Facts(paused=review.old.paused, node_customers=counts, userdb_subscribers=userdb)
+
+
+def problems(review: SetupReview) -> list[str]:
+    """Every source rule that ``review`` breaks: sharing with the account's other
+    sources; at start, the mapping minimum; for a change to a started source, the
+    change-requirements table (a connection in setup has synced nothing yet, so its
+    node, userdb and pairs may change freely)."""
+    new = source_of(review.new)
+    if new is None:
+        return []
+    others = [o for o in (source_of(s) for s in review.others) if o is not None]
+    found = sharing_problems(new, others)
+    if review.starting:
+        found += mapping_problems(new)
+    old = source_of(review.old) if review.old is not None else None
+    if old is not None and review.old is not None and review.old.started and old != new:
+        found += change_problems(old, new, emptiness(review, old, new))
+    return found

@@ -19,6 +19,14 @@ The rules:
 - *run now* and *full resync*: a started connection that is not paused; the resync forgets
   both cursors first, so the run lists both sides whole.
 - *confirm mass change*: a paused connection runs once through the circuit breaker.
+
+The connectors take part through their hooks (connectors/base.py): ``start`` and
+``resume`` are refused with the apps' own words when a connector's
+``connection_problems`` objects (sync/setup.py), and once a connection starts, resumes or
+is confirmed, each side's ``on_start`` registers what its app needs (Mailchimp: the list
+webhook); when the last started connection reading a scope through an authorization is
+paused or deleted, ``on_stop`` undoes it. A hook's vendor error never blocks the
+transition: polling syncs all the same, and the outcome's message says so.
 """
 
 from __future__ import annotations
@@ -27,9 +35,24 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.urls import reverse
 from django.utils import timezone
 
-from sync.models import Connection, ConnectionState, RunStatus, SyncRun, Trigger
+from connectors.base import ConnectorError, Hooks
+from connectors.registry import connector_class
+from sync.models import (
+    AppAuthorization,
+    Connection,
+    ConnectionState,
+    RunStatus,
+    SyncRun,
+    Trigger,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +112,8 @@ def pause(connection: Connection, by: str, reason: str = "") -> Outcome:
     connection.state = ConnectionState.PAUSED
     connection.state_reason = reason or f"Paused by {by}."
     connection.save(update_fields=["state", "state_reason", "updated_at"])
-    return Outcome(connection, "Paused. Nothing syncs until you resume.")
+    outcome = Outcome(connection, "Paused. Nothing syncs until you resume.")
+    return _tell_apps(outcome, "on_stop")
 
 
 def initial_sync_done(connection: Connection) -> bool:
@@ -118,21 +142,24 @@ def resume(connection: Connection) -> Outcome:
     if not can_resume(connection):
         state = connection.get_state_display().lower()
         raise Refused(f"Only a paused connection or one in error can resume; this one is {state}.")
+    _refuse_what_apps_refuse(connection)
     _wake(connection)
-    return Outcome(connection, "Resumed; it syncs again from where it stopped.")
+    outcome = Outcome(connection, "Resumed; it syncs again from where it stopped.")
+    return _tell_apps(outcome, "on_start")
 
 
 def start(connection: Connection) -> Outcome:
     """Begin the initial sync of a connection in setup and queue its first run."""
     if not can_start(connection):
         raise Refused("This connection has already started.")
+    _refuse_what_apps_refuse(connection)
     connection.state = ConnectionState.INITIAL_SYNC
     connection.state_reason = ""
     # Due as well as queued: the dispatcher retries the initial sync if the task is lost.
     connection.next_run_at = timezone.now()
     connection.save(update_fields=["state", "state_reason", "next_run_at", "updated_at"])
     outcome = Outcome(connection, "Syncing has started. The first run lists both apps whole.")
-    return _queue(outcome, Trigger.INITIAL)
+    return _queue(_tell_apps(outcome, "on_start"), Trigger.INITIAL)
 
 
 def _refuse_unless_runnable(connection: Connection) -> None:
@@ -176,7 +203,9 @@ def confirm_mass_change(connection: Connection) -> Outcome:
     if not can_confirm_mass_change(connection):
         raise Refused("Only a paused connection has a change to confirm.")
     _wake(connection)
-    outcome = Outcome(connection, "Confirmed; one run goes through with the change.")
+    outcome = _tell_apps(
+        Outcome(connection, "Confirmed; one run goes through with the change."), "on_start"
+    )
     trigger = (
         Trigger.INITIAL if connection.state == ConnectionState.INITIAL_SYNC else Trigger.MANUAL
     )
@@ -206,3 +235,100 @@ def _queue(outcome: Outcome, trigger: str, **options: Any) -> Outcome:
         run = connection.runs.filter(trigger=trigger, created_at__gte=queued_at).first()
     outcome.run = run
     return outcome
+
+
+# --- The connectors' hooks (connectors/base.py) ----------------------------------------------
+
+
+def _refuse_what_apps_refuse(connection: Connection) -> None:
+    """Refused with the apps' words when a side's connector objects to the connection."""
+    from sync.setup import connection_problems
+
+    problems = connection_problems(connection, starting=True)
+    if problems:
+        raise Refused(" ".join(problems))
+
+
+def webhook_url(authorization: AppAuthorization, base: str | None = None) -> str:
+    """The public address at which ``authorization``'s app calls us (sync/hooks.py), under
+    ``base`` or the product's ``PUBLIC_URL``."""
+    path = reverse("webhook", args=[authorization.vendor, authorization.webhook_token])
+    return f"{(base or settings.PUBLIC_URL).rstrip('/')}{path}"
+
+
+def _hooked(vendor: str, hook: str) -> bool:
+    """Whether ``vendor``'s connector does something in ``hook``."""
+    try:
+        cls = connector_class(vendor)
+    except (KeyError, ImportError, AttributeError):
+        return False
+    return getattr(cls, hook) is not getattr(Hooks, hook)
+
+
+def _still_started(authorization_id: int, scope: str, but: int | None) -> bool:
+    """Whether a started connection other than ``but`` reads ``scope`` through authorization
+    ``authorization_id`` (then what ``on_start`` set up still serves it)."""
+    return (
+        Connection.objects.filter(state__in=RUNNABLE)
+        .filter(
+            Q(a_authorization_id=authorization_id, a_scope=scope)
+            | Q(b_authorization_id=authorization_id, b_scope=scope)
+        )
+        .exclude(pk=but)
+        .exists()
+    )
+
+
+def call_hook(
+    authorization: AppAuthorization, scope: str, hook: str, base: str | None = None
+) -> str:
+    """Call ``hook`` (on_start, on_stop) of a connector on ``authorization`` and ``scope``
+    (``base``: the public URL, when not PUBLIC_URL); the vendor's error in words ("" when
+    done)."""
+    from sync.vendors import open_connector
+
+    try:
+        with open_connector(authorization, scope) as connector:
+            getattr(connector, hook)(webhook_url(authorization, base))
+    except ConnectorError as exc:
+        logger.warning("%s of %s (%s) failed: %s", hook, authorization.pk, scope, exc)
+        return str(exc)
+    return ""
+
+
+def _tell_apps(outcome: Outcome, hook: str) -> Outcome:
+    """Call ``hook`` on each side whose app has one: on_start always (it is idempotent),
+    on_stop only where no other started connection needs what it undoes."""
+    connection = outcome.connection
+    for side in ("a", "b"):
+        authorization, scope = connection.authorization(side), connection.scope(side)
+        if not _hooked(authorization.vendor, hook):
+            continue
+        if hook == "on_stop" and _still_started(authorization.pk, scope, connection.pk):
+            continue
+        error = call_hook(authorization, scope, hook)
+        if error and hook == "on_start":
+            outcome.message += (
+                f" {authorization.label} could not be asked to call back ({error}); "
+                "its changes still arrive at each poll."
+            )
+    return outcome
+
+
+@receiver(post_delete, sender=Connection)
+def _stop_deleted(sender: type[Connection], instance: Connection, **kwargs: object) -> None:
+    """A started connection deleted (pages, API, admin): on_stop once the delete is
+    committed, where no other started connection needs what on_start set up."""
+    if instance.state not in RUNNABLE:
+        return  # never started, or paused: on_stop ran already
+    sides = [(getattr(instance, f"{side}_authorization_id"), instance.scope(side)) for side in "ab"]
+
+    def stop() -> None:
+        for authorization_id, scope in sides:
+            authorization = AppAuthorization.objects.filter(pk=authorization_id).first()
+            if authorization is None or not _hooked(authorization.vendor, "on_stop"):
+                continue
+            if not _still_started(authorization_id, scope, None):
+                call_hook(authorization, scope, "on_stop")
+
+    transaction.on_commit(stop)

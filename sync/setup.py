@@ -4,8 +4,12 @@ or a field pair is possible on the side it acts on.
 
 The wizard (sync/web/views/wizard.py), the REST API (sync/api/serializers.py) and the ops
 console (sync/admin.py) call these functions, so they refuse the same things in the same
-words. What an app can do comes from its connector: the class's ``Capabilities`` (tags,
-lists, subscription) and ``fields()`` of the chosen scope (owner and status fields, the
+words. What an app itself refuses in a connection (Contactlab's "one source : one node :
+one userdb") comes from its connector's ``connection_problems`` hook, asked by
+``connection_problems`` below: on saving options (``check_options``), on adding a field pair
+(``check_pair``) and, through sync/lifecycle.py, before a connection starts or resumes.
+What an app can do comes from its connector: the class's ``Capabilities`` (tags, lists,
+subscription) and ``fields()`` of the chosen scope (owner and status fields, the
 marker field, any field a filter or action names). Filters act on the source side of a
 rule's direction, actions and deletion / unsubscribe modes on its target side.
 """
@@ -16,7 +20,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from connectors.base import Capabilities, ConnectorError, FieldSpec
+from django.core.exceptions import NON_FIELD_ERRORS
+
+from connectors.base import (
+    Capabilities,
+    ConnectionSetup,
+    Connector,
+    ConnectorError,
+    Credentials,
+    FieldSpec,
+    Hooks,
+    SetupReview,
+)
 from connectors.registry import connector_class
 from sync.models import (
     ActionKind,
@@ -79,6 +94,9 @@ class SideApp:
     capabilities: Capabilities
     fields: list[FieldSpec] = field(default_factory=list)
     error: str = ""
+    # The connection read, so that a pair checked against these apps is also judged by
+    # the apps' own rules (connection_problems).
+    connection: Connection | None = None
 
     def spec(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -96,12 +114,12 @@ def side_app(connection: Connection, side: str) -> SideApp:
         capabilities = connector_class(authorization.vendor).capabilities
     except (KeyError, ImportError, AttributeError):
         return SideApp(authorization.label, Capabilities(), error="This app is not installed.")
-    app = SideApp(authorization.label, capabilities)
+    app = SideApp(authorization.label, capabilities, connection=connection)
     try:
-        connector = open_connector(authorization, connection.scope(side))
-        # The instance's: a connector may know its capabilities only once opened.
-        app.capabilities = connector.capabilities
-        app.fields = list(connector.fields())
+        with open_connector(authorization, connection.scope(side)) as connector:
+            # The instance's: a connector may know its capabilities only once opened.
+            app.capabilities = connector.capabilities
+            app.fields = list(connector.fields())
     except ConnectorError as exc:
         app.error = str(exc)
     return app
@@ -247,7 +265,8 @@ def check_options(
     """Errors by option name for the options in ``changed`` (as ``connection`` holds them
     now, unsaved): deletion modes, marker fields and the unsubscribe mode. Only changed
     options are judged, so a default the app cannot honour (the unsubscribe tag on an
-    app without tags: skipped at run time, as before) never blocks saving another."""
+    app without tags: skipped at run time, as before) never blocks saving another. What
+    the apps refuse in the connection as a whole is under ``PROBLEMS``."""
     changed = set(changed)
     errors: dict[str, str] = {}
     for direction in synced_directions(connection):
@@ -265,6 +284,9 @@ def check_options(
                 check_unsubscribe_mode(connection.unsubscribes, apps[target])
             except Invalid as exc:
                 errors["unsubscribes"] = exc.message
+    problems = connection_problems(connection)
+    if problems:
+        errors[PROBLEMS] = " ".join(problems)
     return errors
 
 
@@ -316,6 +338,12 @@ def check_pair(
             raise Invalid(f"{app.label} has no field “{key}”.", f"{side}_field")
         specs[side] = spec
     a_spec, b_spec = specs["a"], specs["b"]
+    connection = apps["a"].connection
+    if connection is not None and connection.pk and _judging_classes(connection):
+        pairs = {*enabled_pairs(connection), (a_field, b_field)}
+        problems = connection_problems(connection, pairs=pairs)
+        if problems:
+            raise Invalid(" ".join(problems))
     transform = transform or guess_transform(a_spec, b_spec)
     allowed = allowed_direction(a_spec, b_spec, transform=transform)
     if allowed is None:
@@ -356,3 +384,98 @@ def add_pair(
         transform=transform,
         order=connection.mappings.count(),
     )
+
+
+# --- What the apps refuse (their connectors' ``connection_problems`` hook) -----------------
+
+# The key of the apps' messages among check_options' errors: a form's non-field errors.
+PROBLEMS = NON_FIELD_ERRORS
+
+
+def enabled_pairs(connection: Connection) -> set[tuple[str, str]]:
+    """(a field, b field) of ``connection``'s enabled pairs (prefetched ones are reused)."""
+    if not connection.pk:
+        return set()
+    return {(m.a_field, m.b_field) for m in connection.mappings.all() if m.enabled}
+
+
+def setup_of(
+    connection: Connection, pairs: Iterable[tuple[str, str]] | None = None
+) -> ConnectionSetup:
+    """``connection`` (saved or not) in plain values; ``pairs`` replaces its stored
+    enabled pairs (a pending change of the mapping)."""
+    from sync.lifecycle import IN_SETUP
+    from sync.models import ConnectionState
+
+    authorizations = {side: connection.authorization(side) for side in SIDES}
+    return ConnectionSetup(
+        id=connection.pk,
+        vendors={side: a.vendor for side, a in authorizations.items()},
+        scopes={side: connection.scope(side) for side in SIDES},
+        credentials={
+            side: Credentials(secrets=dict(a.secrets), settings=dict(a.settings))
+            for side, a in authorizations.items()
+        },
+        direction=connection.direction,
+        started=connection.state not in IN_SETUP,
+        paused=connection.state == ConnectionState.PAUSED,
+        pairs=frozenset(enabled_pairs(connection) if pairs is None else pairs),
+    )
+
+
+def _judging_classes(connection: Connection) -> list[type[Connector]]:
+    """The connector classes of ``connection``'s sides that judge connections."""
+    classes: list[type[Connector]] = []
+    for side in SIDES:
+        try:
+            cls = connector_class(connection.authorization(side).vendor)
+        except (KeyError, ImportError, AttributeError):
+            continue
+        judges = cls.connection_problems.__func__ is not Hooks.connection_problems.__func__  # type: ignore[attr-defined]
+        if judges and cls not in classes:
+            classes.append(cls)
+    return classes
+
+
+def connection_problems(
+    connection: Connection,
+    *,
+    starting: bool = False,
+    pairs: Iterable[tuple[str, str]] | None = None,
+) -> list[str]:
+    """What the apps on ``connection``'s sides refuse in it as it would be saved (unsaved
+    changes included; ``pairs``: its enabled pairs after a pending change), each message
+    saying what to do first; ``starting``: it is about to sync. Empty: allowed."""
+    from sync.vendors import open_connector
+
+    classes = _judging_classes(connection)
+    if not classes:
+        return []
+    stored = (
+        Connection.objects.filter(pk=connection.pk)
+        .select_related("a_authorization", "b_authorization")
+        .prefetch_related("mappings")
+        .first()
+        if connection.pk
+        else None
+    )
+    others = (
+        Connection.objects.filter(account_id=connection.account_id)
+        .exclude(pk=connection.pk)
+        .select_related("a_authorization", "b_authorization")
+        .prefetch_related("mappings")
+    )
+    review = SetupReview(
+        new=setup_of(connection, pairs),
+        old=setup_of(stored) if stored is not None else None,
+        others=tuple(setup_of(other) for other in others),
+        open=lambda side, scope: open_connector(connection.authorization(side), scope),
+        starting=starting,
+    )
+    problems: list[str] = []
+    for cls in classes:
+        try:
+            problems.extend(cls.connection_problems(review))
+        except ConnectorError as exc:
+            problems.append(f"{cls.label} could not check this connection now ({exc}); try again.")
+    return list(dict.fromkeys(problems))

@@ -15,8 +15,15 @@ Writes: POST (a 409 names the existing customer: it is linked and PATCHed, never
 duplicated), PATCH of the changed sections only, DELETE; a 423 (reindexing) is a
 transient per-record error, retried by the next run.
 
-Secret: ``token``; settings: ``workspace_id``, ``node_id`` (Settings -> Sources). The API's
-address comes from Django's ``CONTACTHUB_API_URL``, never from the tenant.
+Secret: ``token``; settings: ``workspace_id``, ``node_id`` (Settings -> Sources) and
+``node_access``: what the source may do with the node under its *active nodes* ("read",
+"write", or both when empty). A node the source may only read is synced one way, from
+Contacthub, and one it may only write one way, into Contacthub: ``connection_problems``
+refuses any other direction, and ``push`` refuses to write into a read-only node. The
+API's address comes from Django's ``CONTACTHUB_API_URL``, never from the tenant.
+
+``connection_problems`` also applies the Contacthub <-> ContactSend source rules
+(connectors/contactlab_rules.py).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
 
+from connectors import contactlab_rules
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -47,6 +55,7 @@ from connectors.base import (
 from connectors.contacthub.client import DEFAULT_API_URL, MAX_PAGE_SIZE, ContacthubClient
 
 if TYPE_CHECKING:
+    from connectors.base import SetupReview
     from connectors.http import Http
 
 SUBSCRIPTION = "subscription:"
@@ -70,6 +79,17 @@ BASE_FIELDS: dict[str, tuple[str, FieldType, str | None]] = {
     "base.locale": ("Locale", "text", None),
 }
 EXTENDED_TYPES: dict[str, FieldType] = {"number": "number", "date": "date", "boolean": "bool"}
+
+
+# What the source may do with its node (the node_access setting); empty is both.
+BOTH, READ, WRITE = "", "read", "write"
+
+
+def node_access(credentials: Credentials) -> str:
+    """The node_access setting, normalized ("" both, "read", "write"; other text as typed,
+    which connection_problems refuses)."""
+    value = str(credentials.settings.get("node_access") or "").strip().lower()
+    return BOTH if value in ("both", "read_write", "read and write") else value
 
 
 def dig(data: Any, path: list[str]) -> Any:
@@ -97,6 +117,11 @@ class ContacthubConnector(Connector):
         ("token", "Token (Settings -> Sources)", True),
         ("workspace_id", "Workspace id (Settings -> Sources)", False),
         ("node_id", "Node id (Settings -> Sources)", False),
+        (
+            "node_access",
+            "Node access under the source's active nodes: read, write, or empty for both",
+            False,
+        ),
     )
     capabilities = Capabilities(
         delta=True, deletion_feed=True, batch_size=50, tags=True, subscription=True
@@ -106,6 +131,7 @@ class ContacthubConnector(Connector):
         super().__init__(credentials, scope, http)
         values = {**credentials.settings, **credentials.secrets}
         self.node = scope or str(values.get("node_id") or "")
+        self.access = node_access(credentials)
         self.client = ContacthubClient(
             http,
             base_url=getattr(django_settings, "CONTACTHUB_API_URL", DEFAULT_API_URL),
@@ -131,6 +157,43 @@ class ContacthubConnector(Connector):
             self.client.count()
         except RecordGone as exc:
             raise AuthError(f"Contacthub: workspace or node not found ({exc})") from exc
+
+    @classmethod
+    def connection_problems(cls, review: SetupReview) -> list[str]:
+        """A read-only node is synced from Contacthub only, a write-only one into it
+        only; and the Contacthub <-> ContactSend source rules."""
+        found: list[str] = []
+        setup = review.new
+        for side, other in (("a", "b"), ("b", "a")):
+            if setup.vendors[side] != cls.vendor:
+                continue
+            access = node_access(setup.credentials[side])
+            if access == BOTH:
+                continue
+            # The one direction the node allows: out of it (read) or into it (write).
+            allowed = f"{side}_to_{other}" if access == READ else f"{other}_to_{side}"
+            if setup.direction != allowed:
+                node = setup.scopes[side] or "of this connection"
+                way, words = (
+                    ("from Contacthub", "read") if access == READ else ("into Contacthub", "write")
+                )
+                found.append(
+                    f"The source may only {words} Contacthub node {node}: make the "
+                    f"connection one-way {way} ({allowed.replace('_', ' ')}), or give the "
+                    "source both rights on the node in Contacthub and here."
+                )
+        if access_error := next(
+            (
+                f"Contacthub node access “{setup.credentials[s].settings.get('node_access')}” "
+                "is not one of read, write or empty (both)."
+                for s in ("a", "b")
+                if setup.vendors[s] == cls.vendor
+                and node_access(setup.credentials[s]) not in (BOTH, READ, WRITE)
+            ),
+            None,
+        ):
+            found.append(access_error)
+        return found + contactlab_rules.problems(review)
 
     def scopes(self) -> list[Scope]:
         # A source token serves the node shown beside it in Settings -> Sources; no
@@ -247,6 +310,13 @@ class ContacthubConnector(Connector):
     # --- Writes.
 
     def push(self, changes: list[Change]) -> list[Result]:
+        if self.access == READ:
+            refused = ConnectorError(
+                f"The source may only read Contacthub node {self.node}; nothing is written "
+                "into it.",
+                permanent=True,
+            )
+            return [Result(change.key, id=change.id, error=refused) for change in changes]
         results = []
         for change in changes:
             try:

@@ -12,8 +12,12 @@ hash per subscriber id: a read from a cursor yields only the subscribers whose h
 changed or that are new, and reports as deleted the ids the walk no longer found. The
 walk is the default, not the bulk export (startSubscriberDataExchange): it needs no
 file transfer and answers in pages we can count and retry; at 15 a page it costs
-(n / 15) calls, about 340 for 5,000 subscribers (bench/contactlab.py). The export is the
-better choice from some ten thousand subscribers on; it is not implemented yet.
+(n / 15) calls, about 340 for 5,000 subscribers (bench/contactlab.py). From
+``EXPORT_FROM`` subscribers on (or as the ``bulk_export`` setting says) the bulk export
+reads them instead, with the same content hashes, so switching is never a change.
+
+A run borrows one token and gives it back at its end (``close``: invalidateToken), which
+the engine calls once per run, failed and dry runs included.
 
 Secrets: ``api_key`` and ``user_key`` (issued by Contactlab). The scope is the userdb id.
 The WSDL's address comes from Django's ``CONTACTSEND_WSDL_URL``, never from the tenant.

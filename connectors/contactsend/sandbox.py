@@ -600,10 +600,19 @@ class ContactSendEmulator(Emulator):
         raise KeyError(subscriber)
 
     def view(self, account: str | None = None) -> dict[str, Any]:
-        """Accounts by apiKey, without their keys' secrets."""
+        """Accounts by apiKey, without their keys' secrets; ``live_tokens``: how many of
+        the tokens borrowed with the key are neither invalidated nor expired."""
         accounts = self.state["accounts"]
         selected = {account: accounts[account]} if account else accounts
-        return {key: {"userdbs": acc["userdbs"]} for key, acc in selected.items()}
+        now = time.time()
+        live: dict[str, int] = {}
+        for session in self.state["tokens"].values():
+            if session["expires"] > now:
+                live[session["api_key"]] = live.get(session["api_key"], 0) + 1
+        return {
+            key: {"userdbs": acc["userdbs"], "live_tokens": live.get(key, 0)}
+            for key, acc in selected.items()
+        }
 
 
 EMULATOR = ContactSendEmulator

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,23 @@ TIMEOUT = (5.0, 120.0)
 # UNCONFIRMED: Mailchimp's 429 (over 10 simultaneous connections) has no Retry-After;
 # a short wait lets the other connections finish.
 DEFAULT_RETRY_AFTER = 10.0
+# https://mailchimp.com/developer/marketing/docs/fundamentals/#throttling: at most 10
+# simultaneous connections per user (a key or a token); an 11th is refused with 429. No
+# thread of this process opens more (``slots_for``); other processes sharing a key are
+# held off by those 429s, which the seam waits out.
+MAX_CONNECTIONS = 10
+_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def slots_for(credential: str) -> threading.BoundedSemaphore:
+    """The process-wide connection slots of one Mailchimp user (keyed by a digest: the
+    credential itself is not kept twice in memory)."""
+    key = hashlib.sha256(credential.encode()).hexdigest()
+    with _slots_lock:
+        return _slots.setdefault(key, threading.BoundedSemaphore(MAX_CONNECTIONS))
+
+
 # What a member read asks for (``fields=``): what the connector turns into Records.
 MEMBER_FIELDS = (
     "contact_id",
@@ -184,6 +202,13 @@ class MailchimpClient:
         else:
             # https://mailchimp.com/developer/marketing/docs/fundamentals/#api-structure
             http.session.auth = ("anystring", api_key)
+        slots, send = slots_for(access_token or api_key), http.session.request
+
+        def request_in_a_slot(*args: Any, **kwargs: Any) -> requests.Response:
+            with slots:  # one of the user's 10 connections, for this request only
+                return send(*args, **kwargs)
+
+        http.session.request = request_in_a_slot  # type: ignore[method-assign]
 
     # https://mailchimp.com/developer/marketing/api/ping/
     def ping(self) -> None:
@@ -297,6 +322,9 @@ class MailchimpClient:
     def create_webhook(self, list_id: str, body: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = self.http.json("POST", f"lists/{list_id}/webhooks", json=body)
         return data
+
+    def delete_webhook(self, list_id: str, webhook_id: str) -> None:
+        self.http.request("DELETE", f"lists/{list_id}/webhooks/{webhook_id}")
 
 
 def _date(response: requests.Response) -> datetime | None:

@@ -138,7 +138,8 @@ class MailchimpConnector(Connector):
     vendor = "mailchimp"
     label = "Mailchimp"
     description = "Email marketing: members of one audience, with merge fields and tags."
-    auth_kind = "api_key"  # or OAuth: connectors/mailchimp/oauth.py stores access_token
+    auth_kind = "api_key"
+    extra_auth_kinds = ("oauth",)  # connectors/mailchimp/oauth.py stores access_token
     auth_fields = (("api_key", "API key", True),)
     capabilities = Capabilities(
         delta=True,
@@ -448,6 +449,18 @@ class MailchimpConnector(Connector):
                 "sources": {"user": True, "admin": True, "api": False},
             },
         )
+
+    def on_start(self, webhook_url: str) -> None:
+        """A connection reading this audience started: its webhook calls us."""
+        self.register_webhook(webhook_url)
+
+    def on_stop(self, webhook_url: str) -> None:
+        """No started connection reads this audience through this key any more: its
+        webhook goes (another authorization's webhook, of another URL, stays)."""
+        for hook in self.client.webhooks(self.scope):
+            if hook.get("url") == webhook_url and hook.get("id"):
+                with contextlib.suppress(RecordGone):  # removed meanwhile: done too
+                    self.client.delete_webhook(self.scope, str(hook["id"]))
 
     def parse_webhook(self, request: HttpRequest) -> list[str]:
         """The audience a Mailchimp callback concerns. The validating GET Mailchimp sends

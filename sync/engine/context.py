@@ -3,6 +3,7 @@ the mapping pairs, the rules and the planner's options, resolved once per run.""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,6 +16,8 @@ from sync.engine.planner import Options, SideSpec, values
 from sync.engine.sides import SIDES, direction_into
 from sync.models import Connection, RecordLink, SyncDirection
 from sync.vendors import open_connector
+
+logger = logging.getLogger(__name__)
 
 # Field types whose raw values count in a side's content hash even when no pair maps
 # them: rules filter on them and deletions/unsubscribes act on them.
@@ -37,6 +40,10 @@ class RunContext:
     @property
     def pairs(self) -> list[Pair]:
         return self.options.pairs
+
+    def close(self) -> None:
+        """End both connectors' sessions (``Connector.close``): once per run, always."""
+        close_all(self.connectors)
 
     def api_calls(self) -> int:
         return sum(c.http.calls for c in self.connectors.values())
@@ -130,6 +137,25 @@ def build_context(
             side: open_connector(connection.authorization(side), connection.scope(side))
             for side in SIDES
         }
+    try:
+        return _resolve(connection, connectors, replace_destination)
+    except BaseException:
+        close_all(connectors)  # no RunContext will close them
+        raise
+
+
+def close_all(connectors: dict[str, Connector]) -> None:
+    """``close`` each connector; one failing to close never keeps the other open."""
+    for side, connector in connectors.items():
+        try:
+            connector.close()
+        except Exception:
+            logger.warning("Closing the %s side's connector failed", side, exc_info=True)
+
+
+def _resolve(
+    connection: Connection, connectors: dict[str, Connector], replace_destination: bool
+) -> RunContext:
     specs = {}
     for side in SIDES:
         try:

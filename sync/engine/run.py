@@ -151,6 +151,13 @@ class Runner:
     # --- Lifecycle.
 
     def execute(self) -> None:
+        try:
+            self._execute()
+        finally:
+            if self.ctx is not None:
+                self.ctx.close()  # the connectors' sessions end with the run, always
+
+    def _execute(self) -> None:
         run, connection = self.run, self.connection
         run.status, run.started_at = RunStatus.RUNNING, timezone.now()
         run.save(update_fields=["status", "started_at"])

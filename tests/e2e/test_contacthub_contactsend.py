@@ -76,12 +76,12 @@ class Source:
         return done
 
 
-def connect(sandbox: SandboxControl, settings: Any) -> Source:
+def connect(sandbox: SandboxControl, settings: Any, account: Account | None = None) -> Source:
     point_contacthub(settings, sandbox)
     point_contactsend(settings, sandbox)
     hub = sandbox.create_account("contacthub", name="Negozio")
     send = sandbox.create_account("contactsend", name="Negozio", webforms=[SEND_WEBFORM, "promo"])
-    account = Account.objects.create(name="Negozio", slug="negozio")
+    account = account or Account.objects.create(name="Negozio", slug="negozio")
     hub_auth = AppAuthorization(account=account, vendor="contacthub", label="Contacthub")
     hub_auth.secrets = {"token": hub["token"]}
     hub_auth.settings = {"workspace_id": hub["workspace_id"], "node_id": hub["node_id"]}
@@ -101,9 +101,10 @@ def connect(sandbox: SandboxControl, settings: Any) -> Source:
     )
     for direction in ("a_to_b", "b_to_a"):
         Rule.objects.create(connection=connection, direction=direction)
-    specs = [
-        open_connector(connection.authorization(s), connection.scope(s)).fields() for s in "ab"
-    ]
+    specs = []
+    for side in "ab":
+        with open_connector(connection.authorization(side), connection.scope(side)) as connector:
+            specs.append(connector.fields())
     ensure_default_mappings(connection, specs[0], specs[1])
     FieldMapping.objects.create(
         connection=connection, a_field=HUB_SUBSCRIPTION, b_field=f"subscription:{SEND_WEBFORM}"
@@ -180,3 +181,139 @@ def test_customer_data_crosses_both_ways(sandbox: SandboxControl, settings: Any)
     assert source.customers()[email]["base"]["address"]["city"] == "Ferrara"
     send_email = next(e for e, sid in source.subscribers().items() if sid == send_id)
     assert source.customers()[send_email]["base"]["firstName"]
+
+
+# --- The source rules and the node's rights, through the connectors' hooks -----------------
+
+
+def test_every_run_gives_its_contactsend_token_back(sandbox: SandboxControl, settings: Any) -> None:
+    source = connect(sandbox, settings)
+    sandbox.seed("contactsend", source.send["api_key"], 2, seed=5)
+    source.run()
+    dry = run_connection(source.connection.pk, "preview", dry_run=True)
+    assert dry.status == "succeeded", dry.error
+    live = sandbox.state("contactsend", source.send["api_key"])[source.send["api_key"]]
+    assert live["live_tokens"] == 0, "invalidateToken was not sent at the end of a run"
+
+
+def second_source(source: Source, **changes: Any) -> Connection:
+    """A draft connection of the same account on the first one's node, another userdb."""
+    values: dict[str, Any] = {
+        "account": source.connection.account,
+        "name": "Second source",
+        "a_authorization": source.connection.a_authorization,
+        "a_scope": source.connection.a_scope,
+        "b_authorization": source.connection.b_authorization,
+        "b_scope": "4242",
+        "state": ConnectionState.DRAFT,
+        **changes,
+    }
+    return Connection.objects.create(**values)
+
+
+@pytest.mark.parametrize("interface", ["pages", "api", "admin"])
+def test_a_node_serves_one_source_in_the_pages_the_api_and_the_admin(
+    sandbox: SandboxControl, settings: Any, account: Account, owner: Any, admin_client: Any,
+    interface: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from tests.core.test_lifecycle import ask
+
+    monkeypatch.setattr("sync.tasks.enqueue_run", lambda *args, **kwargs: None)
+    source = connect(sandbox, settings, account)
+    second = second_source(source)
+    refusal = ask(interface, "start", second, owner, admin_client)
+    assert f"Contacthub node {source.hub['node_id']} already serves another" in refusal
+    second.refresh_from_db()
+    assert second.state == ConnectionState.DRAFT
+    # On another node of its own it starts.
+    other_node = sandbox.create_account("contacthub", name="Altro")
+    Connection.objects.filter(pk=second.pk).update(a_scope=other_node["node_id"])
+    FieldMapping.objects.create(connection=second, a_field="base.contacts.email", b_field="EMAIL")
+    assert ask(interface, "start", second, owner, admin_client) == ""
+    second.refresh_from_db()
+    assert second.state == ConnectionState.INITIAL_SYNC
+
+
+def test_a_source_without_a_matched_pair_does_not_start(
+    sandbox: SandboxControl, settings: Any
+) -> None:
+    from sync import lifecycle
+
+    source = connect(sandbox, settings)
+    connection = source.connection
+    Connection.objects.filter(pk=connection.pk).update(state=ConnectionState.DRAFT)
+    connection.refresh_from_db()
+    connection.mappings.all().delete()
+    with pytest.raises(lifecycle.Refused, match="Select one or more matched fields"):
+        lifecycle.start(connection)
+
+
+def test_a_running_sources_mapping_and_userdb_change_only_when_paused(
+    sandbox: SandboxControl, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync import lifecycle, setup
+
+    monkeypatch.setattr("sync.tasks.enqueue_run", lambda *args, **kwargs: None)
+    source = connect(sandbox, settings)
+    source.run()
+    Connection.objects.filter(pk=source.connection.pk).update(state=ConnectionState.ACTIVE)
+    connection = Connection.objects.get(pk=source.connection.pk)
+    with pytest.raises(setup.Invalid, match="Changing the field mapping needs the connection"):
+        setup.check_pair("base.locale", "city", "both", "", setup.side_apps(connection))
+    # The userdb of a running source: paused first, and the nodes and userdb empty.
+    sandbox.seed("contactsend", source.send["api_key"], 1, seed=8)
+    connection.b_scope = "4242"
+    errors = setup.check_options(connection, ["b_scope"], setup.side_apps(connection))
+    assert "Changing the userdb needs the connection paused" in errors[setup.PROBLEMS]
+    assert "holds subscribers" in errors[setup.PROBLEMS]
+    lifecycle.pause(Connection.objects.get(pk=connection.pk), by="test")
+    connection = Connection.objects.get(pk=connection.pk)
+    setup.check_pair("base.locale", "city", "both", "", setup.side_apps(connection))
+
+
+def test_a_read_only_node_syncs_one_way_from_contacthub(
+    sandbox: SandboxControl, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.base import Change
+    from sync import lifecycle
+
+    monkeypatch.setattr("sync.tasks.enqueue_run", lambda *args, **kwargs: None)
+    source = connect(sandbox, settings)
+    hub_auth = source.connection.a_authorization
+    hub_auth.settings = {**hub_auth.settings, "node_access": "read"}
+    hub_auth.save()
+    Connection.objects.filter(pk=source.connection.pk).update(state=ConnectionState.DRAFT)
+    connection = Connection.objects.get(pk=source.connection.pk)
+    with pytest.raises(lifecycle.Refused, match="may only read Contacthub node"):
+        lifecycle.start(connection)
+    connection.direction = "a_to_b"
+    connection.save()
+    assert lifecycle.start(connection).connection.state == ConnectionState.INITIAL_SYNC
+    # And the connector never writes into it, whatever asks.
+    connector = open_connector(hub_auth, connection.a_scope)
+    [result] = connector.push([Change("create", "k1", fields={"base.contacts.email": "x@y.it"})])
+    assert result.error is not None and result.error.permanent
+    assert source.customers() == {}
+
+
+def test_the_api_refuses_a_new_pair_on_a_running_source_until_it_is_paused(
+    sandbox: SandboxControl, settings: Any, account: Account, owner: Any
+) -> None:
+    from sync import lifecycle
+    from tests.api.conftest import token_client
+
+    source = connect(sandbox, settings, account)
+    Connection.objects.filter(pk=source.connection.pk).update(state=ConnectionState.ACTIVE)
+    api = token_client(owner, account)
+    url = f"/api/v1/connections/{source.connection.pk}/"
+    kept = [
+        {"a_field": m.a_field, "b_field": m.b_field}
+        for m in source.connection.mappings.filter(is_default=False)
+    ]
+    body = {"mappings": [*kept, {"a_field": "base.locale", "b_field": "city"}]}
+    refused = api.patch(url, body, format="json")
+    assert refused.status_code == 400
+    assert "Changing the field mapping needs the connection paused" in str(refused.json())
+    assert api.patch(url, {"mappings": kept}, format="json").status_code == 200, "no change"
+    lifecycle.pause(Connection.objects.get(pk=source.connection.pk), by="test")
+    assert api.patch(url, body, format="json").status_code == 200

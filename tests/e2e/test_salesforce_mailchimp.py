@@ -226,3 +226,62 @@ def test_a_rule_sends_qualified_leads_with_a_tag_reverted_when_they_leave(
     ada = seeds.audience()["ada@example.com"]
     assert ada["tags"] == []  # the tag went inactive; the member and its link stay
     assert ada["status"] == "subscribed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_webhook_comes_with_the_connection_and_goes_with_the_last_one(
+    sandbox: SandboxControl, account: Account, settings: Any, live_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from sync import lifecycle
+
+    monkeypatch.setattr("sync.tasks.enqueue_run", lambda *args, **kwargs: None)
+    settings.PUBLIC_URL = live_server.url
+    contacts = connect(sandbox, account, settings, "Contact")
+    mailchimp = contacts.connection.b_authorization
+    hook_url = f"{live_server.url}/hooks/mailchimp/{mailchimp.webhook_token}/"
+
+    def hooks() -> list[str]:
+        return [h["url"] for h in contacts.audience_state()["webhooks"]]
+
+    assert hooks() == []
+    lifecycle.start(contacts.connection)  # Mailchimp checks the URL with a GET first
+    assert hooks() == [hook_url]
+    [hook] = contacts.audience_state()["webhooks"]
+    assert hook["sources"] == {"user": True, "admin": True, "api": False}
+    # A second connection reading the same audience through the same key shares it.
+    leads = Connection.objects.create(
+        account=account,
+        name="Leads ↔ audience",
+        a_authorization=contacts.connection.a_authorization,
+        a_scope="Lead",
+        b_authorization=mailchimp,
+        b_scope=contacts.list_id,
+    )
+    lifecycle.start(leads)
+    assert hooks() == [hook_url], "registered once"
+    lifecycle.pause(Connection.objects.get(pk=contacts.connection.pk), by="test")
+    assert hooks() == [hook_url], "the leads connection still needs it"
+    lifecycle.resume(Connection.objects.get(pk=contacts.connection.pk))
+    lifecycle.pause(Connection.objects.get(pk=contacts.connection.pk), by="test")
+    Connection.objects.get(pk=leads.pk).delete()  # the last started one
+    assert hooks() == []
+    outcome = lifecycle.resume(Connection.objects.get(pk=contacts.connection.pk))
+    assert hooks() == [hook_url]
+    assert "could not be asked to call back" not in outcome.message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_mailchimp_cannot_reach_does_not_stop_the_start(
+    sandbox: SandboxControl, account: Account, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync import lifecycle
+
+    monkeypatch.setattr("sync.tasks.enqueue_run", lambda *args, **kwargs: None)
+    settings.PUBLIC_URL = "http://127.0.0.1:9"  # nothing listens: the check GET fails
+    seeds = connect(sandbox, account, settings, "Contact")
+    outcome = lifecycle.start(seeds.connection)
+    assert outcome.connection.state == ConnectionState.INITIAL_SYNC
+    assert "Acme news could not be asked to call back" in outcome.message
+    assert "still arrive at each poll" in outcome.message
+    assert seeds.audience_state()["webhooks"] == []

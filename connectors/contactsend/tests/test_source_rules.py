@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from connectors.base import SetupReview
 from connectors.contactlab_rules import (
     Facts,
     SourceConfig,
@@ -104,21 +105,38 @@ def test_changing_subscriptions_or_mapping_needs_it_paused() -> None:
 def test_source_values_and_facts_come_from_the_connection_and_the_sandboxes(
     sandbox: Any, settings: Any
 ) -> None:
+    from sync.setup import setup_of
+    from sync.vendors import open_connector
     from tests.e2e.test_contacthub_contactsend import connect
 
     source = connect(sandbox, settings)
-    config = source_of(source.connection)
+    source.connection.state = "active"
+    setup = setup_of(source.connection)
+    config = source_of(setup)
     assert config is not None
     assert config.node_id == source.hub["node_id"]
     assert config.userdb_id == str(source.send["userdb_id"])
     assert config.subscriptions == {("newsletter", "nl-weekly")}
     assert ("base.contacts.email", "EMAIL") in config.mapping
-    assert emptiness(source.connection, config) == Facts(
+
+    def review(new: SourceConfig) -> SetupReview:
+        connection = source.connection
+        return SetupReview(
+            new=replace(setup, scopes={"a": new.node_id, "b": new.userdb_id}),
+            old=setup,
+            others=(),
+            open=lambda side, scope: open_connector(connection.authorization(side), scope),
+        )
+
+    other_db = replace(config, userdb_id="999")
+    assert emptiness(review(other_db), config, other_db) == Facts(
         paused=False, node_customers={source.hub["node_id"]: 0}, userdb_subscribers=0
     )
     sandbox.seed("contacthub", source.hub["account_id"], 2)
     sandbox.seed("contactsend", source.send["api_key"], 1)
-    facts = emptiness(source.connection, replace(config, userdb_id="999"))
+    facts = emptiness(review(other_db), config, other_db)
     assert facts.node_customers == {source.hub["node_id"]: 2} and facts.userdb_subscribers == 1
-    problems = change_problems(config, replace(config, userdb_id="999"), facts)
-    assert len(problems) == 3
+    assert len(change_problems(config, other_db, facts)) == 3
+    assert emptiness(review(config), config, config).node_customers == {}, (
+        "nothing changed: nothing is counted"
+    )

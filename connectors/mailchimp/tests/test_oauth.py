@@ -79,3 +79,44 @@ def test_a_refused_connect_stores_nothing(
     done = connect(owner_client, account)
     assert done.status_code == 302
     assert not AppAuthorization.objects.filter(vendor="mailchimp").exists()
+
+
+def test_the_apps_page_offers_the_sign_in_and_it_ends_in_an_authorization(
+    mailchimp: SandboxControl, owner_client: Client, account: Account
+) -> None:
+    made = mailchimp.create_account("mailchimp", name="Shop", dc="us21")
+    mailchimp.action(
+        "mailchimp",
+        "oauth_app",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        account=made["account_id"],
+    )
+    connect_url = reverse("web:app_connect", args=["mailchimp"])
+    page = owner_client.get(reverse("web:apps")).content.decode()
+    assert f'href="{connect_url}?with=oauth"' in page and "Sign in with Mailchimp" in page
+    assert "sign in with Mailchimp" in owner_client.get(connect_url).content.decode()
+    offer = owner_client.get(f"{connect_url}?with=oauth")
+    assert "Continue to Mailchimp" in offer.content.decode()
+    handover = owner_client.post(f"{connect_url}?with=oauth")
+    begin = reverse("social:begin", args=["mailchimp"])
+    assert f'action="{begin}"' in handover.content.decode()
+    begun = owner_client.post(begin)
+    consent = requests.get(begun["Location"], allow_redirects=False, timeout=10)
+    back = urlsplit(consent.headers["Location"])
+    done = owner_client.get(f"{back.path}?{back.query}")
+    assert done.status_code == 302
+    auth = AppAuthorization.objects.get(account=account, vendor="mailchimp")
+    assert auth.settings["dc"] == "us21" and set(auth.secrets) == {"access_token"}
+
+
+def test_a_member_is_not_offered_the_sign_in(
+    mailchimp: SandboxControl, member: Any, account: Account
+) -> None:
+    client = Client()
+    client.force_login(member)
+    assert "Sign in with Mailchimp" not in client.get(reverse("web:apps")).content.decode()
+    assert client.post(
+        reverse("web:app_connect", args=["mailchimp"]) + "?with=oauth"
+    ).status_code in (403, 404)
+    assert not AppAuthorization.objects.filter(account=account).exists()

@@ -40,6 +40,7 @@ def app_info(vendor: str, cls: type[Connector]) -> dict[str, Any]:
         "description": cls.description,
         "auth_kind": cls.auth_kind,
         "oauth_instances": cls.oauth_instances,
+        "oauth_too": "oauth" in cls.extra_auth_kinds,  # a sign-in besides the form
     }
 
 
@@ -105,7 +106,9 @@ def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
     cls = _connector_or_404(vendor)
     require_manager(request)
     next_url = _safe_next(request)
-    if cls.auth_kind == "oauth":
+    if cls.auth_kind == "oauth" or (
+        request.GET.get("with") == "oauth" and "oauth" in cls.extra_auth_kinds
+    ):
         return _oauth_start(request, vendor, cls, next_url)
     form = AuthorizationForm(request.POST or None, connector=cls)
     if request.method == "POST" and form.is_valid():
