@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -195,20 +194,6 @@ class Emulator:
         response = self.error(429, "Too many requests")
         response.headers["Retry-After"] = str(max(0, round(retry_after, 3)))
         return response
-
-    def redeem_code(self, form: dict[str, str], client_id: str) -> dict[str, Any] | None:
-        """OAuth emulators: take the authorization code of a token request out of
-        ``state["codes"]`` (one use only); None unless it was issued to ``client_id``
-        for the same ``redirect_uri`` and has not expired (RFC 6749 section 4.1.3)."""
-        found: dict[str, Any] | None = self.state["codes"].pop(form.get("code", ""), None)
-        if (
-            found is None
-            or found["client_id"] != client_id
-            or found["redirect_uri"] != form.get("redirect_uri")
-            or found["expires"] < time.time()
-        ):
-            return None
-        return found
 
     def rate_limit_key(self, request: SandboxRequest) -> str:
         """Who the rate limits apply to (the account); by default the auth header."""

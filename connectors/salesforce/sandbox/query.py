@@ -1,0 +1,242 @@
+"""SOQL over the org's records: ``/query`` with ``nextRecordsUrl`` paging
+(``Sforce-Query-Options: batchSize``, 200..2000), and the deleted-records feed
+``/sobjects/{Obj}/deleted`` (../shared/apis 1.3, 1.4). The parser is
+connectors/salesforce/soql.py; evaluating a parsed query is here.
+
+UNCONFIRMED choice: the delete log reaches back 15 days; ``start`` older than 30 days is
+``INVALID_REPLICATION_DATE``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from connectors.salesforce import soql
+from connectors.salesforce.sandbox.base import SalesforceBase
+from connectors.salesforce.sandbox.schema import (
+    DELETE_LOG_DAYS,
+    ID_RE,
+    REPLICATION_DAYS,
+    WRITABLE,
+    parse_wire,
+    wire_time,
+)
+from connectors.sandbox import SandboxRequest, SandboxResponse, route
+
+
+class Query(SalesforceBase):
+    """SOQL queries and the deleted-records feed."""
+
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md
+    @route("GET", "/services/data/{version}/query")
+    def query(self, request: SandboxRequest, version: str) -> SandboxResponse:
+        org, _user = self.authenticate(request)
+        text = request.arg("q") or ""
+        try:
+            parsed = soql.parse(text)
+        except soql.SoqlError as exc:
+            raise self.fail(400, f"unexpected token: {exc}", code="MALFORMED_QUERY") from exc
+        rows = self.evaluate(org, parsed)
+        batch = 2000
+        options = request.header("sforce-query-options")
+        match = re.search(r"batchSize=(\d+)", options)
+        if match:
+            batch = max(200, min(2000, int(match.group(1))))
+        locator = {
+            "sobject": parsed.sobject,
+            "fields": parsed.fields,
+            "ids": [r["Id"] for r in rows],
+            "batch": batch,
+        }
+        return self.ok(org, self.query_page(org, version, locator, 0))
+
+    @route("GET", "/services/data/{version}/query/{locator}")
+    def query_more(self, request: SandboxRequest, version: str, locator: str) -> SandboxResponse:
+        org, _user = self.authenticate(request)
+        key, _, offset = locator.rpartition("-")
+        found = org["locators"].get(key)
+        if found is None or not offset.isdigit():
+            raise self.fail(400, "invalid query locator", code="INVALID_QUERY_LOCATOR")
+        return self.ok(org, self.query_page(org, version, found, int(offset), key))
+
+    def query_page(
+        self, org: dict[str, Any], version: str, locator: dict[str, Any], offset: int, key: str = ""
+    ) -> dict[str, Any]:
+        """One batch of a query; the ids were fixed when the query ran (a query locator
+        is a snapshot of the result set), the values are read now."""
+        ids = locator["ids"]
+        chunk = ids[offset : offset + locator["batch"]]
+        table = org["records"][locator["sobject"]]
+        records = [
+            self.render(org, locator["sobject"], table[i], locator["fields"], version)
+            for i in chunk
+            if i in table
+        ]
+        done = offset + len(chunk) >= len(ids)
+        body: dict[str, Any] = {"totalSize": len(ids), "done": done, "records": records}
+        if not done:
+            if not key:
+                key = f"01g5g{secrets.token_hex(6)}"
+                org["locators"][key] = locator
+                # Keep the newest locators only (Salesforce expires idle ones).
+                for old in list(org["locators"])[:-20]:
+                    del org["locators"][old]
+            body["nextRecordsUrl"] = f"/services/data/{version}/query/{key}-{offset + len(chunk)}"
+        elif key:
+            org["locators"].pop(key, None)
+        return body
+
+    def evaluate(self, org: dict[str, Any], query: soql.Query) -> list[dict[str, Any]]:
+        if query.sobject not in org["records"]:
+            raise self.fail(
+                400, f"sObject type '{query.sobject}' is not supported.", code="INVALID_TYPE"
+            )
+        fields = self.field_map(org, query.sobject)
+        for name in [*query.fields, *(c.field for c in query.where), *(o for o, _ in query.order)]:
+            self.check_column(org, query.sobject, fields, name)
+        rows = [
+            r
+            for r in org["records"][query.sobject].values()
+            if all(self.holds(org, query.sobject, r, c) for c in query.where)
+        ]
+        for name, descending in reversed(query.order):
+            rows.sort(
+                key=lambda r, n=name: self.sort_key(org, query.sobject, r, n), reverse=descending
+            )
+        return rows[: query.limit] if query.limit is not None else rows
+
+    def check_column(
+        self, org: dict[str, Any], sobject: str, fields: dict[str, Any], name: str
+    ) -> None:
+        head, _, rest = name.partition(".")
+        if rest:
+            ref = next((f for f in fields.values() if f.get("relationshipName") == head), None)
+            if ref is None or rest not in self.field_map(org, ref["referenceTo"][0]):
+                raise self.fail(
+                    400, f"Didn't understand relationship '{head}'", code="INVALID_FIELD"
+                )
+        elif name not in fields:
+            raise self.fail(
+                400, f"No such column '{name}' on entity '{sobject}'", code="INVALID_FIELD"
+            )
+
+    def value(self, org: dict[str, Any], sobject: str, record: dict[str, Any], name: str) -> Any:
+        head, _, rest = name.partition(".")
+        if not rest:
+            return record.get(name)
+        ref = self.field_map(org, sobject)[f"{head}Id"]
+        parent = org["records"][ref["referenceTo"][0]].get(record.get(f"{head}Id") or "")
+        return parent.get(rest) if parent else None
+
+    def sort_key(self, org: dict[str, Any], sobject: str, record: dict[str, Any], name: str) -> Any:
+        value = self.value(org, sobject, record, name)
+        # Nulls first, as Salesforce's default ASC NULLS FIRST.
+        return (value is not None, str(value).lower() if isinstance(value, str) else value or 0)
+
+    def holds(
+        self, org: dict[str, Any], sobject: str, record: dict[str, Any], cond: soql.Condition
+    ) -> bool:
+        actual = self.value(org, sobject, record, cond.field)
+        if cond.op in ("IN", "NOT IN"):
+            found = any(self.equal(actual, v) for v in cond.value)
+            return found if cond.op == "IN" else not found
+        if cond.op == "LIKE":
+            pattern = re.escape(str(cond.value)).replace("%", ".*").replace("_", ".")
+            return actual is not None and re.fullmatch(pattern, str(actual), re.I) is not None
+        if cond.op == "=":
+            return self.equal(actual, cond.value)
+        if cond.op == "!=":
+            return not self.equal(actual, cond.value)
+        if actual is None or cond.value is None:
+            return False
+        left, right = self.comparable(actual, cond.value)
+        return {
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[cond.op]
+
+    def comparable(self, actual: Any, expected: Any) -> tuple[Any, Any]:
+        if isinstance(expected, datetime):
+            return parse_wire(str(actual)), expected
+        if isinstance(expected, date):
+            return date.fromisoformat(str(actual)[:10]), expected
+        if isinstance(expected, str):
+            return str(actual).lower(), expected.lower()
+        return actual, expected
+
+    def equal(self, actual: Any, expected: Any) -> bool:
+        if expected is None or actual is None:
+            return actual is expected
+        if isinstance(expected, str) and isinstance(actual, str):
+            # SOQL string comparison is case-insensitive; ids compare on their first 15.
+            if ID_RE.match(expected) and ID_RE.match(actual):
+                return actual[:15] == expected[:15]
+            return actual.lower() == expected.lower()
+        left, right = self.comparable(actual, expected)
+        return bool(left == right)
+
+    def render(
+        self,
+        org: dict[str, Any],
+        sobject: str,
+        record: dict[str, Any],
+        fields: list[str],
+        version: str,
+    ) -> dict[str, Any]:
+        row: dict[str, Any] = {"attributes": self.attributes(sobject, record["Id"], version)}
+        for name in fields:
+            head, _, rest = name.partition(".")
+            if not rest:
+                row[name] = record.get(name)
+                continue
+            ref = self.field_map(org, sobject)[f"{head}Id"]["referenceTo"][0]
+            parent = org["records"][ref].get(record.get(f"{head}Id") or "")
+            if parent is None:
+                row[head] = None
+                continue
+            nested = row.get(head) or {"attributes": self.attributes(ref, parent["Id"], version)}
+            nested[rest] = parent.get(rest)
+            row[head] = nested
+        return row
+
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.md
+    @route("GET", "/services/data/{version}/sobjects/{sobject}/deleted")
+    def deleted(self, request: SandboxRequest, version: str, sobject: str) -> SandboxResponse:
+        org, _user = self.authenticate(request)
+        if sobject not in WRITABLE:
+            raise self.fail(404, f"The requested resource does not exist: {sobject}")
+        try:
+            start = parse_wire(request.arg("start") or "").replace(second=0, microsecond=0)
+            end = parse_wire(request.arg("end") or "").replace(second=0, microsecond=0)
+        except ValueError as exc:
+            raise self.fail(
+                400, "start and end must be ISO datetimes", code="INVALID_DATE"
+            ) from exc
+        now = datetime.fromtimestamp(self.now(), UTC)
+        if start < now - timedelta(days=REPLICATION_DAYS) or end < start:
+            raise self.fail(
+                400, "startDate must be within the last 30 days", code="INVALID_REPLICATION_DATE"
+            )
+        earliest = max(
+            datetime.fromtimestamp(org["delete_log_since"], UTC),
+            now - timedelta(days=DELETE_LOG_DAYS),
+        )
+        covered = min(end, now.replace(second=0, microsecond=0))
+        rows = [
+            {"id": d["id"], "deletedDate": d["deletedDate"]}
+            for d in org["deleted"][sobject]
+            if start <= parse_wire(d["deletedDate"]) < covered + timedelta(minutes=1)
+        ]
+        return self.ok(
+            org,
+            {
+                "deletedRecords": rows,
+                "earliestDateAvailable": wire_time(earliest.timestamp()),
+                "latestDateCovered": wire_time(covered.timestamp()),
+            },
+        )

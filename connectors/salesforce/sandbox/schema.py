@@ -1,0 +1,185 @@
+"""What a Salesforce org is made of in the emulator: its objects and their describe
+fields, id prefixes, and the wire format of datetimes and ids.
+
+Facts from ../shared/apis section 1 (1.6 describe, 1.7 objects and required fields).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+MOUNT = "/salesforce"
+VERSIONS = ("58.0", "59.0", "60.0", "61.0", "62.0")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ID_RE = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+DELETE_LOG_DAYS = 15
+REPLICATION_DAYS = 30
+CODE_SECONDS = 900
+COUNTRY_NAMES = {
+    "DE": "Germany",
+    "PL": "Poland",
+    "FR": "France",
+    "IT": "Italy",
+    "DK": "Denmark",
+    "PT": "Portugal",
+    "BE": "Belgium",
+    "CH": "Switzerland",
+}
+PREFIXES = {"Account": "001", "Contact": "003", "Lead": "00Q", "User": "005", "Org": "00D"}
+LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted")
+LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+# The demo tenant's org: fixed ids and tokens (sandbox-only values, not secrets).
+DEMO_ORG = {
+    "org": "00Ddemo0000000001",
+    "token": "sandbox-demo-salesforce",
+    "client_id": "sandbox-demo-client",
+    "client_secret": "sandbox-demo-secret",
+}
+
+
+def _field(
+    name: str,
+    kind: str = "string",
+    label: str = "",
+    *,
+    length: int = 0,
+    nillable: bool = True,
+    createable: bool = True,
+    updateable: bool = True,
+    defaulted: bool = False,
+    picklist: tuple[str, ...] = (),
+    restricted: bool = False,
+    reference: str = "",
+    custom: bool = False,
+) -> dict[str, Any]:
+    """One describe ``fields[]`` entry."""
+    lengths = {"string": 80, "email": 80, "phone": 40, "url": 255, "textarea": 32000}
+    return {
+        "name": name,
+        "label": label or re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("__c")),
+        "type": kind,
+        "length": length or lengths.get(kind, 0),
+        "nillable": nillable,
+        "createable": createable,
+        "updateable": updateable,
+        "defaultedOnCreate": defaulted,
+        "custom": custom,
+        "unique": False,
+        "externalId": False,
+        "restrictedPicklist": restricted,
+        "picklistValues": [
+            {"value": v, "label": v, "active": True, "defaultValue": i == 0 and defaulted}
+            for i, v in enumerate(picklist)
+        ],
+        "referenceTo": [reference] if reference else [],
+        "relationshipName": name[:-2] if reference and name.endswith("Id") else None,
+    }
+
+
+def _system_fields() -> list[dict[str, Any]]:
+    ro = {"createable": False, "updateable": False, "nillable": False, "defaulted": True}
+    return [
+        _field("Id", "id", "Record ID", **ro),
+        _field("IsDeleted", "boolean", "Deleted", **ro),
+        _field("CreatedDate", "datetime", "Created Date", **ro),
+        _field("LastModifiedDate", "datetime", "Last Modified Date", **ro),
+        _field("SystemModstamp", "datetime", "System Modstamp", **ro),
+    ]
+
+
+def _person_fields(address: str) -> list[dict[str, Any]]:
+    return [
+        _field("FirstName", length=40),
+        _field("LastName", nillable=False),
+        _field("Email", "email"),
+        _field("Phone", "phone"),
+        _field("MobilePhone", "phone", "Mobile Phone"),
+        _field("Title", length=128),
+        _field(f"{address}Street", "textarea", length=255),
+        _field(f"{address}City", length=40),
+        _field(f"{address}PostalCode", length=20),
+        _field(f"{address}State", length=80),
+        _field(f"{address}Country", length=80),
+        _field("Description", "textarea"),
+        _field("LeadSource", "picklist", "Lead Source", picklist=LEAD_SOURCES),
+        _field("HasOptedOutOfEmail", "boolean", "Email Opt Out", nillable=False, defaulted=True),
+        _field(
+            "OwnerId", "reference", "Owner ID", nillable=False, defaulted=True, reference="User"
+        ),
+    ]
+
+
+STANDARD_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "Contact": [
+        *_system_fields(),
+        *_person_fields("Mailing"),
+        _field("Department", length=80),
+        _field("AccountId", "reference", "Account ID", reference="Account"),
+    ],
+    "Lead": [
+        *_system_fields(),
+        *_person_fields(""),
+        _field("Company", nillable=False, length=255),
+        _field(
+            "Status",
+            "picklist",
+            "Lead Status",
+            nillable=False,
+            defaulted=True,
+            picklist=LEAD_STATUSES,
+            restricted=True,
+        ),
+        _field(
+            "IsConverted",
+            "boolean",
+            "Converted",
+            createable=False,
+            updateable=False,
+            defaulted=True,
+        ),
+    ],
+    "Account": [
+        *_system_fields(),
+        _field("Name", nillable=False, length=255),
+        _field(
+            "OwnerId", "reference", "Owner ID", nillable=False, defaulted=True, reference="User"
+        ),
+    ],
+    "User": [
+        *_system_fields(),
+        _field("Username", createable=False, updateable=False),
+        _field("Name", createable=False, updateable=False),
+        _field("Email", "email", createable=False, updateable=False),
+        _field("IsActive", "boolean", createable=False, updateable=False),
+    ],
+}
+LABELS = {"Account": "Account", "Contact": "Contact", "Lead": "Lead", "User": "User"}
+WRITABLE = ("Account", "Contact", "Lead")
+
+
+def wire_time(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def parse_wire(value: str) -> datetime:
+    text = value.replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def with_checksum(id15: str) -> str:
+    """The 18-character id: Salesforce's case-encoding suffix of a 15-character id."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    suffix = ""
+    for chunk in range(3):
+        bits = 0
+        for i, char in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
+            if "A" <= char <= "Z":
+                bits |= 1 << i
+        suffix += alphabet[bits]
+    return id15 + suffix
