@@ -28,8 +28,11 @@ records feed still reaches back to the cursor (if not, run a full listing).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,9 +74,12 @@ ACCOUNT_NAME = "Account.Name"
 # 1.4; getUpdated reaches 30). Older cursors need a complete listing.
 DELETED_WINDOW = timedelta(days=15)
 # UNCONFIRMED: SystemModstamp is stamped when the transaction starts, so a record can
-# surface a little behind the newest stamp already seen; each delta re-reads this much,
-# which costs only records the engine skips as echoes.
+# surface a little behind the newest stamp already seen; each delta re-reads this much
+# (what it already delivered is left out by digest, see SeenWindow).
 OVERLAP = timedelta(seconds=60)
+# Rows of the overlap window remembered in the cursor; beyond it the oldest seconds are
+# forgotten and may be delivered again (never skipped).
+SEEN_LIMIT = 2_000
 COMMON = {
     "FirstName": "first_name",
     "LastName": "last_name",
@@ -153,6 +159,79 @@ def spec_of(field: dict[str, Any]) -> FieldSpec | None:
         ),
         max_length=int(field["length"]) if field_type == "text" and field.get("length") else None,
     )
+
+
+def digest(row: dict[str, Any]) -> str:
+    """What a row read says, in 16 hex digits: the same record read again unchanged has
+    the same digest, a change in any column read (not only its stamp) a new one."""
+    content = {k: v for k, v in row.items() if k != "attributes"}
+    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class SeenWindow:
+    """Where a delta starts, and what it has already delivered since then.
+
+    Salesforce stamps ``SystemModstamp`` in whole seconds, so many records share one and a
+    record can change again within the second it was read in. A delta therefore asks for
+    ``SystemModstamp >= since`` (``since``: the newest stamp read, less ``OVERLAP``) and
+    remembers, per stamp from ``since`` on, the digest of each row it delivered
+    (``seen``: ``{stamp: {id: digest}}``). A row read again with the same stamp and digest
+    was delivered already and is left out; anything else is new. Nothing is skipped
+    (the boundary is inclusive) and nothing is delivered twice, unless more than
+    ``SEEN_LIMIT`` rows fall in the window: the oldest seconds are forgotten then, and
+    their rows may be delivered again (which the engine skips as echoes).
+    """
+
+    since: datetime | None
+    seen: dict[str, dict[str, str]]
+    newest: datetime | None = None
+
+    @classmethod
+    def of(cls, cursor: Any) -> SeenWindow:
+        """The window a stored cursor describes (cursors from before ``seen`` have none)."""
+        if not isinstance(cursor, dict):
+            return cls(None, {})
+        seen = cursor.get("seen")
+        return cls(parse_time(cursor.get("since")), dict(seen) if isinstance(seen, dict) else {})
+
+    @staticmethod
+    def _stamp(row: dict[str, Any]) -> tuple[datetime | None, str]:
+        moment = parse_time(row.get("SystemModstamp"))
+        return moment, format_time(moment) if moment else ""
+
+    def delivered(self, row: dict[str, Any]) -> bool:
+        """Whether ``row`` was delivered already, exactly as it reads now."""
+        _moment, stamp = self._stamp(row)
+        return self.seen.get(stamp, {}).get(str(row.get("Id"))) == digest(row)
+
+    def add(self, row: dict[str, Any]) -> None:
+        moment, stamp = self._stamp(row)
+        if moment is None:
+            return
+        if self.newest is None or moment > self.newest:
+            self.newest = moment
+        self.seen.setdefault(stamp, {})[str(row["Id"])] = digest(row)
+
+    def cursor(self, deleted_since: datetime) -> dict[str, Any]:
+        moved = self.newest - OVERLAP if self.newest else None
+        if self.since is not None and (moved is None or moved < self.since):
+            moved = self.since  # never step back: a quiet delta keeps its cursor
+        since = moved or deleted_since
+        kept = {
+            stamp: ids
+            for stamp, ids in sorted(self.seen.items())
+            if (parse_time(stamp) or since) >= since
+        }
+        while kept and sum(len(ids) for ids in kept.values()) > SEEN_LIMIT:
+            del kept[next(iter(kept))]  # the oldest second first
+        self.seen = kept
+        return {
+            "since": format_time(since),
+            "deleted_since": format_time(deleted_since),
+            "seen": {stamp: dict(ids) for stamp, ids in kept.items()},
+        }
 
 
 class SalesforceConnector(Connector):
@@ -278,27 +357,29 @@ class SalesforceConnector(Connector):
         return since is None or since < datetime.now(UTC) - DELETED_WINDOW + timedelta(hours=1)
 
     def fetch(self, cursor: Any) -> Iterator[Page]:
-        """Records with ``SystemModstamp >= cursor`` (inclusive; ordered by SystemModstamp,
-        Id) plus the ids the deleted-records feed reports; with no cursor, every record,
-        ``complete`` on the last page. Cursor: ``{"since", "deleted_since"}``."""
+        """Records with ``SystemModstamp >= since`` (inclusive; ordered by SystemModstamp,
+        Id) that were not already delivered as they are now, plus the ids the deleted-
+        records feed reports; with no cursor, every record, ``complete`` on the last page.
+        Cursor: ``{"since", "deleted_since", "seen"}`` (see ``SeenWindow``)."""
         started = datetime.now(UTC)
         # SOQL, not SQL: columns come from describe, values go through soql.quote.
         select = f"SELECT {', '.join(self._columns())} FROM {self.scope}"  # noqa: S608
         order = " ORDER BY SystemModstamp, Id"
         if cursor is None:
             # The feed must cover deletions made while the listing runs.
-            yield from self._pages(select + order, None, [], started - OVERLAP, listing=True)
+            window = SeenWindow(None, {})
+            yield from self._pages(select + order, window, [], started - OVERLAP, listing=True)
             return
-        since = parse_time(cursor.get("since")) if isinstance(cursor, dict) else None
+        window = SeenWindow.of(cursor)
         deleted: list[str] = []
         deleted_since = started - OVERLAP
         if self.cursor_expired(cursor):
             logger.warning(
                 "Salesforce cursor %s is older than the deleted-records feed reaches; "
                 "re-reading every record, deletions since then need a full resync",
-                cursor,
+                cursor.get("since") if isinstance(cursor, dict) else cursor,
             )
-            since = None
+            window = SeenWindow(None, {})
         else:
             start = parse_time(cursor["deleted_since"])
             assert start is not None  # cursor_expired checked it
@@ -312,48 +393,37 @@ class SalesforceConnector(Connector):
                 )
             deleted = list(feed.ids)
             deleted_since = feed.latest or deleted_since
+        since = window.since
         where = f" WHERE SystemModstamp >= {soql.datetime_literal(since)}" if since else ""
-        yield from self._pages(select + where + order, since, deleted, deleted_since, listing=False)
+        query = select + where + order
+        yield from self._pages(query, window, deleted, deleted_since, listing=False)
 
     def _pages(
         self,
         query: str,
-        since: datetime | None,
+        window: SeenWindow,
         deleted: list[str],
         deleted_since: datetime,
         *,
         listing: bool,
     ) -> Iterator[Page]:
-        """Pages of ``query``. A delta's every page carries a cursor (rows come in
-        SystemModstamp order, so it is safe to save); a listing's only the last."""
-        newest: datetime | None = None
+        """Pages of ``query`` without the rows already delivered unchanged. A delta's
+        every page carries a cursor (rows come in SystemModstamp order, so it is safe to
+        save); a listing's only the last."""
         pages = self.client.query_pages(query)
         batch: list[dict[str, Any]] | None = next(pages, [])
         while batch is not None:
-            records = [self.record(row) for row in batch]
-            for record in records:
-                if record.updated_at and (newest is None or record.updated_at > newest):
-                    newest = record.updated_at
+            records = [self.record(row) for row in batch if not window.delivered(row)]
+            for row in batch:
+                window.add(row)
             following = next(pages, None)
             page = Page(records=records, deleted=deleted)
             deleted = []  # reported once, with the first page
             if not listing or following is None:
-                page.cursor = self._cursor(since, newest, deleted_since)
+                page.cursor = window.cursor(deleted_since)
             page.complete = listing and following is None
             yield page
             batch = following
-
-    @staticmethod
-    def _cursor(
-        since: datetime | None, newest: datetime | None, deleted_since: datetime
-    ) -> dict[str, str]:
-        moved = newest - OVERLAP if newest else None
-        if since is not None and (moved is None or moved < since):
-            moved = since  # never step back: a quiet delta keeps its cursor
-        return {
-            "since": format_time(moved or deleted_since),
-            "deleted_since": format_time(deleted_since),
-        }
 
     def record(self, row: dict[str, Any]) -> Record:
         fields: dict[str, Any] = {}

@@ -8,7 +8,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from connectors.salesforce.sandbox.schema import MOUNT, PREFIXES, STANDARD_FIELDS, with_checksum
+from connectors.salesforce.sandbox.schema import (
+    MOUNT,
+    PREFIXES,
+    STANDARD_FIELDS,
+    VERSIONS,
+    with_checksum,
+)
 from connectors.sandbox import Emulator, RateLimits, SandboxRequest, SandboxResponse
 
 
@@ -24,7 +30,10 @@ class SalesforceBase(Emulator):
         self.state = {"seq": 0, "apps": {}, "codes": {}, "browser": None, "orgs": {}}
 
     def now(self) -> float:
-        return round(time.time(), 3)
+        """The org's clock: real time, unless the ``clock`` action set it (a test's way
+        of making many changes land in one second)."""
+        clock = self.state.get("clock")
+        return float(clock) if clock is not None else round(time.time(), 3)
 
     def new_id(self, kind: str) -> str:
         self.state["seq"] += 1
@@ -57,9 +66,16 @@ class SalesforceBase(Emulator):
     def host_url(self, request: SandboxRequest) -> str:
         return f"http://{request.header('host') or '127.0.0.1'}{MOUNT}"
 
-    def authenticate(self, request: SandboxRequest) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(org, user) of the Bearer token; 401 INVALID_SESSION_ID otherwise. Counts the
-        call against the org's daily allowance (403 when it is spent)."""
+    def authenticate(
+        self, request: SandboxRequest, version: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(org, user) of the Bearer token on REST API ``version`` (``v62.0``): 404
+        NOT_FOUND for a version the org does not serve, 401 INVALID_SESSION_ID without a
+        live session. Counts the call against the org's daily allowance (403 when it is
+        spent)."""
+        if version.removeprefix("v") not in VERSIONS or not version.startswith("v"):
+            # UNCONFIRMED: the version is checked before the session, as a path is.
+            raise self.fail(404, "The requested resource does not exist", code="NOT_FOUND")
         header = request.header("authorization")
         token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
         for org in self.state["orgs"].values():

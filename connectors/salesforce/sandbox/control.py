@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import Any
 
 from connectors.salesforce.sandbox.schema import (
@@ -285,6 +286,21 @@ class Control(Writes):
         for log in org["deleted"].values():
             log.clear()
         return {"earliest": wire_time(org["delete_log_since"])}
+
+    def action_clock(self, at: float | str | None = None, advance: float = 0.0) -> dict[str, Any]:
+        """Stop Salesforce's clock at ``at`` (epoch seconds, or ``"now"``), or move a
+        stopped clock on by ``advance`` seconds; with neither it runs again. While it is
+        stopped every change lands in the same second, as a burst of changes does."""
+        if at == "now":
+            self.state["clock"] = float(int(time.time()))
+        elif at is not None:
+            self.state["clock"] = float(at)
+        elif advance:
+            self.state["clock"] = self.now() + float(advance)
+        else:
+            self.state["clock"] = None
+        clock = self.state["clock"]
+        return {"clock": wire_time(clock) if clock is not None else None}
 
     def action_login(self, username: str | None = None) -> dict[str, Any]:
         """Who is logged in in the browser at the login page (None: the newest org's admin)."""

@@ -33,7 +33,7 @@ class Query(SalesforceBase):
     # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md
     @route("GET", "/services/data/{version}/query")
     def query(self, request: SandboxRequest, version: str) -> SandboxResponse:
-        org, _user = self.authenticate(request)
+        org, _user = self.authenticate(request, version)
         text = request.arg("q") or ""
         try:
             parsed = soql.parse(text)
@@ -55,7 +55,7 @@ class Query(SalesforceBase):
 
     @route("GET", "/services/data/{version}/query/{locator}")
     def query_more(self, request: SandboxRequest, version: str, locator: str) -> SandboxResponse:
-        org, _user = self.authenticate(request)
+        org, _user = self.authenticate(request, version)
         key, _, offset = locator.rpartition("-")
         found = org["locators"].get(key)
         if found is None or not offset.isdigit():
@@ -97,6 +97,16 @@ class Query(SalesforceBase):
         fields = self.field_map(org, query.sobject)
         for name in [*query.fields, *(c.field for c in query.where), *(o for o, _ in query.order)]:
             self.check_column(org, query.sobject, fields, name)
+        for cond in query.where:
+            self.check_literal(self.spec_of(org, query.sobject, cond.field), cond)
+        for name, _descending in query.order:
+            spec = self.spec_of(org, query.sobject, name)
+            self.refuse_when_strict(
+                not spec["sortable"],
+                400,
+                f"field '{name}' can not be sorted in a query call",
+                code="INVALID_FIELD",
+            )
         rows = [
             r
             for r in org["records"][query.sobject].values()
@@ -122,6 +132,80 @@ class Query(SalesforceBase):
             raise self.fail(
                 400, f"No such column '{name}' on entity '{sobject}'", code="INVALID_FIELD"
             )
+
+    def spec_of(self, org: dict[str, Any], sobject: str, name: str) -> dict[str, Any]:
+        """The describe entry of a column (``Account.Name``: the Account's ``Name``)."""
+        head, _, rest = name.partition(".")
+        if not rest:
+            return self.field_map(org, sobject)[name]
+        parent = self.field_map(org, sobject)[f"{head}Id"]["referenceTo"][0]
+        return self.field_map(org, parent)[rest]
+
+    def check_literal(self, spec: dict[str, Any], cond: soql.Condition) -> None:
+        """A filter's values against its field's type. A quoted date or datetime is
+        refused in every mode: compared as text it would answer wrongly, not fail. The
+        other mismatches Salesforce refuses are refused in strict mode."""
+        kind, name = spec["type"], spec["name"]
+        values = cond.value if cond.op in ("IN", "NOT IN") else [cond.value]
+        self.refuse_when_strict(
+            not spec["filterable"],
+            400,
+            f"field '{name}' can not be filtered in a query call",
+            code="INVALID_FIELD",
+        )
+        for value in values:
+            if value is None:
+                continue
+            if kind in ("datetime", "date"):
+                expected = "dateTime" if kind == "datetime" else "date"
+                if isinstance(value, str):
+                    # The brief asks for MALFORMED_QUERY; reports of the real answer
+                    # also show INVALID_FIELD with this message (UNCONFIRMED).
+                    raise self.fail(
+                        400,
+                        f"value of filter criterion for field '{name}' must be of type "
+                        f"{expected} and should not be enclosed in quotes",
+                        code="MALFORMED_QUERY",
+                    )
+                is_datetime = isinstance(value, datetime)
+                self.refuse_when_strict(
+                    is_datetime != (kind == "datetime") or not isinstance(value, date),
+                    400,
+                    f"value of filter criterion for field '{name}' must be of type {expected}",
+                    code="INVALID_FIELD",
+                )
+            elif kind == "boolean":
+                self.refuse_when_strict(
+                    not isinstance(value, bool),
+                    400,
+                    f"value of filter criterion for field '{name}' must be of type boolean "
+                    "and should not be enclosed in quotes",
+                    code="INVALID_FIELD",
+                )
+            elif kind in ("double", "currency", "percent", "int"):
+                self.refuse_when_strict(
+                    isinstance(value, bool) or not isinstance(value, int | float),
+                    400,
+                    f"value of filter criterion for field '{name}' must be of type double "
+                    "and should not be enclosed in quotes",
+                    code="INVALID_FIELD",
+                )
+            else:
+                self.refuse_when_strict(
+                    not isinstance(value, str),
+                    400,
+                    f"value of filter criterion for field '{name}' must be of type string "
+                    "and should be enclosed in quotes",
+                    code="INVALID_FIELD",
+                )
+                self.refuse_when_strict(
+                    kind in ("id", "reference")
+                    and isinstance(value, str)
+                    and not ID_RE.match(value),
+                    400,
+                    f"invalid ID field: {value}",
+                    code="INVALID_QUERY_FILTER_OPERATOR",
+                )
 
     def value(self, org: dict[str, Any], sobject: str, record: dict[str, Any], name: str) -> Any:
         head, _, rest = name.partition(".")
@@ -207,7 +291,7 @@ class Query(SalesforceBase):
     # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.md
     @route("GET", "/services/data/{version}/sobjects/{sobject}/deleted")
     def deleted(self, request: SandboxRequest, version: str, sobject: str) -> SandboxResponse:
-        org, _user = self.authenticate(request)
+        org, _user = self.authenticate(request, version)
         if sobject not in WRITABLE:
             raise self.fail(404, f"The requested resource does not exist: {sobject}")
         try:

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 MOUNT = "/salesforce"
-VERSIONS = ("58.0", "59.0", "60.0", "61.0", "62.0")
+# The REST API versions served (../shared/apis 1.1: the docs show v66 to v68; the
+# connector speaks 62.0). Any other answers 404 NOT_FOUND, as Salesforce does.
+VERSIONS = tuple(f"{major}.0" for major in range(58, 67))
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ID_RE = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 DELETE_LOG_DAYS = 15
@@ -56,17 +58,23 @@ def _field(
 ) -> dict[str, Any]:
     """One describe ``fields[]`` entry."""
     lengths = {"string": 80, "email": 80, "phone": 40, "url": 255, "textarea": 32000}
+    length = length or lengths.get(kind, 0)
+    # Long text areas can be neither filtered nor sorted on (SOQL refuses them in WHERE
+    # and ORDER BY); every other field type here can.
+    long_text = kind == "textarea" and length > 255
     return {
         "name": name,
         "label": label or re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("__c")),
         "type": kind,
-        "length": length or lengths.get(kind, 0),
+        "length": length,
         "nillable": nillable,
         "createable": createable,
         "updateable": updateable,
         "defaultedOnCreate": defaulted,
         "custom": custom,
         "unique": False,
+        "filterable": not long_text,
+        "sortable": not long_text,
         "externalId": False,
         "restrictedPicklist": restricted,
         "picklistValues": [
@@ -160,8 +168,10 @@ WRITABLE = ("Account", "Contact", "Lead")
 
 
 def wire_time(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    """A datetime as Salesforce stores and sends it: whole seconds (the milliseconds are
+    always ``.000``), so many records changed together share one ``SystemModstamp``."""
+    moment = datetime.fromtimestamp(int(epoch), UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".000+0000"
 
 
 def parse_wire(value: str) -> datetime:

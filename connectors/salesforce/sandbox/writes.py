@@ -31,7 +31,7 @@ class Writes(Query):
     # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-create.html
     @route("POST", "/services/data/{version}/composite/sobjects")
     def collection_create(self, request: SandboxRequest, version: str) -> SandboxResponse:
-        org, user = self.authenticate(request)
+        org, user = self.authenticate(request, version)
         records = self.collection_body(request)
         results = []
         for item in records:
@@ -45,7 +45,7 @@ class Writes(Query):
     # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-update.html
     @route("PATCH", "/services/data/{version}/composite/sobjects")
     def collection_update(self, request: SandboxRequest, version: str) -> SandboxResponse:
-        org, user = self.authenticate(request)
+        org, user = self.authenticate(request, version)
         results = []
         for item in self.collection_body(request):
             sobject = (item.get("attributes") or {}).get("type")
@@ -56,7 +56,7 @@ class Writes(Query):
     # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-delete.html
     @route("DELETE", "/services/data/{version}/composite/sobjects")
     def collection_delete(self, request: SandboxRequest, version: str) -> SandboxResponse:
-        org, _user = self.authenticate(request)
+        org, _user = self.authenticate(request, version)
         ids = [i for i in (request.arg("ids") or "").split(",") if i]
         if not ids or len(ids) > 200:
             raise self.fail(400, "ids: between 1 and 200 ids", code="INVALID_FIELD")
@@ -77,11 +77,22 @@ class Writes(Query):
             results.append({"id": found["Id"], "success": True, "errors": []})
         return self.ok(org, results)
 
-    def collection_body(self, request: SandboxRequest) -> list[dict[str, Any]]:
+    def json_body(self, request: SandboxRequest) -> Any:
+        """The JSON body of a write; in strict mode only when sent as JSON (UNCONFIRMED:
+        415 UNSUPPORTED_MEDIA_TYPE for another content type, as the notes' table has)."""
+        self.refuse_when_strict(
+            not request.header("content-type").startswith("application/json"),
+            415,
+            "Content type not supported; send application/json",
+            code="UNSUPPORTED_MEDIA_TYPE",
+        )
         try:
-            body = request.json() or {}
+            return request.json()
         except ValueError as exc:
             raise self.fail(400, "body is not JSON", code="JSON_PARSER_ERROR") from exc
+
+    def collection_body(self, request: SandboxRequest) -> list[dict[str, Any]]:
+        body = self.json_body(request) or {}
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list) or not records or len(records) > 200:
             raise self.fail(400, "records: between 1 and 200 records", code="INVALID_FIELD")
@@ -89,6 +100,85 @@ class Writes(Query):
             # The connector never asks for it; refusing keeps the emulator honest.
             raise self.fail(400, "allOrNone=true is not emulated", code="INVALID_FIELD")
         return [r for r in records if isinstance(r, dict)]
+
+    # --- Single records.
+
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_create.htm
+    @route("POST", "/services/data/{version}/sobjects/{sobject}")
+    def create_one(self, request: SandboxRequest, version: str, sobject: str) -> SandboxResponse:
+        org, user = self.authenticate(request, version)
+        self.describe_fields(org, sobject)  # 404 for an unknown object
+        item = self.json_body(request)
+        if not isinstance(item, dict):
+            raise self.fail(400, "the body is one record's fields", code="JSON_PARSER_ERROR")
+        if "Id" in item or "id" in item:
+            raise self.fail(400, "Id is not allowed on create", code="INVALID_FIELD", fields=["Id"])
+        result = self.write(org, user, sobject, None, item)
+        if not result["success"]:
+            return self.refused(result)
+        return self.ok(org, result, 201)
+
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_get_field_values.htm
+    @route("GET", "/services/data/{version}/sobjects/{sobject}/{record_id}")
+    def read_one(
+        self, request: SandboxRequest, version: str, sobject: str, record_id: str
+    ) -> SandboxResponse:
+        org, _user = self.authenticate(request, version)
+        record = self.record_of(org, sobject, record_id)
+        fields = self.field_map(org, sobject)
+        asked = [f.strip() for f in (request.arg("fields") or "").split(",") if f.strip()]
+        for name in asked:
+            self.check_column(org, sobject, fields, name)
+        return self.ok(org, self.render(org, sobject, record, asked or list(fields), version))
+
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
+    @route("PATCH", "/services/data/{version}/sobjects/{sobject}/{record_id}")
+    def update_one(
+        self, request: SandboxRequest, version: str, sobject: str, record_id: str
+    ) -> SandboxResponse:
+        org, user = self.authenticate(request, version)
+        record = self.record_of(org, sobject, record_id)
+        item = self.json_body(request)
+        if not isinstance(item, dict):
+            raise self.fail(400, "the body is the fields to set", code="JSON_PARSER_ERROR")
+        result = self.write(org, user, sobject, record["Id"], item)
+        if not result["success"]:
+            return self.refused(result)
+        return SandboxResponse.empty(204, headers=self.limit_header(org))
+
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_delete_record.htm
+    @route("DELETE", "/services/data/{version}/sobjects/{sobject}/{record_id}")
+    def delete_one(
+        self, request: SandboxRequest, version: str, sobject: str, record_id: str
+    ) -> SandboxResponse:
+        org, _user = self.authenticate(request, version)
+        record = self.record_of(org, sobject, record_id)
+        if sobject not in WRITABLE:
+            raise self.fail(400, f"{sobject} records cannot be deleted", code="INVALID_TYPE")
+        self.remove(org, sobject, record["Id"])
+        return SandboxResponse.empty(204, headers=self.limit_header(org))
+
+    def record_of(self, org: dict[str, Any], sobject: str, record_id: str) -> dict[str, Any]:
+        """The live record ``record_id`` of ``sobject``: 404 ``ENTITY_IS_DELETED`` once
+        deleted, 404 ``NOT_FOUND`` when there never was one (or the id is malformed)."""
+        self.describe_fields(org, sobject)
+        if ID_RE.match(record_id):
+            for candidate in org["records"][sobject].values():
+                if candidate["Id"][:15] == record_id[:15]:
+                    return candidate
+            if any(d["id"][:15] == record_id[:15] for d in org["deleted"].get(sobject, [])):
+                raise self.fail(404, "entity is deleted", code="ENTITY_IS_DELETED")
+        raise self.fail(404, "The requested resource does not exist", code="NOT_FOUND")
+
+    def refused(self, result: dict[str, Any]) -> SandboxResponse:
+        """A failed single-record write: Collections' ``statusCode`` errors in the REST
+        shape (``errorCode``), 400 (404 for a deleted record)."""
+        errors = [
+            {"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
+            for e in result["errors"]
+        ]
+        gone = any(e["errorCode"] == "ENTITY_IS_DELETED" for e in errors)
+        return SandboxResponse.json(errors, status=404 if gone else 400)
 
     def locate_id(
         self, org: dict[str, Any], record_id: str
