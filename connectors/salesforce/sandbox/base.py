@@ -13,6 +13,7 @@ from connectors.salesforce.sandbox.schema import (
     PREFIXES,
     STANDARD_FIELDS,
     VERSIONS,
+    WRITABLE,
     with_checksum,
 )
 from connectors.sandbox import Emulator, RateLimits, SandboxRequest, SandboxResponse
@@ -102,6 +103,34 @@ class SalesforceBase(Emulator):
 
     def field_map(self, org: dict[str, Any], sobject: str) -> dict[str, dict[str, Any]]:
         return {f["name"]: f for f in self.describe_fields(org, sobject)}
+
+    def parent_of(
+        self, org: dict[str, Any], spec: dict[str, Any], record_id: Any
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """(object, record) a lookup field's value points at, among the field's targets
+        (several for a polymorphic lookup: the id's prefix tells which); (None, None)
+        when it points nowhere."""
+        if not isinstance(record_id, str) or len(record_id) < 15:
+            return None, None
+        for target in spec["referenceTo"]:
+            if PREFIXES.get(target) != record_id[:3] or target not in org["records"]:
+                continue
+            table = org["records"][target]
+            found = table.get(record_id) or next(
+                (r for r in table.values() if r["Id"][:15] == record_id[:15]), None
+            )
+            if found is not None:
+                return target, found
+        return None, None
+
+    def load(self, data: dict[str, Any]) -> None:
+        """A saved state; objects added to the emulator since it was saved start empty."""
+        super().load(data)
+        for org in self.state.get("orgs", {}).values():
+            for sobject in STANDARD_FIELDS:
+                org["records"].setdefault(sobject, {})
+            for sobject in WRITABLE:
+                org["deleted"].setdefault(sobject, [])
 
     def failure(self, code: str, message: str, fields: list[str]) -> dict[str, Any]:
         return {

@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.salesforce.sandbox.schema import (
     COUNTRY_NAMES,
     DELETE_LOG_DAYS,
     DEMO_ORG,
+    INDUSTRIES,
     MOUNT,
+    STAGES,
     STANDARD_FIELDS,
     WRITABLE,
     _field,
@@ -20,6 +23,8 @@ from connectors.salesforce.sandbox.schema import (
 )
 from connectors.salesforce.sandbox.writes import Writes
 from connectors.sandbox.synthetic import Person, people
+
+SEEDABLE = ("Contact", "Lead", "Account", "Opportunity", "Task", "Event")
 
 
 class Control(Writes):
@@ -132,15 +137,64 @@ class Control(Writes):
     def seed(
         self, account: str, count: int, seed: int = 0, sobject: str = "Contact", **options: Any
     ) -> dict[str, Any]:
-        """``count`` synthetic Contacts or Leads, created in the past; Contacts get an
-        Account by their company's name."""
+        """``count`` synthetic records of ``sobject``, created in the past. Contacts get
+        an Account by their company's name; Accounts are companies; Opportunities belong
+        to the org's Accounts in turn; Tasks and Events relate to its Contacts (``WhoId``)
+        and to its Opportunities, else Accounts (``WhatId``), in turn."""
         org = self.find_org(account)
-        if sobject not in ("Contact", "Lead"):
-            raise ValueError("seed Contact or Lead")
+        if sobject not in SEEDABLE:
+            raise ValueError(f"seed one of {', '.join(SEEDABLE)}")
         start = options.get("start")
         offset = len(org["records"][sobject]) if start is None else int(start)
-        ids = [self.add_person(org, sobject, p) for p in people(count, seed, offset)]
+        crowd = people(count, seed, offset)
+        if sobject in ("Contact", "Lead"):
+            ids = [self.add_person(org, sobject, p) for p in crowd]
+        else:
+            ids = [self.add_related(org, sobject, p, offset + i) for i, p in enumerate(crowd)]
         return {"ids": ids, "sobject": sobject}
+
+    def add_related(self, org: dict[str, Any], sobject: str, person: Person, index: int) -> str:
+        """One synthetic Account, Opportunity, Task or Event (see ``seed``)."""
+        created = self.now() - person.age_days * 86400
+        stamp = wire_time(created)
+        record = self.blank(sobject, self.field_map(org, sobject), org["admin"], stamp)
+        accounts = list(org["records"]["Account"])
+        if sobject == "Account":
+            record.update(
+                Name=f"{person.company} {person.city}",
+                Phone=person.phone,
+                BillingCity=person.city,
+                BillingCountry=COUNTRY_NAMES.get(person.country, person.country),
+                Industry=INDUSTRIES[index % len(INDUSTRIES)],
+            )
+        elif sobject == "Opportunity":
+            if not accounts:
+                raise ValueError("seed Accounts before Opportunities")
+            parent = org["records"]["Account"][accounts[index % len(accounts)]]
+            record.update(
+                Name=f"{parent['Name']}: {person.job_title}",
+                AccountId=parent["Id"],
+                StageName=STAGES[index % len(STAGES)],
+                CloseDate=datetime.fromtimestamp(created + 30 * 86400, UTC).date().isoformat(),
+                Amount=float(1000 * (index % 50 + 1)),
+            )
+        else:
+            contacts = list(org["records"]["Contact"])
+            related = list(org["records"]["Opportunity"]) or accounts
+            record.update(
+                Subject=f"{'Call' if sobject == 'Task' else 'Meet'} {person.full_name}",
+                WhoId=contacts[index % len(contacts)] if contacts else None,
+                WhatId=related[index % len(related)] if related else None,
+                Description=person.notes or None,
+            )
+            if sobject == "Task":
+                record["ActivityDate"] = datetime.fromtimestamp(created, UTC).date().isoformat()
+            else:
+                record["StartDateTime"] = wire_time(created + 86400)
+                record["EndDateTime"] = wire_time(created + 86400 + 3600)
+                record["Location"] = person.city
+        org["records"][sobject][record["Id"]] = record
+        return str(record["Id"])
 
     def add_person(self, org: dict[str, Any], sobject: str, person: Person) -> str:
         stamp = wire_time(self.now() - person.age_days * 86400)

@@ -9,6 +9,7 @@ from typing import Any
 from connectors.salesforce.sandbox.base import SalesforceBase
 from connectors.salesforce.sandbox.schema import (
     LABELS,
+    PLURALS,
     PREFIXES,
     STANDARD_FIELDS,
     VERSIONS,
@@ -37,7 +38,7 @@ class Describe(SalesforceBase):
         return {
             "name": name,
             "label": LABELS[name],
-            "labelPlural": LABELS[name] + "s",
+            "labelPlural": PLURALS[name],
             "keyPrefix": PREFIXES[name],
             "custom": False,
             "queryable": True,

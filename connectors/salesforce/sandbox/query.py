@@ -124,7 +124,8 @@ class Query(SalesforceBase):
         head, _, rest = name.partition(".")
         if rest:
             ref = next((f for f in fields.values() if f.get("relationshipName") == head), None)
-            if ref is None or rest not in self.field_map(org, ref["referenceTo"][0]):
+            targets = ref["referenceTo"] if ref else []
+            if not any(rest in self.field_map(org, target) for target in targets):
                 raise self.fail(
                     400, f"Didn't understand relationship '{head}'", code="INVALID_FIELD"
                 )
@@ -138,7 +139,8 @@ class Query(SalesforceBase):
         head, _, rest = name.partition(".")
         if not rest:
             return self.field_map(org, sobject)[name]
-        parent = self.field_map(org, sobject)[f"{head}Id"]["referenceTo"][0]
+        targets = self.field_map(org, sobject)[f"{head}Id"]["referenceTo"]
+        parent = next(t for t in targets if rest in self.field_map(org, t))
         return self.field_map(org, parent)[rest]
 
     def check_literal(self, spec: dict[str, Any], cond: soql.Condition) -> None:
@@ -211,8 +213,8 @@ class Query(SalesforceBase):
         head, _, rest = name.partition(".")
         if not rest:
             return record.get(name)
-        ref = self.field_map(org, sobject)[f"{head}Id"]
-        parent = org["records"][ref["referenceTo"][0]].get(record.get(f"{head}Id") or "")
+        spec = self.field_map(org, sobject)[f"{head}Id"]
+        _target, parent = self.parent_of(org, spec, record.get(f"{head}Id"))
         return parent.get(rest) if parent else None
 
     def sort_key(self, org: dict[str, Any], sobject: str, record: dict[str, Any], name: str) -> Any:
@@ -278,9 +280,9 @@ class Query(SalesforceBase):
             if not rest:
                 row[name] = record.get(name)
                 continue
-            ref = self.field_map(org, sobject)[f"{head}Id"]["referenceTo"][0]
-            parent = org["records"][ref].get(record.get(f"{head}Id") or "")
-            if parent is None:
+            spec = self.field_map(org, sobject)[f"{head}Id"]
+            ref, parent = self.parent_of(org, spec, record.get(f"{head}Id"))
+            if parent is None or ref is None:
                 row[head] = None
                 continue
             nested = row.get(head) or {"attributes": self.attributes(ref, parent["Id"], version)}

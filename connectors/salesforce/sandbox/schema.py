@@ -29,8 +29,31 @@ COUNTRY_NAMES = {
     "BE": "Belgium",
     "CH": "Switzerland",
 }
-PREFIXES = {"Account": "001", "Contact": "003", "Lead": "00Q", "User": "005", "Org": "00D"}
+# Id prefixes (describe's keyPrefix); an id's first three characters name its object.
+PREFIXES = {
+    "Account": "001",
+    "Contact": "003",
+    "Opportunity": "006",
+    "Lead": "00Q",
+    "Task": "00T",
+    "Event": "00U",
+    "User": "005",
+    "Org": "00D",
+}
+# Picklists; a defaulted one defaults to its first value.
 LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted")
+ACCOUNT_TYPES = ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other")
+INDUSTRIES = ("Technology", "Manufacturing", "Retail", "Finance", "Healthcare", "Other")
+STAGES = (
+    "Prospecting",
+    "Qualification",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+)
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else")
+TASK_PRIORITIES = ("Normal", "High", "Low")
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
 # The demo tenant's org: fixed ids and tokens (sandbox-only values, not secrets).
 DEMO_ORG = {
@@ -53,7 +76,7 @@ def _field(
     defaulted: bool = False,
     picklist: tuple[str, ...] = (),
     restricted: bool = False,
-    reference: str = "",
+    reference: str | tuple[str, ...] = "",
     custom: bool = False,
 ) -> dict[str, Any]:
     """One describe ``fields[]`` entry."""
@@ -81,7 +104,8 @@ def _field(
             {"value": v, "label": v, "active": True, "defaultValue": i == 0 and defaulted}
             for i, v in enumerate(picklist)
         ],
-        "referenceTo": [reference] if reference else [],
+        # Several targets: a polymorphic lookup (Task.WhoId: a Contact or a Lead).
+        "referenceTo": [reference] if isinstance(reference, str) and reference else list(reference),
         "relationshipName": name[:-2] if reference and name.endswith("Id") else None,
     }
 
@@ -95,6 +119,12 @@ def _system_fields() -> list[dict[str, Any]]:
         _field("LastModifiedDate", "datetime", "Last Modified Date", **ro),
         _field("SystemModstamp", "datetime", "System Modstamp", **ro),
     ]
+
+
+def _owner() -> dict[str, Any]:
+    return _field(
+        "OwnerId", "reference", "Owner ID", nillable=False, defaulted=True, reference="User"
+    )
 
 
 def _person_fields(address: str) -> list[dict[str, Any]]:
@@ -113,9 +143,7 @@ def _person_fields(address: str) -> list[dict[str, Any]]:
         _field("Description", "textarea"),
         _field("LeadSource", "picklist", "Lead Source", picklist=LEAD_SOURCES),
         _field("HasOptedOutOfEmail", "boolean", "Email Opt Out", nillable=False, defaulted=True),
-        _field(
-            "OwnerId", "reference", "Owner ID", nillable=False, defaulted=True, reference="User"
-        ),
+        _owner(),
     ]
 
 
@@ -151,9 +179,51 @@ STANDARD_FIELDS: dict[str, list[dict[str, Any]]] = {
     "Account": [
         *_system_fields(),
         _field("Name", nillable=False, length=255),
-        _field(
-            "OwnerId", "reference", "Owner ID", nillable=False, defaulted=True, reference="User"
-        ),
+        _field("Type", "picklist", "Account Type", picklist=ACCOUNT_TYPES),
+        _field("Industry", "picklist", picklist=INDUSTRIES),
+        _field("Phone", "phone"),
+        _field("Website", "url"),
+        _field("BillingCity", length=40),
+        _field("BillingCountry", length=80),
+        _field("Description", "textarea"),
+        _owner(),
+    ],
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm
+    "Opportunity": [
+        *_system_fields(),
+        _field("Name", nillable=False, length=120),
+        _field("AccountId", "reference", "Account ID", reference="Account"),
+        _field("StageName", "picklist", "Stage", nillable=False, picklist=STAGES),
+        _field("CloseDate", "date", "Close Date", nillable=False),
+        _field("Amount", "currency"),
+        _field("Probability", "percent"),
+        _field("Description", "textarea"),
+        _owner(),
+    ],
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm
+    "Task": [
+        *_system_fields(),
+        _field("Subject", "combobox", length=255),
+        _field("ActivityDate", "date", "Due Date Only"),
+        _field("Status", "picklist", nillable=False, defaulted=True, picklist=TASK_STATUSES),
+        _field("Priority", "picklist", nillable=False, defaulted=True, picklist=TASK_PRIORITIES),
+        _field("WhoId", "reference", "Name ID", reference=("Contact", "Lead")),
+        _field("WhatId", "reference", "Related To ID", reference=("Account", "Opportunity")),
+        _field("Description", "textarea"),
+        _owner(),
+    ],
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_event.htm
+    "Event": [
+        *_system_fields(),
+        _field("Subject", "combobox", length=255),
+        _field("StartDateTime", "datetime", "Start Date Time", nillable=False),
+        _field("EndDateTime", "datetime", "End Date Time", nillable=False),
+        _field("IsAllDayEvent", "boolean", "All-Day Event", nillable=False, defaulted=True),
+        _field("Location", length=255),
+        _field("WhoId", "reference", "Name ID", reference=("Contact", "Lead")),
+        _field("WhatId", "reference", "Related To ID", reference=("Account", "Opportunity")),
+        _field("Description", "textarea"),
+        _owner(),
     ],
     "User": [
         *_system_fields(),
@@ -163,8 +233,9 @@ STANDARD_FIELDS: dict[str, list[dict[str, Any]]] = {
         _field("IsActive", "boolean", createable=False, updateable=False),
     ],
 }
-LABELS = {"Account": "Account", "Contact": "Contact", "Lead": "Lead", "User": "User"}
-WRITABLE = ("Account", "Contact", "Lead")
+LABELS = {name: name for name in STANDARD_FIELDS}
+PLURALS = {**{name: f"{name}s" for name in STANDARD_FIELDS}, "Opportunity": "Opportunities"}
+WRITABLE = ("Account", "Contact", "Lead", "Opportunity", "Task", "Event")
 
 
 def wire_time(epoch: float) -> str:

@@ -18,8 +18,8 @@ from connectors.salesforce.sandbox.query import Query
 from connectors.salesforce.sandbox.schema import (
     EMAIL_RE,
     ID_RE,
-    LEAD_STATUSES,
     WRITABLE,
+    parse_wire,
     wire_time,
 )
 from connectors.sandbox import SandboxRequest, SandboxResponse, route
@@ -319,12 +319,18 @@ class Writes(Query):
                     return self.failure(
                         "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{name}: not a date", [name]
                     )
-            if kind == "reference":
-                target = spec["referenceTo"][0]
-                if not any(r["Id"][:15] == value[:15] for r in org["records"][target].values()):
+            if kind == "datetime":
+                try:
+                    # Stored as Salesforce stores it: UTC, whole seconds.
+                    values[name] = wire_time(parse_wire(value).timestamp())
+                except ValueError:
                     return self.failure(
-                        "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id {value}", [name]
+                        "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{name}: not a datetime", [name]
                     )
+            if kind == "reference" and self.parent_of(org, spec, value)[1] is None:
+                return self.failure(
+                    "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id {value}", [name]
+                )
         return None
 
     def blank(
@@ -344,10 +350,34 @@ class Writes(Query):
         )
         if "OwnerId" in fields:
             record["OwnerId"] = owner
-        if sobject == "Lead":
-            record["Status"] = LEAD_STATUSES[0]
+        for name, spec in fields.items():
+            if spec["type"] == "picklist" and spec["defaultedOnCreate"] and spec["picklistValues"]:
+                record[name] = spec["picklistValues"][0]["value"]
         return record
 
     def remove(self, org: dict[str, Any], sobject: str, record_id: str) -> None:
-        del org["records"][sobject][record_id]
+        """To the Recycle Bin (the deleted-records feed). Deleting an Account deletes
+        its Contacts and Opportunities, and activities related to any of them, as
+        Salesforce's "Delete Accounts" help page says (not in ../shared/apis:
+        UNCONFIRMED which children exactly)."""
+        record = org["records"][sobject].pop(record_id, None)
+        if record is None:
+            return
         org["deleted"][sobject].append({"id": record_id, "deletedDate": wire_time(self.now())})
+        children: list[tuple[str, str]] = []
+        if sobject == "Account":
+            children += [
+                (child, r["Id"])
+                for child in ("Contact", "Opportunity")
+                for r in org["records"][child].values()
+                if r.get("AccountId") == record_id
+            ]
+        if sobject in ("Account", "Opportunity", "Contact", "Lead"):
+            children += [
+                (activity, r["Id"])
+                for activity in ("Task", "Event")
+                for r in org["records"][activity].values()
+                if record_id in (r.get("WhatId"), r.get("WhoId"))
+            ]
+        for child, child_id in children:
+            self.remove(org, child, child_id)
