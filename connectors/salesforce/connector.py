@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,8 @@ DELETED_WINDOW = timedelta(days=15)
 # surface a little behind the newest stamp already seen; each delta re-reads this much
 # (what it already delivered is left out by digest, see SeenWindow).
 OVERLAP = timedelta(seconds=60)
+# Salesforce's datetimes on the wire; written so they sort as text in time order.
+WIRE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 # Rows of the overlap window remembered in the cursor; beyond it the oldest seconds are
 # forgotten and may be delivered again (never skipped).
 SEEN_LIMIT = 2_000
@@ -197,33 +200,45 @@ class SeenWindow:
         return cls(parse_time(cursor.get("since")), dict(seen) if isinstance(seen, dict) else {})
 
     @staticmethod
-    def _stamp(row: dict[str, Any]) -> tuple[datetime | None, str]:
-        moment = parse_time(row.get("SystemModstamp"))
-        return moment, format_time(moment) if moment else ""
+    def _stamp(row: dict[str, Any]) -> str:
+        """The row's SystemModstamp as a key that sorts in time order: as Salesforce
+        sends it (``2024-01-31T10:00:00.000+0000``), or rewritten so when it is not."""
+        value = str(row.get("SystemModstamp") or "")
+        if not value or WIRE_TIME.match(value):
+            return value
+        moment = parse_time(value)
+        return format_time(moment) if moment else ""
 
     def delivered(self, row: dict[str, Any]) -> bool:
         """Whether ``row`` was delivered already, exactly as it reads now."""
-        _moment, stamp = self._stamp(row)
-        return self.seen.get(stamp, {}).get(str(row.get("Id"))) == digest(row)
+        held = self.seen.get(self._stamp(row))
+        known = held.get(str(row.get("Id"))) if held else None
+        return known is not None and known == digest(row)
 
-    def add(self, row: dict[str, Any]) -> None:
-        moment, stamp = self._stamp(row)
-        if moment is None:
+    def add_page(self, rows: list[dict[str, Any]]) -> None:
+        """Remember a page of rows read. Rows come in SystemModstamp order, so rows
+        older than the newest stamp less ``OVERLAP`` will never be read again by a delta
+        and are not kept (a listing of many records digests only its last minute)."""
+        stamped = [(self._stamp(row), row) for row in rows]
+        page_newest = parse_time(max((stamp for stamp, _row in stamped if stamp), default=""))
+        if page_newest and (self.newest is None or page_newest > self.newest):
+            self.newest = page_newest
+        if self.newest is None:
             return
-        if self.newest is None or moment > self.newest:
-            self.newest = moment
-        self.seen.setdefault(stamp, {})[str(row["Id"])] = digest(row)
+        floor = format_time(self.newest - OVERLAP)
+        for stamp, row in stamped:
+            if stamp >= floor:
+                self.seen.setdefault(stamp, {})[str(row["Id"])] = digest(row)
+        for stamp in [s for s in self.seen if s < floor]:
+            del self.seen[stamp]
 
     def cursor(self, deleted_since: datetime) -> dict[str, Any]:
         moved = self.newest - OVERLAP if self.newest else None
         if self.since is not None and (moved is None or moved < self.since):
             moved = self.since  # never step back: a quiet delta keeps its cursor
         since = moved or deleted_since
-        kept = {
-            stamp: ids
-            for stamp, ids in sorted(self.seen.items())
-            if (parse_time(stamp) or since) >= since
-        }
+        floor = format_time(since)
+        kept = {stamp: ids for stamp, ids in sorted(self.seen.items()) if stamp >= floor}
         while kept and sum(len(ids) for ids in kept.values()) > SEEN_LIMIT:
             del kept[next(iter(kept))]  # the oldest second first
         self.seen = kept
@@ -414,8 +429,7 @@ class SalesforceConnector(Connector):
         batch: list[dict[str, Any]] | None = next(pages, [])
         while batch is not None:
             records = [self.record(row) for row in batch if not window.delivered(row)]
-            for row in batch:
-                window.add(row)
+            window.add_page(batch)
             following = next(pages, None)
             page = Page(records=records, deleted=deleted)
             deleted = []  # reported once, with the first page
