@@ -5,7 +5,8 @@ endpoints of login.mailchimp.com (mounted at /mailchimp; each path is the real o
   members (list, get, PUT upsert, POST create, PATCH, DELETE = archive,
   ``actions/delete-permanent``), member tags, batch subscribe ``POST /lists/{id}``,
   list webhooks. It works unchanged with the official ``mailchimp-marketing`` client.
-- ``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/metadata`` (login.mailchimp.com).
+- ``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/metadata`` (login.mailchimp.com);
+  the authorization-code flow is connectors/sandbox/oauth.py's.
 
 Control actions act as a user of the app (``unsubscribe``, ``clean``, ``edit`` with an
 email change, ``subscribe``) and fire the audience's webhooks whose events and sources

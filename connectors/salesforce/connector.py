@@ -21,6 +21,9 @@ authorization (a refresh sends the client secret there). Tenant settings: option
 is written into the credentials' secrets, which the engine stores back on this one
 authorization.
 
+Deltas read ``SystemModstamp >= since`` and leave out rows already delivered unchanged
+(``SeenWindow``): Salesforce's stamps have whole seconds, so many records share one.
+
 ``usage()`` returns the API usage last reported (``Sforce-Limit-Info``) for
 ``AppAuthorization.limit_info``; ``cursor_expired(cursor)`` tells whether the deleted-
 records feed still reaches back to the cursor (if not, run a full listing).
