@@ -12,8 +12,9 @@
 
 The authorization-code flow is connectors/sandbox/oauth.py's (shared with Salesforce's and
 Mailchimp's emulators); this module says who is signed in, what they consent to, and how
-Google words its answers. There is no CardDAV here: tests put Radicale behind a bearer gateway that asks
-``/tokeninfo`` whether a token may read contacts (connectors/carddav/tests/gateway.py).
+Google words its answers. There is no CardDAV here: tests put Radicale behind a bearer
+gateway that asks ``/tokeninfo`` whether a token may read contacts
+(connectors/carddav/tests/gateway.py).
 
 Followed from Google's web-server flow guide
 (https://developers.google.com/identity/protocols/oauth2/web-server): the parameters,
