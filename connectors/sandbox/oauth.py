@@ -31,6 +31,7 @@ refusal (``answers``, an ``OAuthAnswers``)::
 from __future__ import annotations
 
 import base64
+import binascii
 import secrets
 import time
 from dataclasses import dataclass
@@ -159,7 +160,11 @@ class OAuthEmulator(Emulator):
         """The client id and secret, from HTTP Basic or the form (RFC 6749 section 2.3.1)."""
         header = request.header("authorization")
         if header.startswith("Basic "):
-            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            try:
+                decoded = base64.b64decode(header[6:], validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return "", ""  # an unknown client, not a sandbox bug
+            client_id, _, secret = decoded.partition(":")
             return client_id, secret
         return form.get("client_id", ""), form.get("client_secret", "")
 

@@ -11,6 +11,8 @@ import requests
 
 from connectors.sandbox.control import SandboxControl
 
+REDIRECT = "http://127.0.0.1/back"  # where the login host sends the browser back
+
 
 class Org:
     """An org of the sandbox and a REST session on it."""
@@ -148,3 +150,53 @@ def test_strict_mode_wants_json_writes(sandbox: SandboxControl, org: Org) -> Non
     )
     assert answer.status_code == 415 and error_code(answer) == "UNSUPPORTED_MEDIA_TYPE"
     assert org.call("POST", "/sobjects/Contact", json={"LastName": "Json"}).status_code == 201
+
+
+def authorize(sandbox: SandboxControl, login: str, client_id: str) -> str:
+    """The code the login host sends back to the redirect URI."""
+    answer = requests.get(
+        sandbox.vendor_url("salesforce", f"{login}/services/oauth2/authorize"),
+        params={"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(REDIRECT)
+    return answer.headers["Location"].split("code=", 1)[1].split("&", 1)[0]
+
+
+def token(sandbox: SandboxControl, login: str, **form: str) -> requests.Response:
+    url = sandbox.vendor_url("salesforce", f"{login}/services/oauth2/token")
+    return requests.post(url, data=form, timeout=10)
+
+
+def test_the_login_host_exchanges_a_code_once_and_refreshes_a_public_client(
+    sandbox: SandboxControl,
+) -> None:
+    org = sandbox.create_account("salesforce", client_id="app", client_secret="s3")
+    code = authorize(sandbox, "", "app")
+    grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    answer = token(sandbox, "", client_id="app", client_secret="s3", **grant)
+    assert answer.status_code == 200 and answer.json()["access_token"].startswith(org["account_id"])
+    again = token(sandbox, "", client_id="app", client_secret="s3", **grant)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    refresh = {"grant_type": "refresh_token", "refresh_token": answer.json()["refresh_token"]}
+    assert token(sandbox, "", client_id="app", **refresh).status_code == 200  # no secret
+    wrong = token(sandbox, "", client_id="app", client_secret="nope", **refresh)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_client"
+
+
+def test_a_production_orgs_code_is_refused_at_the_sandbox_login_host(
+    sandbox: SandboxControl,
+) -> None:
+    sandbox.create_account("salesforce", client_id="app", client_secret="s3")
+    code = authorize(sandbox, "", "app")
+    grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    answer = token(sandbox, "/test", client_id="app", client_secret="s3", **grant)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    unknown = requests.get(
+        sandbox.vendor_url("salesforce", "/services/oauth2/authorize"),
+        params={"response_type": "code", "client_id": "nobody", "redirect_uri": REDIRECT},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_client_id"
