@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
 
 from connectors.base import (
     AuthError,
@@ -81,6 +82,9 @@ DELETED_WINDOW = timedelta(days=15)
 # surface a little behind the newest stamp already seen; each delta re-reads this much
 # (what it already delivered is left out by digest, see SeenWindow).
 OVERLAP = timedelta(seconds=60)
+# The URL-encoded IN list of one query at most: with the columns and headers, a query's
+# GET stays under Salesforce's 16,384 bytes of URI and headers (Help article 000386264).
+IN_LIST_BYTES = 8_000
 # Salesforce's datetimes on the wire; written so they sort as text in time order.
 WIRE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 # Rows of the overlap window remembered in the cursor; beyond it the oldest seconds are
@@ -165,6 +169,23 @@ def spec_of(field: dict[str, Any]) -> FieldSpec | None:
         ),
         max_length=int(field["length"]) if field_type == "text" and field.get("length") else None,
     )
+
+
+def in_lists(values: list[str]) -> Iterator[list[str]]:
+    """``values`` cut into SOQL ``IN (…)`` lists of at most ``MAX_BATCH`` values whose
+    quoted, URL-encoded text fits ``IN_LIST_BYTES`` (a query is a GET: its URL counts
+    against Salesforce's 16,384 bytes, and non-ASCII text grows up to ninefold there)."""
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        cost = len(quote_plus(soql.quote(value))) + len(quote_plus(", "))
+        if chunk and (len(chunk) >= MAX_BATCH or size + cost > IN_LIST_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def digest(row: dict[str, Any]) -> str:
@@ -515,8 +536,7 @@ class SalesforceConnector(Connector):
         them matches what the next read returns."""
         written = {r.id: r for r in results if r.error is None and r.id}
         ids = list(written)
-        for start in range(0, len(ids), MAX_BATCH):
-            chunk = ids[start : start + MAX_BATCH]
+        for chunk in in_lists(ids):
             in_list = ", ".join(soql.quote(i) for i in chunk)
             columns = ", ".join(self._columns())
             query = f"SELECT {columns} FROM {self.scope} WHERE Id IN ({in_list})"  # noqa: S608
@@ -601,8 +621,7 @@ class SalesforceConnector(Connector):
         names = sorted({n for n in wanted.values() if n})
         ids: dict[str, str] = {}
         errors: dict[str, ConnectorError] = {}
-        for start in range(0, len(names), MAX_BATCH):
-            chunk = names[start : start + MAX_BATCH]
+        for chunk in in_lists(names):
             in_list = ", ".join(soql.quote(n) for n in chunk)
             query = f"SELECT Id, Name FROM Account WHERE Name IN ({in_list})"  # noqa: S608
             for row in self.client.query(query + " ORDER BY CreatedDate, Id"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from connectors.salesforce.sandbox.schema import (
     MOUNT,
@@ -17,6 +18,9 @@ from connectors.salesforce.sandbox.schema import (
     with_checksum,
 )
 from connectors.sandbox import Emulator, RateLimits, SandboxRequest, SandboxResponse
+
+# The URI and headers of one REST call, at most (Salesforce Help article 000386264).
+MAX_REQUEST_BYTES = 16_384
 
 
 class SalesforceBase(Emulator):
@@ -74,6 +78,7 @@ class SalesforceBase(Emulator):
         NOT_FOUND for a version the org does not serve, 401 INVALID_SESSION_ID without a
         live session. Counts the call against the org's daily allowance (403 when it is
         spent)."""
+        self.check_request_size(request)
         if version.removeprefix("v") not in VERSIONS or not version.startswith("v"):
             # UNCONFIRMED: the version is checked before the session, as a path is.
             raise self.fail(404, "The requested resource does not exist", code="NOT_FOUND")
@@ -89,6 +94,20 @@ class SalesforceBase(Emulator):
                 org["api"]["used"] += 1
                 return org, org["records"]["User"][user_id]
         raise self.fail(401, "Session expired or invalid", code="INVALID_SESSION_ID")
+
+    def check_request_size(self, request: SandboxRequest) -> None:
+        """Strict mode: the URI and headers of a REST call fit in 16,384 bytes (Salesforce
+        Help 000386264: 414 URI Too Long when the URI alone does not, else 431). The
+        error bodies are UNCONFIRMED; the URI is measured as re-encoded here."""
+        uri = len(request.path) + 1 + len(urlencode(request.query))
+        headers = sum(len(k) + len(v) + 4 for k, v in request.headers.items())
+        self.refuse_when_strict(uri > MAX_REQUEST_BYTES, 414, "URI Too Long", code="URI_TOO_LONG")
+        self.refuse_when_strict(
+            uri + headers > MAX_REQUEST_BYTES,
+            431,
+            "Request Header Fields Too Large",
+            code="REQUEST_HEADER_FIELDS_TOO_LARGE",
+        )
 
     def limit_header(self, org: dict[str, Any]) -> dict[str, str]:
         return {"Sforce-Limit-Info": f"api-usage={org['api']['used']}/{org['api']['max']}"}

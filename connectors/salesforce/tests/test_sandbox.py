@@ -200,3 +200,11 @@ def test_a_production_orgs_code_is_refused_at_the_sandbox_login_host(
         timeout=10,
     )
     assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_client_id"
+
+
+def test_strict_mode_refuses_a_uri_over_16_kilobytes(sandbox: SandboxControl, org: Org) -> None:
+    names = ", ".join(f"'Name number {i:05d}'" for i in range(1000))  # about 20 KB
+    soql = f"SELECT Id FROM Account WHERE Name IN ({names})"  # noqa: S608
+    assert org.query(soql).status_code == 200
+    sandbox.strict(True, vendor="salesforce")
+    assert org.query(soql).status_code == 414
