@@ -10,8 +10,11 @@
 - ``GET /v1/userinfo`` (openidconnect.googleapis.com): ``sub``, ``email``,
   ``email_verified``; ``GET /tokeninfo`` (oauth2.googleapis.com): what a token grants.
 
-There is no CardDAV here: tests put Radicale behind a bearer gateway that asks
-``/tokeninfo`` whether a token may read contacts (connectors/carddav/tests/gateway.py).
+The authorization-code flow is connectors/sandbox/oauth.py's (shared with Salesforce's and
+Mailchimp's emulators); this module says who is signed in, what they consent to, and how
+Google words its answers. There is no CardDAV here: tests put Radicale behind a bearer
+gateway that asks ``/tokeninfo`` whether a token may read contacts
+(connectors/carddav/tests/gateway.py).
 
 Followed from Google's web-server flow guide
 (https://developers.google.com/identity/protocols/oauth2/web-server): the parameters,
@@ -33,26 +36,37 @@ State is plain JSON: ``{"apps", "users", "browser", "consent", "grants", "codes"
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
-from connectors.sandbox import Emulator, SandboxRequest, SandboxResponse, route
+from connectors.sandbox import SandboxRequest, SandboxResponse, route
+from connectors.sandbox.oauth import Denied, OAuthAnswers, OAuthEmulator
 
 MOUNT = "/google"
 CARDDAV_SCOPE = "https://www.googleapis.com/auth/carddav"
 ACCESS_SECONDS = 3599
 CODE_SECONDS = 600
+ANSWERS = OAuthAnswers(
+    authorize_unknown_client=(401, "invalid_client", "The OAuth client was not found."),
+    bad_response_type=(400, "invalid_request", "Missing response_type or redirect_uri."),
+    token_unknown_client=(401, "invalid_client", "The OAuth client was not found."),
+    bad_secret=(401, "invalid_client", "Unauthorized"),
+    bad_code=(400, "invalid_grant", "Bad Request"),
+    bad_refresh_token=(400, "invalid_grant", "Token has been expired or revoked."),
+    unsupported_grant=(400, "unsupported_grant_type", "Invalid grant_type"),
+)
 # What the user does at the consent screen until the ``consent`` action changes it.
 ALLOW_ALL: dict[str, Any] = {"approve": True, "scopes": None, "refresh_token": True}
 
 
-class GoogleEmulator(Emulator):
+class GoogleEmulator(OAuthEmulator):
     """Google accounts, OAuth clients and the tokens they were granted."""
 
     vendor = "google"
+    answers = ANSWERS
+    code_seconds = CODE_SECONDS
+    code_prefix = "4/sandbox-"
 
     def reset(self) -> None:
         self.state = {
@@ -78,9 +92,6 @@ class GoogleEmulator(Emulator):
         )
         return self.oauth_error(code or "invalid_request", message, status)
 
-    def oauth_error(self, error: str, description: str, status: int = 400) -> SandboxResponse:
-        return SandboxResponse.json({"error": error, "error_description": description}, status)
-
     def access(self, request: SandboxRequest, token: str | None = None) -> dict[str, Any] | None:
         """The live grant of an access token (the Bearer header unless given)."""
         header = request.header("authorization")
@@ -89,14 +100,6 @@ class GoogleEmulator(Emulator):
         if grant is None or grant["expires"] <= self.now():
             return None
         return dict(grant)
-
-    def client(self, form: dict[str, str], request: SandboxRequest) -> tuple[str, str]:
-        """The client id and secret, from the form or HTTP Basic (both are accepted)."""
-        header = request.header("authorization")
-        if header.startswith("Basic "):
-            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-            return client_id, secret
-        return form.get("client_id", ""), form.get("client_secret", "")
 
     def issue(self, client_id: str, email: str, scope: str, refresh: bool) -> dict[str, Any]:
         access = f"ya29.sandbox-{secrets.token_urlsafe(24)}"
@@ -118,75 +121,51 @@ class GoogleEmulator(Emulator):
             body["refresh_token"] = token
         return body
 
-    # --- OAuth.
+    # --- OAuth (connectors/sandbox/oauth.py runs the flow; these are Google's answers).
 
     # https://developers.google.com/identity/protocols/oauth2/web-server#creatingclient
     @route("GET", "/o/oauth2/v2/auth")
     def authorize(self, request: SandboxRequest) -> SandboxResponse:
-        client_id = request.arg("client_id") or ""
-        redirect_uri = request.arg("redirect_uri") or ""
-        if client_id not in self.state["apps"]:
-            return self.oauth_error("invalid_client", "The OAuth client was not found.", 401)
-        if request.arg("response_type") != "code" or not redirect_uri:
-            return self.oauth_error("invalid_request", "Missing response_type or redirect_uri.")
-        asked = (request.arg("scope") or "").split()
-        consent = self.state["consent"]
-        email = self.state["browser"] or next(reversed(self.state["users"]), None)
-        back: dict[str, str]
-        if not asked:
-            back = {"error": "invalid_scope"}
-        elif email is None or email not in self.state["users"] or not consent["approve"]:
-            back = {"error": "access_denied"}
-        else:
-            allowed = consent["scopes"]
-            scope = " ".join(s for s in asked if allowed is None or s in allowed)
-            prompt = (request.arg("prompt") or "").split()
-            first = f"{client_id} {email}" not in self.state["grants"]
-            offline = request.arg("access_type") == "offline" and ("consent" in prompt or first)
-            code = f"4/sandbox-{secrets.token_urlsafe(24)}"
-            self.state["codes"][code] = {
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "email": email,
-                "scope": scope,
-                "refresh": offline and consent["refresh_token"],
-                "expires": self.now() + CODE_SECONDS,
-            }
-            if first:
-                self.state["grants"].append(f"{client_id} {email}")
-            back = {"code": code, "scope": scope}
-        if request.arg("state"):
-            back["state"] = request.arg("state") or ""
-        separator = "&" if "?" in redirect_uri else "?"
-        return SandboxResponse(
-            status=302, headers={"Location": redirect_uri + separator + urlencode(back)}
-        )
+        return self.authorize_flow(request)
 
     # https://developers.google.com/identity/protocols/oauth2/web-server#exchange-authorization-code
     # https://developers.google.com/identity/protocols/oauth2/web-server#offline
     @route("POST", "/token")
     def token(self, request: SandboxRequest) -> SandboxResponse:
-        form = dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
-        client_id, client_secret = self.client(form, request)
-        app = self.state["apps"].get(client_id)
-        if app is None:
-            return self.oauth_error("invalid_client", "The OAuth client was not found.", 401)
-        if client_secret != app["secret"]:
-            return self.oauth_error("invalid_client", "Unauthorized", 401)
-        grant = form.get("grant_type")
-        if grant == "authorization_code":
-            found = self.redeem_code(form, client_id)
-            if found is None:
-                return self.oauth_error("invalid_grant", "Bad Request")
-            body = self.issue(client_id, found["email"], found["scope"], found["refresh"])
-            return SandboxResponse.json(body)
-        if grant == "refresh_token":
-            held = self.state["refresh"].get(form.get("refresh_token", ""))
-            if held is None or held["client_id"] != client_id:
-                return self.oauth_error("invalid_grant", "Token has been expired or revoked.")
-            body = self.issue(client_id, held["email"], held["scope"], refresh=False)
-            return SandboxResponse.json(body)
-        return self.oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant}")
+        return self.token_flow(request)
+
+    def consent(self, request: SandboxRequest, client_id: str) -> dict[str, Any] | Denied:
+        asked = (request.arg("scope") or "").split()
+        consent = self.state["consent"]
+        email = self.state["browser"] or next(reversed(self.state["users"]), None)
+        if not asked:
+            return Denied("invalid_scope")
+        if email is None or email not in self.state["users"] or not consent["approve"]:
+            return Denied("access_denied")
+        allowed = consent["scopes"]
+        scope = " ".join(s for s in asked if allowed is None or s in allowed)
+        prompt = (request.arg("prompt") or "").split()
+        first = f"{client_id} {email}" not in self.state["grants"]
+        offline = request.arg("access_type") == "offline" and ("consent" in prompt or first)
+        if first:
+            self.state["grants"].append(f"{client_id} {email}")
+        return {"email": email, "scope": scope, "refresh": offline and consent["refresh_token"]}
+
+    def code_extra(self, grant: dict[str, Any]) -> dict[str, str]:
+        return {"scope": grant["scope"]}
+
+    def exchange_code(self, request: SandboxRequest, grant: dict[str, Any]) -> SandboxResponse:
+        body = self.issue(grant["client_id"], grant["email"], grant["scope"], grant["refresh"])
+        return SandboxResponse.json(body)
+
+    def exchange_refresh(
+        self, request: SandboxRequest, form: dict[str, str], client_id: str
+    ) -> SandboxResponse:
+        held = self.state["refresh"].get(form.get("refresh_token", ""))
+        if held is None or held["client_id"] != client_id:
+            raise self.refusal(self.answers.bad_refresh_token)
+        body = self.issue(client_id, held["email"], held["scope"], refresh=False)
+        return SandboxResponse.json(body)
 
     # https://developers.google.com/identity/openid-connect/openid-connect#obtainuserinfo
     @route("GET", "/v1/userinfo")
@@ -232,7 +211,7 @@ class GoogleEmulator(Emulator):
         self.state["browser"] = email
         client_id = client_id or f"sandbox-{secrets.token_hex(8)}.apps.googleusercontent.com"
         client_secret = client_secret or f"GOCSPX-{secrets.token_hex(12)}"
-        self.state["apps"][client_id] = {"secret": client_secret}
+        self.register_app(client_id, client_secret)
         return {
             "account_id": email,
             "email": email,

@@ -5,7 +5,8 @@ endpoints of login.mailchimp.com (mounted at /mailchimp; each path is the real o
   members (list, get, PUT upsert, POST create, PATCH, DELETE = archive,
   ``actions/delete-permanent``), member tags, batch subscribe ``POST /lists/{id}``,
   list webhooks. It works unchanged with the official ``mailchimp-marketing`` client.
-- ``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/metadata`` (login.mailchimp.com).
+- ``/oauth2/authorize``, ``/oauth2/token``, ``/oauth2/metadata`` (login.mailchimp.com);
+  the authorization-code flow is connectors/sandbox/oauth.py's.
 
 Control actions act as a user of the app (``unsubscribe``, ``clean``, ``edit`` with an
 email change, ``subscribe``) and fire the audience's webhooks whose events and sources
@@ -43,18 +44,17 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import requests
 
 from connectors.sandbox import (
-    Emulator,
     RateLimits,
     SandboxHTTPError,
     SandboxRequest,
     SandboxResponse,
     route,
 )
+from connectors.sandbox.oauth import Denied, OAuthAnswers, OAuthEmulator
 from connectors.sandbox.synthetic import Person, people
 
 logger = logging.getLogger(__name__)
@@ -105,10 +105,21 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode()).hexdigest()  # noqa: S324 (Mailchimp's id)
 
 
-class MailchimpEmulator(Emulator):
+class MailchimpEmulator(OAuthEmulator):
     """Mailchimp accounts (one datacentre each), audiences, members, OAuth apps."""
 
     vendor = "mailchimp"
+    answers = OAuthAnswers(
+        authorize_unknown_client=(400, "invalid_client", ""),
+        bad_response_type=(400, "invalid_client", ""),
+        token_unknown_client=(401, "invalid_client", ""),
+        bad_secret=(401, "invalid_client", ""),
+        bad_code=(400, "invalid_grant", ""),
+        bad_refresh_token=(400, "invalid_grant", ""),
+        unsupported_grant=(401, "invalid_client", ""),
+    )
+    code_seconds = CODE_SECONDS
+    refreshes = False
     # https://mailchimp.com/developer/marketing/docs/fundamentals/#throttling
     rate_limits = RateLimits(parallel=10)
 
@@ -859,47 +870,23 @@ class MailchimpEmulator(Emulator):
     # --- OAuth (login.mailchimp.com).
 
     # https://mailchimp.com/developer/marketing/guides/access-user-data-oauth-2/
+    # (the flow is connectors/sandbox/oauth.py's; these are Mailchimp's answers)
     @route("GET", "/oauth2/authorize")
     def authorize(self, request: SandboxRequest) -> SandboxResponse:
-        client_id = request.arg("client_id") or ""
-        redirect_uri = request.arg("redirect_uri") or ""
-        app = self.state["apps"].get(client_id)
-        if app is None or request.arg("response_type") != "code" or not redirect_uri:
-            return SandboxResponse.json({"error": "invalid_client"}, status=400)
-        account_id = app.get("signed_in")
-        back: dict[str, str] = {}
-        if account_id not in self.state["accounts"] or not app.get("approve", True):
-            back["error"] = "access_denied"
-        else:
-            code = secrets.token_hex(16)
-            self.state["codes"][code] = {
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "account_id": account_id,
-                "expires": time.time() + CODE_SECONDS,
-            }
-            back["code"] = code
-        if request.arg("state"):
-            back["state"] = request.arg("state") or ""
-        separator = "&" if "?" in redirect_uri else "?"
-        return SandboxResponse(
-            status=302, headers={"Location": f"{redirect_uri}{separator}{urlencode(back)}"}
-        )
+        return self.authorize_flow(request)
 
     @route("POST", "/oauth2/token")
     def token(self, request: SandboxRequest) -> SandboxResponse:
-        form = dict(parse_qsl(request.body.decode()))
-        client_id = form.get("client_id", "")
-        app = self.state["apps"].get(client_id)
-        if (
-            form.get("grant_type") != "authorization_code"
-            or app is None
-            or app["secret"] != form.get("client_secret")
-        ):
-            return SandboxResponse.json({"error": "invalid_client"}, status=401)
-        grant = self.redeem_code(form, client_id)
-        if grant is None:
-            return SandboxResponse.json({"error": "invalid_grant"}, status=400)
+        return self.token_flow(request)
+
+    def consent(self, request: SandboxRequest, client_id: str) -> dict[str, Any] | Denied:
+        app = self.state["apps"][client_id]
+        account_id = app.get("signed_in")
+        if account_id not in self.state["accounts"] or not app.get("approve", True):
+            return Denied("access_denied")
+        return {"account_id": account_id}
+
+    def exchange_code(self, request: SandboxRequest, grant: dict[str, Any]) -> SandboxResponse:
         access = secrets.token_hex(16)
         self.state["tokens"][access] = grant["account_id"]
         # Mailchimp tokens never expire: expires_in 0 and no refresh token.

@@ -21,6 +21,9 @@ authorization (a refresh sends the client secret there). Tenant settings: option
 is written into the credentials' secrets, which the engine stores back on this one
 authorization.
 
+Deltas read ``SystemModstamp >= since`` and leave out rows already delivered unchanged
+(``SeenWindow``, cursor.py): Salesforce's stamps have whole seconds, so many records share one.
+
 ``usage()`` returns the API usage last reported (``Sforce-Limit-Info``) for
 ``AppAuthorization.limit_info``; ``cursor_expired(cursor)`` tells whether the deleted-
 records feed still reaches back to the cursor (if not, run a full listing).
@@ -54,9 +57,9 @@ from connectors.salesforce.client import (
     SalesforceClient,
     SaveResult,
     Session,
-    format_time,
     parse_time,
 )
+from connectors.salesforce.cursor import OVERLAP, SeenWindow
 
 if TYPE_CHECKING:
     from connectors.http import Http
@@ -70,10 +73,6 @@ ACCOUNT_NAME = "Account.Name"
 # How far the deleted-records feed reaches back (getDeleted: 15 days per ../shared/apis
 # 1.4; getUpdated reaches 30). Older cursors need a complete listing.
 DELETED_WINDOW = timedelta(days=15)
-# UNCONFIRMED: SystemModstamp is stamped when the transaction starts, so a record can
-# surface a little behind the newest stamp already seen; each delta re-reads this much,
-# which costs only records the engine skips as echoes.
-OVERLAP = timedelta(seconds=60)
 COMMON = {
     "FirstName": "first_name",
     "LastName": "last_name",
@@ -278,27 +277,29 @@ class SalesforceConnector(Connector):
         return since is None or since < datetime.now(UTC) - DELETED_WINDOW + timedelta(hours=1)
 
     def fetch(self, cursor: Any) -> Iterator[Page]:
-        """Records with ``SystemModstamp >= cursor`` (inclusive; ordered by SystemModstamp,
-        Id) plus the ids the deleted-records feed reports; with no cursor, every record,
-        ``complete`` on the last page. Cursor: ``{"since", "deleted_since"}``."""
+        """Records with ``SystemModstamp >= since`` (inclusive; ordered by SystemModstamp,
+        Id) that were not already delivered as they are now, plus the ids the deleted-
+        records feed reports; with no cursor, every record, ``complete`` on the last page.
+        Cursor: ``{"since", "deleted_since", "seen"}`` (see ``SeenWindow``)."""
         started = datetime.now(UTC)
         # SOQL, not SQL: columns come from describe, values go through soql.quote.
         select = f"SELECT {', '.join(self._columns())} FROM {self.scope}"  # noqa: S608
         order = " ORDER BY SystemModstamp, Id"
         if cursor is None:
             # The feed must cover deletions made while the listing runs.
-            yield from self._pages(select + order, None, [], started - OVERLAP, listing=True)
+            window = SeenWindow(None, {})
+            yield from self._pages(select + order, window, [], started - OVERLAP, listing=True)
             return
-        since = parse_time(cursor.get("since")) if isinstance(cursor, dict) else None
+        window = SeenWindow.of(cursor)
         deleted: list[str] = []
         deleted_since = started - OVERLAP
         if self.cursor_expired(cursor):
             logger.warning(
                 "Salesforce cursor %s is older than the deleted-records feed reaches; "
                 "re-reading every record, deletions since then need a full resync",
-                cursor,
+                cursor.get("since") if isinstance(cursor, dict) else cursor,
             )
-            since = None
+            window = SeenWindow(None, {})
         else:
             start = parse_time(cursor["deleted_since"])
             assert start is not None  # cursor_expired checked it
@@ -312,48 +313,36 @@ class SalesforceConnector(Connector):
                 )
             deleted = list(feed.ids)
             deleted_since = feed.latest or deleted_since
+        since = window.since
         where = f" WHERE SystemModstamp >= {soql.datetime_literal(since)}" if since else ""
-        yield from self._pages(select + where + order, since, deleted, deleted_since, listing=False)
+        query = select + where + order
+        yield from self._pages(query, window, deleted, deleted_since, listing=False)
 
     def _pages(
         self,
         query: str,
-        since: datetime | None,
+        window: SeenWindow,
         deleted: list[str],
         deleted_since: datetime,
         *,
         listing: bool,
     ) -> Iterator[Page]:
-        """Pages of ``query``. A delta's every page carries a cursor (rows come in
-        SystemModstamp order, so it is safe to save); a listing's only the last."""
-        newest: datetime | None = None
+        """Pages of ``query`` without the rows already delivered unchanged. A delta's
+        every page carries a cursor (rows come in SystemModstamp order, so it is safe to
+        save); a listing's only the last."""
         pages = self.client.query_pages(query)
         batch: list[dict[str, Any]] | None = next(pages, [])
         while batch is not None:
-            records = [self.record(row) for row in batch]
-            for record in records:
-                if record.updated_at and (newest is None or record.updated_at > newest):
-                    newest = record.updated_at
+            records = [self.record(row) for row in batch if not window.delivered(row)]
+            window.add_page(batch)
             following = next(pages, None)
             page = Page(records=records, deleted=deleted)
             deleted = []  # reported once, with the first page
             if not listing or following is None:
-                page.cursor = self._cursor(since, newest, deleted_since)
+                page.cursor = window.cursor(deleted_since)
             page.complete = listing and following is None
             yield page
             batch = following
-
-    @staticmethod
-    def _cursor(
-        since: datetime | None, newest: datetime | None, deleted_since: datetime
-    ) -> dict[str, str]:
-        moved = newest - OVERLAP if newest else None
-        if since is not None and (moved is None or moved < since):
-            moved = since  # never step back: a quiet delta keeps its cursor
-        return {
-            "since": format_time(moved or deleted_since),
-            "deleted_since": format_time(deleted_since),
-        }
 
     def record(self, row: dict[str, Any]) -> Record:
         fields: dict[str, Any] = {}
@@ -428,8 +417,7 @@ class SalesforceConnector(Connector):
         them matches what the next read returns."""
         written = {r.id: r for r in results if r.error is None and r.id}
         ids = list(written)
-        for start in range(0, len(ids), MAX_BATCH):
-            chunk = ids[start : start + MAX_BATCH]
+        for chunk in soql.in_lists(ids, MAX_BATCH):
             in_list = ", ".join(soql.quote(i) for i in chunk)
             columns = ", ".join(self._columns())
             query = f"SELECT {columns} FROM {self.scope} WHERE Id IN ({in_list})"  # noqa: S608
@@ -514,8 +502,7 @@ class SalesforceConnector(Connector):
         names = sorted({n for n in wanted.values() if n})
         ids: dict[str, str] = {}
         errors: dict[str, ConnectorError] = {}
-        for start in range(0, len(names), MAX_BATCH):
-            chunk = names[start : start + MAX_BATCH]
+        for chunk in soql.in_lists(names, MAX_BATCH):
             in_list = ", ".join(soql.quote(n) for n in chunk)
             query = f"SELECT Id, Name FROM Account WHERE Name IN ({in_list})"  # noqa: S608
             for row in self.client.query(query + " ORDER BY CreatedDate, Id"):

@@ -1,4 +1,5 @@
-"""SOQL: quoting for the client, and the small parser the sandbox evaluates queries with.
+"""SOQL: quoting and IN lists for the connector, and the small parser the sandbox
+evaluates queries with.
 
 The client only ever builds the queries below, so the sandbox understands exactly that
 subset of SOQL (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/):
@@ -14,9 +15,11 @@ with ``cond`` one of ``f = v``, ``f != v``, ``f < v``, ``f <= v``, ``f > v``, ``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -28,6 +31,9 @@ _TOKEN = re.compile(
 )
 DATETIME_LITERAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 DATE_LITERAL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The URL-encoded IN list of one query at most: with the columns and headers, a query's
+# GET stays under Salesforce's 16,384 bytes of URI and headers (Help article 000386264).
+IN_LIST_BYTES = 8_000
 
 
 class SoqlError(ValueError):
@@ -38,6 +44,23 @@ def quote(value: str) -> str:
     """``value`` as a SOQL string literal: backslashes and single quotes escaped."""
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
     return f"'{escaped}'"
+
+
+def in_lists(values: list[str], most: int = 200) -> Iterator[list[str]]:
+    """``values`` cut into SOQL ``IN (…)`` lists of at most ``most`` values whose
+    quoted, URL-encoded text fits ``IN_LIST_BYTES`` (a query is a GET: its URL counts
+    against Salesforce's 16,384 bytes, and non-ASCII text grows up to ninefold there)."""
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        cost = len(quote_plus(quote(value))) + len(quote_plus(", "))
+        if chunk and (len(chunk) >= most or size + cost > IN_LIST_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def datetime_literal(moment: datetime) -> str:

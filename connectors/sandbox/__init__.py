@@ -5,6 +5,7 @@
 - ``server``: ``SandboxServer`` (one process, every vendor under ``/<vendor>/``, the
   control API under ``/_sandbox/``); ``manage.py sandbox`` runs it.
 - ``faults``: injected 5xx, 429, latency, dropped connections, and vendors' real limits.
+- ``oauth``: ``OAuthEmulator``, the authorization-code flow of vendors' login hosts.
 - ``control``: ``SandboxControl``, a client of the control API.
 - ``synthetic``: deterministic synthetic people for seeding.
 

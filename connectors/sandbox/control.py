@@ -42,6 +42,12 @@ class SandboxControl:
     def reset(self, vendor: str | None = None) -> None:
         self._call("POST", "reset", json={"vendor": vendor} if vendor else {})
 
+    def strict(self, on: bool = True, vendor: str | None = None) -> dict[str, bool]:
+        """Turn strict mode on or off (every vendor, or one): the emulators then refuse
+        what their vendors would refuse. A reset returns to the server's default."""
+        body: dict[str, Any] = {"strict": on, **({"vendor": vendor} if vendor else {})}
+        return self._call("PUT", "strict", json=body)
+
     def create_account(self, vendor: str, /, **options: Any) -> dict[str, Any]:
         return self._call("POST", f"{vendor}/accounts", json=options)
 

@@ -31,6 +31,14 @@ Adding a vendor's emulator (connectors/<vendor>/sandbox.py)::
 
 Handlers run one at a time under the emulator's lock, so they need no locking of their
 own. ``state`` must stay JSON-able: the server persists it with ``--state-file``.
+
+Strict mode: an emulator answers as its vendor does in every mode, but may let through
+some requests its vendor would refuse (a lenient emulator is easier to explore by hand).
+With ``strict`` on (``SandboxServer(strict=True)``, ``manage.py sandbox --strict``,
+``PUT /_sandbox/strict``, or the ``strict_sandbox`` test fixture) every such check made
+with ``refuse_when_strict`` refuses as the vendor would::
+
+    self.refuse_when_strict(len(ids) > 100, 400, "at most 100 ids", code="TOO_MANY")
 """
 
 from __future__ import annotations
@@ -38,7 +46,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -159,13 +166,15 @@ class Emulator:
                     "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern.rstrip("/")) + "/?$"
                 )
                 routes.append((method, regex, pattern, name))
-        # Literal segments beat placeholders: longest literal prefix first.
-        routes.sort(key=lambda r: -len(r[2].split("{")[0]))
+        # Literal segments beat placeholders: longest literal prefix first, then the most
+        # literal text (``/sobjects/{o}/describe`` before ``/sobjects/{o}/{id}``).
+        routes.sort(key=lambda r: (-len(r[2].split("{")[0]), -len(re.sub(r"\{\w+\}", "", r[2]))))
         cls._routes = routes
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.state: dict[str, Any] = {}
+        self.strict = False  # set by the server; see "Strict mode" above
         self.reset()
 
     # --- To implement per vendor.
@@ -195,20 +204,6 @@ class Emulator:
         response = self.error(429, "Too many requests")
         response.headers["Retry-After"] = str(max(0, round(retry_after, 3)))
         return response
-
-    def redeem_code(self, form: dict[str, str], client_id: str) -> dict[str, Any] | None:
-        """OAuth emulators: take the authorization code of a token request out of
-        ``state["codes"]`` (one use only); None unless it was issued to ``client_id``
-        for the same ``redirect_uri`` and has not expired (RFC 6749 section 4.1.3)."""
-        found: dict[str, Any] | None = self.state["codes"].pop(form.get("code", ""), None)
-        if (
-            found is None
-            or found["client_id"] != client_id
-            or found["redirect_uri"] != form.get("redirect_uri")
-            or found["expires"] < time.time()
-        ):
-            return None
-        return found
 
     def rate_limit_key(self, request: SandboxRequest) -> str:
         """Who the rate limits apply to (the account); by default the auth header."""
@@ -244,6 +239,12 @@ class Emulator:
             if method == request.method and regex.match(request.path):
                 return f"{method} {pattern}"
         return f"{request.method} (unknown)"
+
+    def refuse_when_strict(self, refused: bool, status: int, message: str, **extra: Any) -> None:
+        """In strict mode, answer the vendor's error ``status`` when ``refused``; in
+        lenient mode let the request through."""
+        if refused and self.strict:
+            raise self.fail(status, message, **extra)
 
     def fail(self, status: int, message: str, **extra: Any) -> SandboxHTTPError:
         """An exception to ``raise`` from a handler to answer with a vendor error."""

@@ -2,8 +2,9 @@
 suite) and the conftest of vendor test folders run on their own.
 
 ``sandbox_server`` starts one server in-process on a free loopback port per session;
-``sandbox`` resets it before each test (state, request counts, faults) and hands out a
-``SandboxControl`` for its control API.
+``sandbox`` resets it before each test (state, request counts, faults, strict mode) and
+hands out a ``SandboxControl`` for its control API; ``strict_sandbox`` is the same with
+strict mode on (a suite opts in with ``pytestmark = pytest.mark.usefixtures(...)``).
 """
 
 from __future__ import annotations
@@ -36,3 +37,10 @@ def sandbox(sandbox_server: SandboxServer, settings: Any) -> SandboxControl:
     control = SandboxControl(sandbox_server.url)
     control.reset()
     return control
+
+
+@pytest.fixture
+def strict_sandbox(sandbox: SandboxControl) -> SandboxControl:
+    """``sandbox`` with strict mode on: every emulator refuses what its vendor would."""
+    sandbox.strict(True)
+    return sandbox

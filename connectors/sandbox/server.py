@@ -7,8 +7,11 @@
 
   ====== =============================== ==============================================
   GET    /_sandbox/                      vendors mounted
-  POST   /_sandbox/reset                 forget all state, counts and faults
+  POST   /_sandbox/reset                 forget all state, counts and faults, strict
+                                         mode back to the server's default
                                          (``{"vendor": "…"}`` for one vendor)
+  GET|PUT /_sandbox/strict               strict mode per vendor (``{"strict": true}``,
+                                         ``"vendor"`` for one); see emulator.py
   GET    /_sandbox/requests              request counts per vendor and endpoint
   POST   /_sandbox/<vendor>/accounts     create an account; answers its API key etc.
   POST   /_sandbox/<vendor>/seed         ``{"account", "count", "seed", …}``
@@ -93,6 +96,7 @@ class SandboxServer:
         port: int = 0,
         state_file: str | Path | None = None,
         demo: bool = False,
+        strict: bool = False,
     ) -> None:
         self.mounts = {
             vendor: _Mount(emulator)
@@ -100,6 +104,9 @@ class SandboxServer:
                 emulators if emulators is not None else discover_emulators()
             ).items()
         }
+        self.strict = strict  # what a reset returns every emulator to
+        for mount in self.mounts.values():
+            mount.emulator.strict = strict
         self.state_file = Path(state_file) if state_file else None
         self.dirty = threading.Event()
         self.stopping = threading.Event()
@@ -265,9 +272,16 @@ class SandboxServer:
                 with mount.emulator.lock:
                     mount.emulator.reset()
                 mount.set_faults(Faults())
+                mount.emulator.strict = self.strict
                 with mount.lock:
                     mount.counts.clear()
             return ok({"reset": vendors})
+        if parts == ["strict"]:
+            if method == "PUT":
+                chosen = [body["vendor"]] if body.get("vendor") else list(self.mounts)
+                for vendor in chosen:
+                    self.mounts[vendor].emulator.strict = bool(body.get("strict", True))
+            return ok({vendor: mount.emulator.strict for vendor, mount in self.mounts.items()})
         if parts == ["requests"] and method == "GET":
             return ok(
                 {

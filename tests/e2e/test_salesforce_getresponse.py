@@ -25,6 +25,9 @@ from sync.models import (
 )
 from tests.e2e.salesforce import authorize_salesforce, salesforce_records
 
+# The emulators refuse what their vendors would refuse (connectors/sandbox/emulator.py).
+pytestmark = pytest.mark.usefixtures("strict_sandbox")
+
 SF_CUSTOM = {
     "Contact": [
         {"name": "GRdeleted__c", "type": "boolean", "label": "Removed from GetResponse"},

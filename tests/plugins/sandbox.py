@@ -7,6 +7,6 @@ connectors/sandbox/fixtures.py so vendor test folders run alone can use them too
 
 from __future__ import annotations
 
-from connectors.sandbox.fixtures import sandbox, sandbox_server
+from connectors.sandbox.fixtures import sandbox, sandbox_server, strict_sandbox
 
-__all__ = ["sandbox", "sandbox_server"]
+__all__ = ["sandbox", "sandbox_server", "strict_sandbox"]

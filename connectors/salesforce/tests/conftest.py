@@ -10,7 +10,7 @@ import pytest
 
 from connectors.sandbox.control import SandboxControl
 from tests.plugins.personas import account, member, owner, owner_client  # noqa: F401
-from tests.plugins.sandbox import sandbox, sandbox_server  # noqa: F401
+from tests.plugins.sandbox import sandbox, sandbox_server, strict_sandbox  # noqa: F401
 
 
 @pytest.fixture

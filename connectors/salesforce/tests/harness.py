@@ -16,8 +16,9 @@ from tests.contract.harness import FaultKind, Harness, Served, fast_http, sandbo
 
 
 class SalesforceHarness(Harness):
-    """One sandbox org, Contacts scope; SOQL batches are at least 200 records, so the
-    paging tests seed a few hundred."""
+    """One sandbox org, Contacts scope, the emulator in strict mode (it refuses what
+    Salesforce refuses); SOQL batches are at least 200 records, so the paging tests seed
+    a few hundred."""
 
     vendor = "salesforce"
     page_size = 200
@@ -28,6 +29,7 @@ class SalesforceHarness(Harness):
 
     def __init__(self, sandbox: SandboxControl) -> None:
         self.sandbox = sandbox
+        sandbox.strict(True, vendor="salesforce")
         self.org = sandbox.create_account(
             "salesforce",
             name="Contract",

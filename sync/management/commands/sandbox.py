@@ -38,6 +38,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-demo", action="store_true", help="Do not create the demo accounts."
         )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="Refuse whatever the vendors would refuse (connectors/sandbox/emulator.py).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         state_file = "" if options["memory"] else options["state_file"]
@@ -48,6 +53,7 @@ class Command(BaseCommand):
             port=options["port"],
             state_file=state_file or None,
             demo=not options["no_demo"],
+            strict=options["strict"],
         )
         # SIGTERM (bin/run stopping its children) ends like Ctrl-C: state saved on the way out.
         signal.signal(signal.SIGTERM, _interrupt)
