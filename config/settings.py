@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "django_q",
     "encrypted_model_fields",
     "rest_framework",
@@ -154,6 +155,8 @@ TEMPLATES = [
 ]
 # --- Tenant pages: their template filters (sync/web/templatetags.py) load everywhere.
 TEMPLATES[0]["OPTIONS"]["builtins"] = ["sync.web.templatetags"]
+# Forms print each error once, in the summary above them (config/forms.py).
+FORM_RENDERER = "config.forms.FormRenderer"
 
 # --- Database: SQLite in var/ by default, PostgreSQL when DATABASE_URL says so.
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,7 @@ def test_first_step_refuses_another_tenants_authorization(
 def test_scopes_step_lists_the_apps_scopes(owner_client: Client, draft: Connection) -> None:
     page = owner_client.get(step("setup_scopes", draft)).content.decode()
     assert "Newsletter (list)" in page
-    assert "One-way: Acme CRM → Acme newsletter" in page
+    assert "One-way: Fake app · Acme CRM → Fake app · Acme newsletter" in page
 
 
 def test_scopes_step_saves_and_makes_default_rules_and_pairs(
@@ -335,7 +335,7 @@ def test_preview_runs_the_dry_run_and_shows_its_counts_and_samples(
     )
     page = owner_client.get(step("setup_preview", draft)).content.decode()
     assert "ann@x.test" in page
-    assert "Acme CRM → Acme newsletter" in page and "Would create" in page
+    assert "Fake app · Acme CRM → Fake app · Acme newsletter" in page and "Would create" in page
     assert "Left out" in page and "no email address" in page
     assert "Start syncing" in page
 

@@ -1,0 +1,119 @@
+"""Issue 21, the display points a view test can show: the dashboard's configuration read
+as a person would (9), conflicts with both values and the fields' labels (10), form
+errors printed once (15), sides named by their vendor (20), the statistics table one
+line per record with the filters kept in the URL (24)."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+from django.urls import reverse
+
+from sync.engine.run import run_connection
+from sync.models import Connection, RuleAction, RuleFilter, SyncEvent
+from tests.fakes.connector import FakeApp
+from tests.plugins.fake import make_fake_connection
+
+
+def text_of(html: str) -> str:
+    """The page's words without tags, spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_dashboard_reads_the_rules_as_sentences_with_not_and_the_apps_names(
+    member_client: Client, connection: Connection
+) -> None:
+    rule = connection.rules.get(direction="a_to_b")
+    RuleFilter.objects.create(rule=rule, kind="has_tag", value="vip", negate=True)
+    RuleFilter.objects.create(rule=rule, kind="field", field="company", operator="not_empty")
+    RuleAction.objects.create(rule=rule, kind="add_tag", value="from_crm")
+    connection.conflict_policy = "a_wins"
+    connection.save()
+
+    page = text_of(member_client.get(reverse("web:connection", args=[connection.pk])).content.decode())
+
+    assert (
+        "Contacts of Fake app · Acme CRM that do not have the tag “vip” and whose Company "
+        "is not empty go to Fake app · Acme newsletter; then add the tag “from_crm” in "
+        "Fake app · Acme newsletter." in page
+    )
+    assert "When both apps changed a field: the value in Fake app · Acme CRM wins." in page
+    assert "not_empty" not in page
+    assert "side a wins" not in page.lower()
+    assert "Email ↔ Email" in page
+
+
+def test_conflict_shows_the_kept_and_the_lost_value_by_the_fields_label(
+    owner_client: Client, account: object, fake_apps: tuple[FakeApp, FakeApp]
+) -> None:
+    app_a, app_b = fake_apps
+    connection = make_fake_connection(account, app_a, app_b, conflict_policy="a_wins")  # type: ignore[arg-type]
+    ann = app_a.add(email="ann@x.test", company="Roma")
+    run_connection(connection.pk, initial=True)
+    app_a.edit(ann, company="Roma-SF")
+    app_b.edit(app_b.by_email("ann@x.test")[0], company="Roma-GR")
+    run_connection(connection.pk)
+    assert connection.events.filter(action="conflict").count() == 1
+
+    html = owner_client.get(reverse("web:conflicts", args=[connection.pk])).content.decode()
+    row = text_of(re.search(r"<table class=\"conflict\">.*?</table>", html, re.S).group(0))  # type: ignore[union-attr]
+
+    assert "Company Roma-SF from Fake app · Fake a Roma-GR was in Fake app · Fake b" in row
+    assert "(empty)" not in row and "company|company" not in html
+
+
+def test_sides_are_named_by_vendor_scope_and_account(
+    member_client: Client, connection: Connection
+) -> None:
+    connection.a_scope, connection.a_scope_label = "c1", "Contacts"
+    connection.save()
+    page = text_of(member_client.get(reverse("web:connection", args=[connection.pk])).content.decode())
+    assert "Fake app · Contacts · Acme CRM" in page
+    assert "Fake app · Acme newsletter" in page
+
+
+def test_login_error_is_printed_once(client: Client, owner: object) -> None:
+    response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    page = response.content.decode()
+    assert page.count("Please enter a correct username and password") == 1
+
+
+def test_connect_form_error_is_printed_once(owner_client: Client) -> None:
+    response = owner_client.post(reverse("web:app_connect", args=["fake"]), {"label": "x"})
+    page = text_of(response.content.decode())
+    # Two fields are missing: each one's message once, in the summary, by its label.
+    assert page.count("This field is required.") == 2
+    assert page.count("API key : This field is required.") == 1
+
+
+def test_statistics_row_counts_the_fields_and_keeps_their_changes_one_click_away(
+    member_client: Client, connection: Connection
+) -> None:
+    SyncEvent.objects.create(
+        connection=connection,
+        action="update",
+        direction="b_to_a",
+        label="ann@x.test",
+        changes={
+            "first_name": {"old": "Ann", "new": "Anne"},
+            "company": {"old": None, "new": "Acme"},
+        },
+        status="error",
+        error="HTTP 422: invalid phone " + "x" * 300,
+    )
+    html = member_client.get(
+        reverse("web:stats", args=[connection.pk]) + "?status=error&direction=b_to_a"
+    ).content.decode()
+    row = re.search(r"<tbody>.*?</tbody>", html.split('class="records"')[1], re.S).group(0)  # type: ignore[union-attr]
+    assert "<summary>2 fields</summary>" in row
+    assert "<del>Ann</del> → <ins>Anne</ins>" in row  # inside the closed <details>
+    assert "HTTP 422: invalid phone " + "x" * 300 in row  # never cut off
+    # The filters stay in the URL of the record's page, and its way back keeps them.
+    event = SyncEvent.objects.get(label="ann@x.test")
+    back = "status=error&amp;direction=b_to_a"
+    assert f"?back={back.replace('&amp;', '%26').replace('=', '%3D')}" in row
+    page = member_client.get(
+        reverse("web:event", args=[connection.pk, event.pk]) + "?back=status%3Derror%26direction%3Db_to_a"
+    ).content.decode()
+    assert reverse("web:stats", args=[connection.pk]) + "?status=error&amp;direction=b_to_a" in page
