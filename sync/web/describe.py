@@ -214,9 +214,7 @@ def describe_configuration(connection: Connection) -> dict[str, Any]:
         }.get(mode, mode)
         if mode != "off" and connection.deletion_review:
             what += ", after you approve it"
-        deletions.append(
-            f"A contact deleted in {names[source]}: in {names[target]} {what}."
-        )
+        deletions.append(f"A contact deleted in {names[source]}: in {names[target]} {what}.")
     unsubscribes = {
         "off": "An unsubscribe is not passed on.",
         "tag": f"An unsubscribe adds the tag “{connection.unsubscribe_tag}” on the other side.",

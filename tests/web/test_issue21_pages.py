@@ -16,6 +16,10 @@ from tests.fakes.connector import FakeApp
 from tests.plugins.fake import make_fake_connection
 
 
+def dashboard(client: Client, connection: Connection) -> str:
+    return text_of(client.get(reverse("web:connection", args=[connection.pk])).content.decode())
+
+
 def text_of(html: str) -> str:
     """The page's words without tags, spaces collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
@@ -31,7 +35,7 @@ def test_dashboard_reads_the_rules_as_sentences_with_not_and_the_apps_names(
     connection.conflict_policy = "a_wins"
     connection.save()
 
-    page = text_of(member_client.get(reverse("web:connection", args=[connection.pk])).content.decode())
+    page = dashboard(member_client, connection)
 
     assert (
         "Contacts of Fake app · Acme CRM that do not have the tag “vip” and whose Company "
@@ -68,7 +72,7 @@ def test_sides_are_named_by_vendor_scope_and_account(
 ) -> None:
     connection.a_scope, connection.a_scope_label = "c1", "Contacts"
     connection.save()
-    page = text_of(member_client.get(reverse("web:connection", args=[connection.pk])).content.decode())
+    page = dashboard(member_client, connection)
     assert "Fake app · Contacts · Acme CRM" in page
     assert "Fake app · Acme newsletter" in page
 
@@ -114,6 +118,7 @@ def test_statistics_row_counts_the_fields_and_keeps_their_changes_one_click_away
     back = "status=error&amp;direction=b_to_a"
     assert f"?back={back.replace('&amp;', '%26').replace('=', '%3D')}" in row
     page = member_client.get(
-        reverse("web:event", args=[connection.pk, event.pk]) + "?back=status%3Derror%26direction%3Db_to_a"
+        reverse("web:event", args=[connection.pk, event.pk])
+        + "?back=status%3Derror%26direction%3Db_to_a"
     ).content.decode()
     assert reverse("web:stats", args=[connection.pk]) + "?status=error&amp;direction=b_to_a" in page

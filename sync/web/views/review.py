@@ -21,7 +21,9 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 
 
-def conflict_rows(event: SyncEvent, labels: dict[str, dict[str, str]] | None = None) -> list[dict[str, object]]:
+def conflict_rows(
+    event: SyncEvent, labels: dict[str, dict[str, str]] | None = None
+) -> list[dict[str, object]]:
     """A conflict's fields by their labels: the value that won (kept) and the one that
     lost. The planner journals a pair as {"a", "b", "won", "lost"}; older events as
     {"new", "lost"}."""
