@@ -29,7 +29,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from sync.models import Connection, ConnectionState, RunStatus, SyncRun, Trigger
+from sync.models import (
+    AppAuthorization,
+    Connection,
+    ConnectionState,
+    Health,
+    RunStatus,
+    SyncRun,
+    Trigger,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -206,3 +214,11 @@ def _queue(outcome: Outcome, trigger: str, **options: Any) -> Outcome:
         run = connection.runs.filter(trigger=trigger, created_at__gte=queued_at).first()
     outcome.run = run
     return outcome
+
+
+def authorizations_worked(connection: Connection) -> None:
+    """A run that finished reading (and writing) both apps checked their authorizations
+    as well as "Test" would: both are OK, checked now (the apps page shows it)."""
+    AppAuthorization.objects.filter(
+        pk__in=[connection.a_authorization_id, connection.b_authorization_id]
+    ).update(health=Health.OK, health_message="", checked_at=timezone.now())

@@ -192,6 +192,11 @@ class AppAuthorization(models.Model):
     def has_secrets(self) -> bool:
         return bool(self.secrets)
 
+    @property
+    def webhook_url(self) -> str:
+        """Where this account of the app sends its callbacks (PUBLIC_URL/hooks/…/)."""
+        return f"{settings.PUBLIC_URL.rstrip('/')}/hooks/{self.vendor}/{self.webhook_token}/"
+
 
 class ConnectionState(TextChoices):
     DRAFT = "draft", "Draft"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from sync.engine.run import run_connection
-from sync.models import Connection, RuleAction, RuleFilter, SyncEvent
+from sync.models import Account, AppAuthorization, Connection, RuleAction, RuleFilter, SyncEvent
 from tests.fakes.connector import FakeApp
 from tests.plugins.fake import make_fake_connection
 
@@ -122,3 +122,26 @@ def test_statistics_row_counts_the_fields_and_keeps_their_changes_one_click_away
         + "?back=status%3Derror%26direction%3Db_to_a"
     ).content.decode()
     assert reverse("web:stats", args=[connection.pk]) + "?status=error&amp;direction=b_to_a" in page
+
+
+def test_apps_page_shows_admins_the_webhook_address(
+    owner_client: Client, member_client: Client, account: Account
+) -> None:
+    auth = AppAuthorization.objects.create(account=account, vendor="getresponse", label="Shop")
+    url = f"http://127.0.0.1:8000/hooks/getresponse/{auth.webhook_token}/"
+    with override_settings(PUBLIC_URL="http://127.0.0.1:8000"):
+        assert url in owner_client.get(reverse("web:apps")).content.decode()
+        assert auth.webhook_token not in member_client.get(reverse("web:apps")).content.decode()
+
+
+def test_a_successful_run_counts_as_a_check_of_both_authorizations(
+    member_client: Client, account: Account, fake_apps: tuple[FakeApp, FakeApp]
+) -> None:
+    connection = make_fake_connection(account, *fake_apps)
+    fake_apps[0].add(email="ann@x.test")
+    assert connection.a_authorization.health == "unknown"
+    run_connection(connection.pk, initial=True)
+    for auth in AppAuthorization.objects.filter(account=account):
+        assert (auth.health, auth.checked_at is not None) == ("ok", True)
+    page = text_of(member_client.get(reverse("web:apps")).content.decode())
+    assert "Not checked yet" not in page and "checked 0" in page
