@@ -269,6 +269,12 @@ class SalesforceEmulator(Emulator):
         for org in self.state["orgs"].values():
             user_id = org["sessions"].get(token) if token else None
             if user_id:
+                if not org.get("api_enabled", True):
+                    raise self.fail(
+                        403,
+                        "The REST API is not enabled for this Organization.",
+                        code="API_DISABLED_FOR_ORG",
+                    )
                 if org["api"]["used"] >= org["api"]["max"]:
                     raise self.fail(
                         403, "TotalRequests Limit exceeded.", code="REQUEST_LIMIT_EXCEEDED"
@@ -970,6 +976,7 @@ class SalesforceEmulator(Emulator):
         users: list[dict[str, str]] | None = None,
         org_id: str | None = None,
         access_token: str | None = None,
+        api_enabled: bool = True,
         **_: Any,
     ) -> dict[str, Any]:
         """A new org with its admin user (authorized: a session and a refresh token),
@@ -991,6 +998,9 @@ class SalesforceEmulator(Emulator):
             "custom_fields": {},
             "locators": {},
             "admin": "",
+            # False: an edition without API access (Professional, Group…), whose REST
+            # calls all answer 403 API_DISABLED_FOR_ORG; OAuth still signs in.
+            "api_enabled": bool(api_enabled),
         }
         self.state["orgs"][org_id] = org
         for sobject, specs in (custom_fields or {}).items():

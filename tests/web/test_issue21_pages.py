@@ -14,6 +14,7 @@ from sync.engine.run import run_connection
 from sync.models import Account, AppAuthorization, Connection, RuleAction, RuleFilter, SyncEvent
 from tests.fakes.connector import FakeApp
 from tests.plugins.fake import make_fake_connection
+from tests.plugins.radicale import running_radicale
 
 
 def dashboard(client: Client, connection: Connection) -> str:
@@ -145,3 +146,22 @@ def test_a_successful_run_counts_as_a_check_of_both_authorizations(
         assert (auth.health, auth.checked_at is not None) == ("ok", True)
     page = text_of(member_client.get(reverse("web:apps")).content.decode())
     assert "Not checked yet" not in page and "checked 0" in page
+
+
+def test_connecting_a_carddav_server_without_an_address_book_says_so_on_the_form(
+    owner_client: Client, account: Account
+) -> None:
+    # A server that answers and signs in, but holds no address book for the user: the
+    # connect says so where it happens, instead of an OK and "no lists" a step later.
+    with running_radicale() as empty:
+        form = {"label": "Books", "url": empty.url + "/", "username": empty.username}
+        form["password"] = empty.password
+        response = owner_client.post(reverse("web:app_connect", args=["carddav"]), form)
+        assert response.status_code == 400
+        assert "No address book was found at" in text_of(response.content.decode())
+        assert not AppAuthorization.objects.filter(account=account, vendor="carddav").exists()
+
+        empty.create_addressbook("contacts")
+        response = owner_client.post(reverse("web:app_connect", args=["carddav"]), form)
+        assert response.status_code == 302
+        assert AppAuthorization.objects.get(account=account, vendor="carddav").health == "ok"
