@@ -49,6 +49,14 @@ CODE_SECONDS = 600
 ALLOW_ALL: dict[str, Any] = {"approve": True, "scopes": None, "refresh_token": True}
 
 
+# The OAuth client `make run` configures in development (config/settings.py), known to the
+# emulator from its start (demo). Not a secret: it opens nothing but this emulator.
+DEMO_CLIENT = {
+    "client_id": "sandbox-demo.apps.googleusercontent.com",
+    "client_secret": "sandbox-demo-secret",
+}
+
+
 class GoogleEmulator(Emulator):
     """Google accounts, OAuth clients and the tokens they were granted."""
 
@@ -241,6 +249,13 @@ class GoogleEmulator(Emulator):
             "client_secret": client_secret,
             "path": MOUNT,
         }
+
+    def demo(self) -> None:
+        """A demo Google account signed in in the browser, with the development OAuth
+        client (DEMO_CLIENT, which config/settings.py uses in development)."""
+        if DEMO_CLIENT["client_id"] in self.state["apps"]:
+            return
+        self.create_account(email="demo@gmail.example.com", name="Demo", **DEMO_CLIENT)
 
     def seed(self, account: str, count: int, seed: int = 0, **options: Any) -> dict[str, Any]:
         raise ValueError("the Google emulator has no contacts; CardDAV tests use Radicale")

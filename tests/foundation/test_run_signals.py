@@ -1,7 +1,8 @@
 """`make run` started in the background by a script stops cleanly on SIGINT as on SIGTERM
 (issue 21, point 23): a background job of a non-interactive shell inherits SIGINT
-ignored, which bin/run undoes before it sets its traps. Real processes on loopback, on a
-fresh var/; bounded to two minutes each."""
+ignored, which bin/run undoes before it sets its traps. It also offers development's
+CardDAV book on a local Radicale (point 25). Real processes on loopback, on a fresh var/;
+bounded to about three minutes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,13 +38,18 @@ def listening(port: int) -> bool:
 # start used to ignore.
 @pytest.mark.parametrize("number", [signal.SIGINT], ids=["SIGINT"])
 def test_run_in_the_background_stops_on_the_signal(tmp_path: Path, number: int) -> None:
-    web, sandbox = free_port(), free_port()
+    web, sandbox, carddav = free_port(), free_port(), free_port()
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CONTACTSYNC_ENV")
     }
-    env.update(VAR_DIR=str(tmp_path / "var"), WEB_PORT=str(web), SANDBOX_PORT=str(sandbox))
+    env.update(
+        VAR_DIR=str(tmp_path / "var"),
+        WEB_PORT=str(web),
+        SANDBOX_PORT=str(sandbox),
+        RADICALE_PORT=str(carddav),
+    )
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 (open for the process's life)
     # As a script would: `bin/run &` in a non-interactive shell, which prints its pid. Its
     # own session, so what is left afterwards can be found (and, on failure, removed).
@@ -68,13 +75,22 @@ def test_run_in_the_background_stops_on_the_signal(tmp_path: Path, number: int) 
                 time.sleep(0.5)
         else:
             pytest.fail("bin/run served no login page within 120 s")
-        while not listening(sandbox) and time.monotonic() < deadline:
+        while not (listening(sandbox) and listening(carddav)) and time.monotonic() < deadline:
             time.sleep(0.2)
+        # Development offers a CardDAV book on a local Radicale (point 25).
+        book = requests.request(
+            "PROPFIND",
+            f"http://127.0.0.1:{carddav}/demo/contacts/",
+            auth=("demo", "demo"),
+            headers={"Depth": "0"},
+            timeout=10,
+        )
+        assert book.status_code == 207 and "addressbook" in book.text
 
         os.kill(run_pid, number)
 
         shell.wait(timeout=60)
-        assert not listening(web) and not listening(sandbox)
+        assert not any(listening(port) for port in (web, sandbox, carddav))
         assert "Stopped." in (tmp_path / "run.log").read_text() + shell.stdout.read().decode()
     finally:
         if shell.poll() is None:
