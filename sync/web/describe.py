@@ -206,15 +206,15 @@ def describe_configuration(connection: Connection) -> dict[str, Any]:
         if not connection.syncs(f"{source}_to_{target}"):
             continue
         what = {
-            "off": "nothing happens",
-            "trash_tag": f"the tag “{connection.trash_tag}” is added",
-            "delete": "it is deleted",
-            "remove_from_list": "it is removed from the list",
-            "marker_field": "its marker field is set",
+            "off": f"nothing happens in {names[target]}",
+            "trash_tag": f"it gets the tag “{connection.trash_tag}” in {names[target]}",
+            "delete": f"it is deleted in {names[target]} too",
+            "remove_from_list": f"it is removed from the list in {names[target]}",
+            "marker_field": f"its marker field is set in {names[target]}",
         }.get(mode, mode)
         if mode != "off" and connection.deletion_review:
-            what += ", after you approve it"
-        deletions.append(f"A contact deleted in {names[source]}: in {names[target]} {what}.")
+            what += ", once you approve it"
+        deletions.append(f"A contact deleted in {names[source]}: {what}.")
     unsubscribes = {
         "off": "An unsubscribe is not passed on.",
         "tag": f"An unsubscribe adds the tag “{connection.unsubscribe_tag}” on the other side.",

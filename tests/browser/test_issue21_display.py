@@ -176,3 +176,82 @@ def test_statistics_show_one_line_per_record(
     assert "direction=a_to_b" in page.url
     assert page.locator("select[name=direction]").input_value() == "a_to_b"
     screenshot(page, "issue21-statistics")
+
+
+def test_tour_of_the_pages_a_new_user_sees(
+    page: Any, live_server: Any, sandbox: Any, owner: Any
+) -> None:
+    """Every wizard step, the dashboard after Start, the statistics and a conflict, in
+    Chromium against the GetResponse sandbox: the pages read as a person would (sides
+    by vendor, rules in words, one line per record, the conflict's two values)."""
+    from tests.browser.test_setup_and_watch import connect_getresponse
+
+    base = live_server.url
+    shop = sandbox.create_account("getresponse", name="Shop", lists=["shop_customers"])
+    news = sandbox.create_account("getresponse", name="News", lists=["newsletter"])
+    sandbox.seed("getresponse", shop["account_id"], 6, seed=1)
+    sandbox.seed("getresponse", news["account_id"], 4, seed=2)
+    sign_in(page, base)
+    connect_getresponse(page, base, "Shop", shop["api_key"])
+    connect_getresponse(page, base, "News", news["api_key"])
+    screenshot(page, "tour-00-apps")
+
+    page.goto(f"{base}/connections/new/")
+    page.get_by_label("Name").fill("Shop ⇄ News")
+    page.get_by_label("App 1 (side A)").select_option(label="Shop (getresponse)")
+    page.get_by_label("App 2 (side B)").select_option(label="News (getresponse)")
+    screenshot(page, "tour-01-apps-step")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="What to sync, and which way").wait_for()
+    page.locator("select").nth(0).select_option(label="shop_customers (list)")
+    page.locator("select").nth(1).select_option(label="newsletter (list)")
+    screenshot(page, "tour-02-scopes")
+    page.get_by_role("button", name="Save and continue").click()
+    rule = page.locator("article.rule").first
+    rule.get_by_text("Add a condition").click()
+    rule.get_by_label("If", exact=True).select_option("has_tag")
+    rule.get_by_label("Value", exact=True).fill("vip")
+    rule.get_by_label("Not").check()
+    rule.get_by_role("button", name="Add condition").click()
+    page.locator("article.rule").first.get_by_text("“vip”").wait_for()
+    screenshot(page, "tour-03-rules")
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_role("heading", name="Options").wait_for()
+    screenshot(page, "tour-04-options")
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_role("heading", name="Field mapping").wait_for()
+    screenshot(page, "tour-05-mapping")
+    page.get_by_role("button", name="Save and continue").click()
+    screenshot(page, "tour-06-users")
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_role("button", name="Run the preview").click()
+    page.locator("table.preview").wait_for()
+    screenshot(page, "tour-07-preview")
+
+    page.get_by_role("button", name="Start syncing").click()
+    page.locator('[data-state="active"]').wait_for()
+    config = page.locator("#config").locator("xpath=..").inner_text()
+    assert "Contacts of GetResponse · shop_customers · Shop that do not have the tag “vip”" in (
+        config
+    )
+    screenshot(page, "tour-08-dashboard")
+
+    page.get_by_role("link", name="Statistics").click()
+    page.locator("table.records tbody tr").first.wait_for()
+    screenshot(page, "tour-09-statistics")
+
+    # Both apps change one person's name between two runs: a conflict.
+    state = sandbox.state("getresponse", shop["account_id"])["accounts"][shop["account_id"]]
+    email = state["contacts"][0]["email"]
+    sandbox.action("getresponse", "edit", account=news["account_id"], contact=email, name="Roma GR")
+    sandbox.action("getresponse", "edit", account=shop["account_id"], contact=email, name="Roma SF")
+    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_role("button", name="Run now").click()
+    page.locator('[data-run-status="succeeded"], [data-run-status="partial"]').wait_for()
+    page.get_by_role("link", name="Conflicts").first.click()
+    card = page.locator("ul.cards li.card").first
+    card.wait_for()
+    text = card.inner_text()
+    assert "Roma SF" in text and "Roma GR" in text and "(empty)" not in text
+    assert "name|name" not in text and "Name" in text
+    screenshot(page, "tour-10-conflicts")
