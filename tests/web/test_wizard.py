@@ -79,7 +79,8 @@ def test_scopes_step_saves_and_makes_default_rules_and_pairs(
     assert (draft.a_scope_name, draft.b_scope_name) == ("All contacts", "Newsletter")
     # The dashboard names the list as the app does, not by its id.
     page = owner_client.get(reverse("web:connection", args=[draft.pk])).content.decode()
-    assert "All contacts / Newsletter" in page
+    assert "Fake app · All contacts · Acme CRM" in page
+    assert "Fake app · Newsletter · Acme newsletter" in page
     assert sorted(draft.rules.values_list("direction", flat=True)) == ["a_to_b", "b_to_a"]
     defaults = FieldMapping.objects.filter(connection=draft, is_default=True)
     assert defaults.filter(a_field="email", b_field="email").exists()
