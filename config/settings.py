@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "django_q",
     "encrypted_model_fields",
     "rest_framework",
@@ -154,6 +155,8 @@ TEMPLATES = [
 ]
 # --- Tenant pages: their template filters (sync/web/templatetags.py) load everywhere.
 TEMPLATES[0]["OPTIONS"]["builtins"] = ["sync.web.templatetags"]
+# Forms print each error once, in the summary above them (config/forms.py).
+FORM_RENDERER = "config.forms.FormRenderer"
 
 # --- Database: SQLite in var/ by default, PostgreSQL when DATABASE_URL says so.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -373,6 +376,18 @@ SOCIAL_AUTH_MAILCHIMP_PIPELINE = (
     "connectors.mailchimp.oauth.store_authorization",
 )
 AUTHENTICATION_BACKENDS += ["connectors.mailchimp.oauth.MailchimpOAuth"]
+# --- Development (`make run`): the OAuth vendors' clients and endpoints are their
+# emulators' (config/development.py), except for a vendor of which any variable is set
+# (its real client then, whole). Never in production, which refuses VENDOR_SANDBOXES;
+# nor in tests, which set their own.
+if ENVIRONMENT == "development" and VENDOR_SANDBOXES:
+    from config.development import sandbox_settings
+
+    _rows = sandbox_settings(SANDBOX_URL)
+    _configured = {v.split("_")[0] for v, _, _ in _rows if env.str(v, default="")}
+    for _variable, _setting, _value in _rows:
+        if _variable.split("_")[0] not in _configured:
+            globals()[_setting] = _value
 # Hosts a tenant types (a PBX, a CardDAV server) may resolve to loopback or private
 # addresses only where the operator allows it: development and tests, whose sandboxes
 # listen on 127.0.0.1 (connectors/hosts.py).

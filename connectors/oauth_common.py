@@ -47,6 +47,21 @@ def pending_account(backend: Any, strategy: Any, user: Any) -> tuple[dict[str, A
     return pending, int(account_id)
 
 
+def check_before_storing(backend: Any, authorization: Any) -> None:
+    """Try the new grant on the app before it is stored, as the connect form does for an
+    API key: the connector's ``check()`` (Salesforce: its REST API; Google Contacts: the
+    address book). A grant the app refuses (an org without API access, an unreachable
+    address book) stops the connect here with the app's own words, instead of an
+    authorization marked OK that fails at the next step."""
+    from connectors.base import ConnectorError
+    from sync.vendors import open_connector
+
+    try:
+        open_connector(authorization).check()
+    except ConnectorError as exc:
+        raise AuthorizationRefused(backend, str(exc)) from exc
+
+
 def finish(
     strategy: Any, pending: dict[str, Any], message: str, *session_keys: str
 ) -> HttpResponse:

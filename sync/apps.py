@@ -8,4 +8,5 @@ class SyncConfig(AppConfig):
     verbose_name = "Contact sync"
 
     def ready(self) -> None:
-        from sync import checks  # noqa: F401  (registers the system checks)
+        # The system checks, and lifecycle's post_delete receiver (the on_stop hooks).
+        from sync import checks, lifecycle  # noqa: F401

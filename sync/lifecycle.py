@@ -35,12 +35,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
-from django.urls import reverse
 from django.utils import timezone
 
 from connectors.base import ConnectorError, Hooks
@@ -49,6 +47,7 @@ from sync.models import (
     AppAuthorization,
     Connection,
     ConnectionState,
+    Health,
     RunStatus,
     SyncRun,
     Trigger,
@@ -252,8 +251,7 @@ def _refuse_what_apps_refuse(connection: Connection) -> None:
 def webhook_url(authorization: AppAuthorization, base: str | None = None) -> str:
     """The public address at which ``authorization``'s app calls us (sync/hooks.py), under
     ``base`` or the product's ``PUBLIC_URL``."""
-    path = reverse("webhook", args=[authorization.vendor, authorization.webhook_token])
-    return f"{(base or settings.PUBLIC_URL).rstrip('/')}{path}"
+    return authorization.callback_url(base)
 
 
 def _hooked(vendor: str, hook: str) -> bool:
@@ -332,3 +330,11 @@ def _stop_deleted(sender: type[Connection], instance: Connection, **kwargs: obje
                 call_hook(authorization, scope, "on_stop")
 
     transaction.on_commit(stop)
+
+
+def authorizations_worked(connection: Connection) -> None:
+    """A run that finished reading (and writing) both apps checked their authorizations
+    as well as "Test" would: both are OK, checked now (the apps page shows it)."""
+    AppAuthorization.objects.filter(
+        pk__in=[connection.a_authorization_id, connection.b_authorization_id]
+    ).update(health=Health.OK, health_message="", checked_at=timezone.now())

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from encrypted_model_fields.fields import EncryptedTextField
 
@@ -191,6 +192,17 @@ class AppAuthorization(models.Model):
     @property
     def has_secrets(self) -> bool:
         return bool(self.secrets)
+
+    @property
+    def webhook_url(self) -> str:
+        """Where this account of the app sends its callbacks (PUBLIC_URL/hooks/…/)."""
+        return self.callback_url()
+
+    def callback_url(self, base: str | None = None) -> str:
+        """The callback address under ``base``, or the product's PUBLIC_URL (sync/hooks.py
+        answers it)."""
+        path = reverse("webhook", args=[self.vendor, self.webhook_token])
+        return f"{(base or settings.PUBLIC_URL).rstrip('/')}{path}"
 
 
 class ConnectionState(TextChoices):

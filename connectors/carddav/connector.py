@@ -214,8 +214,23 @@ class CardDavConnector(Connector):
     # --- Contract: what there is
 
     def check(self) -> None:
-        """PROPFIND the configured URL; a rejected password or token raises AuthError."""
-        self.client.propfind(self.collection if self.scope else self.server_url, ["D:resourcetype"])
+        """Reach the address book: PROPFIND the chosen one, or (before one is chosen, as
+        at connect time) find the user's address books, refusing a server where there is
+        none. A rejected password or token raises AuthError; a server that answers but
+        holds no address book for this user, a ConnectorError that says so."""
+        if self.scope:
+            self.client.propfind(self.collection, ["D:resourcetype"])
+            return
+        if not self.client.discover(self.server_url):
+            # Discovery passes over unreadable URLs; the server's own refusal (a 404, an
+            # unreachable host) says more than "none found", so it is raised if there is one.
+            self.client.propfind(self.server_url, ["D:resourcetype"])
+            raise ConnectorError(
+                f"No address book was found at {self.server_url} for this user: check the "
+                "address (the CardDAV server or an address book's URL), or create an "
+                "address book in the app first.",
+                permanent=True,
+            )
 
     def fields(self) -> list[FieldSpec]:
         return list(FIELDS)

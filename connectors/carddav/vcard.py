@@ -287,6 +287,10 @@ class Card:
             fields[key] = self._part("ADR", index)
         for key, (prop, selector, _, _) in MULTI.items():
             fields[key] = self._value(self.first(prop, selector))
+        if fields["phone"] is None:
+            # A card whose only number is a mobile (TEL;TYPE=CELL) has that as its phone:
+            # an app with one phone field then still receives it (issue 21).
+            fields["phone"] = fields["mobile"]
         fields["tags"] = self.tags()
         fields["uid"] = self.uid or None
         return fields
@@ -321,7 +325,9 @@ class Card:
         if unknown:
             raise VCardError(f"fields that cannot be written to a vCard: {sorted(unknown)}")
         old_given, old_family = self._part("N", 1) or "", self._part("N", 0) or ""
-        for key, value in fields.items():
+        old_full = self._value(self.first("FN")) or ""
+        # The mobile first: a phone equal to it is then known to be on the card already.
+        for key, value in sorted(fields.items(), key=lambda item: item[0] != "mobile"):
             if key in SIMPLE:
                 self._set_single(SIMPLE[key], value)
             elif key in N_PARTS:
@@ -336,6 +342,8 @@ class Card:
                 self._set_tags(value or [])
         if "full_name" not in fields and N_PARTS.keys() & fields.keys():
             self._follow_name(old_given, old_family)
+        elif "full_name" in fields and not N_PARTS.keys() & fields.keys():
+            self._follow_full_name(old_full, old_given, old_family)
 
     def touch(self, now: datetime | None = None) -> None:
         """Set REV to now: clients use it to notice the change."""
@@ -379,6 +387,12 @@ class Card:
         prop, selector, types_v3, types_v4 = MULTI[key]
         old = self.first(prop, selector)
         text = _text(value)
+        if key == "phone" and old is None:
+            mobile = self._value(self.first("TEL", _is_mobile))
+            if mobile is not None and (not text or text == mobile):
+                # The phone read was the mobile (to_fields): it is on the card already;
+                # clearing it is the mobile's business.
+                return
         if not text:
             self._replace(old, None)
             return
@@ -408,6 +422,28 @@ class Card:
             return
         given, family = self._part("N", 1) or "", self._part("N", 0) or ""
         self._set_single("FN", " ".join(p for p in (given, family) if p))
+
+    def _follow_full_name(self, old_full: str, old_given: str, old_family: str) -> None:
+        # The structured name (N) is what address books sort and search by, and what
+        # vCard 3.0 and Google require: when only a full name was written (an app with one
+        # name field), N follows it, unless N was the user's own ("Lee;Ann" under an FN
+        # of "Dr. Ann Lee").
+        if (old_given or old_family) and old_full != " ".join(
+            p for p in (old_given, old_family) if p
+        ):
+            return
+        given, family = split_full_name(self._value(self.first("FN")) or "")
+        self._set_part("N", N_PARTS["first_name"], given, size=5, keep_empty=True)
+        self._set_part("N", N_PARTS["last_name"], family, size=5, keep_empty=True)
+
+
+def split_full_name(full: str) -> tuple[str, str]:
+    """ "Ann Marie Lee" → ("Ann Marie", "Lee"): the last word is the family name; a single
+    word is a given name."""
+    words = full.split()
+    if len(words) < 2:
+        return full.strip(), ""
+    return " ".join(words[:-1]), words[-1]
 
 
 def card_from_fields(uid: str, fields: dict[str, Any], version: str = "3.0") -> Card:

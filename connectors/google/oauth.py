@@ -25,7 +25,13 @@ from django.http import HttpResponse
 from django.utils import timezone
 from social_core.backends.google import GoogleOAuth2
 
-from connectors.oauth_common import AuthorizationRefused, RefusalAsMessage, finish, pending_account
+from connectors.oauth_common import (
+    AuthorizationRefused,
+    RefusalAsMessage,
+    check_before_storing,
+    finish,
+    pending_account,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +118,7 @@ def store_authorization(
         secrets["expires_at"] = int(time.time()) + int(response["expires_in"])
     auth.secrets = secrets
     auth.settings = {**(auth.settings or {}), "email": email}
+    check_before_storing(backend, auth)  # the app answers before it counts as OK
     auth.health, auth.health_message, auth.checked_at = Health.OK, "", timezone.now()
     auth.save()
     logger.info("Google Contacts authorized for account %s as %s", account_id, email)

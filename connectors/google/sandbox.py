@@ -60,6 +60,14 @@ ANSWERS = OAuthAnswers(
 ALLOW_ALL: dict[str, Any] = {"approve": True, "scopes": None, "refresh_token": True}
 
 
+# The OAuth client `make run` configures in development (config/settings.py), known to the
+# emulator from its start (demo). Not a secret: it opens nothing but this emulator.
+DEMO_CLIENT = {
+    "client_id": "sandbox-demo.apps.googleusercontent.com",
+    "client_secret": "sandbox-demo-secret",
+}
+
+
 class GoogleEmulator(OAuthEmulator):
     """Google accounts, OAuth clients and the tokens they were granted."""
 
@@ -220,6 +228,13 @@ class GoogleEmulator(OAuthEmulator):
             "client_secret": client_secret,
             "path": MOUNT,
         }
+
+    def demo(self) -> None:
+        """A demo Google account signed in in the browser, with the development OAuth
+        client (DEMO_CLIENT, which config/settings.py uses in development)."""
+        if DEMO_CLIENT["client_id"] in self.state["apps"]:
+            return
+        self.create_account(email="demo@gmail.example.com", name="Demo", **DEMO_CLIENT)
 
     def seed(self, account: str, count: int, seed: int = 0, **options: Any) -> dict[str, Any]:
         raise ValueError("the Google emulator has no contacts; CardDAV tests use Radicale")

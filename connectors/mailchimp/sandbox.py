@@ -105,6 +105,11 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode()).hexdigest()  # noqa: S324 (Mailchimp's id)
 
 
+# The OAuth client `make run` configures in development (config/settings.py), known to the
+# emulator from its start (demo). Not a secret: it opens nothing but this emulator.
+DEMO_CLIENT = {"client_id": "sandbox-demo-mailchimp", "client_secret": "sandbox-demo-secret"}
+
+
 class MailchimpEmulator(OAuthEmulator):
     """Mailchimp accounts (one datacentre each), audiences, members, OAuth apps."""
 
@@ -1067,6 +1072,16 @@ class MailchimpEmulator(OAuthEmulator):
                 for acc in selected
             }
         }
+
+    def demo(self) -> None:
+        """A demo account signed in at the login page, with the development OAuth client
+        (DEMO_CLIENT, which config/settings.py uses in development)."""
+        if DEMO_CLIENT["client_id"] in self.state["apps"]:
+            return
+        found = self.create_account(name="Demo audience", dc="us7", lists=["Demo newsletter"])
+        self.action_oauth_app(
+            DEMO_CLIENT["client_id"], DEMO_CLIENT["client_secret"], found["account_id"]
+        )
 
     def action_oauth_app(
         self, client_id: str, client_secret: str, account: str, approve: bool = True

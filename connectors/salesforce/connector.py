@@ -154,6 +154,15 @@ def spec_of(field: dict[str, Any]) -> FieldSpec | None:
     )
 
 
+# What a user reads when the org's edition has no API (Salesforce's API_DISABLED_FOR_ORG).
+API_DISABLED = (
+    "This Salesforce org has no API access: Salesforce's API exists only in the "
+    "Enterprise, Unlimited, Developer and Performance editions (Professional Edition with "
+    "the API add-on), and the user needs the “API Enabled” permission. Upgrade the org or "
+    "ask Salesforce for API access, then connect again."
+)
+
+
 class SalesforceConnector(Connector):
     """Contacts or Leads of one Salesforce org, over OAuth."""
 
@@ -221,7 +230,15 @@ class SalesforceConnector(Connector):
     def check(self) -> None:
         if not self.client.session.access_token or not self.client.session.instance_url:
             raise AuthError("Salesforce is not authorized yet")
-        self.client.sobjects()
+        try:
+            self.client.sobjects()
+        except AuthError as exc:
+            # An org of an edition without API access signs in but refuses every REST
+            # call with 403 API_DISABLED_FOR_ORG (HTTP status UNCONFIRMED: as reported
+            # by integrators; the code is Salesforce's). Say what it means.
+            if "API_DISABLED_FOR_ORG" in str(exc):
+                raise AuthError(API_DISABLED, status=exc.status) from exc
+            raise
 
     def scopes(self) -> list[Scope]:
         names = {str(s.get("name")) for s in self.client.sobjects() if s.get("queryable")}

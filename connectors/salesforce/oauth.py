@@ -25,7 +25,13 @@ from django.http import HttpResponse
 from django.utils import timezone
 from social_core.backends.salesforce import SalesforceOAuth2, SalesforceOAuth2Sandbox
 
-from connectors.oauth_common import AuthorizationRefused, RefusalAsMessage, finish, pending_account
+from connectors.oauth_common import (
+    AuthorizationRefused,
+    RefusalAsMessage,
+    check_before_storing,
+    finish,
+    pending_account,
+)
 from connectors.salesforce.client import (
     DEFAULT_LOGIN_URL,
     DEFAULT_SANDBOX_LOGIN_URL,
@@ -156,6 +162,7 @@ def store_authorization(
         "user_id": user_id,
         "username": username,
     }
+    check_before_storing(backend, auth)  # the app answers before it counts as OK
     auth.health, auth.health_message, auth.checked_at = Health.OK, "", timezone.now()
     auth.save()
     logger.info("Salesforce authorized for account %s as %s", account_id, auth.label)

@@ -108,8 +108,7 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         membership = self.context.get("membership")
         if membership is None or not membership.can_manage:
             return None
-        base = settings.PUBLIC_URL.rstrip("/")
-        return f"{base}/hooks/{obj.vendor}/{obj.webhook_token}/"
+        return obj.webhook_url
 
     def validate_vendor(self, value: str) -> str:
         if value not in VENDORS:

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError
+from sync import lifecycle
 from sync.engine import match
 from sync.engine.apply import Applier, Planned, Tally, decide, side_state
 from sync.engine.bulk import fewer_collections, refresh_statistics
@@ -201,6 +202,7 @@ class Runner:
             errors = self.applier.record_errors if self.applier else 0
             run.status = RunStatus.PARTIAL if errors else RunStatus.SUCCEEDED
             self._succeeded()
+            lifecycle.authorizations_worked(connection)  # the run was a check of both
         run.finished_at = timezone.now()
         run.counts = self.tally.counted()
         if self.ctx is not None:

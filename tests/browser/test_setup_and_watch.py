@@ -64,8 +64,12 @@ def test_user_sets_up_a_connection_and_watches_it_sync(
 
     # Step 2: lists and direction (two-way is the default).
     page.get_by_role("heading", name="What to sync, and which way").wait_for()
-    page.get_by_label("In Shop (side A), sync").select_option(label="shop_customers (list)")
-    page.get_by_label("In News (side B), sync").select_option(label="newsletter (list)")
+    page.get_by_label("In GetResponse · Shop (side A), sync").select_option(
+        label="shop_customers (list)"
+    )
+    page.get_by_label("In GetResponse · News (side B), sync").select_option(
+        label="newsletter (list)"
+    )
     page.get_by_role("button", name="Save and continue").click()
 
     # Step 3: a rule action on Shop → News, added in place by htmx.

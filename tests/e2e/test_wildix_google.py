@@ -16,9 +16,12 @@ from rest_framework.test import APIClient
 
 from connectors.carddav.tests.gateway import Gateway, gateway  # noqa: F401
 from connectors.carddav.tests.test_two_way import cards
-from connectors.google.tests.conftest import google, make_google_account  # noqa: F401
+from connectors.google.tests.conftest import (  # noqa: F401
+    google,
+    google_carddav,
+    make_google_account,
+)
 from connectors.google.tests.test_oauth import authorize
-from connectors.google.tests.test_sync import google_carddav  # noqa: F401
 from connectors.sandbox.control import SandboxControl
 from connectors.wildix.tests.harness import point_pbx_names_at
 from sync.engine import run_connection

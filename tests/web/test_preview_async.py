@@ -90,7 +90,7 @@ def test_post_queues_the_preview_and_the_page_then_shows_its_counts(
     assert (run.trigger, run.dry_run, run.status) == ("preview", True, "succeeded")
     page = owner_client.get(page_url(setup)).content.decode()
     assert "The preview has started" in page
-    assert "Acme CRM → Acme newsletter" in page and "Would create" in page
+    assert "Fake app · Acme CRM → Fake app · Acme newsletter" in page and "Would create" in page
     assert '<td class="num">1</td>' in page and "ann@x.test" in page
     assert POLLING not in page
     assert "disabled" not in start_button(page)

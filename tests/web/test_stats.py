@@ -78,7 +78,7 @@ def test_chart_and_totals_per_entity_and_direction(
     assert totals == [
         {
             "entity": "contact",
-            "direction": "Acme CRM → Acme newsletter",
+            "direction": "Fake app · Acme CRM → Fake app · Acme newsletter",
             "created": 2,
             "updated": 1,
             "deleted": 1,

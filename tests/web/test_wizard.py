@@ -63,7 +63,7 @@ def test_first_step_refuses_another_tenants_authorization(
 def test_scopes_step_lists_the_apps_scopes(owner_client: Client, draft: Connection) -> None:
     page = owner_client.get(step("setup_scopes", draft)).content.decode()
     assert "Newsletter (list)" in page
-    assert "One-way: Acme CRM → Acme newsletter" in page
+    assert "One-way: Fake app · Acme CRM → Fake app · Acme newsletter" in page
 
 
 def test_scopes_step_saves_and_makes_default_rules_and_pairs(
@@ -79,7 +79,8 @@ def test_scopes_step_saves_and_makes_default_rules_and_pairs(
     assert (draft.a_scope_name, draft.b_scope_name) == ("All contacts", "Newsletter")
     # The dashboard names the list as the app does, not by its id.
     page = owner_client.get(reverse("web:connection", args=[draft.pk])).content.decode()
-    assert "All contacts / Newsletter" in page
+    assert "Fake app · All contacts · Acme CRM" in page
+    assert "Fake app · Newsletter · Acme newsletter" in page
     assert sorted(draft.rules.values_list("direction", flat=True)) == ["a_to_b", "b_to_a"]
     defaults = FieldMapping.objects.filter(connection=draft, is_default=True)
     assert defaults.filter(a_field="email", b_field="email").exists()
@@ -335,7 +336,7 @@ def test_preview_runs_the_dry_run_and_shows_its_counts_and_samples(
     )
     page = owner_client.get(step("setup_preview", draft)).content.decode()
     assert "ann@x.test" in page
-    assert "Acme CRM → Acme newsletter" in page and "Would create" in page
+    assert "Fake app · Acme CRM → Fake app · Acme newsletter" in page and "Would create" in page
     assert "Left out" in page and "no email address" in page
     assert "Start syncing" in page
 

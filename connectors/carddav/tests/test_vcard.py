@@ -223,3 +223,39 @@ def test_a_line_that_is_not_a_content_line_is_kept_verbatim() -> None:
 def test_text_without_a_vcard_is_refused() -> None:
     with pytest.raises(VCardError):
         Card.parse("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+
+
+# --- Issue 21, point 22: a name in the form the app needs; a mobile-only card's phone.
+
+
+def test_a_card_made_from_a_full_name_only_has_its_structured_name() -> None:
+    # As from GetResponse, whose one name field pairs with FN: never an empty N:;;;;.
+    card = card_from_fields("g-1", {"full_name": "Ann Marie Lee", "email": "ann@x.test"})
+    assert card.first("N").value == "Lee;Ann Marie;;;"
+    parsed = vobject.readOne(card.serialize())
+    assert (parsed.n.value.family, parsed.n.value.given) == ("Lee", "Ann Marie")
+    single = card_from_fields("g-2", {"full_name": "Madonna"})
+    assert single.first("N").value == ";Madonna;;;"
+
+
+def test_a_new_full_name_moves_a_generated_structured_name_but_not_a_hand_written_one() -> None:
+    generated = card_from_fields("g-3", {"full_name": "Ann Lee"})
+    generated.apply({"full_name": "Ann Smith"})
+    assert generated.first("N").value == "Smith;Ann;;;"
+    hand_written = load("apple_v3.vcf")  # FN "Dr. Jürgen Müller", N "Müller;Jürgen;…"
+    hand_written.apply({"full_name": "Jürgen Müller-Lüdenscheidt"})
+    assert hand_written.first("N").value.startswith("Müller;Jürgen;")
+
+
+def test_a_card_with_only_a_mobile_number_has_it_as_its_phone() -> None:
+    card = card_from_fields("m-1", {"full_name": "Ann Lee", "mobile": "+39 333 1234567"})
+    fields = Card.parse(card.serialize()).to_fields()
+    assert fields["phone"] == fields["mobile"] == "+39 333 1234567"
+    # Written back unchanged (or to a new card with both), the number stays one line.
+    card.apply({"phone": "+39 333 1234567"})
+    copy = card_from_fields("m-2", {"phone": "+39 333 1234567", "mobile": "+39 333 1234567"})
+    assert len(card.all("TEL")) == len(copy.all("TEL")) == 1
+    # Another phone is a voice line of its own; the mobile stays.
+    card.apply({"phone": "+39 06 7654321"})
+    assert card.to_fields()["phone"] == "+39 06 7654321"
+    assert card.to_fields()["mobile"] == "+39 333 1234567"

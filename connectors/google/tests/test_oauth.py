@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from django.contrib.messages import get_messages
 from django.db import connection as db
@@ -16,15 +17,21 @@ from django.test import Client
 from django.urls import reverse
 from social_django.models import UserSocialAuth
 
+from connectors.carddav.connector import PRESETS
+from connectors.carddav.tests.gateway import Gateway
 from connectors.google.connector import GoogleContactsConnector
 from connectors.sandbox.control import SandboxControl
 from sync.models import Account, AppAuthorization, Health, Role, TeamUser
 from sync.vendors import open_connector
 from sync.web.tenant import SESSION_KEY
 
-from .conftest import CLIENT_ID, make_google_account
+from .conftest import CARDDAV_SCOPE, CLIENT_ID, make_google_account
 
-CARDDAV_SCOPE = "https://www.googleapis.com/auth/carddav"
+
+@pytest.fixture(autouse=True)
+def reachable_address_book(google_carddav: Gateway, addressbook: str) -> None:
+    """A connect checks the address book (connectors/oauth_common.py): Google's CardDAV
+    host is the gateway in front of Radicale, holding one book."""
 
 
 def begin(client: Client) -> str:
@@ -91,10 +98,12 @@ def test_connect_stores_the_tokens_encrypted_on_the_account(
 
 
 def test_the_authorization_opens_the_google_connector_on_the_accounts_address_book(
-    google: SandboxControl, owner_client: Client, account: Account
+    google: SandboxControl, owner_client: Client, account: Account, settings: Any
 ) -> None:
     make_google_account(google, "ann@gmail.com")
     authorize(owner_client)
+    # Google's own host, as in production (the connect itself reached the gateway's book).
+    settings.GOOGLE_CARDDAV_URL = PRESETS["google"].url
     connector = open_connector(AppAuthorization.objects.get(account=account, vendor="google"))
     assert isinstance(connector, GoogleContactsConnector)
     assert connector.collection == (
@@ -210,3 +219,17 @@ def test_a_member_cannot_start_the_connect(google: SandboxControl, member: Any) 
     response = client.post(reverse("web:app_connect", args=["google"]))
     assert response.status_code == 403
     assert not AppAuthorization.objects.exists()
+
+
+def test_a_connect_whose_address_book_cannot_be_reached_is_refused_with_the_reason(
+    google: SandboxControl, owner_client: Client, account: Account, settings: Any
+) -> None:
+    # Issue 21: the connect reaches the address book before it counts as OK, and says on
+    # the apps page what went wrong, rather than "This app offers no lists" later.
+    settings.GOOGLE_CARDDAV_URL = "http://127.0.0.1:9/"  # nothing listens there
+    make_google_account(google, "ann@gmail.com")
+    done = authorize(owner_client)
+    assert not AppAuthorization.objects.filter(account=account, vendor="google").exists()
+    [message] = said(owner_client, done)
+    assert message.startswith("Google Contacts was not connected: ")
+    assert "127.0.0.1:9" in message

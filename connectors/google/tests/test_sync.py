@@ -5,7 +5,6 @@ the connector refreshes at the emulator's token endpoint."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,23 +28,7 @@ from tests.fakes.connector import FakeApp, FakeConnector
 from tests.plugins.radicale import RadicaleServer
 
 from .conftest import make_google_account
-from .test_oauth import CARDDAV_SCOPE, authorize
-
-
-@pytest.fixture
-def google_carddav(google: SandboxControl, gateway: Gateway, settings: Any) -> Gateway:
-    """Google's CardDAV host is the gateway; a token is good while the emulator's
-    tokeninfo grants it the contacts scope."""
-
-    def may_read_contacts(token: str) -> bool:
-        info = requests.get(
-            google.vendor_url("google", "/tokeninfo"), params={"access_token": token}, timeout=10
-        )
-        return info.status_code == 200 and CARDDAV_SCOPE in info.json()["scope"].split()
-
-    gateway.accepts = may_read_contacts
-    settings.GOOGLE_CARDDAV_URL = f"{gateway.url}/"
-    return gateway
+from .test_oauth import authorize
 
 
 @pytest.fixture

@@ -87,6 +87,12 @@ class SalesforceBase(Emulator):
         for org in self.state["orgs"].values():
             user_id = org["sessions"].get(token) if token else None
             if user_id:
+                if not org.get("api_enabled", True):
+                    raise self.fail(
+                        403,
+                        "The REST API is not enabled for this Organization.",
+                        code="API_DISABLED_FOR_ORG",
+                    )
                 if org["api"]["used"] >= org["api"]["max"]:
                     raise self.fail(
                         403, "TotalRequests Limit exceeded.", code="REQUEST_LIMIT_EXCEEDED"

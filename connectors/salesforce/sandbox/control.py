@@ -41,6 +41,7 @@ class Control(Writes):
         users: list[dict[str, str]] | None = None,
         org_id: str | None = None,
         access_token: str | None = None,
+        api_enabled: bool = True,
         **_: Any,
     ) -> dict[str, Any]:
         """A new org with its admin user (authorized: a session and a refresh token),
@@ -62,6 +63,9 @@ class Control(Writes):
             "custom_fields": {},
             "locators": {},
             "admin": "",
+            # False: an edition without API access (Professional, Group…), whose REST
+            # calls all answer 403 API_DISABLED_FOR_ORG; OAuth still signs in.
+            "api_enabled": bool(api_enabled),
         }
         self.state["orgs"][org_id] = org
         for sobject, specs in (custom_fields or {}).items():

@@ -148,3 +148,16 @@ def test_a_refusal_at_salesforce_is_a_message_and_stores_nothing(
     page = owner_client.get(done["Location"]).content.decode()
     assert "Salesforce" in page and "message error" in page
     assert not AppAuthorization.objects.filter(account=account).exists()
+
+
+def test_an_org_without_api_access_is_refused_at_connect_in_those_words(
+    salesforce_login: SandboxControl, owner_client: Client, account: Account
+) -> None:
+    # Issue 21: an org of an edition without the API (Salesforce answers
+    # API_DISABLED_FOR_ORG) is told so when it connects, not with a raw error later.
+    make_org(salesforce_login, name="Small shop", api_enabled=False)
+    done = authorize(owner_client)
+    assert not AppAuthorization.objects.filter(account=account, vendor="salesforce").exists()
+    page = owner_client.get(done["Location"]).content.decode()
+    assert "Salesforce was not connected: This Salesforce org has no API access" in page
+    assert "Enterprise, Unlimited, Developer and Performance editions" in page

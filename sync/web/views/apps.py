@@ -57,6 +57,13 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
+def _has_webhooks(vendor: str) -> bool:
+    try:
+        return bool(connector_class(vendor).capabilities.webhooks)
+    except (KeyError, ImportError, AttributeError):
+        return False
+
+
 @tenant_required
 def app_list(request: HttpRequest) -> HttpResponse:
     """The catalogue of apps and the account's authorizations with their health."""
@@ -91,6 +98,8 @@ def app_list(request: HttpRequest) -> HttpResponse:
                 "badge": badge(auth.vendor, services.vendor_label(auth.vendor)),
                 "vendor_label": services.vendor_label(auth.vendor),
                 "used_by": services.connections_using(auth),
+                # Vendors that call back: the address to paste into the app (admins only).
+                "webhook_url": auth.webhook_url if _has_webhooks(auth.vendor) else "",
             }
         )
     return render(

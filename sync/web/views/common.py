@@ -29,7 +29,11 @@ def get_connection(request: HttpRequest, pk: int) -> Connection:
 
 
 def side_labels(connection: Connection) -> tuple[str, str]:
-    return connection.a_authorization.label, connection.b_authorization.label
+    """How the pages name the two sides: "Salesforce · Contacts · Acme" (the vendor
+    always, then the scope and the authorization's label; sync/web/describe.py)."""
+    from sync.web.describe import side_label
+
+    return side_label(connection, "a"), side_label(connection, "b")
 
 
 def form_status(request: HttpRequest) -> int:

@@ -23,6 +23,7 @@ from sync.models import (
     SyncRun,
 )
 from sync.tenancy import scoped
+from sync.web import describe
 from sync.web.tenant import require_manager, tenant_required
 from sync.web.views.common import get_connection, side_labels
 
@@ -149,8 +150,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Issue 13: held duplicates and the last run's skips by reason.
             "held_duplicates": connection.links.exclude(held="").count(),
             "last_skips": _last_skips(connection),
-            "rules": connection.rules.prefetch_related("filters", "actions"),
-            "mappings": connection.mappings.all(),
+            "config": describe.describe_configuration(connection),
             "can_pause": lifecycle.can_pause(connection),
             "can_resume": lifecycle.can_resume(connection),
             "can_run": lifecycle.can_run(connection),

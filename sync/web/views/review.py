@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from sync.models import EventAction, EventStatus, RunStatus, SyncEvent, SyncRun, Trigger
 from sync.tenancy import get_scoped_or_404
-from sync.web import services
+from sync.web import describe, services
 from sync.web.tenant import require_manager, tenant_required
 from sync.web.views.common import get_connection, side_labels
 
@@ -21,16 +21,25 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 
 
-def conflict_rows(event: SyncEvent) -> list[dict[str, object]]:
-    """A conflict's fields: the value that won (kept) and the one that lost."""
+def conflict_rows(
+    event: SyncEvent, labels: dict[str, dict[str, str]] | None = None
+) -> list[dict[str, object]]:
+    """A conflict's fields by their labels: the value that won (kept) and the one that
+    lost. The planner journals a pair as {"a", "b", "won", "lost"}; older events as
+    {"new", "lost"}."""
+    names = {"a": "A", "b": "B"}
     rows = []
     for name, change in (event.changes or {}).items():
         if isinstance(change, dict):
+            won = change.get("won")
+            kept = change.get(won) if won in ("a", "b") else change.get("new")
             rows.append(
                 {
                     "field": name,
-                    "kept": change.get("new"),
+                    "label": describe.pair_labels(name, labels or {"a": {}, "b": {}}, names),
+                    "kept": kept,
                     "lost": change.get("lost"),
+                    "won": won or "",
                     "old": change.get("old"),
                 }
             )
@@ -45,8 +54,13 @@ def conflicts(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(events.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    labels = (
+        {side: describe.field_labels(connection, side) for side in ("a", "b")}
+        if page.object_list
+        else None
+    )
     for event in page.object_list:
-        event.rows = conflict_rows(event)  # type: ignore[attr-defined]
+        event.rows = conflict_rows(event, labels)  # type: ignore[attr-defined]
     a_label, b_label = side_labels(connection)
     return render(
         request,

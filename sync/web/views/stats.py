@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import TruncDate
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from sync.models import Direction, EventAction, EventStatus, RecordLink, Rule, SyncEvent
 from sync.tenancy import get_scoped_or_404
@@ -89,7 +91,10 @@ def connection_stats(request: HttpRequest, pk: int) -> HttpResponse:
         events = events.filter(direction=direction)
     last = list(events.select_related("link").order_by("-created_at", "-id")[:LAST_RECORDS])
     page = Paginator(last, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = "&".join(f"{k}={v}" for k, v in (("status", status), ("direction", direction)) if v)
+    filters = {k: v for k, v in (("status", status), ("direction", direction)) if v}
+    query = urlencode(filters)
+    # The record pages link back to this very list: filters and page (back_query).
+    here = {**filters, **({"page": str(page.number)} if page.number > 1 else {})}
     return render(
         request,
         "web/stats.html",
@@ -106,9 +111,18 @@ def connection_stats(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "directions": Direction.choices,
             "query": query,
+            "back": quote(urlencode(here)) if here else "",
             "chart_days": CHART_DAYS,
         },
     )
+
+
+def back_query(request: HttpRequest) -> str:
+    """The statistics list's filters a record page was opened from (``?back=``), kept
+    to the list's own parameters, for its "← Statistics" link."""
+    wanted = QueryDict(request.GET.get("back", ""))
+    kept = {k: wanted[k] for k in ("status", "direction", "page") if wanted.get(k)}
+    return urlencode(kept)
 
 
 def _vendor_value(fields: dict[str, Any] | None, key: str) -> Any:
@@ -177,6 +191,7 @@ def record_explain(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
             "events": events[:20],
             "a_label": a_label,
             "b_label": b_label,
+            "back": back_query(request),
         },
     )
 
@@ -188,4 +203,8 @@ def event_explain(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     event = get_scoped_or_404(
         SyncEvent.objects.filter(connection=connection), connection.account, pk=event_pk
     )
-    return render(request, "web/event.html", {"connection": connection, "event": event})
+    return render(
+        request,
+        "web/event.html",
+        {"connection": connection, "event": event, "back": back_query(request)},
+    )
