@@ -36,7 +36,6 @@ _LAZY = {
     "undo_run": "sync.engine.review",
     "resolve_conflict": "sync.engine.review",
     "review_deletions": "sync.engine.review",
-    "ConnectionBusy": "sync.engine.review",
 }
 
 

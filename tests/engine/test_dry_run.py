@@ -51,9 +51,7 @@ def test_a_dry_run_reads_the_apps_outside_any_transaction_of_the_product_databas
     assert not RecordLink.objects.filter(connection=connection).exists()
 
 
-def test_a_dry_run_of_a_synced_connection_plans_from_its_links_and_changes_none(
-    fake_apps, account
-):
+def test_a_dry_run_of_a_synced_connection_plans_from_its_links_and_changes_none(fake_apps, account):
     a, b = fake_apps
     connection = make_fake_connection(account, a, b)
     ann = a.add(email="ann@example.com", first_name="Ann")
