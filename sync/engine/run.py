@@ -2,9 +2,12 @@
 
 Phases: ``list_a`` and ``list_b`` stage each side's pages into the links (stage.py; the
 matching by email happens there), ``check`` plans the dirty links and runs the circuit
-breaker over the whole plan, ``write`` applies the plans chunk by chunk (apply.py). This
-module is the orchestration: claiming, phases and progress, the run's outcome on the
-connection (success, failure with backoff, pause), and what the connectors learnt.
+breaker over the whole plan, ``write`` applies the plans chunk by chunk (apply.py). A dry
+run goes through the same phases in a scratch copy of the links (scratch.py) and only
+tallies the plans. This module is the orchestration: claiming, phases and progress
+(small updates of the run, outside any transaction, for the pages), and which outcome
+the run had; outcome.py records it on the connection. ``Runner._end`` is where every
+run ends.
 """
 
 from __future__ import annotations
@@ -71,8 +74,8 @@ def run_connection(
     """Run connection ``connection_id`` once and return its SyncRun.
 
     ``initial`` lists both sides whole; ``dry_run`` plans without writing anything (the
-    preview: counts and samples in ``SyncRun.preview``; nothing of the run but the SyncRun
-    row is stored — its links and events are rolled back); ``replace_destination``
+    preview: counts and samples in ``SyncRun.preview``; it stages in a scratch copy of
+    the links, so nothing of the run but the SyncRun row is stored); ``replace_destination``
     (one-way connections, with ``confirm_replace``) removes destination records the
     source does not have, journaled; ``confirm_mass_change`` lets a run through the
     circuit breaker. A run that cannot claim the connection ends at once as aborted.
