@@ -1,14 +1,17 @@
 """Benchmark of the sync engine on two in-memory fake apps (not a test).
 
-Two fake apps with N contacts each (30% of them share an email with the other app):
-an initial sync, a run with no change (delta reads), a run after 1% edits on each side,
-and a no-change run with full listings only (apps without delta reads). Prints wall
-time, contacts per second, peak RSS and write counts.
+Two fake apps with N contacts each (30% of them share an email with the other app): the
+preview of the first sync (a dry run, staged in its scratch database), the initial sync,
+a run with no change (delta reads), a run after 1% edits on each side, and a no-change
+run with full listings only (apps without delta reads). Prints wall time, contacts per
+second, peak RSS and write counts. Each is one run: the run budget
+(SYNC_RUN_BUDGET_SECONDS) is lifted, so that a slow machine does not split the initial
+sync into a chain of runs.
 
     .venv/bin/python bench/engine.py --db sqlite [--n 100000]
     .venv/bin/python bench/engine.py --db postgres [--n 100000]
 
-SQLite uses a fresh file in /tmp; PostgreSQL uses DATABASE_URL or the database
+SQLite uses a fresh file in /tmp, of this process only; PostgreSQL uses DATABASE_URL or the database
 ``bench_engine`` on 127.0.0.1 (created if missing, its sync tables emptied first). Where
 PostgreSQL's autovacuum is off, the link and event tables are vacuumed between runs
 (untimed), as autovacuum would on a production server.
@@ -17,6 +20,7 @@ PostgreSQL's autovacuum is off, the link and event tables are vacuumed between r
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
 import resource
@@ -33,15 +37,18 @@ DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/bench_engine"
 def configure(db: str) -> None:
     """Point Django at the benchmark database and migrate it."""
     if db == "sqlite":
-        path = Path("/tmp/bench_engine.sqlite3")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path = Path(f"/tmp/bench_engine-{os.getpid()}.sqlite3")
+        files = [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm")]
+        for file in files:
+            file.unlink(missing_ok=True)
+        atexit.register(lambda: [file.unlink(missing_ok=True) for file in files])
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     else:
         url = os.environ.get("DATABASE_URL", "")
         if not url.startswith("postgres"):
             os.environ["DATABASE_URL"] = url = DEFAULT_PG
         _create_pg_database(url)
+    os.environ.setdefault("SYNC_RUN_BUDGET_SECONDS", str(10**6))
     os.environ.setdefault("CONTACTSYNC_ENV", "test")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
@@ -141,13 +148,13 @@ def vacuum_if_needed() -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def measure(label: str, connection, contacts: int, apps, **options) -> float:  # type: ignore[no-untyped-def]
+def measure(label: str, connection, contacts: int, apps, trigger="manual", **options) -> float:  # type: ignore[no-untyped-def]
     from sync.engine import run_connection
 
     vacuum_if_needed()
     writes_before = sum(app.writes for app in apps)
     started = time.perf_counter()
-    run = run_connection(connection.pk, "manual", **options)
+    run = run_connection(connection.pk, trigger, **options)
     seconds = time.perf_counter() - started
     vendor_writes = sum(app.writes for app in apps) - writes_before
     print(
@@ -178,6 +185,7 @@ def main() -> None:
     connection = connection_between(a, b)
     apps = (a, b)
     total = 2 * args.n
+    measure("preview (dry run)", connection, total, apps, "preview", dry_run=True, initial=True)
     measure("initial sync", connection, total, apps, initial=True)
     # The first delta read after the initial sync reads back the initial sync's own
     # writes (echoes, recognised by hash): reads only, no writes.

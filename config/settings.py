@@ -174,6 +174,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+# A dry run stages and plans in a scratch database of its own (sync/engine/scratch.py).
+DATABASE_ROUTERS = ["sync.engine.scratch.ScratchRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Task queue: django-q2, ORM broker by default, Redis when REDIS_URL is set.

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods
 
 from connectors.base import AuthError, ConnectorError
 from connectors.registry import VENDORS, connector_class
+from sync import tasks
 from sync.models import AppAuthorization, Connection, ConnectionState, Trigger
 from sync.vendors import open_connector
 
@@ -95,14 +96,12 @@ def affected_connections(authorization: AppAuthorization, scopes: list[str]) -> 
 
 def queue_affected(authorization: AppAuthorization, scopes: list[str]) -> int:
     """Queue a webhook run of each affected connection, debounced; how many were queued."""
-    from sync.tasks import enqueue_run  # type: ignore[import-not-found]
-
     window = settings.WEBHOOK_DEBOUNCE_SECONDS
     queued = 0
     for connection in affected_connections(authorization, scopes):
         # cache.add is atomic (SET NX on Redis): of simultaneous callbacks one wins.
         if cache.add(f"webhook-debounce:{connection.pk}", 1, timeout=window):
-            enqueue_run(connection, Trigger.WEBHOOK)
+            tasks.enqueue_run(connection, Trigger.WEBHOOK)
             queued += 1
         else:
             soon = timezone.now() + timedelta(seconds=window)

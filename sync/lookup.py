@@ -74,8 +74,7 @@ def index_links(ctx: RunContext, links: Iterable[RecordLink]) -> None:
     rows = []
     for link in links:
         for side in SIDES:
-            fields = getattr(link, f"{side}_fields")
-            record_id = getattr(link, f"{side}_id")
+            fields, record_id = link.side(side).fields, link.side(side).id
             if not fields or not record_id:
                 continue
             shape = shapes[side]

@@ -614,8 +614,9 @@ class LinkState(TextChoices):
 
 class RecordLink(models.Model):
     """The memory of the sync for one record pair: ids on each side, the match key, the
-    content hash of each side's mapped values as last seen, and the last synced value of
-    every mapped field (the base of the three-way merge)."""
+    content hash of each side's mapped values as last seen, and each side's vendor fields
+    as last synced (``a_fields``/``b_fields``: the bases of the three-way merge; the
+    last synced value of a mapped field is computed from them, sync/web/views/stats.py)."""
 
     # No index of its own: every index of the table starts with the connection, and a
     # run rewrites hundreds of thousands of links (each index costs on every write).
@@ -633,7 +634,6 @@ class RecordLink(models.Model):
     held = models.CharField(max_length=40, blank=True, default="")
     a_hash = models.CharField(max_length=64, blank=True)
     b_hash = models.CharField(max_length=64, blank=True)
-    base = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=LinkState.choices, default=LinkState.LINKED)
     # A create whose answer was lost, on an app that neither keeps our key nor lets the
     # record be found by email: the hash of the mapped values it was sent with, so that
@@ -645,7 +645,7 @@ class RecordLink(models.Model):
     a_seen_run = models.BigIntegerField(null=True, blank=True)
     b_seen_run = models.BigIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # Engine staging (sync/engine/run.py). Each side's vendor fields as last synced (after
+    # Engine staging (sync/engine/stage.py). Each side's vendor fields as last synced (after
     # our own writes): the per-side base of the three-way merge and the "current" a write
     # is computed against. ``*_pending`` holds what this run read and has not planned yet
     # (durable, so the cursor can advance as soon as a page is staged); ``*_gone`` marks a

@@ -416,11 +416,11 @@ def call_engine(name: str, *args: Any, **kwargs: Any) -> Any:
     """Call the engine entry point ``name``: 409 while a run holds the connection, 502
     when the vendor fails."""
     import sync.engine
+    from sync.engine.review import ConnectionBusy
 
-    busy = getattr(sync.engine, "ConnectionBusy", ())
     try:
         return getattr(sync.engine, name)(*args, **kwargs)
-    except busy as exc:
+    except ConnectionBusy as exc:
         raise Conflict(str(exc)) from exc
     except ConnectorError as exc:
         raise VendorUnavailable(str(exc)) from exc

@@ -35,7 +35,6 @@ Planned = tuple[RecordLink, dict[str, SideState], Decision]
 
 _LINK_FIELDS = [
     *(link_column(side, c) for side in SIDES for c in ("id", "fields", "pending", "gone", "hash")),
-    "base",
     "state",
     "rules_matched",
     "dirty",
@@ -298,7 +297,6 @@ class Applier:
         results: dict[tuple[int, str], Result],
     ) -> None:
         """Every write of the link succeeded: record what each side now holds."""
-        bases: dict[str, dict[str, Any] | None] = {}
         for side in SIDES:
             state = states[side]
             fields = state.current if not state.gone else None
@@ -322,13 +320,6 @@ class Applier:
             # Unwritten, the side holds what was read: its values are normalized already.
             normalized = state.now(self.ctx.options, side) if fields is state.current else None
             remember(self.ctx, link.side(side), fields, normalized)
-            bases[side] = normalized
-        shown = link.a_fields if link.a_fields is not None else link.b_fields
-        side = "a" if link.a_fields is not None else "b"
-        base = bases.get(side)
-        if base is None and shown is not None:
-            base = self.ctx.side_values(side, shown)
-        link.base = base or {}
         link.state = decision.state
         link.rules_matched = decision.rules_matched
         link.dirty = False

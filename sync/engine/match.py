@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from connectors.base import FieldSpec
+from sync.engine.sides import other
 from sync.models import RecordLink
 
 # Why a link is held (RecordLink.held); also the summary's reason.
@@ -170,7 +171,7 @@ def match_records(
     each adopts (by identity, else email, else second key inside an email group) and
     which are held. Records not in ``links`` nor ``held`` get a new half link. Counts go
     to ``ctx.match_stats``."""
-    own, other = f"{side}_id", f"{'b' if side == 'a' else 'a'}_id"
+    other_side = other(side)
     result = Matches()
     stats = ctx.match_stats
     id_field = identity_fields(ctx.specs).get(side)
@@ -188,7 +189,7 @@ def match_records(
             value = result.identities[record.id]
             found = by_identity.get(value, [])
             # Trusted only when it names one record on each side.
-            if value and seen[value] == 1 and len(found) == 1 and getattr(found[0], own) is None:
+            if value and seen[value] == 1 and len(found) == 1 and found[0].side_id(side) is None:
                 result.links[record.id] = found[0]
                 claimed.add(found[0].pk)
                 stats["matched by identity"] += 1
@@ -203,14 +204,13 @@ def match_records(
     others: dict[str, int] = defaultdict(int)
     taken: dict[str, int] = defaultdict(int)
     for link in links.filter(match_key__in=set(groups)).order_by("pk"):
-        if getattr(link, other) is not None:
+        if link.side_id(other_side) is not None:
             others[link.match_key] += 1
-        if getattr(link, own) is not None:
+        if link.side_id(side) is not None:
             taken[link.match_key] += 1
         elif not link.held and link.pk not in claimed:
             free[link.match_key].append(link)
     second = SecondKeys.of(ctx.pairs, ctx.specs)
-    other_side = "b" if side == "a" else "a"
     for key, members in groups.items():
         candidates = free.get(key, [])
         if len(members) == 1 and not taken[key] and others[key] <= 1:
@@ -225,7 +225,7 @@ def match_records(
                 second,
                 other_side,
                 ln,
-                getattr(ln, f"{other_side}_pending") or getattr(ln, f"{other_side}_fields") or {},
+                ln.side(other_side).pending or ln.side(other_side).fields or {},
             )
             for ln in candidates
         ]
@@ -289,7 +289,7 @@ def held_groups(connection: Any) -> list[dict[str, Any]]:
     for link in held:
         group = groups.setdefault(link.match_key, {"email": link.match_key, "a": [], "b": []})
         side = "a" if link.a_id else "b"
-        fields = getattr(link, f"{side}_pending") or getattr(link, f"{side}_fields") or {}
+        fields = link.side(side).pending or link.side(side).fields or {}
         shown = {k: v for k, v in fields.items() if v not in (None, "", [], {}) and k != "uid"}
         group[side].append({"pk": link.pk, "id": link.side_id(side), "fields": shown})
     return list(groups.values())

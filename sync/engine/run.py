@@ -2,9 +2,10 @@
 
 Phases: ``list_a`` and ``list_b`` stage each side's pages into the links (stage.py; the
 matching by email happens there), ``check`` plans the dirty links and runs the circuit
-breaker over the whole plan, ``write`` applies the plans chunk by chunk (apply.py). This
-module is the orchestration: claiming, phases and progress, the run's outcome on the
-connection (success, failure with backoff, pause), and what the connectors learnt.
+breaker over the whole plan, ``write`` applies the plans chunk by chunk (apply.py). A dry
+run goes through the same phases in a scratch copy of the links (scratch.py) and only
+tallies the plans. Here: claiming, phases, progress (small updates outside any
+transaction) and the outcome (outcome.py records it); every run ends in ``Runner._end``.
 """
 
 from __future__ import annotations
@@ -15,28 +16,26 @@ import socket
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError
-from sync import lifecycle
-from sync.engine import match
+from sync.engine import match, outcome
 from sync.engine.apply import Applier, Planned, Tally, decide, side_state
 from sync.engine.bulk import fewer_collections, refresh_statistics
 from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
 from sync.engine.context import RunContext, build_context
+from sync.engine.scratch import staged_in_scratch
 from sync.engine.sides import SIDES, TWO_WAY
 from sync.engine.stage import Abort, links_of, stage_side
 from sync.models import (
-    AppAuthorization,
     Connection,
     ConnectionState,
-    Health,
     LinkState,
     RecordLink,
     RunStatus,
@@ -53,7 +52,6 @@ CHUNK = 500  # links planned and written per transaction
 ANALYZE_AFTER = 10_000
 # Plans the circuit breaker's check keeps for the write phase (see _check_and_write).
 KEEP_PLANNED = 10_000
-MAX_BACKOFF = timedelta(hours=6)
 
 
 class Paused(Abort):
@@ -74,8 +72,8 @@ def run_connection(
     """Run connection ``connection_id`` once and return its SyncRun.
 
     ``initial`` lists both sides whole; ``dry_run`` plans without writing anything (the
-    preview: counts and samples in ``SyncRun.preview``; nothing of the run but the SyncRun
-    row is stored — its links and events are rolled back); ``replace_destination``
+    preview: counts and samples in ``SyncRun.preview``; it stages in a scratch copy of
+    the links, so nothing of the run but the SyncRun row is stored); ``replace_destination``
     (one-way connections, with ``confirm_replace``) removes destination records the
     source does not have, journaled; ``confirm_mass_change`` lets a run through the
     circuit breaker. A run that cannot claim the connection ends at once as aborted.
@@ -152,13 +150,6 @@ class Runner:
     # --- Lifecycle.
 
     def execute(self) -> None:
-        try:
-            self._execute()
-        finally:
-            if self.ctx is not None:
-                self.ctx.close()  # the connectors' sessions end with the run, always
-
-    def _execute(self) -> None:
         run, connection = self.run, self.connection
         run.status, run.started_at = RunStatus.RUNNING, timezone.now()
         run.save(update_fields=["status", "started_at"])
@@ -168,45 +159,58 @@ class Runner:
                 ConnectionState.DRAFT,
                 ConnectionState.PREVIEWED,
             ):
-                self._set_state(ConnectionState.INITIAL_SYNC, "")
+                outcome.set_state(connection, ConnectionState.INITIAL_SYNC, "")
         started = time.monotonic()
         try:
             self.ctx = build_context(connection, replace_destination=self.replace_destination)
             self.applier = Applier(self.ctx, run)
             if self.claim is not None:
                 self.applier.before_write = self.claim.keep  # never write once taken over
-            if self.dry_run:
-                with transaction.atomic():
+            # A dry run stages and plans in a scratch copy of the links (scratch.py): it
+            # leaves no trace but its run, and holds no transaction on the product's
+            # database while it reads the apps.
+            with staged_in_scratch(connection) if self.dry_run else nullcontext():
+                try:
                     self._phases()
-                    transaction.set_rollback(True)  # A dry run leaves no trace but its run.
-            else:
-                self._phases()
+                finally:
+                    run.match_summary = match.summary(self.ctx, self.skipped, connection)
         except ClaimLost as exc:
             # The connection is another run's now: record this one, touch nothing else.
             run.status, run.error = RunStatus.ABORTED, str(exc)
         except AuthError as exc:
-            self._fail(exc, auth=True)
+            outcome.failed(connection, run, exc, auth=True)
         except ConnectorError as exc:
-            self._fail(exc)
+            outcome.failed(connection, run, exc, auth=False)
         except Paused as exc:
             run.status, run.error = RunStatus.ABORTED, str(exc)
-            self._set_state(ConnectionState.PAUSED, str(exc))
+            outcome.set_state(connection, ConnectionState.PAUSED, str(exc))
         except Abort as exc:
             run.status, run.error = RunStatus.ABORTED, str(exc)
-            self._schedule_next(failed=False)
+            outcome.schedule_next(connection, failed=False)
             Connection.objects.filter(pk=connection.pk).update(state_reason=str(exc))
         except Exception as exc:  # a bug must not wedge the connection; it is recorded
             logger.exception("Run %s of connection %s crashed", run.pk, connection.pk)
-            self._fail(ConnectorError(f"Internal error: {type(exc).__name__}: {exc}"))
+            error = ConnectorError(f"Internal error: {type(exc).__name__}: {exc}")
+            outcome.failed(connection, run, error, auth=False)
         else:
             errors = self.applier.record_errors if self.applier else 0
             run.status = RunStatus.PARTIAL if errors else RunStatus.SUCCEEDED
-            self._succeeded()
-            lifecycle.authorizations_worked(connection)  # the run was a check of both
+            outcome.succeeded(
+                connection,
+                run,
+                dry_run=self.dry_run,
+                initial=self.initial,
+                continues=self.continues,
+            )
+        finally:
+            self._end(started)
+
+    def _end(self, started: float) -> None:
+        """Where every run ends, whatever its outcome: its counts, preview and API calls
+        recorded on the run, what the connectors learnt kept."""
+        run = self.run
         run.finished_at = timezone.now()
         run.counts = self.tally.counted()
-        if self.ctx is not None:
-            run.match_summary = match.summary(self.ctx, self.skipped, self.connection)
         if self.dry_run:
             run.preview = {
                 "counts": run.counts,
@@ -214,10 +218,14 @@ class Runner:
                 "samples": self.tally.sampled(),
             }
         run.api_calls = self.ctx.api_calls() if self.ctx else 0
-        if not self.dry_run:
-            self._save_authorizations()
+        if not self.dry_run and self.ctx is not None:
+            outcome.save_authorizations(self.connection, self.ctx.connectors)
         run.progress = {**run.progress, "seconds": round(time.monotonic() - started, 3)}
-        run.save()
+        try:
+            run.save()
+        finally:  # the connectors' sessions end with the run, always
+            if self.ctx is not None:
+                self.ctx.close()
 
     def _phases(self) -> None:
         ctx = self.ctx
@@ -288,103 +296,18 @@ class Runner:
                 return None
         return cursor
 
-    def _save_authorizations(self) -> None:
-        """Keep what the connectors learnt during the run: refreshed OAuth tokens and
-        the vendor's reported API usage."""
-        if self.ctx is None:
-            return
-        for side, connector in self.ctx.connectors.items():
-            opened_with = self.connection.authorization(side).secrets
-            fresh = AppAuthorization.objects.get(pk=self.connection.authorization(side).pk)
-            changed = []
-            # Only what the connector itself changed (a token refresh) is written back, so
-            # a re-authorization saved while the run was going is never overwritten.
-            if connector.credentials.secrets != opened_with:
-                fresh.secrets = connector.credentials.secrets
-                changed.append("secrets_json")
-            usage = connector.usage()
-            if usage and usage != fresh.limit_info:
-                fresh.limit_info = usage
-                changed.append("limit_info")
-            if changed:
-                fresh.save(update_fields=changed)
-
-    def _succeeded(self) -> None:
-        now = timezone.now()
-        state = self.connection.state
-        if self.dry_run:
-            if state == ConnectionState.DRAFT:
-                self._set_state(ConnectionState.PREVIEWED, "")
-            return
-        if state in (
-            ConnectionState.INITIAL_SYNC,
-            ConnectionState.DRAFT,
-            ConnectionState.PREVIEWED,
-        ):
-            state = ConnectionState.ACTIVE if self.initial else state
-        if state == ConnectionState.ERROR:
-            state = ConnectionState.ACTIVE
-        reason, next_run = "", now + timedelta(minutes=self.connection.interval_minutes)
-        if self.continues:
-            # An initial sync stays one until its last record is written.
-            state, next_run = self.connection.state, now
-            reason = "The sync continues in the next run, from where this one stopped."
-            self.run.progress = {**self.run.progress, "continues": True}
-        Connection.objects.filter(pk=self.connection.pk).update(
-            state=state,
-            state_reason=reason,
-            consecutive_failures=0,
-            last_run_at=now,
-            next_run_at=next_run,
-        )
-        self.connection.state = state
-
-    def _fail(self, exc: ConnectorError, *, auth: bool = False) -> None:
-        self.run.status, self.run.error = RunStatus.FAILED, str(exc)
-        if auth:
-            # Credentials rejected: pause and flag the authorization; retrying won't help.
-            side = exc.side
-            authorization = self.connection.authorization(side) if side else None
-            if authorization is not None:
-                authorization.health = Health.AUTH_FAILED
-                authorization.health_message = str(exc)
-                authorization.checked_at = timezone.now()
-                authorization.save(update_fields=["health", "health_message", "checked_at"])
-            self._set_state(ConnectionState.PAUSED, f"Authorization failed: {exc}")
-            return
-        self._schedule_next(failed=True, retry_after=getattr(exc, "retry_after", 0.0))
-
-    def _schedule_next(self, *, failed: bool, retry_after: float = 0.0) -> None:
-        now = timezone.now()
-        failures = self.connection.consecutive_failures + 1 if failed else 0
-        if failed:
-            # Exponential backoff from one interval (or Retry-After), capped.
-            base = max(timedelta(minutes=1), timedelta(seconds=retry_after))
-            delay = min(base * 2 ** (failures - 1), MAX_BACKOFF)
-        else:
-            delay = timedelta(minutes=self.connection.interval_minutes)
-        Connection.objects.filter(pk=self.connection.pk).update(
-            consecutive_failures=failures, next_run_at=now + delay, last_run_at=now
-        )
-        self.connection.consecutive_failures = failures
-
-    def _set_state(self, state: str, reason: str) -> None:
-        Connection.objects.filter(pk=self.connection.pk).update(state=state, state_reason=reason)
-        self.connection.state = state
-
     def _phase(self, phase: str) -> None:
         if self.claim is not None:
             self.claim.keep()
         self.run.phase = phase
-        if not self.dry_run:
-            SyncRun.objects.filter(pk=self.run.pk).update(phase=phase, progress=self.run.progress)
+        # A small update of its own, outside any transaction, for the pages to show.
+        SyncRun.objects.filter(pk=self.run.pk).update(phase=phase, progress=self.run.progress)
 
     def _progress(self, phase: str, done: int) -> None:
         if self.claim is not None:
             self.claim.keep()
         self.run.progress = {**self.run.progress, phase: {"done": done}}
-        if not self.dry_run:
-            SyncRun.objects.filter(pk=self.run.pk).update(progress=self.run.progress)
+        SyncRun.objects.filter(pk=self.run.pk).update(progress=self.run.progress)
 
     # --- Planning and applying.
 

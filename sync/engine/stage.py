@@ -20,6 +20,7 @@ from sync.engine import match
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.engine.edge import clean_page
+from sync.engine.scratch import links_db
 from sync.engine.sides import direction_from
 from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun, link_column
 
@@ -79,7 +80,9 @@ def stage_side(
         total += len(page.records)
         if page.complete and total == 0:
             _guard_empty_side(ctx, side)
-        with transaction.atomic():
+        # The links' database: a dry run's scratch one (scratch.py), which its cursor
+        # never reaches (``save_cursor`` is off), so the product's stays untouched.
+        with transaction.atomic(using=links_db()):
             _stage_page(ctx, run, side, page, listing)
             if page.complete:
                 _sweep(ctx, run, side)

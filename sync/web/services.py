@@ -16,15 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError, FieldSpec, RateLimited, Scope, VendorUser
-from connectors.registry import VENDORS, connector_class
+from connectors.registry import connector_class
 from sync.models import AppAuthorization, Connection, Health
 from sync.vendors import open_connector
 
 logger = logging.getLogger(__name__)
-
-
-def known_vendor(vendor: str) -> bool:
-    return vendor in VENDORS
 
 
 def vendor_label(vendor: str) -> str:
@@ -119,17 +115,9 @@ def authorization_scopes(authorization: AppAuthorization) -> tuple[list[Scope], 
         return [], str(exc)
 
 
-def engine() -> Any:
-    """The engine package (sync.engine), whose entry points the pages call."""
+def engine_call(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the engine's entry point ``sync.engine.<name>`` (the pages' one way in,
+    which their tests replace)."""
     import sync.engine
 
-    return sync.engine
-
-
-def engine_call(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call ``sync.engine.<name>``; entry points live in submodules re-exported by the
-    package, so the attribute is looked up at call time."""
-    function = getattr(engine(), name, None)
-    if function is None:
-        raise RuntimeError(f"The sync engine does not provide {name}() yet.")
-    return function(*args, **kwargs)
+    return getattr(sync.engine, name)(*args, **kwargs)

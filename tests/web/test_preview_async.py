@@ -138,6 +138,22 @@ def test_the_partial_polls_and_shows_elapsed_time_while_the_preview_runs(
     assert "disabled" in start_button(part)
 
 
+def test_the_partial_shows_the_phase_the_running_preview_is_in(
+    owner_client: Client, setup: Connection
+) -> None:
+    preview_run(
+        setup,
+        "running",
+        started_at=timezone.now(),
+        phase="list_b",
+        progress={"list_a": {"done": 1200}, "list_b": {"done": 500}},
+    )
+
+    part = owner_client.get(status_url(setup)).content.decode()
+
+    assert '<p data-preview-phase="list_b">Reading side B: 500 contacts so far.</p>' in part
+
+
 def test_the_page_polls_and_can_be_refreshed_without_javascript_while_running(
     owner_client: Client, setup: Connection
 ) -> None:

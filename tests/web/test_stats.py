@@ -96,12 +96,12 @@ def test_explain_shows_the_rule_the_key_the_base_and_the_last_error(
     member_client: Client, connection: Connection
 ) -> None:
     rule = connection.rules.get(direction="a_to_b")
+    connection.mappings.create(a_field="first_name", b_field="first_name", order=1)
     link = RecordLink.objects.create(
         connection=connection,
         a_id="crm-7",
         b_id="news-9",
         match_key="ann@x.test",
-        base={"email|email": "ann@x.test", "first_name|first_name": "Ann"},
         a_fields={"email": "Ann@X.test", "first_name": "Ann"},
         b_fields={"email": "ann@x.test", "first_name": "Ann"},
         rules_matched=[rule.pk],

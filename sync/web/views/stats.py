@@ -16,7 +16,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from sync.models import Direction, EventAction, EventStatus, RecordLink, Rule, SyncEvent
+from sync.engine import mapping
+from sync.models import (
+    Connection,
+    Direction,
+    EventAction,
+    EventStatus,
+    RecordLink,
+    Rule,
+    SyncEvent,
+)
 from sync.tenancy import get_scoped_or_404
 from sync.web.charts import CATEGORY_OF_ACTION, SERIES, days_back, stacked_chart
 from sync.web.tenant import tenant_required
@@ -134,12 +143,24 @@ def _vendor_value(fields: dict[str, Any] | None, key: str) -> Any:
     return " ".join(shown) if len(parts) > 1 else parts[0]
 
 
-def base_rows(link: RecordLink, events: list[SyncEvent]) -> list[dict[str, Any]]:
-    """One row per mapped pair: the last synced (normalized) value from RecordLink.base,
-    each side's value as last synced, and the side the value last came from with when —
-    read from the newest event that wrote the pair (an A → B event names B's field)."""
+def base_rows(
+    connection: Connection, link: RecordLink, events: list[SyncEvent]
+) -> list[dict[str, Any]]:
+    """One row per mapped pair: its last synced value (normalized, computed from the
+    fields the link remembers of side A, or of B when A has no record), each side's
+    value as last synced, and the side the value last came from with when — read from
+    the newest event that wrote the pair (an A → B event names B's field). The pairs'
+    transforms are the connection's; their field types, which only the apps know, are
+    not asked for on a page."""
+    side = "a" if link.a_fields is not None else "b"
+    fields = link.side(side).fields
+    if fields is None:
+        return []
+    pairs = mapping.pairs_for(connection)
+    context = mapping.MappingContext(default_phone_country=connection.default_phone_country)
+    synced = mapping.normalized_values(pairs, side, fields, context)
     rows = []
-    for key, value in sorted((link.base or {}).items()):
+    for key, value in synced.items():
         a_field, _, b_field = key.partition("|")
         origin, when = "", None
         for event in events:  # newest first
@@ -187,7 +208,7 @@ def record_explain(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
             "link": link,
             "rules": rules,
             "skip_reasons": skip_reasons,
-            "base": base_rows(link, events),
+            "base": base_rows(connection, link, events),
             "events": events[:20],
             "a_label": a_label,
             "b_label": b_label,

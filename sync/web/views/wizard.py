@@ -51,7 +51,7 @@ from sync.web.forms import (
 )
 from sync.web.tenant import require_manager, tenant_required
 from sync.web.views.common import form_status, get_connection, side_labels, steps_context
-from sync.web.views.connections import transition
+from sync.web.views.connections import PHASES, transition
 
 logger = logging.getLogger(__name__)
 
@@ -566,8 +566,8 @@ class PreviewStatus:
 
 def preview_status(connection: Connection) -> PreviewStatus:
     """The latest dry run decides, unless a newer one is queued and no worker has made
-    its run yet (the cache marker). The engine writes no phase for a dry run (those
-    writes would be rolled back), so elapsed time is all there is to show meanwhile."""
+    its run yet (the cache marker). A running dry run records its phase and progress
+    as a real run does (``preview_phase`` words them)."""
     now = timezone.now()
     lease = settings.SYNC_LEASE_SECONDS
     run = latest_preview(connection)
@@ -579,6 +579,17 @@ def preview_status(connection: Connection) -> PreviewStatus:
         elapsed = max(0.0, now.timestamp() - queued_at)
         return PreviewStatus("stale" if elapsed > lease else "queued", None, elapsed)
     return PreviewStatus("done" if run else "none", run)
+
+
+def preview_phase(run: SyncRun | None) -> str:
+    """What a running preview is doing, in words: its phase and how far it got."""
+    if run is None or not run.phase:
+        return ""
+    title = dict(PHASES).get(run.phase, run.phase)
+    if run.phase == "write":
+        title = "Counting the changes"  # a dry run writes nothing: it tallies the plans
+    done = int(((run.progress or {}).get(run.phase) or {}).get("done") or 0)
+    return f"{title}: {done} contacts so far" if done else title
 
 
 def elapsed_words(seconds: float) -> str:
@@ -598,6 +609,7 @@ def _preview_context(connection: Connection) -> dict[str, Any]:
         "status": status,
         "run": status.run,
         "elapsed": elapsed_words(status.elapsed),
+        "phase": preview_phase(status.run) if status.state == "running" else "",
         "preview": preview_rows(ended.preview if ended else {}, direction_titles(connection)),
         "can_start": ended is not None and ended.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL),
     }
