@@ -40,9 +40,11 @@ logger = logging.getLogger(__name__)
 # (and the number of holders re-read).
 HOLDER_TTL = 10.0
 REFRESH_SECONDS = 1.0
-# Client clocks start a call a little before the vendor counts it: windows are measured
-# this much longer than the vendor's, so a burst at the edge is never one call over.
+# A call reaches the vendor a little after it is started here, by a delay that varies:
+# windows are measured this much longer than the vendor's, so that calls spread over
+# a window here never crowd into a shorter one there (a second: 100 ms more).
 WINDOW_MARGIN = 1.02
+SECOND_SPAN = 1.1
 # Pacing starts when what remains of a window falls under this share of its size.
 LOW_WATER = 0.1
 # Never pause one call longer than this for pacing; a longer wait is the vendor's 429.
@@ -171,9 +173,23 @@ class RedisStore:
 
 
 class DatabaseStore:
-    """Holders as rows of ``sync.LimitHolder`` (the embedded default without Redis)."""
+    """Holders as rows of ``sync.LimitHolder`` (the embedded default without Redis).
+    SQLite answers "locked" rather than waiting when another thread writes the same
+    table through a shared cache: such a join is tried again a few times."""
 
     def join(self, key: str, holder: str, ttl: float) -> int:
+        from django.db import OperationalError
+
+        for attempt in range(5):
+            try:
+                return self._join(key, holder, ttl)
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _join(self, key: str, holder: str, ttl: float) -> int:
         from datetime import timedelta
 
         from django.utils import timezone
@@ -293,7 +309,7 @@ class Gate:
         if self.in_flight >= max(1, limits.parallel):
             return -1.0
         if limits.per_second:
-            span = WINDOW_MARGIN
+            span = SECOND_SPAN
             while self.second and self.second[0] <= now - span:
                 self.second.popleft()
             if len(self.second) >= max(1, int(limits.per_second)):
