@@ -200,12 +200,14 @@ class GetResponseConnector(Connector):
                 started = answered_at - timedelta(seconds=1)  # whole-second clocks
             totals.add(total)
             records = []
-            for row in rows:
-                try:
-                    # List rows omit tags and custom fields: the detail has them.
-                    records.append(self.record(self.client.contact(row.contact_id)))
-                except RecordGone:
+            # List rows omit tags and custom fields: the details have them (in parallel).
+            details = parallel(self.http, rows, lambda row: self.client.contact(row.contact_id))
+            for row, detail in zip(rows, details, strict=True):
+                if isinstance(detail, RecordGone):
                     continue  # deleted between the listing and the detail
+                if isinstance(detail, ConnectorError):
+                    raise detail
+                records.append(self.record(detail))
                 seen.add(row.contact_id)
                 if row.changed_on and (newest is None or row.changed_on > newest):
                     newest = row.changed_on
