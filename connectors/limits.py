@@ -87,10 +87,10 @@ VENDOR_LIMITS: dict[str, Limits] = {
     # 20 requests a second per token on the Performance plan [1.3]. UNCONFIRMED: no
     # concurrency limit is published; 4 keeps 20/s reachable at 200 ms a call.
     "sellf": Limits(parallel=4, per_second=20),
-    # Google People: per-user-per-minute quotas, defaults UNCONFIRMED (60-90/min/user);
-    # CardDAV on Google's address book is paced like People. UNCONFIRMED: 1 a second,
-    # 4 in flight ("send one user's mutations sequentially" is for People batches).
-    "google": Limits(parallel=4, per_second=1),
+    # Google Contacts (CardDAV on Google's address book): quotas are per project and per
+    # user per minute, shown in the Cloud console; defaults UNCONFIRMED (60-90/min/user
+    # for People), so none is declared and a 429 is waited out. UNCONFIRMED: 4 in flight.
+    "google": Limits(parallel=4),
     # A CardDAV server of the tenant's (Radicale, Nextcloud...): none published.
     # UNCONFIRMED: 4 in flight, gentle on a small self-hosted server.
     "carddav": Limits(parallel=4),
@@ -260,7 +260,6 @@ class Gate:
         # Pacing from the vendor's own counters: (remaining, monotonic reset time, size).
         self.remaining: tuple[int, float, int] | None = None
         self.next_paced = 0.0
-        self.waited = 0.0  # seconds spent waiting at this gate (for benchmarks)
 
     def refresh(self, *, force: bool = False) -> None:
         """Renew this run's registration and re-read its share (owner thread only)."""
@@ -291,7 +290,6 @@ class Gate:
 
     def enter(self) -> None:
         self.refresh()
-        started = time.monotonic()
         while True:
             with self.cond:
                 wait = self._admit(time.monotonic())
@@ -301,7 +299,6 @@ class Gate:
                     self.cond.wait(timeout=1.0)
                     continue
             self.sleep(min(wait, MAX_PACE))
-        self.waited += time.monotonic() - started
 
     def _admit(self, now: float) -> float:
         """0 and the request counted; -1 to wait for a slot; else seconds to wait."""
@@ -309,10 +306,12 @@ class Gate:
         if self.in_flight >= max(1, limits.parallel):
             return -1.0
         if limits.per_second:
-            span = SECOND_SPAN
+            # Under one a second (a share of a slow vendor): one call per 1/rate seconds.
+            count = int(limits.per_second) if limits.per_second >= 1 else 1
+            span = SECOND_SPAN * count / limits.per_second
             while self.second and self.second[0] <= now - span:
                 self.second.popleft()
-            if len(self.second) >= max(1, int(limits.per_second)):
+            if len(self.second) >= count:
                 return max(0.001, self.second[0] + span - now)
         if limits.window:
             span = limits.window_seconds * WINDOW_MARGIN

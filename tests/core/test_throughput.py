@@ -201,3 +201,25 @@ def test_declared_limits_match_what_the_sandboxes_enforce() -> None:
                 enforced.window_seconds,
             ), vendor
     assert GetResponseEmulator.rate_limits.parallel == 10
+
+
+def test_shares_of_an_account_add_up_to_no_more_than_its_limits() -> None:
+    limits = VENDOR_LIMITS["getresponse"]
+    share = limits.share(3)
+    assert 3 * share.parallel <= limits.parallel
+    assert 3 * share.per_second <= limits.per_second
+    assert 3 * share.window <= limits.window
+    assert Limits(parallel=2).share(5).parallel == 1  # always one request at least
+
+
+def test_the_gate_keeps_to_the_rate_a_second() -> None:
+    gate = Gate(Limits(parallel=10, per_second=20))
+    sent: list[float] = []
+    started = time.monotonic()
+    for _ in range(45):
+        gate.enter()
+        sent.append(time.monotonic())
+        gate.leave()
+    # 20 in the first second, 20 more after it, 5 after the second: over 2 s.
+    assert time.monotonic() - started >= 2.0
+    assert all(sum(1 for t in sent if s <= t < s + 1.0) <= 20 for s in sent)
