@@ -115,12 +115,12 @@ class Http:
             self.session.mount("http://", adapter)
 
     def share(self, key: str, store: HolderStore) -> None:
-        """Share the limits with every other run on account ``key`` (sync/vendors.py)."""
+        """Share the limits with every other run on account ``key`` (sync/vendors.py);
+        this seam registers in ``store`` at its first request."""
         if self.gate is None:
             self.limit(Limits())
         assert self.gate is not None
         self.gate.key, self.gate.store = key, store
-        self.gate.refresh(force=True)
 
     @property
     def parallel(self) -> int:

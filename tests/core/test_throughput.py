@@ -116,6 +116,7 @@ def test_two_connections_on_one_account_share_its_limits(
         try:
             connector = gr_connector(account)  # its own instance, seam and thread
             connector.http.share(key, store)
+            connector.http.gate.refresh(force=True)  # type: ignore[union-attr]
             both_joined.wait()
             connector.http.gate.refresh(force=True)  # type: ignore[union-attr]
             shares[name] = connector.http.parallel
@@ -223,3 +224,26 @@ def test_the_gate_keeps_to_the_rate_a_second() -> None:
     # 20 in the first second, 20 more after it, 5 after the second: over 2 s.
     assert time.monotonic() - started >= 2.0
     assert all(sum(1 for t in sent if s <= t < s + 1.0) <= 20 for s in sent)
+
+
+@pytest.mark.django_db
+def test_runs_share_limits_by_authorization_never_by_what_a_tenant_typed(account: Any) -> None:
+    from sync.models import AppAuthorization
+    from sync.vendors import open_connector
+
+    def authorization(label: str) -> AppAuthorization:
+        made = AppAuthorization(account=account, vendor="getresponse", label=label)
+        made.secrets = {"api_key": "same-key"}
+        made.settings = {"domain": ""}
+        made.save()
+        return made
+
+    first, second = authorization("One"), authorization("Two")
+    gates = [open_connector(a, "L1").http.gate for a in (first, first, second)]
+    keys = [g.key for g in gates if g is not None]
+    assert keys == [
+        f"getresponse:{first.pk}",
+        f"getresponse:{first.pk}",
+        f"getresponse:{second.pk}",
+    ]
+    assert all(g is not None and g.limits == VENDOR_LIMITS["getresponse"] for g in gates)
