@@ -566,10 +566,13 @@ class SalesforceEmulator(Emulator):
         fields = self.field_map(org, query.sobject)
         for name in [*query.fields, *(c.field for c in query.where), *(o for o, _ in query.order)]:
             self.check_column(org, query.sobject, fields, name)
+        records = list(org["records"][query.sobject].values())
+        by_id = next((c for c in query.where if c.field == "Id" and c.op == "IN"), None)
+        if by_id is not None:  # Id is indexed, as in Salesforce: a superset, then exact
+            wanted = {str(v)[:15].lower() for v in by_id.value}
+            records = [r for r in records if str(r.get("Id", ""))[:15].lower() in wanted]
         rows = [
-            r
-            for r in org["records"][query.sobject].values()
-            if all(self.holds(org, query.sobject, r, c) for c in query.where)
+            r for r in records if all(self.holds(org, query.sobject, r, c) for c in query.where)
         ]
         for name, descending in reversed(query.order):
             rows.sort(
