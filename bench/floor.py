@@ -109,7 +109,7 @@ def main() -> None:
     from connectors.sandbox.server import SandboxServer
     from sync.engine import run_connection
     from sync.engine.mapping import ensure_default_mappings
-    from sync.models import Account, AppAuthorization, Connection, Rule
+    from sync.models import Account, AppAuthorization, Connection, Rule, SyncRun
     from sync.vendors import open_connector
 
     server = SandboxServer(port=0).start()
@@ -167,9 +167,13 @@ def main() -> None:
         latency = args.latency_ms / 1000
         phases = floor_phases(args.n)
         floor_seconds = max(sum(p.seconds(latency) for p in ph) for ph in phases.values())
+        # A run longer than SYNC_RUN_BUDGET_SECONDS stops at a checkpoint and its
+        # continuation runs at once (synchronously here): count every run it took.
+        runs = list(SyncRun.objects.filter(connection=connection, pk__gte=run.pk).order_by("pk"))
         print(
-            f"status {run.status}, writes {run.writes}"
-            + (f", error: {run.error}" if run.error else "")
+            f"runs {len(runs)} ({', '.join(r.status for r in runs)}), "
+            f"writes {sum(r.writes for r in runs)}"
+            + "".join(f", error: {r.error}" for r in runs if r.error)
         )
         print(
             f"wall time {wall:.1f} s; floor {floor_seconds:.1f} s; "
