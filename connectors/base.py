@@ -10,10 +10,14 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
+
+from connectors.limits import Limits, limits_of
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -386,6 +390,13 @@ class Connector(Hooks):
         self.credentials = credentials
         self.scope = scope
         self.http = http
+        if http.gate is None:
+            http.limit(self.limits())
+
+    @classmethod
+    def limits(cls) -> Limits:
+        """The vendor's published limits per account (connectors/limits.py)."""
+        return limits_of(cls.vendor)
 
     @classmethod
     def tenant_setting_names(cls) -> set[str]:
@@ -440,3 +451,59 @@ class Connector(Hooks):
         """Verify a vendor callback and return the affected scopes (empty if none).
         Raise AuthError when the signature or secret does not match."""
         raise NotImplementedError
+
+
+# --- Parallel calls (issue 18): writes that cost one call per record go out together, up
+# to the vendor's parallel limit, inside the run that owns the seam.
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(http: Http, items: Sequence[T], call: Callable[[T], R]) -> list[R | ConnectorError]:
+    """``call(item)`` for each item, up to ``http.parallel`` at once; the answers in the
+    items' order, a ConnectorError in place of an item that failed. AuthError and
+    RateLimited mean every call would fail: items not started yet are not started, and
+    the error is raised once the calls in flight have ended (as a sequential loop
+    raises at the failing item). Any other exception is raised the same way."""
+    width = min(http.parallel, len(items))
+    if width <= 1:
+        return [_one(call, item) for item in items]
+    stop = threading.Event()
+    fatal: list[BaseException] = []
+
+    def guarded(item: T) -> R | ConnectorError:
+        if stop.is_set():
+            return ConnectorError("not sent: an earlier call of the batch failed")
+        try:
+            return _one(call, item)
+        except BaseException as exc:
+            stop.set()
+            fatal.append(exc)
+            raise
+
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="connector") as pool:
+        futures = [pool.submit(guarded, item) for item in items]
+    if fatal:
+        raise fatal[0]
+    return [future.result() for future in futures]
+
+
+def _one(call: Callable[[T], R], item: T) -> R | ConnectorError:
+    try:
+        return call(item)
+    except (AuthError, RateLimited):
+        raise
+    except ConnectorError as exc:
+        return exc
+
+
+def each(http: Http, changes: Sequence[Change], write: Callable[[Change], Result]) -> list[Result]:
+    """``write`` each change through ``parallel``: one Result per Change, in order; a
+    change whose write raised a ConnectorError gets it as its Result's error."""
+    return [
+        Result(change.key, id=change.id, error=answer)
+        if isinstance(answer, ConnectorError)
+        else answer
+        for change, answer in zip(changes, parallel(http, changes, write), strict=True)
+    ]

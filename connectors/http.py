@@ -3,6 +3,11 @@
 A requests session with connect/read timeouts; retries with exponential backoff on 5xx
 and connection errors; 429 waited out honouring ``Retry-After``; every call counted; and
 failures turned into the contract's error classes. Vendor modules never build sessions.
+
+Every request passes the seam's ``Gate`` (connectors/limits.py) once limits are set:
+the vendor's parallel and rate limits, its account shared with other runs, and pacing
+from its rate-limit headers before a 429. The seam is thread-safe for the pool of
+``Connector.parallel``; one run still owns it.
 """
 
 from __future__ import annotations
@@ -10,19 +15,29 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from connectors.base import AuthError, ConnectorError, RateLimited, RecordGone, clean_message
+from connectors.limits import Gate, HolderStore, Limits, parse_seconds
 
 logger = logging.getLogger(__name__)
 
 # Headers whose values must never reach a log line.
-_SECRET_HEADERS = {"authorization", "x-auth-token", "x-api-key", "cookie"}
+_SECRET_HEADERS = {
+    "authorization",
+    "x-auth-token",
+    "x-api-key",
+    "api-key",
+    "x-session-key",
+    "cookie",
+}
 
 
 def parse_retry_after(value: str | None, default: float) -> float:
@@ -91,7 +106,51 @@ class Http:
         self.classify = classify
         self.sleep = sleep
         self.calls = 0
+        self._count = threading.Lock()
         self.on_response: list[Callable[[requests.Response], None]] = []
+        self.gate: Gate | None = None
+
+    # --- Limits (connectors/limits.py).
+
+    def limit(self, limits: Limits) -> None:
+        """Keep to ``limits`` from now on (Connector.__init__ sets its vendor's); the
+        connection pool holds as many connections as requests may be in flight."""
+        self.gate = Gate(limits)
+        if limits.parallel > 10:  # requests' default pool keeps 10 per host
+            adapter = HTTPAdapter(pool_connections=10, pool_maxsize=limits.parallel)
+            self.session.mount("https://", adapter)
+            self.session.mount("http://", adapter)
+
+    def share(self, key: str, store: HolderStore) -> None:
+        """Share the limits with every other run on account ``key`` (sync/vendors.py);
+        this seam registers in ``store`` at its first request."""
+        if self.gate is None:
+            self.limit(Limits())
+        assert self.gate is not None
+        self.gate.key, self.gate.store = key, store
+
+    @property
+    def parallel(self) -> int:
+        """Requests this seam may have in flight now (its share of the account's)."""
+        return max(1, self.gate.current.parallel) if self.gate else 1
+
+    def observe(self, remaining: int, reset_seconds: float, limit: int = 0) -> None:
+        """The vendor's count of calls left in its window: pace before its 429."""
+        if self.gate is not None:
+            self.gate.observe(remaining, reset_seconds, limit)
+
+    def _observe_headers(self, response: requests.Response) -> None:
+        # The common X-RateLimit-* headers (GetResponse: Reset as "432 seconds"; others
+        # send seconds, or an epoch time, which is turned into seconds from now).
+        headers = response.headers
+        remaining = headers.get("X-RateLimit-Remaining")
+        reset = parse_seconds(headers.get("X-RateLimit-Reset"))
+        if remaining is None or reset is None or not remaining.strip().isdigit():
+            return
+        if reset > 1_000_000_000:
+            reset = max(0.0, reset - time.time())
+        limit = headers.get("X-RateLimit-Limit", "").strip()
+        self.observe(int(remaining), reset, int(limit) if limit.isdigit() else 0)
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -114,15 +173,27 @@ class Http:
         attempt = 0
         while True:
             attempt += 1
-            self.calls += 1
+            with self._count:
+                self.calls += 1
+            if self.gate is not None:
+                self.gate.enter()
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                never_sent = isinstance(exc, requests.ConnectTimeout)
+                failure: Exception | None = exc
+            else:
+                failure = None
+            finally:
+                if self.gate is not None:
+                    self.gate.leave()
+            if failure is not None:
+                never_sent = isinstance(failure, requests.ConnectTimeout)
                 if attempt > self.retries or not (idempotent or never_sent):
-                    raise ConnectorError(f"{method} {url}: {type(exc).__name__}") from exc
+                    raise ConnectorError(f"{method} {url}: {type(failure).__name__}") from failure
                 self._pause(attempt, None)
                 continue
+            if self.gate is not None:
+                self._observe_headers(response)
             for hook in self.on_response:
                 hook(response)
             if response.status_code < 400:

@@ -993,3 +993,21 @@ class PhoneEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} → {self.vendor}:{self.record_id}"
+
+
+class LimitHolder(models.Model):
+    """A run sharing one vendor account's limits (connectors/limits.py): the runs live
+    on a key at once split its parallel and rate limits equally. Used where Redis is not
+    configured; a row lapses at ``expires_at`` unless its run renews it."""
+
+    key = models.CharField(max_length=120, help_text="<vendor>:<authorization id>")
+    holder = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "holder"], name="limit_holder_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ← {self.holder}"

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from connectors.base import Connector, Credentials
 from connectors.http import Http
+from connectors.limits import default_store
 from connectors.registry import connector_class
 
 if TYPE_CHECKING:
@@ -20,14 +21,18 @@ def open_connector(
     authorization: AppAuthorization, scope: str = "", http: Http | None = None
 ) -> Connector:
     """A connector for ``authorization`` limited to ``scope``; it sets the seam's base URL
-    and auth headers itself from the credentials."""
+    and auth headers itself from the credentials. Its seam shares the vendor's limits
+    with every other run on the same authorization (connectors/limits.py)."""
     cls = connector_class(authorization.vendor)
     credentials = Credentials(
         secrets=authorization.secrets,
         settings=dict(authorization.settings),
         store=partial(_store_secrets, authorization.pk) if authorization.pk else None,
     )
-    return cls(credentials, scope, http or Http())
+    connector = cls(credentials, scope, http or Http())
+    if authorization.pk:
+        connector.http.share(f"{authorization.vendor}:{authorization.pk}", default_store())
+    return connector
 
 
 def _store_secrets(pk: int, changed: dict[str, Any]) -> None:

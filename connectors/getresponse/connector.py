@@ -34,11 +34,11 @@ from connectors.base import (
     FieldSpec,
     FieldType,
     Page,
-    RateLimited,
     Record,
     RecordGone,
     Result,
     Scope,
+    parallel,
 )
 from connectors.getresponse.client import (
     MAX_PAGE_SIZE,
@@ -200,12 +200,14 @@ class GetResponseConnector(Connector):
                 started = answered_at - timedelta(seconds=1)  # whole-second clocks
             totals.add(total)
             records = []
-            for row in rows:
-                try:
-                    # List rows omit tags and custom fields: the detail has them.
-                    records.append(self.record(self.client.contact(row.contact_id)))
-                except RecordGone:
+            # List rows omit tags and custom fields: the details have them (in parallel).
+            details = parallel(self.http, rows, lambda row: self.client.contact(row.contact_id))
+            for row, detail in zip(rows, details, strict=True):
+                if isinstance(detail, RecordGone):
                     continue  # deleted between the listing and the detail
+                if isinstance(detail, ConnectorError):
+                    raise detail
+                records.append(self.record(detail))
                 seen.add(row.contact_id)
                 if row.changed_on and (newest is None or row.changed_on > newest):
                     newest = row.changed_on
@@ -244,20 +246,22 @@ class GetResponseConnector(Connector):
     def push(self, changes: list[Change]) -> list[Result]:
         results: dict[str, Result] = {}
         created: list[Change] = []
-        for change in changes:
-            try:
-                if change.op == "create":
-                    if self.create(change, results):
-                        created.append(change)
-                elif change.op == "update":
-                    results[change.key] = self.update(change)
-                else:
-                    self.delete(str(change.id))
-                    results[change.key] = Result(change.key, id=change.id)
-            except (AuthError, RateLimited):
-                raise  # the whole call failed; creates already sent re-match by email
-            except ConnectorError as exc:
-                results[change.key] = Result(change.key, id=change.id, error=exc)
+
+        def write(change: Change) -> None:
+            if change.op == "create":
+                if self.create(change, results):
+                    created.append(change)
+            elif change.op == "update":
+                results[change.key] = self.update(change)
+            else:
+                self.delete(str(change.id))
+                results[change.key] = Result(change.key, id=change.id)
+
+        # One call per contact, up to GetResponse's 10 in parallel; AuthError and
+        # RateLimited fail the whole call (creates already sent re-match by email).
+        for change, answer in zip(changes, parallel(self.http, changes, write), strict=True):
+            if isinstance(answer, ConnectorError):
+                results[change.key] = Result(change.key, id=change.id, error=answer)
         self.resolve(created, results)
         return [results[change.key] for change in changes]
 
@@ -287,12 +291,19 @@ class GetResponseConnector(Connector):
         waiting = {c.key: str(c.fields["email"]).strip() for c in created}
         deadline = time.monotonic() + self.resolve_timeout
         delay = 0.2
+
+        def look_up(key: str) -> None:
+            contact_id = self.client.find(waiting[key], self.scope)
+            if contact_id:
+                record = self.record(self.client.contact(contact_id))
+                results[key] = Result(key, id=contact_id, record=record)
+
         while waiting:
-            for key, email in list(waiting.items()):
-                contact_id = self.client.find(email, self.scope)
-                if contact_id:
-                    record = self.record(self.client.contact(contact_id))
-                    results[key] = Result(key, id=contact_id, record=record)
+            keys = list(waiting)
+            for key, answer in zip(keys, parallel(self.http, keys, look_up), strict=True):
+                if isinstance(answer, ConnectorError):
+                    raise answer
+                if key in results:
                     del waiting[key]
             if not waiting or time.monotonic() + delay > deadline:
                 break

@@ -141,6 +141,14 @@ class GetResponseEmulator(Emulator):
             response.headers["Retry-After"] = str(retry_after)
         return response
 
+    def rate_limit_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
+        # https://apidocs.getresponse.com/v3/limits: on every answer.
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": f"{max(1, math.ceil(reset))} seconds",
+        }
+
     def rate_limit_key(self, request: SandboxRequest) -> str:
         return request.header("x-auth-token")
 

@@ -240,6 +240,9 @@ class SalesforceClient:
         if match:
             self.usage.used, self.usage.max = int(match.group(1)), int(match.group(2))
             self.usage.seen_at = datetime.now(UTC)
+            # Pace our share of the rolling 24 hours before _check_budget stops the run.
+            share = int(self.usage.max * self.budget_share)
+            self.http.observe(share - self.usage.used, 86_400.0, share)
 
     def _check_budget(self) -> None:
         """Stop before the org's daily allowance is spent past our share of it: other

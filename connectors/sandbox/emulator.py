@@ -205,6 +205,12 @@ class Emulator:
         response.headers["Retry-After"] = str(max(0, round(retry_after, 3)))
         return response
 
+    def rate_limit_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
+        """Headers every answer carries while the real limits are on: ``remaining``
+        calls left of the window of ``limit``, which resets in ``reset`` seconds. None by default;
+        a vendor that sends them (GetResponse's X-RateLimit-*) overrides this."""
+        return {}
+
     def rate_limit_key(self, request: SandboxRequest) -> str:
         """Who the rate limits apply to (the account); by default the auth header."""
         return request.header("authorization") or request.header("x-auth-token")

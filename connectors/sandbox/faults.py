@@ -149,6 +149,19 @@ class Limiter:
         with self.lock:
             self.in_flight[key] = max(0, self.in_flight.get(key, 0) - 1)
 
+    def status(self, key: str) -> tuple[int, int, float] | None:
+        """(window size, calls left in ``key``'s window, seconds until its oldest call
+        leaves it), for the vendor's rate-limit headers; None without a window limit."""
+        limits = self.limits
+        if not limits.window:
+            return None
+        now = time.monotonic()
+        with self.lock:
+            window = self.window.get(key) or deque()
+            left = max(0, limits.window - len(window))
+            reset = window[0] + limits.window_seconds - now if window else limits.window_seconds
+            return limits.window, left, max(0.0, reset)
+
 
 def limits_from(setting: bool | dict[str, Any], defaults: RateLimits) -> RateLimits | None:
     """The limits a Faults.rate_limits setting enables, or None when off."""

@@ -12,7 +12,9 @@
                                          (``{"vendor": "…"}`` for one vendor)
   GET|PUT /_sandbox/strict               strict mode per vendor (``{"strict": true}``,
                                          ``"vendor"`` for one); see emulator.py
-  GET    /_sandbox/requests              request counts per vendor and endpoint
+  GET    /_sandbox/requests              request counts per vendor and endpoint, and
+                                         the most requests seen in flight at once
+                                         (``max_in_flight``: ``"*"`` and per account)
   POST   /_sandbox/<vendor>/accounts     create an account; answers its API key etc.
   POST   /_sandbox/<vendor>/seed         ``{"account", "count", "seed", …}``
   GET    /_sandbox/<vendor>/state        the vendor's state (``?account=`` one account)
@@ -27,6 +29,7 @@ Emulators are found through the registry: ``connectors/<vendor>/sandbox.py`` def
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -74,6 +77,10 @@ class _Mount:
         self.limiter: Limiter | None = None
         self.counts: dict[str, int] = {}
         self.lock = threading.Lock()
+        # Requests being answered per rate-limit key (account), and the most seen at
+        # once: what tests of the connectors' parallelism read.
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
 
     def set_faults(self, faults: Faults) -> None:
         self.injector.set(faults)
@@ -83,6 +90,25 @@ class _Mount:
     def count(self, endpoint: str) -> None:
         with self.lock:
             self.counts[endpoint] = self.counts.get(endpoint, 0) + 1
+
+    def begin(self, key: str) -> None:
+        with self.lock:
+            now = self.in_flight[key] = self.in_flight.get(key, 0) + 1
+            self.max_in_flight[key] = max(self.max_in_flight.get(key, 0), now)
+
+    def end(self, key: str) -> None:
+        with self.lock:
+            self.in_flight[key] -= 1
+
+    def concurrency(self) -> dict[str, int]:
+        """The most requests seen in flight at once: ``"*"`` of any one account, and
+        per account under a short digest of its key (keys are credentials)."""
+        with self.lock:
+            per_key = {
+                hashlib.sha256(key.encode()).hexdigest()[:12]: most
+                for key, most in self.max_in_flight.items()
+            }
+        return {"*": max(per_key.values(), default=0), **per_key}
 
 
 class SandboxServer:
@@ -228,6 +254,7 @@ class SandboxServer:
                 response = emulator.rate_limited(wait, injected=False)
                 response.headers.setdefault("X-Sandbox-Limit", f"{which}={size}")
                 return response
+        mount.begin(key)
         try:
             if decision.latency:  # in flight while slow: counts against the parallel limit
                 time.sleep(decision.latency)
@@ -239,8 +266,12 @@ class SandboxServer:
                 return emulator.error(mount.injector.faults.error_status, "Injected sandbox fault")
             response = emulator.handle(request)
         finally:
+            mount.end(key)
             if limiter:
                 limiter.release(key)
+        status = limiter.status(key) if limiter else None
+        if status is not None:
+            response.headers.update(emulator.rate_limit_headers(*status))
         if is_write and response.status < 400:
             self.dirty.set()
         return response
@@ -275,6 +306,7 @@ class SandboxServer:
                 mount.emulator.strict = self.strict
                 with mount.lock:
                     mount.counts.clear()
+                    mount.max_in_flight.clear()
             return ok({"reset": vendors})
         if parts == ["strict"]:
             if method == "PUT":
@@ -285,7 +317,11 @@ class SandboxServer:
         if parts == ["requests"] and method == "GET":
             return ok(
                 {
-                    vendor: {"endpoints": dict(mount.counts), "faults": mount.injector.served}
+                    vendor: {
+                        "endpoints": dict(mount.counts),
+                        "faults": mount.injector.served,
+                        "max_in_flight": mount.concurrency(),
+                    }
                     for vendor, mount in self.mounts.items()
                 }
             )

@@ -34,12 +34,12 @@ from connectors.base import (
     FieldSpec,
     FieldType,
     Page,
-    RateLimited,
     Record,
     RecordGone,
     Result,
     Scope,
     VendorUser,
+    each,
 )
 from connectors.sellf.client import (
     DEFAULT_BASE_URL,
@@ -130,7 +130,7 @@ class SellfConnector(Connector):
     capabilities = Capabilities(
         delta=True,
         deletion_feed=False,  # no deletion feed: absence from a complete listing tells
-        batch_size=1,  # no batch endpoint: one call per write
+        batch_size=20,  # no batch endpoint: one call per write, sent in parallel
         tags=True,
     )
 
@@ -280,15 +280,9 @@ class SellfConnector(Connector):
     # --- Writes.
 
     def push(self, changes: list[Change]) -> list[Result]:
-        results = []
-        for change in changes:
-            try:
-                results.append(self.write(change))
-            except (AuthError, RateLimited):
-                raise  # the whole call failed; nothing after it was sent
-            except ConnectorError as exc:
-                results.append(Result(change.key, id=change.id, error=exc))
-        return results
+        # One call per change, up to the vendor's parallel limit (connectors/limits.py);
+        # AuthError and RateLimited fail the whole call.
+        return each(self.http, changes, self.write)
 
     def write(self, change: Change) -> Result:
         if change.op == "create":

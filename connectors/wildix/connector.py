@@ -41,11 +41,11 @@ from connectors.base import (
     Credentials,
     FieldSpec,
     Page,
-    RateLimited,
     Record,
     RecordGone,
     Result,
     Scope,
+    each,
 )
 from connectors.wildix.client import MAX_PAGE_SIZE, Contact, WildixClient
 
@@ -105,7 +105,7 @@ class WildixConnector(Connector):
         # created after it and someone deleted before the next read: the engine's
         # periodic complete listing (SYNC_FULL_LISTING_MINUTES) sweeps those.
         deletion_feed=False,
-        batch_size=1,  # WMS writes one contact per call
+        batch_size=20,  # WMS writes one contact per call: sent in parallel
     )
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
@@ -195,15 +195,9 @@ class WildixConnector(Connector):
     # --- Writes.
 
     def push(self, changes: list[Change]) -> list[Result]:
-        results = []
-        for change in changes:
-            try:
-                results.append(self.write(change))
-            except (AuthError, RateLimited):
-                raise  # the whole call failed
-            except ConnectorError as exc:
-                results.append(Result(change.key, id=change.id, error=exc))
-        return results
+        # One call per change, up to the vendor's parallel limit (connectors/limits.py);
+        # AuthError and RateLimited fail the whole call.
+        return each(self.http, changes, self.write)
 
     def write(self, change: Change) -> Result:
         if change.op == "delete":

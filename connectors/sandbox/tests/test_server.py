@@ -3,6 +3,7 @@ limits, the control API and the state file. Vendor fidelity is tested per vendor
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,9 @@ class NotesEmulator(Emulator):
     def put_note(self, request: SandboxRequest, note_id: str) -> SandboxResponse:
         self.state["notes"][note_id] = request.json()
         return SandboxResponse.empty(204)
+
+    def rate_limit_key(self, request: SandboxRequest) -> str:
+        return request.header("x-api-key")
 
     def create_account(self, **options: Any) -> dict[str, Any]:
         self.state["keys"].append(options["key"])
@@ -134,6 +138,45 @@ def test_the_vendors_real_limits_apply_when_enabled(
     answers = [get(server, "/api/notes/x").status_code for _ in range(3)]
     assert answers == [404, 404, 429]
     assert control.requests("notes")["faults"]["limited"] == 1
+
+
+def test_requests_in_flight_at_once_are_counted_per_account(
+    server: SandboxServer, control: SandboxControl
+) -> None:
+    control.create_account("notes", key="k2")
+    control.faults("notes", latency_ms=300)
+    threads = [
+        threading.Thread(target=get, args=(server, "/api/notes/x", key))
+        for key in ("k1", "k1", "k1", "k2")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seen = control.requests("notes")["max_in_flight"]
+    assert seen["*"] == 3  # k1's three overlapped; k2 is another account
+    assert sorted(v for k, v in seen.items() if k != "*") == [1, 3]
+    assert "k1" not in str(seen)  # keys are credentials: only digests are shown
+    control.reset("notes")
+    assert control.requests("notes")["max_in_flight"] == {"*": 0}
+
+
+def test_a_window_limit_is_reported_on_every_answer_where_the_vendor_does(
+    server: SandboxServer, control: SandboxControl
+) -> None:
+    reported: list[tuple[int, int, float]] = []
+    emulator = server.mounts["notes"].emulator
+
+    def headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
+        reported.append((limit, remaining, reset))
+        return {"X-Left": str(remaining)}
+
+    emulator.rate_limit_headers = headers  # type: ignore[method-assign]
+    control.faults("notes", rate_limits={"window": 3, "window_seconds": 60, "per_second": 0})
+    answers = [get(server, "/api/notes/x") for _ in range(4)]
+    assert [a.headers.get("X-Left") for a in answers] == ["2", "1", "0", None]
+    assert answers[3].status_code == 429
+    assert reported[0][0] == 3 and 0 < reported[0][2] <= 60
 
 
 def test_unknown_fault_settings_are_refused(control: SandboxControl) -> None:

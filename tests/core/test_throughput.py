@@ -1,0 +1,249 @@
+"""Throughput up to the vendors' limits (issue 18): parallel writes within the declared
+concurrency, two connections on one account sharing its limits, and pacing from the
+vendor's rate-limit headers before its 429. Through real HTTP against the sandbox,
+which counts the requests it had in flight at once and enforces the real limits."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from connectors.base import Change, Credentials
+from connectors.getresponse.connector import GetResponseConnector
+from connectors.getresponse.sandbox import GetResponseEmulator
+from connectors.http import Http
+from connectors.limits import (
+    VENDOR_LIMITS,
+    DatabaseStore,
+    Gate,
+    HolderStore,
+    Limits,
+    MemoryStore,
+    RedisStore,
+)
+from connectors.registry import VENDORS
+from connectors.sandbox.control import SandboxControl
+from connectors.sandbox.server import discover_emulators
+
+LATENCY_MS = 50
+
+
+def gr_account(sandbox: SandboxControl, seeded: int) -> tuple[dict[str, Any], list[str]]:
+    account = sandbox.create_account("getresponse", name="Throughput")
+    ids = sandbox.seed("getresponse", account["account_id"], seeded, seed=3)["ids"]
+    return account, list(ids)
+
+
+def gr_connector(account: dict[str, Any], http: Http | None = None) -> GetResponseConnector:
+    credentials = Credentials(secrets={"api_key": account["api_key"]}, settings={})
+    return GetResponseConnector(credentials, str(account["lists"][0]["id"]), http or Http())
+
+
+def renames(ids: list[str], tag: str) -> list[Change]:
+    return [
+        Change("update", key=f"{tag}-{n}", id=contact_id, fields={"name": f"{tag} {n}"})
+        for n, contact_id in enumerate(ids)
+    ]
+
+
+def served(sandbox: SandboxControl) -> dict[str, Any]:
+    return sandbox.requests("getresponse")
+
+
+def test_parallel_writes_never_exceed_the_declared_concurrency(sandbox: SandboxControl) -> None:
+    account, ids = gr_account(sandbox, 60)
+    sandbox.faults("getresponse", latency_ms=LATENCY_MS, rate_limits=True)
+    connector = gr_connector(account)
+    changes = renames(ids, "Parallel")
+    changes.insert(7, Change("update", key="gone", id="nosuchid", fields={"name": "X Y"}))
+
+    started = time.monotonic()
+    results = connector.push(changes)
+    elapsed = time.monotonic() - started
+
+    assert [r.key for r in results] == [c.key for c in changes]  # in the batch's order
+    assert results[7].error is not None and results[7].error.status == 404  # per record
+    assert all(
+        r.error is None and r.id == c.id
+        for r, c in zip(results, changes, strict=True)
+        if c.id != "nosuchid"
+    )
+    counts = served(sandbox)
+    declared = VENDOR_LIMITS["getresponse"].parallel
+    assert counts["max_in_flight"]["*"] == declared  # used up to the limit, never beyond
+    assert counts["faults"]["limited"] == 0  # the sandbox never had to refuse one
+    # One after another, 61 calls at 50 ms cannot take less than 3 s (10 at once: 0.35 s,
+    # plus what a loaded machine adds).
+    assert elapsed < 61 * LATENCY_MS / 1000
+    names = {c["contactId"]: c["name"] for c in account_contacts(sandbox, account)}
+    assert names[ids[0]] == "Parallel 0" and names[ids[59]] == "Parallel 59"
+
+
+def account_contacts(sandbox: SandboxControl, account: dict[str, Any]) -> list[dict[str, Any]]:
+    state = sandbox.state("getresponse", account["account_id"])
+    return list(state["accounts"][account["account_id"]]["contacts"])
+
+
+def stores() -> list[Any]:
+    found: list[Any] = [
+        pytest.param(MemoryStore, id="memory"),
+        pytest.param(DatabaseStore, id="database", marks=pytest.mark.django_db(transaction=True)),
+    ]
+    if os.environ.get("REDIS_URL"):
+        found.append(pytest.param(lambda: RedisStore(os.environ["REDIS_URL"]), id="redis"))
+    return found
+
+
+@pytest.mark.parametrize("make_store", stores())
+def test_two_connections_on_one_account_share_its_limits(
+    sandbox: SandboxControl, make_store: Any
+) -> None:
+    account, ids = gr_account(sandbox, 80)
+    # 150 ms a call: 5 in flight make 33 calls a second, under the per-second share, so
+    # the limit this test measures is the one on requests in flight.
+    sandbox.faults("getresponse", latency_ms=150, rate_limits=True)
+    store: HolderStore = make_store()
+    key = f"getresponse:test-{time.monotonic_ns()}"  # one authorization, two runs
+    both_joined = threading.Barrier(2, timeout=10)
+    shares: dict[str, int] = {}
+    failures: list[BaseException] = []
+
+    def run(name: str, mine: list[str]) -> None:
+        try:
+            connector = gr_connector(account)  # its own instance, seam and thread
+            connector.http.share(key, store)
+            connector.http.gate.refresh(force=True)  # type: ignore[union-attr]
+            both_joined.wait()
+            connector.http.gate.refresh(force=True)  # type: ignore[union-attr]
+            shares[name] = connector.http.parallel
+            results = connector.push(renames(mine, name))
+            assert all(r.error is None for r in results)
+            connector.http.gate.close()  # type: ignore[union-attr]
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            if isinstance(store, DatabaseStore):
+                from django.db import connection
+
+                connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=("One", ids[:40])),
+        threading.Thread(target=run, args=("Two", ids[40:])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not failures, failures
+    assert shares == {"One": 5, "Two": 5}  # 10 in parallel on the account, halved
+    counts = served(sandbox)
+    assert counts["max_in_flight"]["*"] <= VENDOR_LIMITS["getresponse"].parallel
+    assert counts["faults"]["limited"] == 0
+
+
+def test_pacing_slows_down_before_the_429(sandbox: SandboxControl) -> None:
+    # A window of 30 calls per 3 s that only the X-RateLimit-* headers tell the client
+    # of (its declared window is GetResponse's 30,000 per 10 minutes).
+    window = {"window": 30, "window_seconds": 3}
+    account, _ = gr_account(sandbox, 1)
+    sandbox.faults("getresponse", rate_limits=window)
+    unpaced = Http(retries=0)
+    unpaced.session.headers["X-Auth-Token"] = f"api-key {account['api_key']}"
+    refused = sum(
+        unpaced.session.get(sandbox.vendor_url("getresponse", "/v3/accounts")).status_code == 429
+        for _ in range(36)
+    )
+    assert refused == 6  # without pacing the 31st call of the window is refused
+
+    sandbox.faults("getresponse", rate_limits=window)  # a fresh window
+    time.sleep(3.1)
+    connector = gr_connector(account, Http(retries=0))
+    started = time.monotonic()
+    for _ in range(36):
+        connector.check()
+    elapsed = time.monotonic() - started
+
+    assert served(sandbox)["faults"]["limited"] == 0  # not one 429
+    assert elapsed > 2.0  # it slowed down: 36 calls cannot fit one window of 3 s
+
+
+def test_low_remainder_is_spread_over_the_time_to_its_reset() -> None:
+    gate = Gate(Limits(parallel=4))
+    gate.observe(remaining=2, reset_seconds=0.6, limit=100)  # e.g. Sforce-Limit-Info
+    started = time.monotonic()
+    for _ in range(3):
+        gate.enter()
+        gate.leave()
+    # The first goes at once; the other two wait ~0.3 s each (0.6 s / 2 left).
+    assert time.monotonic() - started >= 0.5
+
+
+def test_declared_limits_match_what_the_sandboxes_enforce() -> None:
+    emulators = discover_emulators()
+    for vendor in VENDORS:
+        assert vendor in VENDOR_LIMITS, f"{vendor} declares no limits in connectors/limits.py"
+        enforced = emulators[vendor].rate_limits if vendor in emulators else None
+        if enforced is None:
+            continue
+        declared = VENDOR_LIMITS[vendor]
+        if enforced.parallel:
+            assert declared.parallel == enforced.parallel, vendor
+        if enforced.per_second:
+            assert declared.per_second == enforced.per_second, vendor
+        if enforced.window:
+            assert (declared.window, declared.window_seconds) == (
+                enforced.window,
+                enforced.window_seconds,
+            ), vendor
+    assert GetResponseEmulator.rate_limits.parallel == 10
+
+
+def test_shares_of_an_account_add_up_to_no_more_than_its_limits() -> None:
+    limits = VENDOR_LIMITS["getresponse"]
+    share = limits.share(3)
+    assert 3 * share.parallel <= limits.parallel
+    assert 3 * share.per_second <= limits.per_second
+    assert 3 * share.window <= limits.window
+    assert Limits(parallel=2).share(5).parallel == 1  # always one request at least
+
+
+def test_the_gate_keeps_to_the_rate_a_second() -> None:
+    gate = Gate(Limits(parallel=10, per_second=20))
+    sent: list[float] = []
+    started = time.monotonic()
+    for _ in range(45):
+        gate.enter()
+        sent.append(time.monotonic())
+        gate.leave()
+    # 20 in the first second, 20 more after it, 5 after the second: over 2 s.
+    assert time.monotonic() - started >= 2.0
+    assert all(sum(1 for t in sent if s <= t < s + 1.0) <= 20 for s in sent)
+
+
+@pytest.mark.django_db
+def test_runs_share_limits_by_authorization_never_by_what_a_tenant_typed(account: Any) -> None:
+    from sync.models import AppAuthorization
+    from sync.vendors import open_connector
+
+    def authorization(label: str) -> AppAuthorization:
+        made = AppAuthorization(account=account, vendor="getresponse", label=label)
+        made.secrets = {"api_key": "same-key"}
+        made.settings = {"domain": ""}
+        made.save()
+        return made
+
+    first, second = authorization("One"), authorization("Two")
+    gates = [open_connector(a, "L1").http.gate for a in (first, first, second)]
+    keys = [g.key for g in gates if g is not None]
+    assert keys == [
+        f"getresponse:{first.pk}",
+        f"getresponse:{first.pk}",
+        f"getresponse:{second.pk}",
+    ]
+    assert all(g is not None and g.limits == VENDOR_LIMITS["getresponse"] for g in gates)
