@@ -157,6 +157,11 @@ class Record:
     # stores one (vCard UID, external id): lets the engine recognise its own create whose
     # answer was lost even when the record has no email.
     key: str | None = None
+    # Only ``fields`` changed, the rest is as last synced: a vendor that reports a change
+    # without the whole record (an unsubscribe listed apart from the contacts) says so.
+    # The engine lays ``fields`` over the link's last values, and ignores a partial
+    # record it has no link for (it cannot create from a fragment).
+    partial: bool = False
 
 
 @dataclass

@@ -114,6 +114,35 @@ class ContactRow:
         )
 
 
+# UNCONFIRMED: the ``reason`` values of removed contacts that mean the person
+# unsubscribed (a message's unsubscribe link, a spam complaint). Every other reason (a
+# user or the API removed it, a bounce) is a removal from the list, which the connector
+# reports as a deletion. GetResponse's SDK names the field, not its values.
+UNSUBSCRIBE_REASONS = frozenset({"unsubscribe", "unsubscribed", "complaint"})
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A contact no longer on its list (``POST /search-contacts/contacts`` with
+    ``subscribersType: ["removed"]``): its id, email and why it left."""
+
+    contact_id: str
+    email: str
+    reason: str
+
+    @property
+    def unsubscribed(self) -> bool:
+        return self.reason.lower() in UNSUBSCRIBE_REASONS
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Removed:
+        return cls(
+            contact_id=str(data["contactId"]),
+            email=str(data.get("email") or ""),
+            reason=str(data.get("reason") or ""),
+        )
+
+
 @dataclass(frozen=True)
 class Contact:
     """``GET /contacts/{id}``: the row plus tags and custom field values."""
@@ -245,6 +274,39 @@ class GetResponseClient:
     # https://apireference.getresponse.com/#operation/getContactById
     def contact(self, contact_id: str) -> Contact:
         return Contact.from_json(self.http.json("GET", f"contacts/{contact_id}"))
+
+    # https://apireference.getresponse.com/#operation/getContactsFromSearchContactsConditions
+    # and https://apidocs.getresponse.com/v3/case-study/segments-manual
+    def removed(self, campaign_id: str) -> Iterator[list[Removed]]:
+        """Pages of the contacts removed from the list (unsubscribed or deleted), 1000 a
+        call: an unsaved segment of subscriber type ``removed``. Its rows have no change
+        date, so every read lists all removals; the engine skips those it already has."""
+        body = {
+            "subscribersType": ["removed"],
+            "sectionLogicOperator": "or",
+            "section": [
+                {
+                    "campaignIdsList": [campaign_id],
+                    "logicOperator": "or",
+                    "subscriberCycle": ["receiving_autoresponder", "not_receiving_autoresponder"],
+                    "subscriptionDate": "all_time",
+                    "conditions": [],
+                }
+            ],
+        }
+        page = 1
+        while True:
+            params = {"page": page, "perPage": MAX_PAGE_SIZE, "fields": "contactId,email,reason"}
+            # A search is a read: repeating it after a dropped connection is harmless.
+            response = self.http.request(
+                "POST", "search-contacts/contacts", params=params, json=body, idempotent=True
+            )
+            rows = [Removed.from_json(r) for r in response.json()]
+            yield rows
+            total_pages = int(response.headers.get("TotalPages") or 0)
+            if page >= total_pages or len(rows) < MAX_PAGE_SIZE:
+                return
+            page += 1
 
     def find(self, email: str, campaign_id: str) -> str | None:
         """The id of ``email`` in the list, or None (exact match, not LIKE)."""

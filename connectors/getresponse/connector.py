@@ -116,7 +116,9 @@ class GetResponseConnector(Connector):
     tenant_settings = ("domain",)
     capabilities = Capabilities(
         delta=True,
-        deletion_feed=False,  # v3 has no deletion feed: a complete listing tells
+        # No deletion feed as such: each read reports the removals it finds in the
+        # removed segment, but only a complete listing is sure to see every deletion.
+        deletion_feed=False,
         batch_size=50,
         webhooks=True,
         tags=True,
@@ -179,7 +181,8 @@ class GetResponseConnector(Connector):
         """Contacts of the list. With a cursor (a ``changedOn``), those changed since,
         inclusive, sorted by changedOn; without one, the whole list sorted by creation
         (stable under edits), whose pages carry no cursor until the last, so that a
-        crash restarts the listing.
+        crash restarts the listing. The last page also carries the unsubscribes and
+        removals (``add_removals``), so that they cross within one poll.
 
         A page's cursor is the newest changedOn seen, but never later than the moment
         the read began by GetResponse's clock: a contact edited while the read pages
@@ -211,6 +214,8 @@ class GetResponseConnector(Connector):
                     newest = row.changed_on
             last = len(rows) < self.page_size or (index + 1) * self.page_size >= total
             page = Page(records=records)
+            if last:
+                self.add_removals(page)
             if cursor or last:
                 safe = min(newest, started) if newest and started else newest
                 page.cursor = format_wire_time(safe) if safe else cursor
@@ -221,6 +226,24 @@ class GetResponseConnector(Connector):
             yield page
             if last:
                 return
+
+    def add_removals(self, page: Page) -> None:
+        """Unsubscribes and removals from the list, on every read (a poll, a callback's
+        run, a complete listing): each unsubscribed contact as a partial record that is
+        no longer subscribed, each removed one as a deletion. GetResponse drops both
+        from ``/contacts`` and has no deletion feed; the removed segment lists them all
+        (one call per 1000), and the engine skips those it has already handled."""
+        listed = {r.id for r in page.records}
+        for rows in self.client.removed(self.scope):
+            for row in rows:
+                if row.contact_id in listed:
+                    continue  # back on the list (listed above): not removed any more
+                if row.unsubscribed:
+                    page.records.append(
+                        Record(row.contact_id, None, {"subscribed": False}, partial=True)
+                    )
+                else:
+                    page.deleted.append(row.contact_id)
 
     def record(self, contact: Contact) -> Record:
         fields: dict[str, Any] = {

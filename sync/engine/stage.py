@@ -124,16 +124,16 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
     for record in page.records:
         link = by_id.get(record.id)
         if link is None:
-            unlinked.append(record)
+            if not record.partial:  # a fragment of a record never synced is no record
+                unlinked.append(record)
             continue
         seen.append(record.id)
         view = link.side(side)
-        unchanged = view.pending is None and ctx.unchanged(
-            side, record.fields, view.fields, view.hash
-        )
+        fields = {**(view.current or {}), **record.fields} if record.partial else record.fields
+        unchanged = view.pending is None and ctx.unchanged(side, fields, view.fields, view.hash)
         if unchanged and not view.gone:
             continue  # The same content as last synced: an echo of our own write.
-        view.stage(record.fields, record.updated_at)
+        view.stage(fields, record.updated_at if record.updated_at else view.updated_at)
         changed.append(link)
     new_links, events = _match_unlinked(ctx, run, side, unlinked, links, changed)
     if listing:
@@ -155,8 +155,10 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
     insert_rows(RecordLink, new_links)
     insert_rows(SyncEvent, events)
     if page.deleted:
-        # The vendor's deletion feed: the planner decides what a deletion means.
-        links.filter(**{f"{id_field}__in": page.deleted}).exclude(state=LinkState.DELETED).update(
+        # The vendor's deletion feed: the planner decides what a deletion means. Only
+        # linked records: a deletion already handled (trashed, deleted, under review) is
+        # not handled again when a feed that lists every removal reports it once more.
+        links.filter(**{f"{id_field}__in": page.deleted}, state__in=_LIVE).update(
             **{link_column(side, "gone"): True, "dirty": True}
         )
 

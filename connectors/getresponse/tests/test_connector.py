@@ -41,7 +41,16 @@ def connector(waits: list[float]) -> GetResponseConnector:
     return GetResponseConnector(credentials, "V8r1", http)
 
 
-def mock_schema() -> None:
+def mock_removed(rows: list[dict[str, Any]] | None = None) -> None:
+    """The removed segment (``POST /search-contacts/contacts``) every read ends with."""
+    rows = rows or []
+    responses.post(
+        f"{API}/search-contacts/contacts", json=rows, headers=pages_headers(1, 1, len(rows))
+    )
+
+
+def mock_schema(removed: list[dict[str, Any]] | None = None) -> None:
+    mock_removed(removed)
     responses.get(
         f"{API}/custom-fields",
         json=fixture("custom_fields.json"),
@@ -127,7 +136,7 @@ def test_full_listing_follows_the_paging_headers_and_reads_details(
     assert zoe["custom:phone"] is None
     assert zoe["campaign"] == ["V8r1"]
     assert zoe["note"] == "Prefers email."
-    listings = [c.request.url for c in responses.calls if "/contacts?" in str(c.request.url)]
+    listings = [c.request.url for c in responses.calls if "/v3/contacts?" in str(c.request.url)]
     assert all("query%5BcampaignId%5D=V8r1" in str(url) for url in listings)
 
 
@@ -157,6 +166,28 @@ def test_delta_read_asks_for_changes_since_the_cursor_inclusive(
     assert [r.id for r in page.records] == ["c3"]
     assert page.cursor == "2024-02-05T09:15:00+0000"
     assert not page.complete
+
+
+@responses.activate
+def test_a_read_reports_unsubscribes_as_such_and_removals_as_deletions(
+    connector: GetResponseConnector,
+) -> None:
+    mock_schema(removed=fixture("removed_contacts.json"))
+    mock_details()
+    responses.get(f"{API}/contacts", json=[], headers=pages_headers(1, 0, 0))
+    [page] = list(connector.fetch("2024-02-03T11:30:00+0000"))
+    [unsubscribed] = page.records
+    assert (unsubscribed.id, unsubscribed.fields, unsubscribed.partial) == (
+        "c2",
+        {"subscribed": False},
+        True,
+    )
+    assert page.deleted == ["c9"]
+    [search] = [c.request for c in responses.calls if "search-contacts" in str(c.request.url)]
+    body = json.loads(search.body or b"{}")
+    assert body["subscribersType"] == ["removed"]
+    assert body["section"][0]["campaignIdsList"] == ["V8r1"]
+    assert "fields=contactId%2Cemail%2Creason" in str(search.url)
 
 
 @responses.activate
