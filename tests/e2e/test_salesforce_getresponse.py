@@ -22,6 +22,7 @@ from sync.models import (
     Health,
     RunStatus,
     SyncRun,
+    Trigger,
 )
 from tests.e2e.salesforce import authorize_salesforce, salesforce_records
 
@@ -277,14 +278,50 @@ def test_a_contact_deleted_in_salesforce_leaves_the_list(seeds: Seeds) -> None:
     assert "ada@example.com" in seeds.list()
 
 
-def test_a_contact_removed_from_the_list_is_marked_in_salesforce(seeds: Seeds) -> None:
+def scheduled_run(seeds: Seeds) -> SyncRun:
+    """One run as the scheduler starts it; it must not have listed GetResponse whole."""
+    listed_at = seeds.connection.b_listed_at
+    run = run_connection(seeds.connection.pk, Trigger.SCHEDULE)
+    seeds.connection.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, (run.status, run.error, run.counts)
+    assert seeds.connection.b_listed_at == listed_at  # no complete listing in between
+    return run
+
+
+def test_a_contact_removed_from_the_list_is_marked_in_salesforce_within_one_poll(
+    seeds: Seeds,
+) -> None:
     run_ok(seeds, initial=True)
     gr_id = seeds.list()["ada@example.com"]["contactId"]
     seeds.sandbox.action("getresponse", "delete", account=seeds.gr["account_id"], contact=gr_id)
-    # GetResponse has no deletion feed: a complete listing (a resync) finds removals.
-    run_ok(seeds, initial=True)
+    scheduled_run(seeds)
     ada = seeds.sf()["ada@example.com"]
     assert ada["GRdeleted__c"] is True
+    assert ada["HasOptedOutOfEmail"] is False  # a removal, not an unsubscribe
+    assert seeds.sf()["alan@example.com"]["GRdeleted__c"] is False
+    assert scheduled_run(seeds).writes == 0  # handled once, though listed on every poll
+
+
+def test_an_unsubscribe_in_getresponse_sets_the_salesforce_opt_out_within_one_scheduled_run(
+    seeds: Seeds,
+) -> None:
+    run_ok(seeds, initial=True)
+    gr_id = seeds.list()["alan@example.com"]["contactId"]
+    seeds.sandbox.action(
+        "getresponse", "unsubscribe", account=seeds.gr["account_id"], contact=gr_id
+    )
+    run = scheduled_run(seeds)
+    alan = seeds.sf()["alan@example.com"]
+    assert alan["HasOptedOutOfEmail"] is True
+    assert alan["GRdeleted__c"] is False  # an unsubscribe, not a removal
+    assert (alan["FirstName"], alan["LastName"]) == ("Alan", "Turing")  # nothing else lost
+    assert seeds.sf()["ada@example.com"]["HasOptedOutOfEmail"] is False
+    [event] = run.events.filter(action="unsubscribe")
+    assert event.direction == "b_to_a"
+    # The removed segment lists Alan on every poll; the next runs write nothing, and
+    # neither does the next complete listing (he is not taken for a deletion).
+    assert scheduled_run(seeds).writes == 0
+    assert run_ok(seeds, initial=True).writes == 0
     assert seeds.sf()["alan@example.com"]["GRdeleted__c"] is False
 
 
