@@ -18,15 +18,22 @@ epoch seconds inside and ``2017-12-19T13:11:48+0000`` on the wire.
 
 from __future__ import annotations
 
+import logging
 import math
+import queue
 import re
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
+
 from connectors.sandbox import Emulator, RateLimits, SandboxRequest, SandboxResponse, route
 from connectors.sandbox.synthetic import Person, people
+
+logger = logging.getLogger(__name__)
 
 API = "https://api.getresponse.com/v3"  # what hrefs in bodies point at, as the vendor's do
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -81,6 +88,10 @@ PREDEFINED_FIELDS = (
     ("country", "country", "text", []),
     ("interests", "string", "checkbox", ["books", "music", "sport", "travel"]),
 )
+
+# https://apidocs.getresponse.com/v3/resources/callbacks (and the SDK's CallbackActions):
+# the account's one callback URL and the actions it is called for.
+CALLBACK_ACTIONS = ("open", "click", "goal", "subscribe", "unsubscribe", "survey")
 
 ERROR_CODES = {400: 1000, 401: 1014, 404: 1013, 409: 1008, 429: 1015}
 CODE_DESCRIPTIONS = {
@@ -314,6 +325,88 @@ class GetResponseEmulator(Emulator):
         account = self.authenticate(request)
         keys = ("accountId", "email", "firstName", "lastName", "companyName", "countryCode")
         return SandboxResponse.json({k: account[k] for k in keys} | {"href": f"{API}/accounts"})
+
+    # https://apireference.getresponse.com/#operation/getCallbacks
+    @route("GET", "/v3/accounts/callbacks")
+    def get_callbacks(self, request: SandboxRequest) -> SandboxResponse:
+        account = self.authenticate(request)
+        callback = account.get("callback")
+        if not callback:
+            raise self.fail(404, "Callbacks are not enabled")
+        return SandboxResponse.json(callback)
+
+    # https://apireference.getresponse.com/#operation/updateCallbacks
+    @route("POST", "/v3/accounts/callbacks")
+    def set_callbacks(self, request: SandboxRequest) -> SandboxResponse:
+        account = self.authenticate(request)
+        body = self.body(request)
+        url = body.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise self.invalid("url", "This value is not a valid URL.")
+        actions = body.get("actions") or {}
+        if not isinstance(actions, dict) or set(actions) - set(CALLBACK_ACTIONS):
+            raise self.invalid("actions", f"only {', '.join(CALLBACK_ACTIONS)}")
+        account["callback"] = {
+            "url": url,
+            "actions": {name: bool(actions.get(name)) for name in CALLBACK_ACTIONS},
+        }
+        return SandboxResponse.json(account["callback"])
+
+    # https://apireference.getresponse.com/#operation/deleteCallbacks
+    @route("DELETE", "/v3/accounts/callbacks")
+    def delete_callbacks(self, request: SandboxRequest) -> SandboxResponse:
+        account = self.authenticate(request)
+        account["callback"] = None
+        return SandboxResponse.empty(204)
+
+    def fire(self, account: dict[str, Any], action: str, contact: dict[str, Any]) -> bool:
+        """Queue the legacy callback of ``action`` when the account wants it: a GET with
+        the contact in the query (apis/ section 2.6), sent after the action answered,
+        outside the emulator's lock, once (GetResponse does not retry callbacks)."""
+        callback = account.get("callback")
+        if not callback or not callback["actions"].get(action):
+            return False
+        params = {
+            "action": action,
+            "CONTACT_ID": contact["contactId"],
+            "contact_email": contact["email"],
+            "contact_name": contact["name"] or "",
+            "CAMPAIGN_ID": contact["campaignId"],
+            "campaign_name": account["campaigns"][contact["campaignId"]]["name"],
+        }
+        self.outbox().put((callback["url"], params))
+        return True
+
+    def outbox(self) -> queue.Queue[tuple[str, dict[str, str]] | None]:
+        if getattr(self, "_outbox", None) is None:
+            self._outbox: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
+            threading.Thread(target=self.deliver, args=(self._outbox,), daemon=True).start()
+        return self._outbox
+
+    def deliver(self, outbox: queue.Queue[tuple[str, dict[str, str]] | None]) -> None:
+        while True:
+            item = outbox.get()
+            if item is None:
+                return
+            url, params = item
+            try:
+                requests.get(url, params=params, timeout=4)  # GetResponse waits 4 s
+            except requests.RequestException as exc:
+                logger.warning("GetResponse sandbox callback to %s failed: %s", url, exc)
+            finally:
+                outbox.task_done()
+
+    def action_deliveries(self, timeout: float = 10.0, **_: Any) -> dict[str, Any]:
+        """Wait until the queued callbacks are delivered (tests call this)."""
+        outbox = getattr(self, "_outbox", None)
+        deadline = time.time() + timeout
+        while outbox is not None and outbox.unfinished_tasks and time.time() < deadline:
+            self.lock.release()  # the receiver may call the API meanwhile
+            try:
+                time.sleep(0.02)
+            finally:
+                self.lock.acquire()
+        return {"pending": outbox.unfinished_tasks if outbox else 0}
 
     # https://apireference.getresponse.com/#operation/getCampaignList
     @route("GET", "/v3/campaigns")
@@ -743,6 +836,7 @@ class GetResponseEmulator(Emulator):
             "contacts": {},
             "pending": [],
             "removed": {},  # contactId -> {"contact", "reason"}
+            "callback": None,  # {"url", "actions"} once callbacks are enabled
             "tags": {},
             "customFields": {},
         }
@@ -892,7 +986,10 @@ class GetResponseEmulator(Emulator):
         are found as removed with the reason ``unsubscribe``."""
         target, found = self.locate(account, contact)
         self.remove(target, found["contactId"], "unsubscribe")
-        return {"unsubscribed": found["contactId"]}
+        return {
+            "unsubscribed": found["contactId"],
+            "callback": self.fire(target, "unsubscribe", found),
+        }
 
     def action_edit(self, account: str, contact: str, **changes: Any) -> dict[str, Any]:
         """A user edits the contact in GetResponse's app: ``name``, ``note``, ``email``,

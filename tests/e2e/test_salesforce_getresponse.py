@@ -6,10 +6,12 @@ the sandboxes' own state (the control API), not the engine's view."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 
 from connectors.sandbox.control import SandboxControl
 from sync.engine import run_connection
@@ -337,6 +339,39 @@ def test_an_opt_out_in_salesforce_unsubscribes_from_the_list(seeds: Seeds) -> No
     run_ok(seeds)
     assert "grace@example.com" not in seeds.list()
     assert seeds.sf()["grace@example.com"]["HasOptedOutOfEmail"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unsubscribe_reaches_salesforce_within_seconds_through_the_callback(
+    seeds: Seeds, live_server: Any, settings: Any
+) -> None:
+    settings.WEBHOOK_DEBOUNCE_SECONDS = 1
+    run_ok(seeds, initial=True)
+    Connection.objects.filter(pk=seeds.connection.pk).update(state=ConnectionState.ACTIVE)
+    # The tenant enables GetResponse's callbacks with the authorization's webhook URL.
+    authorization = seeds.connection.b_authorization
+    enabled = requests.post(
+        seeds.sandbox.vendor_url("getresponse", "/v3/accounts/callbacks"),
+        json={
+            "url": f"{live_server.url}/hooks/getresponse/{authorization.webhook_token}/",
+            "actions": {"subscribe": True, "unsubscribe": True},
+        },
+        headers={"X-Auth-Token": f"api-key {seeds.gr['api_key']}"},
+        timeout=5,
+    )
+    assert enabled.status_code == 200, enabled.text
+    gr_id = seeds.list()["grace@example.com"]["contactId"]
+    started = time.monotonic()
+    answer = seeds.sandbox.action(
+        "getresponse", "unsubscribe", account=seeds.gr["account_id"], contact=gr_id
+    )
+    assert answer["callback"] is True
+    assert seeds.sandbox.action("getresponse", "deliveries", timeout=30) == {"pending": 0}
+    elapsed = time.monotonic() - started
+    assert seeds.sf()["grace@example.com"]["HasOptedOutOfEmail"] is True
+    assert elapsed < 10, elapsed
+    [run] = SyncRun.objects.filter(connection=seeds.connection, trigger=Trigger.WEBHOOK)
+    assert run.events.filter(action="unsubscribe").count() == 1
 
 
 def test_list_contacts_become_leads_when_leads_are_chosen(
