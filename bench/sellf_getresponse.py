@@ -2,7 +2,8 @@
 
 N Sellf people and N GetResponse contacts (``--overlap`` of them share an email), one
 in-process sandbox server on a loopback port, the real engine on a fresh SQLite file:
-an initial sync, then a run with no change. Prints wall time and the API calls each
+an initial sync, a run with no change, then a run after 1% of the GetResponse contacts were
+edited in GetResponse. Prints wall time and the API calls each
 sandbox counted per side.
 
     .venv/bin/python bench/sellf_getresponse.py [--n 5000] [--overlap 0.3] [--paced]
@@ -22,6 +23,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +107,28 @@ def main() -> None:
 
         pacing = "paced at 20 req/s" if args.paced else "unpaced"
         print(f"Sellf ↔ GetResponse: {args.n} per side, {shared} shared emails, Sellf {pacing}")
-        for label, options in (("initial sync", {"initial": True}), ("no-change run", {})):
+
+        def edit_one_percent() -> None:
+            # 1% of the GetResponse list edited in GetResponse's app (a new note).
+            listed = control.state("getresponse", gr["account_id"])["accounts"]
+            contacts = listed[gr["account_id"]]["contacts"]
+            for contact in contacts[:: max(1, 100)][: max(1, len(contacts) // 100)]:
+                control.action(
+                    "getresponse",
+                    "edit",
+                    account=gr["account_id"],
+                    contact=contact["contactId"],
+                    note="edited for the bench",
+                )
+
+        phases: list[tuple[str, dict[str, bool], Callable[[], None] | None]] = [
+            ("initial sync", {"initial": True}, None),
+            ("no-change run", {}, None),
+            ("1% edited", {}, edit_one_percent),
+        ]
+        for label, options, prepare in phases:
+            if prepare is not None:
+                prepare()
             before = {v: calls(control, v) for v in ("sellf", "getresponse")}
             started = time.perf_counter()
             run = run_connection(connection.pk, "manual", **options)

@@ -41,6 +41,8 @@ from connectors.base import (
     Scope,
 )
 from connectors.getresponse.client import (
+    BATCH_INTERVAL,
+    BATCH_SIZE,
     MAX_PAGE_SIZE,
     Contact,
     CustomField,
@@ -96,6 +98,17 @@ STANDARD_FIELDS = [
 ]
 
 
+def batch_contact(body: dict[str, Any]) -> dict[str, Any]:
+    """A single create's JSON as ``POST /contacts/batch`` takes it: no campaign (the
+    batch names it once) and tags as ``{"ids": [...]}``. UNCONFIRMED: that the batch
+    accepts name, note, scoring and customFieldValues as the single create does (the
+    documented example shows email and tags only)."""
+    contact = {k: v for k, v in body.items() if k not in ("campaign", "tags")}
+    if body.get("tags"):
+        contact["tags"] = {"ids": [t["tagId"] for t in body["tags"]]}
+    return contact
+
+
 def tag_name(name: str) -> str:
     """A tag name GetResponse accepts (``^[_a-zA-Z0-9]{2,64}$``): accents dropped,
     other characters to ``_``. "VIP Kunde" becomes "VIP_Kunde"; it then syncs back as
@@ -119,7 +132,7 @@ class GetResponseConnector(Connector):
         # No deletion feed as such: each read reports the removals it finds in the
         # removed segment, but only a complete listing is sure to see every deletion.
         deletion_feed=False,
-        batch_size=50,
+        batch_size=BATCH_SIZE,  # creates go 1000 a call; updates and deletes one by one
         webhooks=True,
         tags=True,
         lists=True,
@@ -141,6 +154,7 @@ class GetResponseConnector(Connector):
         self.resolve_timeout = credentials.number("resolve_timeout", 10.0, 0, 60)
         self._custom: list[CustomField] | None = None
         self._tags: dict[str, str] | None = None
+        self._batch_at = -BATCH_INTERVAL  # when the last batch went out (monotonic)
 
     # --- Account, scopes, schema.
 
@@ -265,13 +279,17 @@ class GetResponseConnector(Connector):
     # --- Writes.
 
     def push(self, changes: list[Change]) -> list[Result]:
+        """Creates go in batches (``POST /contacts/batch``, up to 1000 a call; a lone
+        create alone), then their ids are looked up in one listing; updates and deletes
+        go one by one (GetResponse has no batch for them)."""
         results: dict[str, Result] = {}
-        created: list[Change] = []
+        creates: list[tuple[Change, dict[str, Any]]] = []
         for change in changes:
             try:
                 if change.op == "create":
-                    if self.create(change, results):
-                        created.append(change)
+                    body = self.create_body(change, results)
+                    if body is not None:
+                        creates.append((change, body))
                 elif change.op == "update":
                     results[change.key] = self.update(change)
                 else:
@@ -281,11 +299,12 @@ class GetResponseConnector(Connector):
                 raise  # the whole call failed; creates already sent re-match by email
             except ConnectorError as exc:
                 results[change.key] = Result(change.key, id=change.id, error=exc)
-        self.resolve(created, results)
+        since = self.create(creates, results)
+        self.resolve([c for c, _body in creates if c.key not in results], since, results)
         return [results[change.key] for change in changes]
 
-    def create(self, change: Change, results: dict[str, Result]) -> bool:
-        """Send one create; True when it was accepted (its id is resolved later)."""
+    def create_body(self, change: Change, results: dict[str, Result]) -> dict[str, Any] | None:
+        """The single-create JSON of ``change``, or None (its error in ``results``)."""
         email = str(change.fields.get("email") or "").strip()
         if not email:
             error = ConnectorError(
@@ -293,34 +312,76 @@ class GetResponseConnector(Connector):
                 permanent=True,
             )
             results[change.key] = Result(change.key, error=error)
-            return False
+            return None
         body = {"email": email, "campaign": {"campaignId": self.scope}}
-        body.update(self.body({k: v for k, v in change.fields.items() if k != "email"}, None))
         try:
-            self.client.create_contact(body)
+            body.update(self.body({k: v for k, v in change.fields.items() if k != "email"}, None))
+        except (AuthError, RateLimited):
+            raise
         except ConnectorError as exc:
-            if exc.status != 409:  # 409: already in the list (an earlier try went through)
-                raise
-        return True
+            results[change.key] = Result(change.key, error=exc)
+            return None
+        return body
 
-    def resolve(self, created: list[Change], results: dict[str, Result]) -> None:
-        """Find the ids of accepted creates by email: GetResponse queues creates and
-        answers without an id. Not visible within ``resolve_timeout``: a transient error,
-        and the next run links the contact by email instead of creating it again."""
-        waiting = {c.key: str(c.fields["email"]).strip() for c in created}
+    def create(
+        self, creates: list[tuple[Change, dict[str, Any]]], results: dict[str, Result]
+    ) -> datetime | None:
+        """Send the creates; returns when they were sent by GetResponse's clock (None:
+        unknown), from which ``resolve`` finds them."""
+        if len(creates) == 1:
+            [(change, body)] = creates
+            # Answered 202 with no body: queued. A second create of the same email is
+            # refused with 409, never duplicated, so a retried 5xx is harmless.
+            try:
+                return self.client.create_contact(body)
+            except (AuthError, RateLimited):
+                raise
+            except ConnectorError as exc:
+                if exc.status != 409:  # 409: already in the list (an earlier try went in)
+                    results[change.key] = Result(change.key, error=exc)
+                return None
+        since: datetime | None = None
+        for start in range(0, len(creates), BATCH_SIZE):
+            chunk = [batch_contact(body) for _change, body in creates[start : start + BATCH_SIZE]]
+            wait = self._batch_at + BATCH_INTERVAL - time.monotonic()
+            if wait > 0:
+                self.http.sleep(wait)  # the batch endpoint takes one call a second
+            sent = self.client.create_contacts(self.scope, chunk)
+            self._batch_at = time.monotonic()
+            since = since or sent
+        return since
+
+    def resolve(
+        self, created: list[Change], since: datetime | None, results: dict[str, Result]
+    ) -> None:
+        """Find the ids of accepted creates: GetResponse queues creates and answers
+        without an id, so the list's contacts created since they were sent are listed
+        (ids and emails, 1000 a call) until all are there. Not visible within
+        ``resolve_timeout``: a transient error, and the next run links the contact by
+        email instead of creating it again."""
+        waiting = {c.key: str(c.fields["email"]).strip().lower() for c in created}
         deadline = time.monotonic() + self.resolve_timeout
         delay = 0.2
+        # Two seconds of slack: createdOn has whole seconds, and the queue may stamp a
+        # contact when it takes it in (UNCONFIRMED which moment GetResponse uses).
+        after = since - timedelta(seconds=2) if since else None
         while waiting:
+            found = self.client.created_since(self.scope, after)
             for key, email in list(waiting.items()):
-                contact_id = self.client.find(email, self.scope)
-                if contact_id:
-                    record = self.record(self.client.contact(contact_id))
-                    results[key] = Result(key, id=contact_id, record=record)
+                if email in found:
+                    results[key] = Result(key, id=found[email])
                     del waiting[key]
             if not waiting or time.monotonic() + delay > deadline:
                 break
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+        for key, email in list(waiting.items()):
+            # Not among the new ones: perhaps in the list already (a 409, or a batch
+            # skipping a known email); looked up by email, one call each (rare).
+            contact_id = self.client.find(email, self.scope)
+            if contact_id:
+                results[key] = Result(key, id=contact_id)
+                del waiting[key]
         for key, email in waiting.items():
             message = f"GetResponse accepted {email} but has not listed it yet; linking next run."
             results[key] = Result(key, error=ConnectorError(message, permanent=False))

@@ -30,7 +30,14 @@ from typing import Any
 
 import requests
 
-from connectors.sandbox import Emulator, RateLimits, SandboxRequest, SandboxResponse, route
+from connectors.sandbox import (
+    Emulator,
+    RateLimits,
+    SandboxHTTPError,
+    SandboxRequest,
+    SandboxResponse,
+    route,
+)
 from connectors.sandbox.synthetic import Person, people
 
 logger = logging.getLogger(__name__)
@@ -535,6 +542,13 @@ class GetResponseEmulator(Emulator):
             raise self.invalid("campaign", "Campaign not found")
         if self.email_taken(account, campaign_id, email):
             raise self.fail(409, "Contact already added", context=["Contact already exists"])
+        self.queue(account, self.new_contact(account, campaign_id, email, body))
+        return SandboxResponse.empty(202)  # queued: no body, no id
+
+    def new_contact(
+        self, account: dict[str, Any], campaign_id: str, email: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A contact as a create makes it (validated by ``apply``: a 400 creates none)."""
         contact = {
             "contactId": self.new_id("V"),
             "campaignId": campaign_id,
@@ -551,10 +565,57 @@ class GetResponseEmulator(Emulator):
             "customFieldValues": {},
         }
         self.apply(account, contact, body, replace=True)
+        return contact
+
+    def queue(self, account: dict[str, Any], contact: dict[str, Any]) -> None:
+        """Creates are asynchronous: listed after the ``create_delay`` option."""
         delay = float(self.state["options"].get("create_delay") or 0)
         account["pending"].append({"visibleAt": time.time() + delay, "contact": contact})
         self.settle(account)
-        return SandboxResponse.empty(202)  # queued: no body, no id
+
+    # https://apidocs.getresponse.com/v3/case-study/adding-batch-contacts
+    @route("POST", "/v3/contacts/batch")
+    def create_contacts_batch(self, request: SandboxRequest) -> SandboxResponse:
+        """Up to 1000 contacts into one list, queued like single creates; 202, no body.
+        Tags go as ``{"ids": [...]}`` (not the single create's list of objects).
+        UNCONFIRMED: a contact the queue rejects (a bad email, one already in the list,
+        an invalid value) is dropped silently, as a rejected single create would be
+        downstream; the batch as a whole is refused only when malformed. The batch's own
+        limits (1 call a second, 80 in 10 minutes) are the endpoint's and left to the
+        connector's pacing; the sandbox does not enforce them."""
+        account = self.authenticate(request)
+        body = self.body(request)
+        campaign_id = body.get("campaignId")
+        if not campaign_id:
+            raise self.invalid("campaignId", "This value should not be blank.")
+        if campaign_id not in account["campaigns"]:
+            raise self.invalid("campaignId", "Campaign not found")
+        contacts = body.get("contacts")
+        if not isinstance(contacts, list) or not 1 <= len(contacts) <= 1000:
+            raise self.invalid("contacts", "1 to 1000 contacts")
+        for item in contacts:
+            if not isinstance(item, dict):
+                raise self.invalid("contacts", "each contact is an object")
+            tags = item.get("tags")
+            if tags is not None and not (
+                isinstance(tags, dict) and isinstance(tags.get("ids"), list)
+            ):
+                raise self.invalid("contacts.tags", 'tags go as {"ids": [tagId, ...]}')
+        for item in contacts:
+            email = item.get("email")
+            if not isinstance(email, str) or not EMAIL_RE.match(email):
+                continue
+            if self.email_taken(account, campaign_id, email):
+                continue
+            single = {k: v for k, v in item.items() if k != "tags"}
+            if item.get("tags"):
+                single["tags"] = [{"tagId": t} for t in item["tags"]["ids"]]
+            try:
+                contact = self.new_contact(account, campaign_id, email, single)
+            except SandboxHTTPError:  # a refused value: this contact only is dropped
+                continue
+            self.queue(account, contact)
+        return SandboxResponse.empty(202)
 
     def email_taken(self, account: dict[str, Any], campaign_id: str, email: str) -> bool:
         queued = [p["contact"] for p in account["pending"]]

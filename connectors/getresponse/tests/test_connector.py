@@ -237,9 +237,10 @@ def test_create_is_resolved_to_its_new_id_by_email(connector: GetResponseConnect
     responses.get(
         f"{API}/contacts",
         json=fixture("contacts_page1.json")[:1],
+        headers={**pages_headers(1, 1, 1), "Date": "Sun, 04 Feb 2024 12:00:00 GMT"},
         match=[
             matchers.query_param_matcher(
-                {"query[email]": "zoe.muller@example.com", "additionalFlags": "exactMatch"},
+                {"query[campaignId]": "V8r1", "fields": "contactId,email"},
                 strict_match=False,
             )
         ],
@@ -248,7 +249,51 @@ def test_create_is_resolved_to_its_new_id_by_email(connector: GetResponseConnect
     [result] = connector.push([Change("create", "k1", fields=fields)])
     assert result.error is None
     assert result.id == "c1"
-    assert result.record is not None and result.record.fields["email"] == "zoe.muller@example.com"
+    # One create, one listing of the new contacts' ids: no lookup or detail per contact.
+    assert [c.request.method for c in responses.calls if "/v3/contacts" in c.request.url] == [
+        "POST",
+        "GET",
+    ]
+
+
+@responses.activate
+def test_creates_go_in_one_batch_with_the_batch_tag_shape(
+    connector: GetResponseConnector,
+) -> None:
+    mock_schema()
+    responses.post(
+        f"{API}/contacts/batch",
+        status=202,
+        headers={"Date": "Sun, 04 Feb 2024 12:00:00 GMT"},
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "campaignId": "V8r1",
+                    "contacts": [
+                        {"email": "zoe.muller@example.com", "tags": {"ids": ["tg2"]}},
+                        {"email": "jose.garcia@example.com", "name": "José García"},
+                    ],
+                }
+            )
+        ],
+    )
+    responses.get(
+        f"{API}/contacts",
+        json=fixture("contacts_page1.json"),
+        headers=pages_headers(1, 1, 2),
+        match=[
+            matchers.query_param_matcher(
+                {"query[createdOn][from]": "2024-02-04T11:59:58+0000"}, strict_match=False
+            )
+        ],
+    )
+    changes = [
+        Change("create", "k1", fields={"email": "zoe.muller@example.com", "tags": ["vip"]}),
+        Change("create", "k2", fields={"email": "jose.garcia@example.com", "name": "José García"}),
+    ]
+    results = connector.push(changes)
+    assert [(r.id, r.error) for r in results] == [("c1", None), ("c2", None)]
+    assert len([c for c in responses.calls if "/v3/contacts" in c.request.url]) == 2
 
 
 @responses.activate
