@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -161,6 +161,7 @@ class Contact:
     changed_on: datetime | None
     tags: dict[str, str] = field(default_factory=dict)  # tagId -> name
     custom: dict[str, list[str]] = field(default_factory=dict)  # customFieldId -> values
+    answered_at: datetime | None = None  # the answer's Date: GetResponse's clock
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
@@ -277,7 +278,8 @@ class GetResponseClient:
 
     # https://apireference.getresponse.com/#operation/getContactById
     def contact(self, contact_id: str) -> Contact:
-        return Contact.from_json(self.http.json("GET", f"contacts/{contact_id}"))
+        response = self.http.get(f"contacts/{contact_id}")
+        return replace(Contact.from_json(response.json()), answered_at=_date(response))
 
     # https://apireference.getresponse.com/#operation/getContactsFromSearchContactsConditions
     # and https://apidocs.getresponse.com/v3/case-study/segments-manual

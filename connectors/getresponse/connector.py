@@ -98,6 +98,19 @@ STANDARD_FIELDS = [
 ]
 
 
+def settled(contact: Contact) -> datetime | None:
+    """The contact's changedOn as the record's updated_at, or a microsecond before it
+    when the detail was read less than two seconds after it: changedOn has whole
+    seconds, so an edit made later within that second would keep it, and a stub (which
+    carries the row's whole-second changedOn) must never look unchanged then."""
+    changed = contact.changed_on
+    if changed is None or contact.answered_at is None:
+        return changed
+    if contact.answered_at - changed < timedelta(seconds=2):
+        return changed - timedelta(microseconds=1)
+    return changed
+
+
 def batch_contact(body: dict[str, Any]) -> dict[str, Any]:
     """A single create's JSON as ``POST /contacts/batch`` takes it: no campaign (the
     batch names it once) and tags as ``{"ids": [...]}``. UNCONFIRMED: that the batch
@@ -216,18 +229,18 @@ class GetResponseConnector(Connector):
             if started is None and answered_at:
                 started = answered_at - timedelta(seconds=1)  # whole-second clocks
             totals.add(total)
-            records = []
+            page = Page(records=[])
             for row in rows:
-                try:
-                    # List rows omit tags and custom fields: the detail has them.
-                    records.append(self.record(self.client.contact(row.contact_id)))
-                except RecordGone:
-                    continue  # deleted between the listing and the detail
+                if self.stubs:
+                    # List rows omit tags and custom fields: the engine asks for the
+                    # details of the rows whose changedOn moved (``details``).
+                    page.stubs.append(Record(row.contact_id, row.changed_on, {}))
+                else:
+                    page.records.extend(self.details([row.contact_id]))
                 seen.add(row.contact_id)
                 if row.changed_on and (newest is None or row.changed_on > newest):
                     newest = row.changed_on
             last = len(rows) < self.page_size or (index + 1) * self.page_size >= total
-            page = Page(records=records)
             if last:
                 self.add_removals(page)
             if cursor or last:
@@ -240,6 +253,17 @@ class GetResponseConnector(Connector):
             yield page
             if last:
                 return
+
+    def details(self, ids: list[str]) -> list[Record]:
+        """Each contact's detail, one call each (the list rows lack tags and custom
+        fields, and ``fields=`` on the list cannot ask for them)."""
+        records = []
+        for contact_id in ids:
+            try:
+                records.append(self.record(self.client.contact(contact_id)))
+            except RecordGone:
+                continue  # deleted between the listing and the detail
+        return records
 
     def add_removals(self, page: Page) -> None:
         """Unsubscribes and removals from the list, on every read (a poll, a callback's
@@ -274,7 +298,7 @@ class GetResponseConnector(Connector):
             fields[CUSTOM + custom.name] = (
                 values if custom.multi else (values[0] if values else None)
             )
-        return Record(id=contact.contact_id, updated_at=contact.changed_on, fields=fields)
+        return Record(id=contact.contact_id, updated_at=settled(contact), fields=fields)
 
     # --- Writes.
 

@@ -74,13 +74,15 @@ def stage_side(
     """Read ``side`` since ``cursor`` into the links; returns the records read."""
     connector = ctx.connectors[side]
     listing = cursor is None or not connector.capabilities.delta
+    connector.stubs = True
     total = 0
     for page in map(clean_page, connector.fetch(cursor)):
-        total += len(page.records)
+        unchanged = _read_stubs(ctx, side, page) if page.stubs else []
+        total += len(page.records) + len(unchanged)
         if page.complete and total == 0:
             _guard_empty_side(ctx, side)
         with transaction.atomic():
-            _stage_page(ctx, run, side, page, listing)
+            _stage_page(ctx, run, side, page, listing, unchanged)
             if page.complete:
                 _sweep(ctx, run, side)
             # A complete listing's cursor is saved only at its end: resuming a listing
@@ -107,7 +109,32 @@ def _guard_empty_side(ctx: RunContext, side: str) -> None:
         )
 
 
-def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool) -> None:
+def _read_stubs(ctx: RunContext, side: str, page: Page) -> list[str]:
+    """Read the page's stubs whose updated_at differs from the one last read into their
+    link (adding them to ``page.records``); the ids of the others, unchanged. The link's
+    updated_at is that of its last read, synced or still pending in this run (the
+    re-read before writing), so either way an equal one is nothing new."""
+    by_id = {stub.id: stub for stub in page.stubs}
+    id_field, at_field = link_column(side, "id"), link_column(side, "updated_at")
+    known = links_of(ctx.connection).filter(
+        **{f"{id_field}__in": list(by_id), link_column(side, "gone"): False}
+    )
+    unchanged = [
+        record_id
+        for record_id, updated_at in known.values_list(id_field, at_field)
+        if updated_at is not None and updated_at == by_id[record_id].updated_at
+    ]
+    wanted = [record_id for record_id in by_id if record_id not in set(unchanged)]
+    if wanted:
+        page.records.extend(clean_page(Page(ctx.connectors[side].details(wanted))).records)
+    return unchanged
+
+
+def _stage_page(
+    ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool, unchanged: list[str]
+) -> None:
+    """Stage one page; ``unchanged`` are ids listed as stubs that need nothing but to
+    count as seen by a complete listing."""
     id_field = link_column(side, "id")
     seen_field = link_column(side, "seen_run")
     links = links_of(ctx.connection)
@@ -119,7 +146,7 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
     known = links.filter(**{f"{id_field}__in": ids}).only(*_STAGING_COLUMNS, *_side_columns(side))
     by_id = {getattr(link, id_field): link for link in known}
     changed: list[RecordLink] = []
-    seen: list[str] = []
+    seen: list[str] = list(unchanged)
     unlinked = []
     for record in page.records:
         link = by_id.get(record.id)

@@ -4,6 +4,7 @@ sandboxes' final state through the control API, not the engine's own view of it.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -166,3 +167,28 @@ def _write_count(sandbox: SandboxControl) -> int:
     # A search of contacts is a POST that reads (the removed segment of every poll).
     reads = ("GET ", "POST /v3/search-contacts/")
     return sum(n for name, n in endpoints.items() if not name.startswith(reads))
+
+
+def _details_read(sandbox: SandboxControl) -> int:
+    return int(sandbox.requests(VENDOR)["endpoints"].get("GET /v3/contacts/{contact_id}", 0))
+
+
+def test_only_contacts_whose_change_date_moved_cost_a_detail_call(
+    sandbox: SandboxControl, sides: tuple[Side, Side], connection: Connection
+) -> None:
+    # List rows lack tags and custom fields; the detail has them. A complete listing of
+    # unchanged contacts must not read each one's detail again.
+    a, _b = sides
+    run(connection, trigger=Trigger.INITIAL, initial=True)
+    time.sleep(2.1)  # changedOn has whole seconds: a read in the same second is re-read
+    run(connection)  # reads the echoes of the initial writes once more, now settled
+    before = _details_read(sandbox)
+    run(connection, trigger=Trigger.RESYNC, initial=True)
+    assert _details_read(sandbox) == before  # both lists listed whole, no detail read
+    edited = sorted(a.contacts())[0]
+    a.edit(edited, name="Edited Once")
+    time.sleep(2.1)  # read once settled, so that re-reading A before writing skips it
+    before = _details_read(sandbox)
+    run(connection, trigger=Trigger.RESYNC, initial=True)
+    assert _details_read(sandbox) - before == 1
+    assert _b.contacts()[edited]["name"] == "Edited Once"
