@@ -131,9 +131,9 @@ def _read_stubs(ctx: RunContext, side: str, page: Page) -> list[str]:
 
 
 def _stage_page(
-    ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool, unchanged: list[str]
+    ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool, stubs_seen: list[str]
 ) -> None:
-    """Stage one page; ``unchanged`` are ids listed as stubs that need nothing but to
+    """Stage one page; ``stubs_seen`` are ids listed as stubs that need nothing but to
     count as seen by a complete listing."""
     id_field = link_column(side, "id")
     seen_field = link_column(side, "seen_run")
@@ -146,7 +146,7 @@ def _stage_page(
     known = links.filter(**{f"{id_field}__in": ids}).only(*_STAGING_COLUMNS, *_side_columns(side))
     by_id = {getattr(link, id_field): link for link in known}
     changed: list[RecordLink] = []
-    seen: list[str] = list(unchanged)
+    seen: list[str] = list(stubs_seen)
     unlinked = []
     for record in page.records:
         link = by_id.get(record.id)
