@@ -130,6 +130,7 @@ def main() -> None:
             if prepare is not None:
                 prepare()
             before = {v: calls(control, v) for v in ("sellf", "getresponse")}
+            endpoints = dict(control.requests("getresponse")["endpoints"])
             started = time.perf_counter()
             run = run_connection(connection.pk, "manual", **options)
             seconds = time.perf_counter() - started
@@ -141,6 +142,9 @@ def main() -> None:
                 + (f"  error: {run.error}" if run.error else ""),
                 flush=True,
             )
+            now = control.requests("getresponse")["endpoints"]
+            spent = {k: n - endpoints.get(k, 0) for k, n in now.items() if n > endpoints.get(k, 0)}
+            print("    GetResponse calls by endpoint:", dict(sorted(spent.items())), flush=True)
         state = control.state("sellf", team["team_id"])["teams"][team["team_id"]]
         listed = control.state("getresponse", gr["account_id"])["accounts"][gr["account_id"]]
         print(

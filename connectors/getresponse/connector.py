@@ -163,7 +163,7 @@ class GetResponseConnector(Connector):
             api_key=str(credentials.secrets.get("api_key") or ""),
             domain=domain,
         )
-        self.page_size = int(credentials.number("page_size", 100, 1, MAX_PAGE_SIZE))
+        self.page_size = int(credentials.number("page_size", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE))
         self.resolve_timeout = credentials.number("resolve_timeout", 10.0, 0, 60)
         self._custom: list[CustomField] | None = None
         self._tags: dict[str, str] | None = None

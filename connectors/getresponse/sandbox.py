@@ -567,11 +567,12 @@ class GetResponseEmulator(Emulator):
         self.apply(account, contact, body, replace=True)
         return contact
 
-    def queue(self, account: dict[str, Any], contact: dict[str, Any]) -> None:
+    def queue(self, account: dict[str, Any], contact: dict[str, Any], settle: bool = True) -> None:
         """Creates are asynchronous: listed after the ``create_delay`` option."""
         delay = float(self.state["options"].get("create_delay") or 0)
         account["pending"].append({"visibleAt": time.time() + delay, "contact": contact})
-        self.settle(account)
+        if settle:
+            self.settle(account)
 
     # https://apidocs.getresponse.com/v3/case-study/adding-batch-contacts
     @route("POST", "/v3/contacts/batch")
@@ -601,12 +602,19 @@ class GetResponseEmulator(Emulator):
                 isinstance(tags, dict) and isinstance(tags.get("ids"), list)
             ):
                 raise self.invalid("contacts.tags", 'tags go as {"ids": [tagId, ...]}')
+        queued = [p["contact"] for p in account["pending"]]
+        taken = {
+            c["email"].lower()
+            for c in [*account["contacts"].values(), *queued]
+            if c["campaignId"] == campaign_id
+        }
         for item in contacts:
             email = item.get("email")
             if not isinstance(email, str) or not EMAIL_RE.match(email):
                 continue
-            if self.email_taken(account, campaign_id, email):
+            if email.lower() in taken:
                 continue
+            taken.add(email.lower())
             single = {k: v for k, v in item.items() if k != "tags"}
             if item.get("tags"):
                 single["tags"] = [{"tagId": t} for t in item["tags"]["ids"]]
@@ -614,7 +622,8 @@ class GetResponseEmulator(Emulator):
                 contact = self.new_contact(account, campaign_id, email, single)
             except SandboxHTTPError:  # a refused value: this contact only is dropped
                 continue
-            self.queue(account, contact)
+            self.queue(account, contact, settle=False)
+        self.settle(account)
         return SandboxResponse.empty(202)
 
     def email_taken(self, account: dict[str, Any], campaign_id: str, email: str) -> bool:
