@@ -2,8 +2,9 @@
 
 N Sellf people and N GetResponse contacts (``--overlap`` of them share an email), one
 in-process sandbox server on a loopback port, the real engine on a fresh SQLite file:
-an initial sync, a run with no change, then a run after 1% of the GetResponse contacts were
-edited in GetResponse. Prints wall time and the API calls each
+an initial sync, a run with no change, a run after 1% of the GetResponse contacts were
+edited in GetResponse, then a complete listing of both sides (as the hourly one, or a
+resync) with nothing changed. Prints wall time and the API calls each
 sandbox counted per side.
 
     .venv/bin/python bench/sellf_getresponse.py [--n 5000] [--overlap 0.3] [--paced]
@@ -125,6 +126,7 @@ def main() -> None:
             ("initial sync", {"initial": True}, None),
             ("no-change run", {}, None),
             ("1% edited", {}, edit_one_percent),
+            ("full listing", {"initial": True}, None),  # both sides listed whole, no change
         ]
         for label, options, prepare in phases:
             if prepare is not None:
