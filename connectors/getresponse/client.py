@@ -374,6 +374,19 @@ class GetResponseClient:
         response = self.http.request("POST", f"contacts/{contact_id}", json=body, idempotent=True)
         return Contact.from_json(response.json())
 
+    # https://apireference.getresponse.com/#operation/upsertContactCustomFields
+    def upsert_custom_fields(self, contact_id: str, values: list[dict[str, Any]]) -> None:
+        """Set some custom values, keeping the others; GetResponse answers the contact's
+        values (a list), not the contact."""
+        answer = self.http.json(
+            "POST",
+            f"contacts/{contact_id}/custom-fields",
+            json={"customFieldValues": values},
+            idempotent=True,  # sets the given values: repeating it is harmless
+        )
+        if not isinstance(answer, list):
+            raise ConnectorError("GetResponse answered a custom-field upsert with no list")
+
     # https://apireference.getresponse.com/#operation/deleteContact
     def delete_contact(self, contact_id: str) -> None:
         self.http.request("DELETE", f"contacts/{contact_id}")

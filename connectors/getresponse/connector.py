@@ -418,9 +418,20 @@ class GetResponseConnector(Connector):
             # Unsubscribing and leaving the list are one thing here: removal from it.
             self.delete(contact_id)
             return Result(change.key, id=contact_id)
+        custom = {k: v for k, v in fields.items() if k.startswith(CUSTOM)}
+        if custom and all(v not in (None, "", []) for v in custom.values()):
+            # Values set, none cleared: the upsert keeps the other values, so nothing
+            # needs reading first. Its answer is the values only, so no record comes back.
+            rest = self.body({k: v for k, v in fields.items() if k not in custom}, None)
+            values = self.body(custom, None)["customFieldValues"]
+            if rest:
+                self.client.update_contact(contact_id, rest)
+            self.client.upsert_custom_fields(contact_id, values)
+            return Result(change.key, id=contact_id)
         current = None
-        if any(k.startswith(CUSTOM) for k in fields):
-            # A sent customFieldValues replaces them all: merge with what is stored.
+        if custom:
+            # A value cleared: the upsert cannot detach one, and a sent customFieldValues
+            # replaces them all, so merge with what is stored.
             current = self.client.contact(contact_id)
         body = self.body(fields, current)
         if not body:

@@ -323,16 +323,35 @@ def test_update_sends_the_whole_tag_set_and_merges_custom_values(
     mock_details()
     detail = fixture("contact_details.json")["c1"]
     update = responses.post(f"{API}/contacts/c1", json=detail)
-    fields = {"tags": ["customer"], "custom:loyalty_level": "gold"}
+    fields = {"tags": ["customer"], "custom:loyalty_level": None}
     [result] = connector.push([Change("update", "k1", id="c1", fields=fields)])
     assert result.error is None
     sent = json.loads(update.calls[0].request.body)
     assert sent["tags"] == [{"tagId": "tg1"}]
-    # Company and interests were already stored; a partial list would have erased them.
-    assert sorted(v["customFieldId"] for v in sent["customFieldValues"]) == [
-        "pas1",
-        "pas3",
-        "pas4",
+    # A value cleared: the others, already stored, are sent along (a partial list would
+    # have erased them), the cleared one is not.
+    assert sorted(v["customFieldId"] for v in sent["customFieldValues"]) == ["pas1", "pas3"]
+
+
+@responses.activate
+def test_setting_custom_values_upserts_them_without_reading_the_contact(
+    connector: GetResponseConnector,
+) -> None:
+    mock_schema()
+    update = responses.post(f"{API}/contacts/c1", json=fixture("contact_details.json")["c1"])
+    upsert = responses.post(
+        f"{API}/contacts/c1/custom-fields",
+        json=[{"customFieldId": "pas4", "value": ["gold"], "values": ["gold"]}],
+    )
+    fields = {"tags": ["customer"], "custom:loyalty_level": "gold"}
+    [result] = connector.push([Change("update", "k1", id="c1", fields=fields)])
+    assert result.error is None
+    assert json.loads(update.calls[0].request.body) == {"tags": [{"tagId": "tg1"}]}
+    assert json.loads(upsert.calls[0].request.body) == {
+        "customFieldValues": [{"customFieldId": "pas4", "value": ["gold"]}]
+    }
+    assert not [
+        c for c in responses.calls if c.request.method == "GET" and "/contacts/" in c.request.url
     ]
 
 
@@ -384,7 +403,9 @@ def test_validation_error_is_a_permanent_record_error_naming_the_field(
 ) -> None:
     mock_schema()
     mock_details()
-    responses.post(f"{API}/contacts/c2", status=400, json=fixture("errors.json")["400"])
+    responses.post(
+        f"{API}/contacts/c2/custom-fields", status=400, json=fixture("errors.json")["400"]
+    )
     fields = {"custom:phone": "555-1234"}
     [result] = connector.push([Change("update", "k1", id="c2", fields=fields)])
     assert result.error is not None and result.error.permanent
