@@ -297,3 +297,36 @@ def test_demo_accounts_answer_to_their_fixed_keys(settings: Any) -> None:
             assert len(records) >= 20
     finally:
         server.stop()
+
+
+def test_a_batch_is_refused_when_malformed_and_drops_only_bad_contacts(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    too_many = [{"email": f"p{i}@example.com"} for i in range(1001)]
+    refused = api(
+        account,
+        "POST",
+        "contacts/batch",
+        json={"campaignId": account["list"], "contacts": too_many},
+    )
+    assert refused.status_code == 400
+    single_shape = [{"email": "a@example.com", "tags": [{"tagId": "x"}]}]
+    body = {"campaignId": account["list"], "contacts": single_shape}
+    assert api(account, "POST", "contacts/batch", json=body).status_code == 400
+    mixed = [{"email": "ok@example.com", "name": "Ok"}, {"email": "not an email"}]
+    body = {"campaignId": account["list"], "contacts": mixed}
+    assert api(account, "POST", "contacts/batch", json=body).status_code == 202
+    assert emails_in(sandbox, account) == ["ok@example.com"]
+
+
+def test_callbacks_are_off_until_enabled_and_need_a_url(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    assert api(account, "GET", "accounts/callbacks").status_code == 404
+    bad = api(account, "POST", "accounts/callbacks", json={"url": "not a url"})
+    assert bad.status_code == 400
+    body = {"url": "https://example.com/hook", "actions": {"unsubscribe": True}}
+    assert api(account, "POST", "accounts/callbacks", json=body).status_code == 200
+    enabled = api(account, "GET", "accounts/callbacks").json()
+    assert enabled["url"] == "https://example.com/hook"
+    assert enabled["actions"]["unsubscribe"] is True and enabled["actions"]["open"] is False
