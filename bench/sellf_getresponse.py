@@ -2,7 +2,9 @@
 
 N Sellf people and N GetResponse contacts (``--overlap`` of them share an email), one
 in-process sandbox server on a loopback port, the real engine on a fresh SQLite file:
-an initial sync, then a run with no change. Prints wall time and the API calls each
+an initial sync, a run with no change, a run after 1% of the GetResponse contacts were
+edited in GetResponse, then a complete listing of both sides (as the hourly one, or a
+resync) with nothing changed. Prints wall time and the API calls each
 sandbox counted per side.
 
     .venv/bin/python bench/sellf_getresponse.py [--n 5000] [--overlap 0.3] [--paced]
@@ -14,6 +16,11 @@ at least is printed too (Sellf's calls / 20). ``--paced`` runs with the limit on
 Measured 2026-12-01 on the shared 2-core machine (SQLite, ``--n 5000``, unpaced):
 initial sync 237.9 s, 7000 writes, API calls Sellf 3604 / GetResponse 15552;
 no-change run 36.8 s, 0 writes, Sellf 73 / GetResponse 3538.
+
+GetResponse calls, ``--n 2000``, 2026-12-02, before → after batch creates and details
+only for contacts whose changedOn moved: initial sync 6222 → 2013, no-change run (reads
+the initial sync's writes back once) 1417 → 1404, 1% edited 37 → 37, complete listing
+of both sides with nothing changed 3435 → 6.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,8 +113,31 @@ def main() -> None:
 
         pacing = "paced at 20 req/s" if args.paced else "unpaced"
         print(f"Sellf ↔ GetResponse: {args.n} per side, {shared} shared emails, Sellf {pacing}")
-        for label, options in (("initial sync", {"initial": True}), ("no-change run", {})):
+
+        def edit_one_percent() -> None:
+            # 1% of the GetResponse list edited in GetResponse's app (a new note).
+            listed = control.state("getresponse", gr["account_id"])["accounts"]
+            contacts = listed[gr["account_id"]]["contacts"]
+            for contact in contacts[:: max(1, 100)][: max(1, len(contacts) // 100)]:
+                control.action(
+                    "getresponse",
+                    "edit",
+                    account=gr["account_id"],
+                    contact=contact["contactId"],
+                    note="edited for the bench",
+                )
+
+        phases: list[tuple[str, dict[str, bool], Callable[[], None] | None]] = [
+            ("initial sync", {"initial": True}, None),
+            ("no-change run", {}, None),
+            ("1% edited", {}, edit_one_percent),
+            ("full listing", {"initial": True}, None),  # both sides listed whole, no change
+        ]
+        for label, options, prepare in phases:
+            if prepare is not None:
+                prepare()
             before = {v: calls(control, v) for v in ("sellf", "getresponse")}
+            endpoints = dict(control.requests("getresponse")["endpoints"])
             started = time.perf_counter()
             run = run_connection(connection.pk, "manual", **options)
             seconds = time.perf_counter() - started
@@ -118,6 +149,9 @@ def main() -> None:
                 + (f"  error: {run.error}" if run.error else ""),
                 flush=True,
             )
+            now = control.requests("getresponse")["endpoints"]
+            spent = {k: n - endpoints.get(k, 0) for k, n in now.items() if n > endpoints.get(k, 0)}
+            print("    GetResponse calls by endpoint:", dict(sorted(spent.items())), flush=True)
         state = control.state("sellf", team["team_id"])["teams"][team["team_id"]]
         listed = control.state("getresponse", gr["account_id"])["accounts"][gr["account_id"]]
         print(

@@ -161,6 +161,11 @@ class Record:
     # stores one (vCard UID, external id): lets the engine recognise its own create whose
     # answer was lost even when the record has no email.
     key: str | None = None
+    # Only ``fields`` changed, the rest is as last synced: a vendor that reports a change
+    # without the whole record (an unsubscribe listed apart from the contacts) says so.
+    # The engine lays ``fields`` over the link's last values, and ignores a partial
+    # record it has no link for (it cannot create from a fragment).
+    partial: bool = False
 
 
 @dataclass
@@ -173,6 +178,10 @@ class Page:
     deleted: list[str] = field(default_factory=list)
     cursor: Any = None
     complete: bool = False
+    # Records listed by id and ``updated_at`` only, not read yet (only when the engine
+    # set ``Connector.stubs``): the engine asks ``details`` for those whose updated_at
+    # is not the one it last read, so an unchanged record costs no read of its own.
+    stubs: list[Record] = field(default_factory=list)
 
 
 @dataclass
@@ -429,6 +438,17 @@ class Connector(Hooks):
 
     def fetch(self, cursor: Any) -> Iterator[Page]:
         """Pages of records changed since ``cursor``; ``None`` lists everything."""
+        raise NotImplementedError
+
+    # Set by the engine before ``fetch``: pages may then carry ``stubs`` (see Page). A
+    # connector that lists records cheaper than it reads them whole (GetResponse: list
+    # rows lack tags and custom fields) uses it; an ``updated_at`` it cannot vouch for
+    # (the vendor may change the record again within the same clock tick) must be one
+    # no stub will ever equal.
+    stubs: bool = False
+
+    def details(self, ids: list[str]) -> list[Record]:
+        """The whole records of stubs, in any order; a record gone meanwhile is left out."""
         raise NotImplementedError
 
     def cursor_expired(self, cursor: Any) -> bool:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import email.utils
 import re
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -34,6 +35,10 @@ def api_url(*, max_account: bool = False) -> str:
 
 
 MAX_PAGE_SIZE = 1000  # perPage's maximum
+# POST /contacts/batch: at most 1000 contacts a call, 1 call a second, 80 calls in 10
+# minutes [GetResponse/public-api-agent-skills, references/imports.md].
+BATCH_SIZE = 1000
+BATCH_INTERVAL = 1.0
 WIRE_TIME = "%Y-%m-%dT%H:%M:%S%z"  # 2017-12-19T13:11:48+0000
 
 
@@ -114,6 +119,35 @@ class ContactRow:
         )
 
 
+# UNCONFIRMED: the ``reason`` values of removed contacts that mean the person
+# unsubscribed (a message's unsubscribe link, a spam complaint). Every other reason (a
+# user or the API removed it, a bounce) is a removal from the list, which the connector
+# reports as a deletion. GetResponse's SDK names the field, not its values.
+UNSUBSCRIBE_REASONS = frozenset({"unsubscribe", "unsubscribed", "complaint"})
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A contact no longer on its list (``POST /search-contacts/contacts`` with
+    ``subscribersType: ["removed"]``): its id, email and why it left."""
+
+    contact_id: str
+    email: str
+    reason: str
+
+    @property
+    def unsubscribed(self) -> bool:
+        return self.reason.lower() in UNSUBSCRIBE_REASONS
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Removed:
+        return cls(
+            contact_id=str(data["contactId"]),
+            email=str(data.get("email") or ""),
+            reason=str(data.get("reason") or ""),
+        )
+
+
 @dataclass(frozen=True)
 class Contact:
     """``GET /contacts/{id}``: the row plus tags and custom field values."""
@@ -128,6 +162,7 @@ class Contact:
     changed_on: datetime | None
     tags: dict[str, str] = field(default_factory=dict)  # tagId -> name
     custom: dict[str, list[str]] = field(default_factory=dict)  # customFieldId -> values
+    answered_at: datetime | None = None  # the answer's Date: GetResponse's clock
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
@@ -244,7 +279,41 @@ class GetResponseClient:
 
     # https://apireference.getresponse.com/#operation/getContactById
     def contact(self, contact_id: str) -> Contact:
-        return Contact.from_json(self.http.json("GET", f"contacts/{contact_id}"))
+        response = self.http.get(f"contacts/{contact_id}")
+        return replace(Contact.from_json(response.json()), answered_at=_date(response))
+
+    # https://apireference.getresponse.com/#operation/getContactsFromSearchContactsConditions
+    # and https://apidocs.getresponse.com/v3/case-study/segments-manual
+    def removed(self, campaign_id: str) -> Iterator[list[Removed]]:
+        """Pages of the contacts removed from the list (unsubscribed or deleted), 1000 a
+        call: an unsaved segment of subscriber type ``removed``. Its rows have no change
+        date, so every read lists all removals; the engine skips those it already has."""
+        body = {
+            "subscribersType": ["removed"],
+            "sectionLogicOperator": "or",
+            "section": [
+                {
+                    "campaignIdsList": [campaign_id],
+                    "logicOperator": "or",
+                    "subscriberCycle": ["receiving_autoresponder", "not_receiving_autoresponder"],
+                    "subscriptionDate": "all_time",
+                    "conditions": [],
+                }
+            ],
+        }
+        page = 1
+        while True:
+            params = {"page": page, "perPage": MAX_PAGE_SIZE, "fields": "contactId,email,reason"}
+            # A search is a read: repeating it after a dropped connection is harmless.
+            response = self.http.request(
+                "POST", "search-contacts/contacts", params=params, json=body, idempotent=True
+            )
+            rows = [Removed.from_json(r) for r in response.json()]
+            yield rows
+            total_pages = int(response.headers.get("TotalPages") or 0)
+            if page >= total_pages or len(rows) < MAX_PAGE_SIZE:
+                return
+            page += 1
 
     def find(self, email: str, campaign_id: str) -> str | None:
         """The id of ``email`` in the list, or None (exact match, not LIKE)."""
@@ -261,16 +330,62 @@ class GetResponseClient:
         return None
 
     # https://apireference.getresponse.com/#operation/createContact
-    def create_contact(self, body: dict[str, Any]) -> None:
+    def create_contact(self, body: dict[str, Any]) -> datetime | None:
+        """Queue one create; returns when it was sent, by GetResponse's clock."""
         # Answered 202 with no body: queued. Resending after a 5xx is safe because a
         # second create of the same email is refused with 409, never duplicated.
-        self.http.request("POST", "contacts", json=body, idempotent=True)
+        began = time.monotonic()
+        answered = _date(self.http.request("POST", "contacts", json=body, idempotent=True))
+        return answered - timedelta(seconds=time.monotonic() - began) if answered else None
+
+    # https://apidocs.getresponse.com/v3/case-study/adding-batch-contacts
+    def create_contacts(self, campaign_id: str, contacts: list[dict[str, Any]]) -> datetime | None:
+        """Queue up to ``BATCH_SIZE`` creates in one call (202, no body, no ids); returns
+        the answer's time by GetResponse's clock, from which they are looked up. Not
+        repeated after a dropped connection: the next run links by email what arrived."""
+        began = time.monotonic()
+        response = self.http.request(
+            "POST", "contacts/batch", json={"campaignId": campaign_id, "contacts": contacts}
+        )
+        answered = _date(response)
+        # The contacts may be stamped while the call is still being answered: back to
+        # when it was sent, measured on our clock, stated on GetResponse's.
+        return answered - timedelta(seconds=time.monotonic() - began) if answered else None
+
+    def created_since(self, campaign_id: str, since: datetime | None) -> dict[str, str]:
+        """Email (lower case) -> contactId of the list's contacts created since
+        ``since`` (all of them when None), 1000 a call, ids and emails only."""
+        params: dict[str, Any] = {
+            "query[campaignId]": campaign_id,
+            "fields": "contactId,email",
+            "sort[createdOn]": "ASC",
+        }
+        if since is not None:
+            params["query[createdOn][from]"] = format_wire_time(since)
+        return {
+            row.email.lower(): row.contact_id
+            for rows, _total, _at in self.contact_pages(params, MAX_PAGE_SIZE)
+            for row in rows
+        }
 
     # https://apireference.getresponse.com/#operation/updateContact
     def update_contact(self, contact_id: str, body: dict[str, Any]) -> Contact:
         # POST, not PATCH; sets the given values, so repeating it is harmless.
         response = self.http.request("POST", f"contacts/{contact_id}", json=body, idempotent=True)
         return Contact.from_json(response.json())
+
+    # https://apireference.getresponse.com/#operation/upsertContactCustomFields
+    def upsert_custom_fields(self, contact_id: str, values: list[dict[str, Any]]) -> None:
+        """Set some custom values, keeping the others; GetResponse answers the contact's
+        values (a list), not the contact."""
+        answer = self.http.json(
+            "POST",
+            f"contacts/{contact_id}/custom-fields",
+            json={"customFieldValues": values},
+            idempotent=True,  # sets the given values: repeating it is harmless
+        )
+        if not isinstance(answer, list):
+            raise ConnectorError("GetResponse answered a custom-field upsert with no list")
 
     # https://apireference.getresponse.com/#operation/deleteContact
     def delete_contact(self, contact_id: str) -> None:

@@ -34,6 +34,7 @@ from connectors.base import (
     FieldSpec,
     FieldType,
     Page,
+    RateLimited,
     Record,
     RecordGone,
     Result,
@@ -41,6 +42,8 @@ from connectors.base import (
     parallel,
 )
 from connectors.getresponse.client import (
+    BATCH_INTERVAL,
+    BATCH_SIZE,
     MAX_PAGE_SIZE,
     Contact,
     CustomField,
@@ -96,6 +99,30 @@ STANDARD_FIELDS = [
 ]
 
 
+def settled(contact: Contact) -> datetime | None:
+    """The contact's changedOn as the record's updated_at, or a microsecond before it
+    when the detail was read less than two seconds after it: changedOn has whole
+    seconds, so an edit made later within that second would keep it, and a stub (which
+    carries the row's whole-second changedOn) must never look unchanged then."""
+    changed = contact.changed_on
+    if changed is None or contact.answered_at is None:
+        return changed
+    if contact.answered_at - changed < timedelta(seconds=2):
+        return changed - timedelta(microseconds=1)
+    return changed
+
+
+def batch_contact(body: dict[str, Any]) -> dict[str, Any]:
+    """A single create's JSON as ``POST /contacts/batch`` takes it: no campaign (the
+    batch names it once) and tags as ``{"ids": [...]}``. UNCONFIRMED: that the batch
+    accepts name, note, scoring and customFieldValues as the single create does (the
+    documented example shows email and tags only)."""
+    contact = {k: v for k, v in body.items() if k not in ("campaign", "tags")}
+    if body.get("tags"):
+        contact["tags"] = {"ids": [t["tagId"] for t in body["tags"]]}
+    return contact
+
+
 def tag_name(name: str) -> str:
     """A tag name GetResponse accepts (``^[_a-zA-Z0-9]{2,64}$``): accents dropped,
     other characters to ``_``. "VIP Kunde" becomes "VIP_Kunde"; it then syncs back as
@@ -116,8 +143,10 @@ class GetResponseConnector(Connector):
     tenant_settings = ("domain",)
     capabilities = Capabilities(
         delta=True,
-        deletion_feed=False,  # v3 has no deletion feed: a complete listing tells
-        batch_size=50,
+        # No deletion feed as such: each read reports the removals it finds in the
+        # removed segment, but only a complete listing is sure to see every deletion.
+        deletion_feed=False,
+        batch_size=BATCH_SIZE,  # creates go 1000 a call; updates and deletes one by one
         webhooks=True,
         tags=True,
         lists=True,
@@ -135,10 +164,11 @@ class GetResponseConnector(Connector):
             api_key=str(credentials.secrets.get("api_key") or ""),
             domain=domain,
         )
-        self.page_size = int(credentials.number("page_size", 100, 1, MAX_PAGE_SIZE))
+        self.page_size = int(credentials.number("page_size", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE))
         self.resolve_timeout = credentials.number("resolve_timeout", 10.0, 0, 60)
         self._custom: list[CustomField] | None = None
         self._tags: dict[str, str] | None = None
+        self._batch_at = -BATCH_INTERVAL  # when the last batch went out (monotonic)
 
     # --- Account, scopes, schema.
 
@@ -179,7 +209,8 @@ class GetResponseConnector(Connector):
         """Contacts of the list. With a cursor (a ``changedOn``), those changed since,
         inclusive, sorted by changedOn; without one, the whole list sorted by creation
         (stable under edits), whose pages carry no cursor until the last, so that a
-        crash restarts the listing.
+        crash restarts the listing. The last page also carries the unsubscribes and
+        removals (``add_removals``), so that they cross within one poll.
 
         A page's cursor is the newest changedOn seen, but never later than the moment
         the read began by GetResponse's clock: a contact edited while the read pages
@@ -199,20 +230,20 @@ class GetResponseConnector(Connector):
             if started is None and answered_at:
                 started = answered_at - timedelta(seconds=1)  # whole-second clocks
             totals.add(total)
-            records = []
-            # List rows omit tags and custom fields: the details have them (in parallel).
-            details = parallel(self.http, rows, lambda row: self.client.contact(row.contact_id))
-            for row, detail in zip(rows, details, strict=True):
-                if isinstance(detail, RecordGone):
-                    continue  # deleted between the listing and the detail
-                if isinstance(detail, ConnectorError):
-                    raise detail
-                records.append(self.record(detail))
+            page = Page(records=[])
+            for row in rows:
+                if self.stubs:
+                    # List rows omit tags and custom fields: the engine asks for the
+                    # details of the rows whose changedOn moved (``details``).
+                    page.stubs.append(Record(row.contact_id, row.changed_on, {}))
+                else:
+                    page.records.extend(self.details([row.contact_id]))
                 seen.add(row.contact_id)
                 if row.changed_on and (newest is None or row.changed_on > newest):
                     newest = row.changed_on
             last = len(rows) < self.page_size or (index + 1) * self.page_size >= total
-            page = Page(records=records)
+            if last:
+                self.add_removals(page)
             if cursor or last:
                 safe = min(newest, started) if newest and started else newest
                 page.cursor = format_wire_time(safe) if safe else cursor
@@ -223,6 +254,37 @@ class GetResponseConnector(Connector):
             yield page
             if last:
                 return
+
+    def details(self, ids: list[str]) -> list[Record]:
+        """Each contact's detail, one call each (the list rows lack tags and custom
+        fields, and ``fields=`` on the list cannot ask for them)."""
+        records = []
+        # Up to GetResponse's 10 in parallel (connectors.base.parallel, limits.py).
+        for answer in parallel(self.http, ids, self.client.contact):
+            if isinstance(answer, RecordGone):
+                continue  # deleted between the listing and the detail
+            if isinstance(answer, ConnectorError):
+                raise answer
+            records.append(self.record(answer))
+        return records
+
+    def add_removals(self, page: Page) -> None:
+        """Unsubscribes and removals from the list, on every read (a poll, a callback's
+        run, a complete listing): each unsubscribed contact as a partial record that is
+        no longer subscribed, each removed one as a deletion. GetResponse drops both
+        from ``/contacts`` and has no deletion feed; the removed segment lists them all
+        (one call per 1000), and the engine skips those it has already handled."""
+        listed = {r.id for r in page.records}
+        for rows in self.client.removed(self.scope):
+            for row in rows:
+                if row.contact_id in listed:
+                    continue  # back on the list (listed above): not removed any more
+                if row.unsubscribed:
+                    page.records.append(
+                        Record(row.contact_id, None, {"subscribed": False}, partial=True)
+                    )
+                else:
+                    page.deleted.append(row.contact_id)
 
     def record(self, contact: Contact) -> Record:
         fields: dict[str, Any] = {
@@ -239,34 +301,48 @@ class GetResponseConnector(Connector):
             fields[CUSTOM + custom.name] = (
                 values if custom.multi else (values[0] if values else None)
             )
-        return Record(id=contact.contact_id, updated_at=contact.changed_on, fields=fields)
+        return Record(id=contact.contact_id, updated_at=settled(contact), fields=fields)
 
     # --- Writes.
 
     def push(self, changes: list[Change]) -> list[Result]:
+        """Creates go in batches (``POST /contacts/batch``, up to 1000 a call; a lone
+        create alone), then their ids are looked up in one listing; updates and deletes
+        go one by one (GetResponse has no batch for them)."""
         results: dict[str, Result] = {}
-        created: list[Change] = []
+        creates: list[tuple[Change, dict[str, Any]]] = []
+        for change in changes:
+            if change.op != "create":
+                continue
+            try:
+                body = self.create_body(change, results)
+            except (AuthError, RateLimited):
+                raise  # the whole call failed; creates already sent re-match by email
+            except ConnectorError as exc:
+                results[change.key] = Result(change.key, error=exc)
+                continue
+            if body is not None:
+                creates.append((change, body))
 
-        def write(change: Change) -> None:
-            if change.op == "create":
-                if self.create(change, results):
-                    created.append(change)
-            elif change.op == "update":
-                results[change.key] = self.update(change)
-            else:
-                self.delete(str(change.id))
-                results[change.key] = Result(change.key, id=change.id)
+        def write(change: Change) -> Result:
+            if change.op == "update":
+                return self.update(change)
+            self.delete(str(change.id))
+            return Result(change.key, id=change.id)
 
-        # One call per contact, up to GetResponse's 10 in parallel; AuthError and
-        # RateLimited fail the whole call (creates already sent re-match by email).
-        for change, answer in zip(changes, parallel(self.http, changes, write), strict=True):
+        # Updates and deletes: one call each, up to GetResponse's 10 in parallel; an
+        # AuthError or RateLimited fails the whole call.
+        others = [change for change in changes if change.op != "create"]
+        for change, answer in zip(others, parallel(self.http, others, write), strict=True):
             if isinstance(answer, ConnectorError):
-                results[change.key] = Result(change.key, id=change.id, error=answer)
-        self.resolve(created, results)
+                answer = Result(change.key, id=change.id, error=answer)
+            results[change.key] = answer
+        since = self.create(creates, results)
+        self.resolve([c for c, _body in creates if c.key not in results], since, results)
         return [results[change.key] for change in changes]
 
-    def create(self, change: Change, results: dict[str, Result]) -> bool:
-        """Send one create; True when it was accepted (its id is resolved later)."""
+    def create_body(self, change: Change, results: dict[str, Result]) -> dict[str, Any] | None:
+        """The single-create JSON of ``change``, or None (its error in ``results``)."""
         email = str(change.fields.get("email") or "").strip()
         if not email:
             error = ConnectorError(
@@ -274,41 +350,76 @@ class GetResponseConnector(Connector):
                 permanent=True,
             )
             results[change.key] = Result(change.key, error=error)
-            return False
+            return None
         body = {"email": email, "campaign": {"campaignId": self.scope}}
-        body.update(self.body({k: v for k, v in change.fields.items() if k != "email"}, None))
         try:
-            self.client.create_contact(body)
+            body.update(self.body({k: v for k, v in change.fields.items() if k != "email"}, None))
+        except (AuthError, RateLimited):
+            raise
         except ConnectorError as exc:
-            if exc.status != 409:  # 409: already in the list (an earlier try went through)
-                raise
-        return True
+            results[change.key] = Result(change.key, error=exc)
+            return None
+        return body
 
-    def resolve(self, created: list[Change], results: dict[str, Result]) -> None:
-        """Find the ids of accepted creates by email: GetResponse queues creates and
-        answers without an id. Not visible within ``resolve_timeout``: a transient error,
-        and the next run links the contact by email instead of creating it again."""
-        waiting = {c.key: str(c.fields["email"]).strip() for c in created}
+    def create(
+        self, creates: list[tuple[Change, dict[str, Any]]], results: dict[str, Result]
+    ) -> datetime | None:
+        """Send the creates; returns when they were sent by GetResponse's clock (None:
+        unknown), from which ``resolve`` finds them."""
+        if len(creates) == 1:
+            [(change, body)] = creates
+            # Answered 202 with no body: queued. A second create of the same email is
+            # refused with 409, never duplicated, so a retried 5xx is harmless.
+            try:
+                return self.client.create_contact(body)
+            except (AuthError, RateLimited):
+                raise
+            except ConnectorError as exc:
+                if exc.status != 409:  # 409: already in the list (an earlier try went in)
+                    results[change.key] = Result(change.key, error=exc)
+                return None
+        since: datetime | None = None
+        for start in range(0, len(creates), BATCH_SIZE):
+            chunk = [batch_contact(body) for _change, body in creates[start : start + BATCH_SIZE]]
+            wait = self._batch_at + BATCH_INTERVAL - time.monotonic()
+            if wait > 0:
+                self.http.sleep(wait)  # the batch endpoint takes one call a second
+            sent = self.client.create_contacts(self.scope, chunk)
+            self._batch_at = time.monotonic()
+            since = since or sent
+        return since
+
+    def resolve(
+        self, created: list[Change], since: datetime | None, results: dict[str, Result]
+    ) -> None:
+        """Find the ids of accepted creates: GetResponse queues creates and answers
+        without an id, so the list's contacts created since they were sent are listed
+        (ids and emails, 1000 a call) until all are there. Not visible within
+        ``resolve_timeout``: a transient error, and the next run links the contact by
+        email instead of creating it again."""
+        waiting = {c.key: str(c.fields["email"]).strip().lower() for c in created}
         deadline = time.monotonic() + self.resolve_timeout
         delay = 0.2
-
-        def look_up(key: str) -> None:
-            contact_id = self.client.find(waiting[key], self.scope)
-            if contact_id:
-                record = self.record(self.client.contact(contact_id))
-                results[key] = Result(key, id=contact_id, record=record)
-
+        # Two seconds of slack: createdOn has whole seconds, and the queue may stamp a
+        # contact when it takes it in (UNCONFIRMED which moment GetResponse uses).
+        after = since - timedelta(seconds=2) if since else None
         while waiting:
-            keys = list(waiting)
-            for key, answer in zip(keys, parallel(self.http, keys, look_up), strict=True):
-                if isinstance(answer, ConnectorError):
-                    raise answer
-                if key in results:
+            found = self.client.created_since(self.scope, after)
+            for key, email in list(waiting.items()):
+                if email in found:
+                    results[key] = Result(key, id=found[email])
                     del waiting[key]
             if not waiting or time.monotonic() + delay > deadline:
                 break
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+        for key, email in list(waiting.items()):
+            # Not among the new ones: perhaps in the list already (a 409, or a batch
+            # skipping a known email); looked up by email, one call each (rare).
+            contact_id = self.client.find(email, self.scope)
+            if contact_id:
+                results[key] = Result(key, id=contact_id)
+                del waiting[key]
         for key, email in waiting.items():
             message = f"GetResponse accepted {email} but has not listed it yet; linking next run."
             results[key] = Result(key, error=ConnectorError(message, permanent=False))
@@ -321,9 +432,20 @@ class GetResponseConnector(Connector):
             # Unsubscribing and leaving the list are one thing here: removal from it.
             self.delete(contact_id)
             return Result(change.key, id=contact_id)
+        custom = {k: v for k, v in fields.items() if k.startswith(CUSTOM)}
+        if custom and all(v not in (None, "", []) for v in custom.values()):
+            # Values set, none cleared: the upsert keeps the other values, so nothing
+            # needs reading first. Its answer is the values only, so no record comes back.
+            rest = self.body({k: v for k, v in fields.items() if k not in custom}, None)
+            values = self.body(custom, None)["customFieldValues"]
+            if rest:
+                self.client.update_contact(contact_id, rest)
+            self.client.upsert_custom_fields(contact_id, values)
+            return Result(change.key, id=contact_id)
         current = None
-        if any(k.startswith(CUSTOM) for k in fields):
-            # A sent customFieldValues replaces them all: merge with what is stored.
+        if custom:
+            # A value cleared: the upsert cannot detach one, and a sent customFieldValues
+            # replaces them all, so merge with what is stored.
             current = self.client.contact(contact_id)
         body = self.body(fields, current)
         if not body:

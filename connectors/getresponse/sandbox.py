@@ -5,7 +5,9 @@ UNCONFIRMED, the choice made here is marked ``UNCONFIRMED:`` in a comment, once:
 - a 429 from the real limits carries no ``Retry-After`` (only ``context.timeToReset``
   and ``X-RateLimit-Reset``); injected 429 faults do carry it;
 - an asynchronously created contact gets its createdOn/changedOn when it becomes visible;
-- unsubscribed contacts disappear from ``/contacts``;
+- unsubscribed and removed contacts disappear from ``/contacts`` and keep their
+  contactId in ``POST /search-contacts/contacts`` with ``subscribersType: ["removed"]``,
+  whose rows carry a ``reason`` (REMOVAL_REASONS below);
 - new accounts come with predefined custom fields (company, phone, city, country) and a
   multi-select ``interests``;
 - ``POST /campaigns`` and ``POST /tags`` answer 201; a phone value must start with ``+``.
@@ -16,15 +18,29 @@ epoch seconds inside and ``2017-12-19T13:11:48+0000`` on the wire.
 
 from __future__ import annotations
 
+import logging
 import math
+import queue
 import re
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.sandbox import Emulator, RateLimits, SandboxRequest, SandboxResponse, route
+import requests
+
+from connectors.sandbox import (
+    Emulator,
+    RateLimits,
+    SandboxHTTPError,
+    SandboxRequest,
+    SandboxResponse,
+    route,
+)
 from connectors.sandbox.synthetic import Person, people
+
+logger = logging.getLogger(__name__)
 
 API = "https://api.getresponse.com/v3"  # what hrefs in bodies point at, as the vendor's do
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -35,6 +51,35 @@ SINGLE_FORMATS = {"text", "textarea", "radio", "single_select"}
 SELECT_FORMATS = {"radio", "checkbox", "single_select", "multi_select"}
 CONTACT_FILTERS = {"email", "name", "campaignId", "origin", "createdOn", "changedOn"}
 SORTABLE = {"email", "name", "createdOn", "changedOn", "campaignId"}
+# fields= of the contact detail, of search-contacts rows, of /campaigns and /tags: the
+# allowed values of GetResponse's own SDK (github.com/GetResponse/sdk-php, src/Operation/
+# */Get*Fields.php). A name outside them is refused with 400 as a bad query parameter.
+DETAIL_FIELDS = {
+    "contactId", "name", "origin", "timeZone", "activities", "changedOn", "createdOn",
+    "campaign", "email", "dayOfCycle", "note", "scoring", "engagementScore", "ipAddress",
+    "href", "geolocation", "tags", "customFieldValues",
+}  # fmt: skip
+ROW_FIELDS = DETAIL_FIELDS - {"geolocation", "tags", "customFieldValues"}
+SEARCH_FIELDS = {
+    "contactId", "name", "email", "origin", "dayOfCycle", "createdOn", "campaign", "score",
+    "reason",
+}  # fmt: skip
+SEARCH_SORTABLE = {"name", "email", "createdOn"}
+CAMPAIGN_FIELDS = {
+    "campaignId", "href", "name", "techName", "languageCode", "isDefault", "createdOn",
+    "optinTypes",
+}  # fmt: skip
+TAG_FIELDS = {"tagId", "href", "name", "color", "createdAt"}
+# https://apireference.getresponse.com/ (Search Contacts): subscribersType's values.
+SUBSCRIBER_TYPES = {"subscribed", "undelivered", "removed", "unconfirmed"}
+SUBSCRIPTION_DATES = {
+    "all_time", "today", "yesterday", "last_7_days", "last_30_days", "this_week",
+    "last_week", "this_month", "last_month", "last_2_months", "custom",
+}  # fmt: skip
+# UNCONFIRMED: the ``reason`` a removed contact's search row carries. GetResponse's SDK
+# lists the field, not its values; these are the emulator's: the person unsubscribed
+# (a link in a message), a user of the account removed it, the API deleted it.
+REMOVAL_REASONS = ("unsubscribe", "user", "api")
 
 # The demo tenant's two accounts: deterministic keys and list ids, so that the demo
 # command can point authorizations at them whether or not the sandbox is running yet.
@@ -50,6 +95,10 @@ PREDEFINED_FIELDS = (
     ("country", "country", "text", []),
     ("interests", "string", "checkbox", ["books", "music", "sport", "travel"]),
 )
+
+# https://apidocs.getresponse.com/v3/resources/callbacks (and the SDK's CallbackActions):
+# the account's one callback URL and the actions it is called for.
+CALLBACK_ACTIONS = ("open", "click", "goal", "subscribe", "unsubscribe", "survey")
 
 ERROR_CODES = {400: 1000, 401: 1014, 404: 1013, 409: 1008, 429: 1015}
 CODE_DESCRIPTIONS = {
@@ -171,6 +220,7 @@ class GetResponseEmulator(Emulator):
 
     def settle(self, account: dict[str, Any]) -> None:
         """Make queued creates whose delay has passed visible (creates are async)."""
+        account.setdefault("removed", {})  # state saved before removals were kept
         now = time.time()
         still = []
         for item in account["pending"]:
@@ -182,6 +232,38 @@ class GetResponseEmulator(Emulator):
             else:
                 still.append(item)
         account["pending"] = still
+
+    def project(
+        self, request: SandboxRequest, item: dict[str, Any], allowed: set[str], kept: set[str]
+    ) -> dict[str, Any]:
+        """``item`` limited to the ``fields=`` asked for (plus ``kept``, always sent);
+        a name the resource does not have is refused, as GetResponse refuses it."""
+        wanted = [f.strip() for f in (request.arg("fields") or "").split(",") if f.strip()]
+        if not wanted:
+            return item
+        unknown = sorted(set(wanted) - allowed)
+        if unknown:
+            raise self.invalid("fields", f"Not allowed field: {unknown[0]}")
+        return {k: v for k, v in item.items() if k in {*wanted, *kept}}
+
+    def sort(
+        self, request: SandboxRequest, rows: list[dict[str, Any]], allowed: set[str]
+    ) -> list[dict[str, Any]]:
+        """``rows`` sorted by every ``sort[key]=ASC|DESC`` of the query, the first key
+        first (applied last to first: Python's sort is stable)."""
+        keys = []
+        for key, value in request.query:
+            if not key.startswith("sort["):
+                continue
+            name = key[5:-1]
+            if name not in allowed or value.upper() not in ("ASC", "DESC"):
+                raise self.invalid(key, "unknown sort")
+            keys.append((name, value.upper() == "DESC"))
+        for name, descending in reversed(keys):
+            rows.sort(
+                key=lambda r, n=name: (r.get(n) is not None, r.get(n) or ""), reverse=descending
+            )
+        return rows
 
     def page(self, request: SandboxRequest, rows: list[Any]) -> SandboxResponse:
         """A bare JSON array with the paging headers, as every GetResponse listing."""
@@ -259,12 +341,95 @@ class GetResponseEmulator(Emulator):
         keys = ("accountId", "email", "firstName", "lastName", "companyName", "countryCode")
         return SandboxResponse.json({k: account[k] for k in keys} | {"href": f"{API}/accounts"})
 
+    # https://apireference.getresponse.com/#operation/getCallbacks
+    @route("GET", "/v3/accounts/callbacks")
+    def get_callbacks(self, request: SandboxRequest) -> SandboxResponse:
+        account = self.authenticate(request)
+        callback = account.get("callback")
+        if not callback:
+            raise self.fail(404, "Callbacks are not enabled")
+        return SandboxResponse.json(callback)
+
+    # https://apireference.getresponse.com/#operation/updateCallbacks
+    @route("POST", "/v3/accounts/callbacks")
+    def set_callbacks(self, request: SandboxRequest) -> SandboxResponse:
+        account = self.authenticate(request)
+        body = self.body(request)
+        url = body.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise self.invalid("url", "This value is not a valid URL.")
+        actions = body.get("actions") or {}
+        if not isinstance(actions, dict) or set(actions) - set(CALLBACK_ACTIONS):
+            raise self.invalid("actions", f"only {', '.join(CALLBACK_ACTIONS)}")
+        account["callback"] = {
+            "url": url,
+            "actions": {name: bool(actions.get(name)) for name in CALLBACK_ACTIONS},
+        }
+        return SandboxResponse.json(account["callback"])
+
+    # https://apireference.getresponse.com/#operation/deleteCallbacks
+    @route("DELETE", "/v3/accounts/callbacks")
+    def delete_callbacks(self, request: SandboxRequest) -> SandboxResponse:
+        account = self.authenticate(request)
+        account["callback"] = None
+        return SandboxResponse.empty(204)
+
+    def fire(self, account: dict[str, Any], action: str, contact: dict[str, Any]) -> bool:
+        """Queue the legacy callback of ``action`` when the account wants it: a GET with
+        the contact in the query (apis/ section 2.6), sent after the action answered,
+        outside the emulator's lock, once (GetResponse does not retry callbacks)."""
+        callback = account.get("callback")
+        if not callback or not callback["actions"].get(action):
+            return False
+        params = {
+            "action": action,
+            "CONTACT_ID": contact["contactId"],
+            "contact_email": contact["email"],
+            "contact_name": contact["name"] or "",
+            "CAMPAIGN_ID": contact["campaignId"],
+            "campaign_name": account["campaigns"][contact["campaignId"]]["name"],
+        }
+        self.outbox().put((callback["url"], params))
+        return True
+
+    def outbox(self) -> queue.Queue[tuple[str, dict[str, str]] | None]:
+        if getattr(self, "_outbox", None) is None:
+            self._outbox: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
+            threading.Thread(target=self.deliver, args=(self._outbox,), daemon=True).start()
+        return self._outbox
+
+    def deliver(self, outbox: queue.Queue[tuple[str, dict[str, str]] | None]) -> None:
+        while True:
+            item = outbox.get()
+            if item is None:
+                return
+            url, params = item
+            try:
+                requests.get(url, params=params, timeout=4)  # GetResponse waits 4 s
+            except requests.RequestException as exc:
+                logger.warning("GetResponse sandbox callback to %s failed: %s", url, exc)
+            finally:
+                outbox.task_done()
+
+    def action_deliveries(self, timeout: float = 10.0, **_: Any) -> dict[str, Any]:
+        """Wait until the queued callbacks are delivered (tests call this)."""
+        outbox = getattr(self, "_outbox", None)
+        deadline = time.time() + timeout
+        while outbox is not None and outbox.unfinished_tasks and time.time() < deadline:
+            self.lock.release()  # the receiver may call the API meanwhile
+            try:
+                time.sleep(0.02)
+            finally:
+                self.lock.acquire()
+        return {"pending": outbox.unfinished_tasks if outbox else 0}
+
     # https://apireference.getresponse.com/#operation/getCampaignList
     @route("GET", "/v3/campaigns")
     def list_campaigns(self, request: SandboxRequest) -> SandboxResponse:
         account = self.authenticate(request)
         name = (request.arg("query[name]") or "").lower()
         rows = [c for c in account["campaigns"].values() if name in c["name"].lower()]
+        rows = [self.project(request, c, CAMPAIGN_FIELDS, {"campaignId"}) for c in rows]
         return self.page(request, rows)
 
     @route("GET", "/v3/campaigns/{campaign_id}")
@@ -311,27 +476,23 @@ class GetResponseEmulator(Emulator):
         account = self.authenticate(request)
         exact = request.arg("additionalFlags") == "exactMatch"
         contacts = list(account["contacts"].values())
-        sort_key: tuple[str, str] | None = None
         for key, value in request.query:
             if key.startswith("query["):
                 contacts = self.filter_contacts(contacts, key, value, exact)
-            elif key.startswith("sort["):
-                name = key[5:-1]
-                if name not in SORTABLE or value.upper() not in ("ASC", "DESC"):
-                    raise self.invalid(key, "unknown sort")
-                sort_key = (name, value.upper())
-            elif key not in ("page", "perPage", "fields", "additionalFlags"):
+            elif not key.startswith("sort[") and key not in (
+                "page",
+                "perPage",
+                "fields",
+                "additionalFlags",
+            ):
                 raise self.invalid(key, "unknown parameter")
         contacts.sort(key=lambda c: (c["createdOn"], c["contactId"]))
-        if sort_key:
-            name, order = sort_key
-            contacts.sort(key=lambda c: c[name] or "", reverse=order == "DESC")
-        rows = [self.row(account, c) for c in contacts]
-        fields = [f for f in (request.arg("fields") or "").split(",") if f]
-        if fields:
-            rows = [
-                {k: v for k, v in r.items() if k in {*fields, "contactId", "href"}} for r in rows
-            ]
+        # Sorted on the stored values (epoch seconds, ids), several keys in order.
+        contacts = self.sort(request, contacts, SORTABLE)
+        rows = [
+            self.project(request, self.row(account, c), ROW_FIELDS, {"contactId", "href"})
+            for c in contacts
+        ]
         return self.page(request, rows)
 
     def filter_contacts(
@@ -369,7 +530,8 @@ class GetResponseEmulator(Emulator):
     @route("GET", "/v3/contacts/{contact_id}")
     def get_contact(self, request: SandboxRequest, contact_id: str) -> SandboxResponse:
         account = self.authenticate(request)
-        return SandboxResponse.json(self.detail(account, self.contact_of(account, contact_id)))
+        detail = self.detail(account, self.contact_of(account, contact_id))
+        return SandboxResponse.json(self.project(request, detail, DETAIL_FIELDS, {"contactId"}))
 
     # https://apireference.getresponse.com/#operation/createContact
     @route("POST", "/v3/contacts")
@@ -388,6 +550,13 @@ class GetResponseEmulator(Emulator):
             raise self.invalid("campaign", "Campaign not found")
         if self.email_taken(account, campaign_id, email):
             raise self.fail(409, "Contact already added", context=["Contact already exists"])
+        self.queue(account, self.new_contact(account, campaign_id, email, body))
+        return SandboxResponse.empty(202)  # queued: no body, no id
+
+    def new_contact(
+        self, account: dict[str, Any], campaign_id: str, email: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A contact as a create makes it (validated by ``apply``: a 400 creates none)."""
         contact = {
             "contactId": self.new_id("V"),
             "campaignId": campaign_id,
@@ -404,10 +573,66 @@ class GetResponseEmulator(Emulator):
             "customFieldValues": {},
         }
         self.apply(account, contact, body, replace=True)
+        return contact
+
+    def queue(self, account: dict[str, Any], contact: dict[str, Any], settle: bool = True) -> None:
+        """Creates are asynchronous: listed after the ``create_delay`` option."""
         delay = float(self.state["options"].get("create_delay") or 0)
         account["pending"].append({"visibleAt": time.time() + delay, "contact": contact})
+        if settle:
+            self.settle(account)
+
+    # https://apidocs.getresponse.com/v3/case-study/adding-batch-contacts
+    @route("POST", "/v3/contacts/batch")
+    def create_contacts_batch(self, request: SandboxRequest) -> SandboxResponse:
+        """Up to 1000 contacts into one list, queued like single creates; 202, no body.
+        Tags go as ``{"ids": [...]}`` (not the single create's list of objects).
+        UNCONFIRMED: a contact the queue rejects (a bad email, one already in the list,
+        an invalid value) is dropped silently, as a rejected single create would be
+        downstream; the batch as a whole is refused only when malformed. The batch's own
+        limits (1 call a second, 80 in 10 minutes) are the endpoint's and left to the
+        connector's pacing; the sandbox does not enforce them."""
+        account = self.authenticate(request)
+        body = self.body(request)
+        campaign_id = body.get("campaignId")
+        if not campaign_id:
+            raise self.invalid("campaignId", "This value should not be blank.")
+        if campaign_id not in account["campaigns"]:
+            raise self.invalid("campaignId", "Campaign not found")
+        contacts = body.get("contacts")
+        if not isinstance(contacts, list) or not 1 <= len(contacts) <= 1000:
+            raise self.invalid("contacts", "1 to 1000 contacts")
+        for item in contacts:
+            if not isinstance(item, dict):
+                raise self.invalid("contacts", "each contact is an object")
+            tags = item.get("tags")
+            if tags is not None and not (
+                isinstance(tags, dict) and isinstance(tags.get("ids"), list)
+            ):
+                raise self.invalid("contacts.tags", 'tags go as {"ids": [tagId, ...]}')
+        queued = [p["contact"] for p in account["pending"]]
+        taken = {
+            c["email"].lower()
+            for c in [*account["contacts"].values(), *queued]
+            if c["campaignId"] == campaign_id
+        }
+        for item in contacts:
+            email = item.get("email")
+            if not isinstance(email, str) or not EMAIL_RE.match(email):
+                continue
+            if email.lower() in taken:
+                continue
+            taken.add(email.lower())
+            single = {k: v for k, v in item.items() if k != "tags"}
+            if item.get("tags"):
+                single["tags"] = [{"tagId": t} for t in item["tags"]["ids"]]
+            try:
+                contact = self.new_contact(account, campaign_id, email, single)
+            except SandboxHTTPError:  # a refused value: this contact only is dropped
+                continue
+            self.queue(account, contact, settle=False)
         self.settle(account)
-        return SandboxResponse.empty(202)  # queued: no body, no id
+        return SandboxResponse.empty(202)
 
     def email_taken(self, account: dict[str, Any], campaign_id: str, email: str) -> bool:
         queued = [p["contact"] for p in account["pending"]]
@@ -446,7 +671,8 @@ class GetResponseEmulator(Emulator):
         contact = self.contact_of(account, contact_id)
         self.apply(account, contact, {"tags": self.body(request).get("tags", [])}, replace=False)
         contact["changedOn"] = self.now()
-        return SandboxResponse.json(self.detail(account, contact))
+        # Answers the contact's tags, not the contact.
+        return SandboxResponse.json(self.detail(account, contact)["tags"])
 
     # https://apireference.getresponse.com/#operation/upsertContactCustomFields
     @route("POST", "/v3/contacts/{contact_id}/custom-fields")
@@ -456,15 +682,78 @@ class GetResponseEmulator(Emulator):
         values = self.body(request).get("customFieldValues", [])
         self.apply(account, contact, {"customFieldValues": values}, replace=False)
         contact["changedOn"] = self.now()
-        return SandboxResponse.json(self.detail(account, contact))
+        # Answers the contact's custom-field values, not the contact.
+        return SandboxResponse.json(self.detail(account, contact)["customFieldValues"])
 
     # https://apireference.getresponse.com/#operation/deleteContact
     @route("DELETE", "/v3/contacts/{contact_id}")
     def delete_contact(self, request: SandboxRequest, contact_id: str) -> SandboxResponse:
         account = self.authenticate(request)
         self.contact_of(account, contact_id)
-        del account["contacts"][contact_id]
+        self.remove(account, contact_id, "api")
         return SandboxResponse.empty(204)
+
+    def remove(self, account: dict[str, Any], contact_id: str, reason: str) -> dict[str, Any]:
+        """Take a contact off its list; it stays findable as removed, with ``reason``."""
+        contact: dict[str, Any] = account["contacts"].pop(contact_id)
+        account["removed"][contact_id] = {"contact": contact, "reason": reason}
+        return contact
+
+    # https://apireference.getresponse.com/#operation/getContactsFromSearchContactsConditions
+    @route("POST", "/v3/search-contacts/contacts")
+    def search_contacts(self, request: SandboxRequest) -> SandboxResponse:
+        """An unsaved segment: contacts of the sections' lists of the asked subscriber
+        types. Conditions are not emulated (refused), subscriptionDate only all_time."""
+        account = self.authenticate(request)
+        body = self.body(request)
+        types = body.get("subscribersType")
+        if not isinstance(types, list) or not types or set(types) - SUBSCRIBER_TYPES:
+            raise self.invalid("subscribersType", f"one or more of {sorted(SUBSCRIBER_TYPES)}")
+        if body.get("sectionLogicOperator") not in ("and", "or"):
+            raise self.invalid("sectionLogicOperator", "and or or")
+        sections = body.get("section")
+        if not isinstance(sections, list) or not 1 <= len(sections) <= 8:
+            raise self.invalid("section", "1 to 8 sections")
+        campaigns: set[str] = set()
+        for section in sections:
+            for required in ("campaignIdsList", "logicOperator", "subscriberCycle"):
+                if not isinstance(section, dict) or required not in section:
+                    raise self.invalid(f"section.{required}", "This value should not be blank.")
+            if section.get("subscriptionDate") not in SUBSCRIPTION_DATES:
+                raise self.invalid("section.subscriptionDate", "not a subscription date")
+            if section["subscriptionDate"] != "all_time" or section.get("conditions"):
+                raise self.invalid("section", "the sandbox emulates all_time, no conditions")
+            unknown = set(section["campaignIdsList"]) - set(account["campaigns"])
+            if unknown:
+                raise self.invalid("section.campaignIdsList", f"Unknown campaign {min(unknown)}")
+            campaigns |= set(section["campaignIdsList"])
+        found: list[tuple[dict[str, Any], str | None]] = []
+        if "subscribed" in types:
+            found += [(c, None) for c in account["contacts"].values()]
+        if "removed" in types:
+            found += [(r["contact"], r["reason"]) for r in account["removed"].values()]
+        rows = [
+            {
+                "contactId": contact["contactId"],
+                "href": f"{API}/contacts/{contact['contactId']}",
+                "name": contact["name"],
+                "email": contact["email"],
+                "origin": contact["origin"],
+                "dayOfCycle": contact["dayOfCycle"],
+                "createdOn": contact["createdOn"],
+                "campaign": self.campaign_ref(account, contact["campaignId"]),
+                "score": contact["scoring"],
+                "reason": reason,
+            }
+            for contact, reason in found
+            if contact["campaignId"] in campaigns
+        ]
+        rows.sort(key=lambda r: (r["createdOn"], r["contactId"]))
+        rows = self.sort(request, rows, SEARCH_SORTABLE)
+        for row in rows:
+            row["createdOn"] = wire_time(row["createdOn"])
+        rows = [self.project(request, r, SEARCH_FIELDS, {"contactId"}) for r in rows]
+        return self.page(request, rows)
 
     def body(self, request: SandboxRequest) -> dict[str, Any]:
         try:
@@ -532,7 +821,8 @@ class GetResponseEmulator(Emulator):
     @route("GET", "/v3/tags")
     def list_tags(self, request: SandboxRequest) -> SandboxResponse:
         account = self.authenticate(request)
-        return self.page(request, list(account["tags"].values()))
+        rows = [self.project(request, t, TAG_FIELDS, {"tagId"}) for t in account["tags"].values()]
+        return self.page(request, rows)
 
     # https://apireference.getresponse.com/#operation/createTag
     @route("POST", "/v3/tags")
@@ -623,7 +913,8 @@ class GetResponseEmulator(Emulator):
             "campaigns": {},
             "contacts": {},
             "pending": [],
-            "unsubscribed": {},
+            "removed": {},  # contactId -> {"contact", "reason"}
+            "callback": None,  # {"url", "actions"} once callbacks are enabled
             "tags": {},
             "customFields": {},
         }
@@ -735,7 +1026,15 @@ class GetResponseEmulator(Emulator):
                 "campaigns": {k: c["name"] for k, c in acc["campaigns"].items()},
                 "contacts": [readable(c) for c in acc["contacts"].values()],
                 "pending": [readable(p["contact"]) for p in acc["pending"]],
-                "unsubscribed": [readable(c) for c in acc["unsubscribed"].values()],
+                "unsubscribed": [
+                    readable(r["contact"])
+                    for r in acc["removed"].values()
+                    if r["reason"] == "unsubscribe"
+                ],
+                "removed": [
+                    {**readable(r["contact"]), "reason": r["reason"]}
+                    for r in acc["removed"].values()
+                ],
             }
         return {"accounts": result}
 
@@ -761,11 +1060,14 @@ class GetResponseEmulator(Emulator):
         return dict(self.state["options"])
 
     def action_unsubscribe(self, account: str, contact: str) -> dict[str, Any]:
-        """The person clicked "unsubscribe": UNCONFIRMED, they vanish from /contacts."""
+        """The person clicked "unsubscribe": UNCONFIRMED, they vanish from /contacts and
+        are found as removed with the reason ``unsubscribe``."""
         target, found = self.locate(account, contact)
-        del target["contacts"][found["contactId"]]
-        target["unsubscribed"][found["contactId"]] = found
-        return {"unsubscribed": found["contactId"]}
+        self.remove(target, found["contactId"], "unsubscribe")
+        return {
+            "unsubscribed": found["contactId"],
+            "callback": self.fire(target, "unsubscribe", found),
+        }
 
     def action_edit(self, account: str, contact: str, **changes: Any) -> dict[str, Any]:
         """A user edits the contact in GetResponse's app: ``name``, ``note``, ``email``,
@@ -787,9 +1089,9 @@ class GetResponseEmulator(Emulator):
         return {"edited": found["contactId"]}
 
     def action_delete(self, account: str, contact: str) -> dict[str, Any]:
-        """A user deletes the contact in GetResponse's app."""
+        """A user deletes the contact in GetResponse's app (removed, reason ``user``)."""
         target, found = self.locate(account, contact)
-        del target["contacts"][found["contactId"]]
+        self.remove(target, found["contactId"], "user")
         return {"deleted": found["contactId"]}
 
 

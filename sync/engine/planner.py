@@ -437,6 +437,14 @@ def _plan_deletion(
     direction = direction_from(gone)
     kept = state[survivor]
     decision = Decision(rules_matched=link.rules_matched)
+    subscription = options.sides[gone].subscription_field
+    if subscription and (state[gone].last or {}).get(subscription) is False:
+        # Unsubscribed, then gone: marketing apps drop unsubscribed contacts from the list
+        # (GetResponse), and the unsubscribe was passed on when it happened; the other
+        # side neither loses the record nor gets it back into the list.
+        decision.forget.add(gone)
+        decision.state = "deleted"
+        return decision.skip(direction, survivor, f"unsubscribed, then removed in {gone.upper()}")
     if kept.last is not None and kept.now(options, survivor) != kept.was(options, survivor):
         # Modify beats delete: the survivor changed since the last sync, so it comes back.
         decision.forget.add(gone)

@@ -75,15 +75,17 @@ def stage_side(
     """Read ``side`` since ``cursor`` into the links; returns the records read."""
     connector = ctx.connectors[side]
     listing = cursor is None or not connector.capabilities.delta
+    connector.stubs = True
     total = 0
     for page in map(clean_page, connector.fetch(cursor)):
-        total += len(page.records)
+        unchanged = _read_stubs(ctx, side, page) if page.stubs else []
+        total += len(page.records) + len(unchanged)
         if page.complete and total == 0:
             _guard_empty_side(ctx, side)
         # The links' database: a dry run's scratch one (scratch.py), which its cursor
         # never reaches (``save_cursor`` is off), so the product's stays untouched.
         with transaction.atomic(using=links_db()):
-            _stage_page(ctx, run, side, page, listing)
+            _stage_page(ctx, run, side, page, listing, unchanged)
             if page.complete:
                 _sweep(ctx, run, side)
             # A complete listing's cursor is saved only at its end: resuming a listing
@@ -110,7 +112,32 @@ def _guard_empty_side(ctx: RunContext, side: str) -> None:
         )
 
 
-def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool) -> None:
+def _read_stubs(ctx: RunContext, side: str, page: Page) -> list[str]:
+    """Read the page's stubs whose updated_at differs from the one last read into their
+    link (adding them to ``page.records``); the ids of the others, unchanged. The link's
+    updated_at is that of its last read, synced or still pending in this run (the
+    re-read before writing), so either way an equal one is nothing new."""
+    by_id = {stub.id: stub for stub in page.stubs}
+    id_field, at_field = link_column(side, "id"), link_column(side, "updated_at")
+    known = links_of(ctx.connection).filter(
+        **{f"{id_field}__in": list(by_id), link_column(side, "gone"): False}
+    )
+    unchanged = [
+        record_id
+        for record_id, updated_at in known.values_list(id_field, at_field)
+        if updated_at is not None and updated_at == by_id[record_id].updated_at
+    ]
+    wanted = [record_id for record_id in by_id if record_id not in set(unchanged)]
+    if wanted:
+        page.records.extend(clean_page(Page(ctx.connectors[side].details(wanted))).records)
+    return unchanged
+
+
+def _stage_page(
+    ctx: RunContext, run: SyncRun, side: str, page: Page, listing: bool, stubs_seen: list[str]
+) -> None:
+    """Stage one page; ``stubs_seen`` are ids listed as stubs that need nothing but to
+    count as seen by a complete listing."""
     id_field = link_column(side, "id")
     seen_field = link_column(side, "seen_run")
     links = links_of(ctx.connection)
@@ -122,21 +149,21 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
     known = links.filter(**{f"{id_field}__in": ids}).only(*_STAGING_COLUMNS, *_side_columns(side))
     by_id = {getattr(link, id_field): link for link in known}
     changed: list[RecordLink] = []
-    seen: list[str] = []
+    seen: list[str] = list(stubs_seen)
     unlinked = []
     for record in page.records:
         link = by_id.get(record.id)
         if link is None:
-            unlinked.append(record)
+            if not record.partial:  # a fragment of a record never synced is no record
+                unlinked.append(record)
             continue
         seen.append(record.id)
         view = link.side(side)
-        unchanged = view.pending is None and ctx.unchanged(
-            side, record.fields, view.fields, view.hash
-        )
+        fields = {**(view.current or {}), **record.fields} if record.partial else record.fields
+        unchanged = view.pending is None and ctx.unchanged(side, fields, view.fields, view.hash)
         if unchanged and not view.gone:
             continue  # The same content as last synced: an echo of our own write.
-        view.stage(record.fields, record.updated_at)
+        view.stage(fields, record.updated_at if record.updated_at else view.updated_at)
         changed.append(link)
     new_links, events = _match_unlinked(ctx, run, side, unlinked, links, changed)
     if listing:
@@ -158,8 +185,10 @@ def _stage_page(ctx: RunContext, run: SyncRun, side: str, page: Page, listing: b
     insert_rows(RecordLink, new_links)
     insert_rows(SyncEvent, events)
     if page.deleted:
-        # The vendor's deletion feed: the planner decides what a deletion means.
-        links.filter(**{f"{id_field}__in": page.deleted}).exclude(state=LinkState.DELETED).update(
+        # The vendor's deletion feed: the planner decides what a deletion means. Only
+        # linked records: a deletion already handled (trashed, deleted, under review) is
+        # not handled again when a feed that lists every removal reports it once more.
+        links.filter(**{f"{id_field}__in": page.deleted}, state__in=_LIVE).update(
             **{link_column(side, "gone"): True, "dirty": True}
         )
 

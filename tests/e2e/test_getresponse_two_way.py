@@ -4,6 +4,7 @@ sandboxes' final state through the control API, not the engine's own view of it.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from sync.models import (
     Rule,
     SyncRun,
     Trigger,
+    UnsubscribeMode,
 )
 
 VENDOR = "getresponse"
@@ -80,6 +82,7 @@ def connection(sandbox: SandboxControl, sides: tuple[Side, Side]) -> Connection:
         b_scope=sides[1].list,
         deletions_a_to_b=DeletionMode.TRASH_TAG,
         deletions_b_to_a=DeletionMode.REMOVE_FROM_LIST,
+        unsubscribes=UnsubscribeMode.OPT_OUT,
         conflict_policy=ConflictPolicy.A_WINS,
         interval_minutes=15,
         state=ConnectionState.INITIAL_SYNC,
@@ -135,13 +138,17 @@ def test_two_lists_converge_and_follow_edits_conflicts_deletions_and_unsubscribe
         == ["Shop Corp"]
     )
 
-    # A deletion in A puts the trash tag on B's copy; an unsubscribe in B (the person
-    # leaves B's list) removes them from A's list. GetResponse has no deletion feed, so
-    # a full listing (a resync) is what notices both.
+    # A deletion in A puts the trash tag on B's copy; an unsubscribe in B unsubscribes
+    # them from A's list (opt-out: GetResponse removes them from it). The removed
+    # segment that every read ends with notices both, without a complete listing.
     deleted, unsubscribed = only_a[1], only_b[1]
     sandbox.action(VENDOR, "delete", account=a.id, contact=deleted)
     sandbox.action(VENDOR, "unsubscribe", account=b.id, contact=unsubscribed)
-    run(connection, trigger=Trigger.RESYNC, initial=True)
+    connection.refresh_from_db()
+    listed_at = (connection.a_listed_at, connection.b_listed_at)
+    run(connection, trigger=Trigger.SCHEDULE)
+    connection.refresh_from_db()
+    assert (connection.a_listed_at, connection.b_listed_at) == listed_at
     after_a, after_b = a.contacts(), b.contacts()
     assert deleted not in after_a
     assert "deleted" in after_b[deleted]["tags"]
@@ -157,4 +164,31 @@ def test_two_lists_converge_and_follow_edits_conflicts_deletions_and_unsubscribe
 
 def _write_count(sandbox: SandboxControl) -> int:
     endpoints = sandbox.requests(VENDOR)["endpoints"]
-    return sum(n for name, n in endpoints.items() if not name.startswith("GET "))
+    # A search of contacts is a POST that reads (the removed segment of every poll).
+    reads = ("GET ", "POST /v3/search-contacts/")
+    return sum(n for name, n in endpoints.items() if not name.startswith(reads))
+
+
+def _details_read(sandbox: SandboxControl) -> int:
+    return int(sandbox.requests(VENDOR)["endpoints"].get("GET /v3/contacts/{contact_id}", 0))
+
+
+def test_only_contacts_whose_change_date_moved_cost_a_detail_call(
+    sandbox: SandboxControl, sides: tuple[Side, Side], connection: Connection
+) -> None:
+    # List rows lack tags and custom fields; the detail has them. A complete listing of
+    # unchanged contacts must not read each one's detail again.
+    a, _b = sides
+    run(connection, trigger=Trigger.INITIAL, initial=True)
+    time.sleep(2.1)  # changedOn has whole seconds: a read in the same second is re-read
+    run(connection)  # reads the echoes of the initial writes once more, now settled
+    before = _details_read(sandbox)
+    run(connection, trigger=Trigger.RESYNC, initial=True)
+    assert _details_read(sandbox) == before  # both lists listed whole, no detail read
+    edited = sorted(a.contacts())[0]
+    a.edit(edited, name="Edited Once")
+    time.sleep(2.1)  # read once settled, so that re-reading A before writing skips it
+    before = _details_read(sandbox)
+    run(connection, trigger=Trigger.RESYNC, initial=True)
+    assert _details_read(sandbox) - before == 1
+    assert _b.contacts()[edited]["name"] == "Edited Once"

@@ -6,10 +6,12 @@ the sandboxes' own state (the control API), not the engine's view."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 
 from connectors.sandbox.control import SandboxControl
 from sync.engine import run_connection
@@ -22,6 +24,7 @@ from sync.models import (
     Health,
     RunStatus,
     SyncRun,
+    Trigger,
 )
 from tests.e2e.salesforce import authorize_salesforce, salesforce_records
 
@@ -280,14 +283,50 @@ def test_a_contact_deleted_in_salesforce_leaves_the_list(seeds: Seeds) -> None:
     assert "ada@example.com" in seeds.list()
 
 
-def test_a_contact_removed_from_the_list_is_marked_in_salesforce(seeds: Seeds) -> None:
+def scheduled_run(seeds: Seeds) -> SyncRun:
+    """One run as the scheduler starts it; it must not have listed GetResponse whole."""
+    listed_at = seeds.connection.b_listed_at
+    run = run_connection(seeds.connection.pk, Trigger.SCHEDULE)
+    seeds.connection.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, (run.status, run.error, run.counts)
+    assert seeds.connection.b_listed_at == listed_at  # no complete listing in between
+    return run
+
+
+def test_a_contact_removed_from_the_list_is_marked_in_salesforce_within_one_poll(
+    seeds: Seeds,
+) -> None:
     run_ok(seeds, initial=True)
     gr_id = seeds.list()["ada@example.com"]["contactId"]
     seeds.sandbox.action("getresponse", "delete", account=seeds.gr["account_id"], contact=gr_id)
-    # GetResponse has no deletion feed: a complete listing (a resync) finds removals.
-    run_ok(seeds, initial=True)
+    scheduled_run(seeds)
     ada = seeds.sf()["ada@example.com"]
     assert ada["GRdeleted__c"] is True
+    assert ada["HasOptedOutOfEmail"] is False  # a removal, not an unsubscribe
+    assert seeds.sf()["alan@example.com"]["GRdeleted__c"] is False
+    assert scheduled_run(seeds).writes == 0  # handled once, though listed on every poll
+
+
+def test_an_unsubscribe_in_getresponse_sets_the_salesforce_opt_out_within_one_scheduled_run(
+    seeds: Seeds,
+) -> None:
+    run_ok(seeds, initial=True)
+    gr_id = seeds.list()["alan@example.com"]["contactId"]
+    seeds.sandbox.action(
+        "getresponse", "unsubscribe", account=seeds.gr["account_id"], contact=gr_id
+    )
+    run = scheduled_run(seeds)
+    alan = seeds.sf()["alan@example.com"]
+    assert alan["HasOptedOutOfEmail"] is True
+    assert alan["GRdeleted__c"] is False  # an unsubscribe, not a removal
+    assert (alan["FirstName"], alan["LastName"]) == ("Alan", "Turing")  # nothing else lost
+    assert seeds.sf()["ada@example.com"]["HasOptedOutOfEmail"] is False
+    [event] = run.events.filter(action="unsubscribe")
+    assert event.direction == "b_to_a"
+    # The removed segment lists Alan on every poll; the next runs write nothing, and
+    # neither does the next complete listing (he is not taken for a deletion).
+    assert scheduled_run(seeds).writes == 0
+    assert run_ok(seeds, initial=True).writes == 0
     assert seeds.sf()["alan@example.com"]["GRdeleted__c"] is False
 
 
@@ -303,6 +342,39 @@ def test_an_opt_out_in_salesforce_unsubscribes_from_the_list(seeds: Seeds) -> No
     run_ok(seeds)
     assert "grace@example.com" not in seeds.list()
     assert seeds.sf()["grace@example.com"]["HasOptedOutOfEmail"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unsubscribe_reaches_salesforce_within_seconds_through_the_callback(
+    seeds: Seeds, live_server: Any, settings: Any
+) -> None:
+    settings.WEBHOOK_DEBOUNCE_SECONDS = 1
+    run_ok(seeds, initial=True)
+    Connection.objects.filter(pk=seeds.connection.pk).update(state=ConnectionState.ACTIVE)
+    # The tenant enables GetResponse's callbacks with the authorization's webhook URL.
+    authorization = seeds.connection.b_authorization
+    enabled = requests.post(
+        seeds.sandbox.vendor_url("getresponse", "/v3/accounts/callbacks"),
+        json={
+            "url": f"{live_server.url}/hooks/getresponse/{authorization.webhook_token}/",
+            "actions": {"subscribe": True, "unsubscribe": True},
+        },
+        headers={"X-Auth-Token": f"api-key {seeds.gr['api_key']}"},
+        timeout=5,
+    )
+    assert enabled.status_code == 200, enabled.text
+    gr_id = seeds.list()["grace@example.com"]["contactId"]
+    started = time.monotonic()
+    answer = seeds.sandbox.action(
+        "getresponse", "unsubscribe", account=seeds.gr["account_id"], contact=gr_id
+    )
+    assert answer["callback"] is True
+    assert seeds.sandbox.action("getresponse", "deliveries", timeout=30) == {"pending": 0}
+    elapsed = time.monotonic() - started
+    assert seeds.sf()["grace@example.com"]["HasOptedOutOfEmail"] is True
+    assert elapsed < 10, elapsed
+    [run] = SyncRun.objects.filter(connection=seeds.connection, trigger=Trigger.WEBHOOK)
+    assert run.events.filter(action="unsubscribe").count() == 1
 
 
 def test_list_contacts_become_leads_when_leads_are_chosen(

@@ -251,29 +251,41 @@ def test_an_unsubscribe_in_getresponse_adds_the_unsubscribes_tag_in_sellf(
 ) -> None:
     team.add(first_name="Anna", last_name="Verdi", email="anna@verdi.example", user_id=team.giulia)
     team.add(first_name="Luca", last_name="Neri", email="luca@neri.example", user_id=team.giulia)
+    team.add(first_name="Sara", last_name="Bassi", email="sara@bassi.example", user_id=team.giulia)
     gr, list_id = getresponse(sandbox, account, "Newsletter")
-    # GetResponse lists only subscribed contacts: an unsubscribe is the contact leaving
-    # the list, which a complete listing shows as its absence. On the Sellf side that
-    # absence is tagged with the unsubscribes tag (the connection's trash tag here).
+    # The unsubscribe handling puts the unsubscribes tag on the Sellf side; a removal
+    # from the list (a deletion) gets the trash tag: two different things.
     connection = connect(
         account,
         team.authorize(account, team.giulia, "Sellf (Giulia)"),
         gr,
         list_id,
         deletions_b_to_a="trash_tag",
-        trash_tag="Sync Unsubscribes",
+        trash_tag="Sync Trash",
         unsubscribes="tag",
         unsubscribe_tag="Sync Unsubscribes",
     )
     run_ok(connection, trigger=Trigger.INITIAL, initial=True)
-    assert set(gr_list(sandbox, gr)) == {"anna@verdi.example", "luca@neri.example"}
+    in_list = gr_list(sandbox, gr)
+    assert set(in_list) == {"anna@verdi.example", "luca@neri.example", "sara@bassi.example"}
     sandbox.action(
         "getresponse", "unsubscribe", account=_gr_account(sandbox, gr), contact="luca@neri.example"
     )
-    run_ok(connection, trigger=Trigger.RESYNC, initial=True)
-    assert "Sync Unsubscribes" in team.people()["luca@neri.example"]["tags"]
-    assert "Sync Unsubscribes" not in team.people()["anna@verdi.example"]["tags"]
+    sandbox.action(
+        "getresponse", "delete", account=_gr_account(sandbox, gr), contact="sara@bassi.example"
+    )
+    # One scheduled poll, no complete listing: both cross, each as what it is.
+    run = run_ok(connection, trigger=Trigger.SCHEDULE)
+    people = team.people()
+    assert "Sync Unsubscribes" in people["luca@neri.example"]["tags"]
+    assert "Sync Trash" not in people["luca@neri.example"]["tags"]
+    assert "Sync Trash" in people["sara@bassi.example"]["tags"]
+    assert "Sync Unsubscribes" not in people["sara@bassi.example"]["tags"]
+    assert not {"Sync Unsubscribes", "Sync Trash"} & set(people["anna@verdi.example"]["tags"])
+    assert run.events.filter(action="unsubscribe").count() == 1
     assert "luca@neri.example" not in gr_list(sandbox, gr)
+    # Listed again by every poll, they are not tagged again.
+    assert run_ok(connection, trigger=Trigger.SCHEDULE).writes == 0
 
 
 def _gr_account(sandbox: SandboxControl, auth: AppAuthorization) -> str:

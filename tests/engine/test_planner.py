@@ -149,6 +149,17 @@ def test_modify_beats_delete() -> None:
     assert "a" in decision.forget
 
 
+def test_an_unsubscribed_record_that_leaves_its_list_is_not_a_deletion_too() -> None:
+    # GetResponse drops an unsubscribed contact from its list; the unsubscribe already
+    # crossed, so neither the trash action nor modify-beats-delete applies.
+    options = replace(OPTIONS, deletions={"a_to_b": "delete", "b_to_a": "delete"})
+    gone = SideState("a1", None, ann(subscribed=False), gone=True)
+    decision = plan(LINK, gone, linked(ann(), ann(company="Changed")), options)
+    assert not decision.writes
+    assert decision.state == "deleted"
+    assert "a" in decision.forget
+
+
 def test_unsubscribe_on_a_adds_the_unsubscribe_tag_on_b() -> None:
     a = linked(ann(subscribed=True), ann(subscribed=False))
     decision = plan(LINK, a, linked(ann()), OPTIONS)

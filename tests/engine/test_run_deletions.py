@@ -192,3 +192,32 @@ def test_delta_without_deletion_feed_is_listed_completely_once_due(fake_vendor, 
     assert ann_b not in b.records
     connection.refresh_from_db()
     assert timezone.now() - connection.a_listed_at < timedelta(minutes=1)
+
+
+def test_a_partial_record_changes_only_what_it_carries(fake_apps, fake_connection, monkeypatch):
+    # A vendor that reports an unsubscribe apart from its contacts (GetResponse's removed
+    # segment) sends only the subscription: the other fields stay as last synced, and a
+    # fragment of a record never synced creates nothing.
+    from connectors.base import Record
+    from tests.fakes.connector import FakeConnector
+
+    a, b = fake_apps
+    ann, ann_b = linked_pair(fake_connection, a, b, subscribed=True, first_name="Ann")
+    listed = FakeConnector.fetch
+
+    def fetch(self, cursor):
+        for page in listed(self, cursor):
+            if self.app is a:
+                page.records = [
+                    Record(ann, None, {"subscribed": False}, partial=True),
+                    Record("stranger", None, {"email": "x@example.com"}, partial=True),
+                ]
+            yield page
+
+    monkeypatch.setattr(FakeConnector, "fetch", fetch)
+    count = len(b.records)
+    run = synced(fake_connection)
+    assert "unsubscribed" in b.get(ann_b)["tags"]
+    assert b.get(ann_b)["first_name"] == "Ann"
+    assert len(b.records) == count
+    assert events(run, "unsubscribe")

@@ -41,7 +41,16 @@ def connector(waits: list[float]) -> GetResponseConnector:
     return GetResponseConnector(credentials, "V8r1", http)
 
 
-def mock_schema() -> None:
+def mock_removed(rows: list[dict[str, Any]] | None = None) -> None:
+    """The removed segment (``POST /search-contacts/contacts``) every read ends with."""
+    rows = rows or []
+    responses.post(
+        f"{API}/search-contacts/contacts", json=rows, headers=pages_headers(1, 1, len(rows))
+    )
+
+
+def mock_schema(removed: list[dict[str, Any]] | None = None) -> None:
+    mock_removed(removed)
     responses.get(
         f"{API}/custom-fields",
         json=fixture("custom_fields.json"),
@@ -127,7 +136,7 @@ def test_full_listing_follows_the_paging_headers_and_reads_details(
     assert zoe["custom:phone"] is None
     assert zoe["campaign"] == ["V8r1"]
     assert zoe["note"] == "Prefers email."
-    listings = [c.request.url for c in responses.calls if "/contacts?" in str(c.request.url)]
+    listings = [c.request.url for c in responses.calls if "/v3/contacts?" in str(c.request.url)]
     assert all("query%5BcampaignId%5D=V8r1" in str(url) for url in listings)
 
 
@@ -157,6 +166,28 @@ def test_delta_read_asks_for_changes_since_the_cursor_inclusive(
     assert [r.id for r in page.records] == ["c3"]
     assert page.cursor == "2024-02-05T09:15:00+0000"
     assert not page.complete
+
+
+@responses.activate
+def test_a_read_reports_unsubscribes_as_such_and_removals_as_deletions(
+    connector: GetResponseConnector,
+) -> None:
+    mock_schema(removed=fixture("removed_contacts.json"))
+    mock_details()
+    responses.get(f"{API}/contacts", json=[], headers=pages_headers(1, 0, 0))
+    [page] = list(connector.fetch("2024-02-03T11:30:00+0000"))
+    [unsubscribed] = page.records
+    assert (unsubscribed.id, unsubscribed.fields, unsubscribed.partial) == (
+        "c2",
+        {"subscribed": False},
+        True,
+    )
+    assert page.deleted == ["c9"]
+    [search] = [c.request for c in responses.calls if "search-contacts" in str(c.request.url)]
+    body = json.loads(search.body or b"{}")
+    assert body["subscribersType"] == ["removed"]
+    assert body["section"][0]["campaignIdsList"] == ["V8r1"]
+    assert "fields=contactId%2Cemail%2Creason" in str(search.url)
 
 
 @responses.activate
@@ -206,9 +237,10 @@ def test_create_is_resolved_to_its_new_id_by_email(connector: GetResponseConnect
     responses.get(
         f"{API}/contacts",
         json=fixture("contacts_page1.json")[:1],
+        headers={**pages_headers(1, 1, 1), "Date": "Sun, 04 Feb 2024 12:00:00 GMT"},
         match=[
             matchers.query_param_matcher(
-                {"query[email]": "zoe.muller@example.com", "additionalFlags": "exactMatch"},
+                {"query[campaignId]": "V8r1", "fields": "contactId,email"},
                 strict_match=False,
             )
         ],
@@ -217,7 +249,50 @@ def test_create_is_resolved_to_its_new_id_by_email(connector: GetResponseConnect
     [result] = connector.push([Change("create", "k1", fields=fields)])
     assert result.error is None
     assert result.id == "c1"
-    assert result.record is not None and result.record.fields["email"] == "zoe.muller@example.com"
+    # One create, one listing of the new contacts' ids: no lookup or detail per contact.
+    assert [c.request.method for c in responses.calls if "/v3/contacts" in c.request.url] == [
+        "POST",
+        "GET",
+    ]
+
+
+@responses.activate
+def test_creates_go_in_one_batch_with_the_batch_tag_shape(
+    connector: GetResponseConnector,
+) -> None:
+    mock_schema()
+    responses.post(
+        f"{API}/contacts/batch",
+        status=202,
+        headers={"Date": "Sun, 04 Feb 2024 12:00:00 GMT"},
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "campaignId": "V8r1",
+                    "contacts": [
+                        {"email": "zoe.muller@example.com", "tags": {"ids": ["tg2"]}},
+                        {"email": "jose.garcia@example.com", "name": "José García"},
+                    ],
+                }
+            )
+        ],
+    )
+    responses.get(
+        f"{API}/contacts",
+        json=fixture("contacts_page1.json"),
+        headers=pages_headers(1, 1, 2),
+        match=[matchers.query_param_matcher({"fields": "contactId,email"}, strict_match=False)],
+    )
+    changes = [
+        Change("create", "k1", fields={"email": "zoe.muller@example.com", "tags": ["vip"]}),
+        Change("create", "k2", fields={"email": "jose.garcia@example.com", "name": "José García"}),
+    ]
+    results = connector.push(changes)
+    assert [(r.id, r.error) for r in results] == [("c1", None), ("c2", None)]
+    calls = [c.request for c in responses.calls if "/v3/contacts" in c.request.url]
+    assert len(calls) == 2
+    # The new contacts are those created since the batch was sent, less 2 s of slack.
+    assert "query%5BcreatedOn%5D%5Bfrom%5D=2024-02-04T11%3A59%3A5" in str(calls[1].url)
 
 
 @responses.activate
@@ -248,16 +323,35 @@ def test_update_sends_the_whole_tag_set_and_merges_custom_values(
     mock_details()
     detail = fixture("contact_details.json")["c1"]
     update = responses.post(f"{API}/contacts/c1", json=detail)
-    fields = {"tags": ["customer"], "custom:loyalty_level": "gold"}
+    fields = {"tags": ["customer"], "custom:loyalty_level": None}
     [result] = connector.push([Change("update", "k1", id="c1", fields=fields)])
     assert result.error is None
     sent = json.loads(update.calls[0].request.body)
     assert sent["tags"] == [{"tagId": "tg1"}]
-    # Company and interests were already stored; a partial list would have erased them.
-    assert sorted(v["customFieldId"] for v in sent["customFieldValues"]) == [
-        "pas1",
-        "pas3",
-        "pas4",
+    # A value cleared: the others, already stored, are sent along (a partial list would
+    # have erased them), the cleared one is not.
+    assert sorted(v["customFieldId"] for v in sent["customFieldValues"]) == ["pas1", "pas3"]
+
+
+@responses.activate
+def test_setting_custom_values_upserts_them_without_reading_the_contact(
+    connector: GetResponseConnector,
+) -> None:
+    mock_schema()
+    update = responses.post(f"{API}/contacts/c1", json=fixture("contact_details.json")["c1"])
+    upsert = responses.post(
+        f"{API}/contacts/c1/custom-fields",
+        json=[{"customFieldId": "pas4", "value": ["gold"], "values": ["gold"]}],
+    )
+    fields = {"tags": ["customer"], "custom:loyalty_level": "gold"}
+    [result] = connector.push([Change("update", "k1", id="c1", fields=fields)])
+    assert result.error is None
+    assert json.loads(update.calls[0].request.body) == {"tags": [{"tagId": "tg1"}]}
+    assert json.loads(upsert.calls[0].request.body) == {
+        "customFieldValues": [{"customFieldId": "pas4", "value": ["gold"]}]
+    }
+    assert not [
+        c for c in responses.calls if c.request.method == "GET" and "/contacts/" in c.request.url
     ]
 
 
@@ -309,7 +403,9 @@ def test_validation_error_is_a_permanent_record_error_naming_the_field(
 ) -> None:
     mock_schema()
     mock_details()
-    responses.post(f"{API}/contacts/c2", status=400, json=fixture("errors.json")["400"])
+    responses.post(
+        f"{API}/contacts/c2/custom-fields", status=400, json=fixture("errors.json")["400"]
+    )
     fields = {"custom:phone": "555-1234"}
     [result] = connector.push([Change("update", "k1", id="c2", fields=fields)])
     assert result.error is not None and result.error.permanent

@@ -130,14 +130,133 @@ def test_tags_are_replaced_as_a_whole_set(sandbox: SandboxControl, account: dict
     assert state["contacts"][0]["tags"] == ["beta"]
 
 
-def test_an_unsubscribed_contact_vanishes_from_the_listing(
+def test_an_unsubscribed_contact_leaves_the_listing_and_is_read_as_unsubscribed(
     sandbox: SandboxControl, account: dict[str, str]
 ) -> None:
-    seeded = sandbox.seed(VENDOR, account["id"], 2, seed=8)["ids"]
+    seeded = sandbox.seed(VENDOR, account["id"], 3, seed=8)["ids"]
     sandbox.action(VENDOR, "unsubscribe", account=account["id"], contact=seeded[0])
+    sandbox.action(VENDOR, "delete", account=account["id"], contact=seeded[1])
     pages = list(connect(account).fetch(None))
-    assert [r.id for p in pages for r in p.records] == [seeded[1]]
+    whole = [r for p in pages for r in p.records if not r.partial]
+    assert [r.id for r in whole] == [seeded[2]]
+    [unsubscribed] = [r for p in pages for r in p.records if r.partial]
+    assert (unsubscribed.id, unsubscribed.fields) == (seeded[0], {"subscribed": False})
+    assert pages[-1].deleted == [seeded[1]]
     assert pages[-1].complete
+
+
+def search(account: dict[str, str], body: dict[str, Any], **params: str) -> requests.Response:
+    return requests.post(
+        f"{account['url']}/search-contacts/contacts",
+        params=params,
+        json=body,
+        headers={"X-Auth-Token": f"api-key {account['key']}"},
+        timeout=5,
+    )
+
+
+def removed_segment(campaign_id: str) -> dict[str, Any]:
+    section = {
+        "campaignIdsList": [campaign_id],
+        "logicOperator": "or",
+        "subscriberCycle": ["receiving_autoresponder", "not_receiving_autoresponder"],
+        "subscriptionDate": "all_time",
+    }
+    return {"subscribersType": ["removed"], "sectionLogicOperator": "or", "section": [section]}
+
+
+def test_the_removed_segment_lists_removals_with_their_reason(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    seeded = sandbox.seed(VENDOR, account["id"], 3, seed=9)["ids"]
+    sandbox.action(VENDOR, "unsubscribe", account=account["id"], contact=seeded[0])
+    sandbox.action(VENDOR, "delete", account=account["id"], contact=seeded[1])
+    response = search(account, removed_segment(account["list"]), fields="contactId,reason")
+    assert response.status_code == 200
+    assert sorted(response.json(), key=lambda r: r["reason"]) == [
+        {"contactId": seeded[0], "reason": "unsubscribe"},
+        {"contactId": seeded[1], "reason": "user"},
+    ]
+    assert response.headers["TotalCount"] == "2"
+
+
+def test_a_search_without_its_required_parts_is_refused(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    body = removed_segment(account["list"])
+    assert search(account, {**body, "subscribersType": []}).status_code == 400
+    assert search(account, {**body, "subscribersType": ["gone"]}).status_code == 400
+    del body["section"][0]["subscriberCycle"]
+    assert search(account, body).status_code == 400
+
+
+def api(account: dict[str, str], method: str, path: str, **kwargs: Any) -> requests.Response:
+    headers = {"X-Auth-Token": f"api-key {account['key']}"}
+    return requests.request(
+        method, f"{account['url']}/{path}", headers=headers, timeout=5, **kwargs
+    )
+
+
+def test_upserting_tags_answers_the_tags_and_custom_fields_the_values(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    [contact_id] = sandbox.seed(VENDOR, account["id"], 1, seed=10)["ids"]
+    tag = api(account, "POST", "tags", json={"name": "vip_client"}).json()
+    tags = api(account, "POST", f"contacts/{contact_id}/tags", json={"tags": [tag]})
+    assert isinstance(tags.json(), list)
+    assert "vip_client" in [t["name"] for t in tags.json()]
+    fields = api(account, "GET", "custom-fields").json()
+    city = next(f["customFieldId"] for f in fields if f["name"] == "city")
+    values = api(
+        account,
+        "POST",
+        f"contacts/{contact_id}/custom-fields",
+        json={"customFieldValues": [{"customFieldId": city, "value": ["Kraków"]}]},
+    ).json()
+    assert isinstance(values, list)
+    assert next(v["value"] for v in values if v["customFieldId"] == city) == ["Kraków"]
+
+
+def test_fields_limits_the_detail_the_lists_and_the_tags(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    [contact_id] = sandbox.seed(VENDOR, account["id"], 1, seed=11)["ids"]
+    api(account, "POST", "tags", json={"name": "reader"})
+    detail = api(account, "GET", f"contacts/{contact_id}", params={"fields": "email,tags"})
+    assert set(detail.json()) == {"contactId", "email", "tags"}
+    campaigns = api(account, "GET", "campaigns", params={"fields": "name"}).json()
+    assert all(set(c) == {"campaignId", "name"} for c in campaigns)
+    tags = api(account, "GET", "tags", params={"fields": "name"}).json()
+    assert tags and all(set(t) == {"tagId", "name"} for t in tags)
+    refused = api(account, "GET", f"contacts/{contact_id}", params={"fields": "colour"})
+    assert refused.status_code == 400
+    # List rows have no tags or custom fields, and fields= cannot ask for them.
+    listing = api(account, "GET", "contacts", params={"fields": "email,tags"})
+    assert listing.status_code == 400
+
+
+def test_several_sort_keys_apply_in_order(sandbox: SandboxControl, account: dict[str, str]) -> None:
+    for index, (email, name) in enumerate(
+        [("b@x.example", "Same"), ("a@x.example", "Same"), ("c@x.example", "Other")]
+    ):
+        [contact_id] = sandbox.seed(VENDOR, account["id"], 1, seed=20 + index)["ids"]
+        sandbox.action(
+            VENDOR, "edit", account=account["id"], contact=contact_id, email=email, name=name
+        )
+    rows = api(
+        account,
+        "GET",
+        "contacts",
+        params=[("sort[name]", "DESC"), ("sort[email]", "ASC"), ("fields", "email,name")],
+    ).json()
+    assert [r["email"] for r in rows] == ["a@x.example", "b@x.example", "c@x.example"]
+    rows = api(
+        account,
+        "GET",
+        "contacts",
+        params=[("sort[name]", "ASC"), ("sort[email]", "DESC"), ("fields", "email,name")],
+    ).json()
+    assert [r["email"] for r in rows] == ["c@x.example", "b@x.example", "a@x.example"]
 
 
 def test_an_unknown_query_filter_is_refused_like_getresponse_does(
@@ -180,3 +299,36 @@ def test_demo_accounts_answer_to_their_fixed_keys(settings: Any) -> None:
             assert len(records) >= 20
     finally:
         server.stop()
+
+
+def test_a_batch_is_refused_when_malformed_and_drops_only_bad_contacts(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    too_many = [{"email": f"p{i}@example.com"} for i in range(1001)]
+    refused = api(
+        account,
+        "POST",
+        "contacts/batch",
+        json={"campaignId": account["list"], "contacts": too_many},
+    )
+    assert refused.status_code == 400
+    single_shape = [{"email": "a@example.com", "tags": [{"tagId": "x"}]}]
+    body = {"campaignId": account["list"], "contacts": single_shape}
+    assert api(account, "POST", "contacts/batch", json=body).status_code == 400
+    mixed = [{"email": "ok@example.com", "name": "Ok"}, {"email": "not an email"}]
+    body = {"campaignId": account["list"], "contacts": mixed}
+    assert api(account, "POST", "contacts/batch", json=body).status_code == 202
+    assert emails_in(sandbox, account) == ["ok@example.com"]
+
+
+def test_callbacks_are_off_until_enabled_and_need_a_url(
+    sandbox: SandboxControl, account: dict[str, str]
+) -> None:
+    assert api(account, "GET", "accounts/callbacks").status_code == 404
+    bad = api(account, "POST", "accounts/callbacks", json={"url": "not a url"})
+    assert bad.status_code == 400
+    body = {"url": "https://example.com/hook", "actions": {"unsubscribe": True}}
+    assert api(account, "POST", "accounts/callbacks", json=body).status_code == 200
+    enabled = api(account, "GET", "accounts/callbacks").json()
+    assert enabled["url"] == "https://example.com/hook"
+    assert enabled["actions"]["unsubscribe"] is True and enabled["actions"]["open"] is False
