@@ -61,6 +61,16 @@ class AuthorizationForm(forms.Form):
         if authorization is not None:
             self.fields["label"].initial = authorization.label
 
+    def clean(self) -> dict[str, Any]:
+        """No input may carry a line break or control character: values end up in
+        request headers, URLs and SOAP bodies, where one would change the request."""
+        data = super().clean() or {}
+        for name in (*self.secret_names, *self.setting_names):
+            value = data.get(name) or ""
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                self.add_error(name, "Remove the line break or control character from this.")
+        return data
+
     def apply(self, authorization: AppAuthorization) -> AppAuthorization:
         """Copy the cleaned values onto ``authorization`` (not saved). Re-authorizing
         replaces every secret; settings left empty are removed."""
@@ -273,7 +283,9 @@ class AcceptInvitationForm(forms.Form):
     """A new user's sign-up through an invitation link."""
 
     username = forms.CharField(max_length=150)
-    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(
+        widget=forms.PasswordInput, help_text="Checked by the server's password rules."
+    )
 
 
 class ApiTokenForm(forms.Form):

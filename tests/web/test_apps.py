@@ -145,11 +145,12 @@ def test_connect_ignores_an_offsite_next(owner_client: Client) -> None:
 
 
 def test_oauth_app_hands_over_to_its_backend_with_the_pending_connect(
-    owner_client: Client, account: Any, monkeypatch: Any
+    owner_client: Client, account: Any, monkeypatch: Any, settings: Any
 ) -> None:
     from tests.fakes.connector import FakeConnector
 
     monkeypatch.setattr(FakeConnector, "auth_kind", "oauth")
+    settings.SOCIAL_AUTH_FAKE_KEY, settings.SOCIAL_AUTH_FAKE_SECRET = "id", "secret"
     monkeypatch.setattr(
         "sync.web.views.apps.reverse", lambda name, args: f"/oauth/login/{args[0]}/"
     )

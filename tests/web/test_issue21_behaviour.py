@@ -1,0 +1,178 @@
+"""Issue 21, the tenant pages as a new user finds them: each test is one of the points
+1-4, 6-8, 11-13, 16, 17 and 21 (the number is in the test's docstring)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from connectors.registry import all_connectors
+from sync.models import Account, AppAuthorization, Invitation, TeamUser
+from tests.fakes.connector import FakeConnector
+
+
+def invite(client: Client, email: str, role: str = "member") -> Any:
+    return client.post(reverse("web:team"), {"email": email, "role": role}, follow=True)
+
+
+def last_link() -> str:
+    match = re.search(r"http://testserver(/invitations/[^/\s]+/)", mail.outbox[-1].body)
+    assert match, mail.outbox[-1].body
+    return match.group(1)
+
+
+# --- 1. Connect forms ----------------------------------------------------------------------
+
+NON_OAUTH = sorted(v for v, c in all_connectors().items() if c.auth_kind != "oauth")
+
+
+@pytest.mark.parametrize("vendor", NON_OAUTH)
+def test_1_every_connect_form_answers_garbage_with_a_message(
+    owner_client: Client, account: Account, vendor: str
+) -> None:
+    """1: garbage in every input of every connect form is a form error, never a 500,
+    and nothing is stored (the form refuses it before the app is called)."""
+    cls = all_connectors()[vendor]
+    data = {"label": "Mine"}
+    for name, _label, _secret in cls.auth_fields:
+        data[name] = "not a url\r\nX-Injected: 1"
+    response = owner_client.post(reverse("web:app_connect", args=[vendor]), data)
+    assert response.status_code == 400
+    assert 'class="errorlist' in response.content.decode()
+    assert not AppAuthorization.objects.filter(account=account).exists()
+
+
+def test_1_a_line_break_in_a_setting_is_refused_by_the_form(owner_client: Client) -> None:
+    """1: a non-secret input is validated before the app is called."""
+    response = owner_client.post(
+        reverse("web:app_connect", args=["fake"]),
+        {"label": "CRM", "api_key": "k", "store": "crm\nX-Injected: 1"},
+    )
+    assert response.status_code == 400
+    assert "line break" in response.content.decode()
+
+
+def test_1_an_unexpected_failure_of_the_check_is_a_message_not_a_500(
+    owner_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1: a connector that fails in a way nobody foresaw still answers with a message."""
+
+    def broken_check(self: Any) -> None:
+        raise ValueError("Invalid URL 'not a url': No scheme supplied")
+
+    monkeypatch.setattr(FakeConnector, "check", broken_check)
+    response = owner_client.post(
+        reverse("web:app_connect", args=["fake"]), {"label": "CRM", "api_key": "k", "store": "crm"}
+    )
+    assert response.status_code == 400
+    assert "could not be checked" in response.content.decode()
+
+
+# --- 2. OAuth clients not configured --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "vendor, variables",
+    [
+        ("salesforce", ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET")),
+        ("google", ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET")),
+    ],
+)
+def test_2_an_oauth_app_without_a_client_says_not_configured_and_which_variables(
+    owner_client: Client, settings: Any, vendor: str, variables: tuple[str, str]
+) -> None:
+    """2: no Continue to the vendor's real host; the variables to set are named."""
+    setattr(settings, f"SOCIAL_AUTH_{vendor.upper()}_KEY", "")
+    setattr(settings, f"SOCIAL_AUTH_{vendor.upper()}_SECRET", "")
+    page = owner_client.get(reverse("web:app_connect", args=[vendor])).content.decode()
+    assert "not configured" in page
+    for variable in variables:
+        assert variable in page
+    assert "Continue to" not in page
+    response = owner_client.post(reverse("web:app_connect", args=[vendor]))
+    assert "not configured" in response.content.decode()
+    assert "oauth_pending" not in owner_client.session
+
+
+def test_2_a_configured_oauth_app_offers_continue(owner_client: Client, settings: Any) -> None:
+    settings.SOCIAL_AUTH_GOOGLE_KEY = "client-id"
+    settings.SOCIAL_AUTH_GOOGLE_SECRET = "client-secret"
+    page = owner_client.get(reverse("web:app_connect", args=["google"])).content.decode()
+    assert "Continue to" in page and "not configured" not in page
+
+
+# --- 7. API tokens ---------------------------------------------------------------------------
+
+
+def test_7_tokens_page_shows_bearer_with_a_copyable_curl_line(member_client: Client) -> None:
+    """7: the page shows what works: Bearer, in a curl line with a copy button."""
+    response = member_client.post(reverse("web:tokens"), {"name": "export"})
+    page = response.content.decode()
+    raw = re.search(r'id="new-token">([^<]+)<', page).group(1)  # type: ignore[union-attr]
+    assert "Authorization: Token" not in page
+    curl = re.search(r'id="curl-line">([^<]+)<', page).group(1)  # type: ignore[union-attr]
+    assert curl.startswith(f'curl -H "Authorization: Bearer {raw}" http://testserver/api/v1/')
+    assert 'data-copy="curl-line"' in page
+    # And the line works as shown.
+    url = curl.rsplit(" ", 1)[1]
+    api = Client()
+    assert api.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
+
+
+# --- 8 and 16. Invitations ----------------------------------------------------------------
+
+
+def test_8_invitation_sign_up_runs_the_password_validators(
+    owner_client: Client, client: Client
+) -> None:
+    """8: "password" is refused as Django's validators say; nobody joins."""
+    invite(owner_client, "dan@acme.test")
+    response = client.post(last_link(), {"username": "dan", "password": "password"})
+    assert response.status_code == 400
+    assert "This password is too common." in response.content.decode()
+    assert not TeamUser.objects.filter(user__username="dan").exists()
+
+
+def test_16_inviting_twice_or_yourself_or_a_member_is_refused(
+    owner_client: Client, account: Account, member: Any
+) -> None:
+    """16: one open invitation per email; not yourself; not a member."""
+    invite(owner_client, "dan@acme.test")
+    page = invite(owner_client, "DAN@acme.test").content.decode()
+    assert "dan@acme.test is invited already" in page.replace("DAN", "dan")
+    assert Invitation.objects.filter(account=account).count() == 1
+    assert "your own email" in invite(owner_client, "alice@acme.test").content.decode()
+    assert "is a member of Acme already" in invite(owner_client, "bob@acme.test").content.decode()
+    assert Invitation.objects.filter(account=account).count() == 1
+
+
+def test_16_joining_closes_the_same_persons_other_invitations(
+    owner_client: Client, client: Client, account: Account
+) -> None:
+    """16: a duplicate invitation (made before this check, or by hand) closes on joining."""
+    invite(owner_client, "dan@acme.test")
+    link = last_link()
+    Invitation.objects.create(account=account, email="Dan@acme.test", token_hash="x" * 64)
+    client.post(link, {"username": "dan", "password": "a-long-password-1"})
+    assert not Invitation.objects.filter(account=account, accepted_at=None).exists()
+    assert "Dan@acme.test" not in owner_client.get(reverse("web:team")).content.decode()
+
+
+def test_16_a_used_invitation_link_says_so_and_offers_sign_in(
+    owner_client: Client, client: Client
+) -> None:
+    """16: not a bare 404."""
+    invite(owner_client, "dan@acme.test")
+    link = last_link()
+    client.post(link, {"username": "dan", "password": "a-long-password-1"})
+    stranger = Client()
+    response = stranger.get(link)
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert "This invitation was used already" in page
+    assert reverse("login") in page
