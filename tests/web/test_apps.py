@@ -108,7 +108,7 @@ def test_disconnect_is_refused_while_a_connection_uses_it(
 def test_disconnect_deletes_an_unused_authorization(
     owner_client: Client, auth_a: AppAuthorization
 ) -> None:
-    owner_client.post(reverse("web:app_disconnect", args=[auth_a.pk]))
+    owner_client.post(reverse("web:app_disconnect", args=[auth_a.pk]), {"confirm": "1"})
     assert not AppAuthorization.objects.filter(pk=auth_a.pk).exists()
 
 

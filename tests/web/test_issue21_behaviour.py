@@ -176,3 +176,59 @@ def test_16_a_used_invitation_link_says_so_and_offers_sign_in(
     page = response.content.decode()
     assert "This invitation was used already" in page
     assert reverse("login") in page
+
+
+# --- 17. Destructive actions ask first -------------------------------------------------------
+
+
+def test_17_disconnect_asks_first_saying_what_happens(
+    owner_client: Client, auth_a: AppAuthorization
+) -> None:
+    """17: the apps page's Disconnect leads to a question; only its answer deletes."""
+    apps_page = owner_client.get(reverse("web:apps")).content.decode()
+    url = reverse("web:app_disconnect", args=[auth_a.pk])
+    assert f'href="{url}"' in apps_page
+    question = owner_client.get(url).content.decode()
+    assert "Disconnect “Acme CRM”?" in question
+    assert "credentials of this Fake app account are deleted" in question
+    owner_client.post(url)  # a POST without the answer only asks again
+    assert AppAuthorization.objects.filter(pk=auth_a.pk).exists()
+    owner_client.post(url, {"confirm": "1"})
+    assert not AppAuthorization.objects.filter(pk=auth_a.pk).exists()
+
+
+def test_17_disconnect_of_a_used_app_names_the_connections_and_records(
+    owner_client: Client, connection: Any, auth_a: AppAuthorization
+) -> None:
+    from sync.models import RecordLink
+
+    RecordLink.objects.create(connection=connection, a_id="1", b_id="2", match_key="x@y")
+    page = owner_client.get(reverse("web:app_disconnect", args=[auth_a.pk])).content.decode()
+    assert "cannot be disconnected" in page and "(1 record in sync)" in page
+
+
+def test_17_approving_deletions_asks_first_with_what_and_how_many(
+    owner_client: Client, connection: Any, engine_calls: Any
+) -> None:
+    """17: Approve shows what will happen, to how many records, before anything runs."""
+    from sync.models import SyncEvent
+
+    events = [
+        SyncEvent.objects.create(
+            connection=connection,
+            action="delete",
+            direction="a_to_b",
+            status="pending_review",
+            reason="delete",
+            label=f"p{n}@x",
+        )
+        for n in range(3)
+    ]
+    url = reverse("web:deletions", args=[connection.pk])
+    chosen = [e.pk for e in events[:2]]
+    page = owner_client.post(url, {"event": chosen, "decision": "approve"}).content.decode()
+    assert engine_calls.calls == []
+    assert "Approve 2 deletions?" in page
+    assert "Delete: 2 contacts in Acme newsletter" in page
+    owner_client.post(url, {"event": chosen, "decision": "approve", "confirm": "1"})
+    assert engine_calls.names() == ["review_deletions"]

@@ -330,13 +330,13 @@ def app_reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @tenant_required
-@require_POST
 def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
-    """Delete an authorization, refused while a connection uses it."""
+    """Delete an authorization after a confirmation page that says what happens (GET, or
+    a POST without ``confirm``); refused while a connection uses it."""
     auth: AppAuthorization = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
     require_manager(request)
     users = services.connections_using(auth)
-    if users:
+    if users and request.method == "POST":
         names = ", ".join(f"“{c.name}”" for c in users)
         messages.error(
             request,
@@ -344,6 +344,16 @@ def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
             "another authorization first; nothing was disconnected.",
         )
         return redirect("web:apps")
+    if request.method != "POST" or not request.POST.get("confirm"):
+        return render(
+            request,
+            "web/app_disconnect.html",
+            {
+                "auth": auth,
+                "vendor_label": services.vendor_label(auth.vendor),
+                "used_by": [(c, c.links.count()) for c in users],
+            },
+        )
     auth.delete()
     messages.success(request, f"“{auth.label}” is disconnected; its secrets are deleted.")
     return redirect("web:apps")
