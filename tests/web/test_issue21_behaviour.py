@@ -232,3 +232,27 @@ def test_17_approving_deletions_asks_first_with_what_and_how_many(
     assert "Delete: 2 contacts in Acme newsletter" in page
     owner_client.post(url, {"event": chosen, "decision": "approve", "confirm": "1"})
     assert engine_calls.names() == ["review_deletions"]
+
+
+# --- 6. A list synced with itself ------------------------------------------------------------
+
+
+def test_6_the_same_authorization_and_the_whole_app_on_both_sides_is_refused(
+    owner_client: Client, auth_a: AppAuthorization
+) -> None:
+    """6: step 1 lets one app be both sides (two lists may follow); the scopes step
+    refuses the same list (here: everything) on both, through the model's shared check."""
+    from sync.models import Connection
+
+    response = owner_client.post(
+        reverse("web:connection_new"),
+        {"name": "Self", "a_authorization": auth_a.pk, "b_authorization": auth_a.pk},
+    )
+    connection = Connection.objects.get(name="Self")
+    assert response.status_code == 302
+    url = reverse("web:setup_scopes", args=[connection.pk])
+    page = owner_client.post(url, {"a_scope": "", "b_scope": "", "direction": "two_way"})
+    assert page.status_code == 400
+    assert "Both sides are the same list of the same app" in page.content.decode()
+    ok = owner_client.post(url, {"a_scope": "", "b_scope": "newsletter", "direction": "two_way"})
+    assert ok.status_code == 302

@@ -112,7 +112,13 @@ def connection_new(request: HttpRequest) -> HttpResponse:
             b_authorization=form.cleaned_data["b_authorization"],
             interval_minutes=max(15, minimum),
         )
-        connection.full_clean()
+        try:
+            connection.full_clean()
+        except ValidationError as exc:
+            # One app on both sides is fine if two different lists are chosen next.
+            problems = {k: v for k, v in exc.message_dict.items() if k != "b_scope"}
+            if problems:
+                raise ValidationError(problems) from exc
         connection.save()
         return redirect("web:setup_scopes", pk=connection.pk)
     return render(
