@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from sync import lifecycle
 from sync.models import (
     Connection,
+    ConnectionState,
     EventAction,
     EventStatus,
     RunStatus,
@@ -83,10 +84,15 @@ def progress_context(connection: Connection) -> dict[str, Any]:
                 }
             )
             overall += share / len(PHASES)
+    running = run is not None and run.status in LIVE
+    # Started, and its first run not begun yet: queued (or waiting for the retry the
+    # dispatcher makes), so the page keeps asking until the run appears.
+    waiting = not running and connection.state == ConnectionState.INITIAL_SYNC
     return {
         "connection": connection,
         "run": run,
-        "live": run is not None and run.status in LIVE,
+        "live": running or waiting,
+        "waiting": waiting,
         "phases": phases,
         "overall": round(overall * 100),
     }
