@@ -776,6 +776,9 @@ class Trigger(TextChoices):
     MANUAL = "manual", "Run now"
     RESYNC = "resync", "Full resync"
     UNDO = "undo", "Undo"
+    # A person's decision applied later: a conflict settled the other way, deletions
+    # approved. Its own run, so undoing the run that found them leaves it alone.
+    REVIEW = "review", "Review decision"
 
 
 class RunStatus(TextChoices):

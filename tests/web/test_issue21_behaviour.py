@@ -256,3 +256,90 @@ def test_6_the_same_authorization_and_the_whole_app_on_both_sides_is_refused(
     assert "Both sides are the same list of the same app" in page.content.decode()
     ok = owner_client.post(url, {"a_scope": "", "b_scope": "newsletter", "direction": "two_way"})
     assert ok.status_code == 302
+
+
+# --- 12. Undo runs and later decisions are runs of their own ---------------------------------
+
+
+@pytest.fixture
+def synced_pair(account: Account, web_apps: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """A real connection between the fake apps crm and news, with the engine behind it."""
+    from tests.plugins.fake import make_fake_connection
+
+    crm, news = web_apps["crm"], web_apps["news"]
+    connection = make_fake_connection(account, crm, news)
+    return connection, crm, news
+
+
+def _run(connection: Any) -> Any:
+    from sync.engine import run_connection
+
+    run = run_connection(connection.pk, "manual")
+    assert run.status == "succeeded", run.error
+    return run
+
+
+def test_12_an_undo_run_is_listed_with_its_writes(owner_client: Client, synced_pair: Any) -> None:
+    """12: the dashboard lists an undo as what it put back, not "no changes"."""
+    connection, crm, news = synced_pair
+    for n in range(3):
+        crm.add(email=f"p{n}@example.com", company="Acme")
+    run = _run(connection)
+    owner_client.post(reverse("web:run_undo", args=[connection.pk, run.pk]))
+    assert not news.records
+    page = owner_client.get(reverse("web:connection", args=[connection.pk])).content.decode()
+    assert f"Undid run {run.pk}: 3 writes put back" in page
+
+
+def test_12_a_conflict_resolved_later_is_its_own_run(
+    owner_client: Client, synced_pair: Any
+) -> None:
+    """12: undoing the run that found the conflict leaves the resolution alone."""
+    from sync.models import SyncEvent, SyncRun
+
+    connection, crm, news = synced_pair
+    ann = crm.add(email="ann@example.com", company="Old")
+    _run(connection)
+    ann_b = news.by_email("ann@example.com")[0]
+    crm.edit(ann, company="Right")
+    news.edit(ann_b, company="Wrong")  # later: it wins
+    conflict_run = _run(connection)
+    conflict = SyncEvent.objects.get(run=conflict_run, action="conflict")
+    owner_client.post(reverse("web:conflict_resolve", args=[connection.pk, conflict.pk]))
+    review = SyncRun.objects.get(connection=connection, trigger="review")
+    assert review.status == "succeeded" and review.writes == 2
+    assert SyncEvent.objects.filter(run=review, action="update").count() == 2
+    assert not SyncEvent.objects.filter(run=conflict_run, reason="conflict", action="update")
+    page = owner_client.get(reverse("web:connection", args=[connection.pk])).content.decode()
+    assert "Review decision" in page
+
+
+def test_12_deletions_approved_later_are_their_own_run(
+    owner_client: Client, account: Account, web_apps: dict[str, Any]
+) -> None:
+    """12: the approval is journaled in a review run; undoing the run that found the
+    deletion does not bring the contact back, undoing the review run does."""
+    from sync.models import SyncRun
+    from tests.plugins.fake import make_fake_connection
+
+    crm, news = web_apps["crm"], web_apps["news"]
+    connection = make_fake_connection(
+        account, crm, news, deletions_a_to_b="delete", deletion_review=True
+    )
+    ann = crm.add(email="ann@example.com", company="Acme")
+    _run(connection)
+    crm.remove(ann)
+    found = _run(connection)
+    pending = connection.events.get(status="pending_review")
+    owner_client.post(
+        reverse("web:deletions", args=[connection.pk]),
+        {"event": [pending.pk], "decision": "approve", "confirm": "1"},
+    )
+    assert not news.records
+    review = SyncRun.objects.get(connection=connection, trigger="review")
+    assert review.counts == {"a_to_b": {"delete": 1}} and review.writes == 1
+    owner_client.post(reverse("web:run_undo", args=[connection.pk, found.pk]))
+    assert not news.records  # the earlier run's undo leaves the approval alone
+    owner_client.post(reverse("web:run_undo", args=[connection.pk, review.pk]))
+    (back,) = news.by_email("ann@example.com")
+    assert news.get(back)["company"] == "Acme"
