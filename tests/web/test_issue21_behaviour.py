@@ -343,3 +343,30 @@ def test_12_deletions_approved_later_are_their_own_run(
     owner_client.post(reverse("web:run_undo", args=[connection.pk, review.pk]))
     (back,) = news.by_email("ann@example.com")
     assert news.get(back)["company"] == "Acme"
+
+
+# --- 11. Explain after a failed create; error rows carry a direction ---------------------------
+
+
+def test_11_explain_on_a_record_whose_create_failed_says_why(
+    owner_client: Client, synced_pair: Any
+) -> None:
+    """11: not "No rule matched it"; the error row has the direction the write went."""
+    from sync.engine import run_connection
+    from sync.models import RecordLink, SyncEvent
+
+    connection, crm, news = synced_pair
+    crm.add(email="ann@example.com", company="Acme")
+    news.fail_write = {1}  # the first record written to news is refused
+    run = run_connection(connection.pk, "manual")
+    (error,) = SyncEvent.objects.filter(run=run, action="error")
+    assert error.direction == "a_to_b"
+    link = RecordLink.objects.get(connection=connection, match_key="ann@example.com")
+    page = owner_client.get(
+        reverse("web:record_explain", args=[connection.pk, link.pk])
+    ).content.decode()
+    assert "No rule matched" not in page
+    assert "The last attempt to write it failed (Fake crm → Fake news" in page
+    assert "Everyone" in page  # the rule that sent it
+    stats = owner_client.get(reverse("web:stats", args=[connection.pk])).content.decode()
+    assert not re.search(r"contact\s*</t[dh]>\s*<t[dh][^>]*>\s*—", stats)
