@@ -199,15 +199,45 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Step 3: rules ----------------------------------------------------------------------
 
 
-def _rules_context(connection: Connection) -> dict[str, Any]:
+def _owners(connection: Connection, side: str, app: setup.SideApp) -> list[VendorUser] | None:
+    """The users of ``side`` where its app has an owner field (None where it has none,
+    or they could not be read: then owner kinds are judged without them)."""
+    if app.error or app.common("owner") is None:
+        return None
+    info = services.side_info(connection, side, fields=False, users=True)
+    return None if info.error else info.users
+
+
+def _statuses(app: setup.SideApp) -> list[str]:
+    spec = None if app.error else app.common("status")
+    return list(spec.choices) if spec is not None and spec.choices else []
+
+
+@dataclass
+class RulesSides:
+    """What the rules editor offers on each side, read once per request."""
+
+    apps: dict[str, setup.SideApp]
+    owners: dict[str, list[VendorUser] | None]
+
+    @classmethod
+    def read(cls, connection: Connection) -> RulesSides:
+        apps = setup.side_apps(connection)
+        return cls(apps, {side: _owners(connection, side, apps[side]) for side in setup.SIDES})
+
+
+def _rules_context(connection: Connection, sides: RulesSides | None = None) -> dict[str, Any]:
     limit = connection.account.limit("max_rules_per_connection")
     count = connection.rules.count()
-    a_info = services.side_info(connection, "a")
-    b_info = services.side_info(connection, "b")
+    sides = sides or RulesSides.read(connection)
+    apps = sides.apps
     a_label, b_label = side_labels(connection)
+    filter_words, action_words = dict(FilterKind.choices), dict(ActionKind.choices)
     groups = []
     for direction in synced_directions(connection):
+        source, target = setup.ENDS[direction]
         title = f"{a_label} → {b_label}" if direction == "a_to_b" else f"{b_label} → {a_label}"
+        filter_kinds, action_kinds = setup.offered_kinds(direction, apps)
         groups.append(
             {
                 "direction": direction,
@@ -215,8 +245,15 @@ def _rules_context(connection: Connection) -> dict[str, Any]:
                 "rules": connection.rules.filter(direction=direction).prefetch_related(
                     "filters", "actions"
                 ),
-                "source_list": "fields-a" if direction == "a_to_b" else "fields-b",
-                "target_list": "fields-b" if direction == "a_to_b" else "fields-a",
+                "source_list": f"fields-{source}",
+                "target_list": f"fields-{target}",
+                # Only what the side's app can do (sync/setup.py decides).
+                "filter_kinds": [(k, filter_words[k]) for k in filter_kinds],
+                "action_kinds": [(k, action_words[k]) for k in action_kinds],
+                "source_owners": sides.owners[source] or [],
+                "target_owners": sides.owners[target] or [],
+                "source_statuses": _statuses(apps[source]),
+                "target_statuses": _statuses(apps[target]),
             }
         )
     return {
@@ -224,13 +261,31 @@ def _rules_context(connection: Connection) -> dict[str, Any]:
         "rule_limit": limit,
         "rule_count": count,
         "at_limit": count >= limit,
-        "a_fields": a_info.fields,
-        "b_fields": b_info.fields,
-        "filter_kinds": FilterKind.choices,
+        "a_fields": apps["a"].fields,
+        "b_fields": apps["b"].fields,
         "operators": Operator.choices,
-        "action_kinds": ActionKind.choices,
-        "vendor_error": a_info.error or b_info.error,
+        "vendor_error": apps["a"].error or apps["b"].error,
+        "kept": {},
     }
+
+
+# Which input carries the value of a filter or action kind (owner and status values are
+# picked from lists; tags, lists and field values are typed).
+PICKED_VALUE = {
+    FilterKind.OWNED_BY: "owner",
+    ActionKind.SET_OWNER: "owner",
+    FilterKind.STATUS: "status",
+    ActionKind.SET_STATUS: "status",
+}
+
+
+def _posted_item(request: HttpRequest) -> Any:
+    """The POSTed filter or action with its value taken from the input its kind uses."""
+    data = request.POST.copy()
+    picked = PICKED_VALUE.get(data.get("kind", ""))
+    if picked and picked in data:
+        data["value"] = data.get(picked, "")
+    return data
 
 
 @tenant_required
@@ -245,6 +300,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
         )
     op = request.POST.get("op", "")
     problem: dict[str, Any] = {}
+    sides: RulesSides | None = None
     if op == "add_rule":
         form = RuleForm(request.POST)
         if form.is_valid() and connection.syncs(form.cleaned_data["direction"]):
@@ -273,15 +329,20 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
             connection.account,
             pk=request.POST.get("rule"),
         )
-        form = (FilterForm if op == "add_filter" else ActionForm)(request.POST)
+        data = _posted_item(request)
+        form = (FilterForm if op == "add_filter" else ActionForm)(data)
         if form.is_valid():
+            sides = RulesSides.read(connection)
+            source, target = setup.ENDS[rule.direction]
             check = setup.check_filter if op == "add_filter" else setup.check_action
             try:
                 check(
                     form.cleaned_data["kind"],
                     form.cleaned_data["field"],
                     rule.direction,
-                    setup.side_apps(connection),
+                    sides.apps,
+                    form.cleaned_data["value"],
+                    sides.owners[source if op == "add_filter" else target],
                 )
             except setup.Invalid as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -289,7 +350,13 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
             model = RuleFilter if op == "add_filter" else RuleAction
             model.objects.create(rule=rule, **form.cleaned_data)
         else:
-            problem = {"error_rule": rule.pk, "error_form": form, "error_op": op}
+            # The form comes back with what was chosen, and says what is wrong.
+            problem = {
+                "error_rule": rule.pk,
+                "error_form": form,
+                "error_op": op,
+                "kept": data.dict(),
+            }
     elif op in ("delete_filter", "delete_action"):
         model = RuleFilter if op == "delete_filter" else RuleAction
         get_scoped_or_404(
@@ -300,7 +367,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
     elif op == "continue":
         return _after_save(request, connection, "setup_rules")
     if problem:
-        context = _rules_context(connection)
+        context = _rules_context(connection, sides)
         context.update(problem)
         return _page(
             request,
@@ -321,12 +388,11 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
     """Duplicates, deletions and review, unsubscribes, conflicts, interval, phones."""
     connection = get_connection(request, pk)
     require_manager(request)
-    form = OptionsForm(request.POST or None, instance=connection)
+    apps = setup.side_apps(connection)
+    form = OptionsForm(request.POST or None, instance=connection, apps=apps)
     if request.method == "POST" and form.is_valid():
         # form.instance holds the posted values (unsaved): judge the changed ones.
-        problems = setup.check_options(
-            form.instance, form.changed_data, setup.side_apps(connection)
-        )
+        problems = setup.check_options(form.instance, form.changed_data, apps)
         for name, words in problems.items():
             form.add_error(name, words)
     if request.method == "POST" and form.is_valid():
