@@ -203,9 +203,9 @@ class OptionsForm(forms.ModelForm):
             target = setup.ENDS[direction][1]
             name = f"deletions_{direction}"
             offered = set(setup.offered_deletion_modes(apps[target]))
-            self._keep_choices(name, offered | {getattr(connection, name)})
+            self._keep_choices(name, offered, getattr(connection, name))
             unsubscribe_modes &= set(setup.offered_unsubscribe_modes(apps[target]))
-        self._keep_choices("unsubscribes", unsubscribe_modes | {connection.unsubscribes})
+        self._keep_choices("unsubscribes", unsubscribe_modes, connection.unsubscribes)
         for side in setup.SIDES:
             app = apps[side]
             if app.error:
@@ -221,11 +221,16 @@ class OptionsForm(forms.ModelForm):
                 choices=choices, required=False, label=field.label, help_text=field.help_text
             )
 
-    def _keep_choices(self, name: str, values: set[str]) -> None:
-        """Offer only ``values`` in the menu; a posted other value is still judged by
-        sync/setup.py (check_options), in the words the API uses."""
+    def _keep_choices(self, name: str, values: set[str], current: str) -> None:
+        """Offer only ``values`` in the menu, and the saved value marked as not possible
+        when it is not among them; a posted other value is still judged by sync/setup.py
+        (check_options), in the words the API uses."""
         field = self.fields[name]
-        field.widget.choices = [(v, label) for v, label in field.choices if v in values]  # type: ignore[attr-defined]
+        field.widget.choices = [  # type: ignore[attr-defined]
+            (v, label if v in values else f"{label} (not possible with this app)")
+            for v, label in field.choices  # type: ignore[attr-defined]
+            if v in values or v == current
+        ]
 
     def clean_default_phone_country(self) -> str:
         value: str = (self.cleaned_data.get("default_phone_country") or "").strip().upper()

@@ -370,3 +370,184 @@ def test_11_explain_on_a_record_whose_create_failed_says_why(
     assert "Everyone" in page  # the rule that sent it
     stats = owner_client.get(reverse("web:stats", args=[connection.pk])).content.decode()
     assert not re.search(r"contact\s*</t[dh]>\s*<t[dh][^>]*>\s*—", stats)
+
+
+# --- 3, 4 and 21. Rules, options, mapping and users offer what the apps can do ---------------
+
+
+def _rule(connection: Any, direction: str) -> Any:
+    return connection.rules.get(direction=direction)
+
+
+def _add(client: Client, connection: Any, op: str, direction: str, **values: str) -> Any:
+    data = {"op": op, "rule": _rule(connection, direction).pk, "operator": "equals"} | values
+    return client.post(reverse("web:setup_rules", args=[connection.pk]), data)
+
+
+def test_3_set_owner_is_picked_from_the_apps_users_not_typed(
+    owner_client: Client, connection: Any
+) -> None:
+    """3: "Admin Demo org" is refused; a user of the target app is accepted."""
+    page = owner_client.get(reverse("web:setup_rules", args=[connection.pk])).content.decode()
+    assert re.search(r'<select[^>]*name="owner">.*?<option value="u1"[^>]*>Ann', page, re.S)
+    refused = _add(
+        owner_client, connection, "add_action", "a_to_b", kind="set_owner", owner="Admin Demo org"
+    )
+    assert refused.status_code == 400
+    assert "Choose one of the users of Acme newsletter." in refused.content.decode()
+    assert not _rule(connection, "a_to_b").actions.exists()
+    _add(owner_client, connection, "add_action", "a_to_b", kind="set_owner", owner="u1")
+    assert list(_rule(connection, "a_to_b").actions.values_list("kind", "value")) == [
+        ("set_owner", "u1")
+    ]
+
+
+def test_3_statuses_come_from_the_fields_choices(owner_client: Client, connection: Any) -> None:
+    """3: a status the app does not know is refused, in the filter and the action."""
+    refused = _add(owner_client, connection, "add_filter", "a_to_b", kind="status", status="vip")
+    assert refused.status_code == 400
+    assert "Choose a status Acme CRM knows: “lead”, “customer”." in refused.content.decode()
+    _add(owner_client, connection, "add_action", "a_to_b", kind="set_status", status="customer")
+    assert _rule(connection, "a_to_b").actions.get().value == "customer"
+    page = owner_client.get(reverse("web:setup_rules", args=[connection.pk])).content.decode()
+    assert re.search(r'name="status">.*?<option value="lead"', page, re.S)
+
+
+def test_4_only_what_the_side_can_do_is_offered_and_the_rest_refused(
+    owner_client: Client, connection: Any, web_apps: dict[str, Any]
+) -> None:
+    """4: the newsletter has no tags: no "Add tag" into it, no "Has tag" out of it."""
+    web_apps["news"].tags = False
+    page = owner_client.get(reverse("web:setup_rules", args=[connection.pk])).content.decode()
+    to_news = _rule(connection, "a_to_b").pk
+    from_news = _rule(connection, "b_to_a").pk
+    actions = re.search(rf'id="a-kind-{to_news}".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    filters = re.search(rf'id="f-kind-{from_news}".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert 'value="add_tag"' not in actions and 'value="set_owner"' in actions
+    assert 'value="has_tag"' not in filters and 'value="in_list"' in filters
+    refused = _add(owner_client, connection, "add_action", "a_to_b", kind="add_tag", value="vip")
+    assert "Acme newsletter has no tags" in refused.content.decode()
+    missing = _add(
+        owner_client,
+        connection,
+        "add_filter",
+        "a_to_b",
+        kind="field",
+        field="NoSuchField",
+        value="1",
+    )
+    assert "Acme CRM has no field “NoSuchField”." in missing.content.decode()
+
+
+def _options(client: Client, connection: Any, **values: str) -> Any:
+    data = {
+        "name": connection.name,
+        "avoid_duplicates": "on",
+        "deletions_a_to_b": "off",
+        "deletions_b_to_a": "off",
+        "trash_tag": "deleted",
+        "marker_field_a": "",
+        "marker_field_b": "",
+        "unsubscribes": "off",
+        "unsubscribe_tag": "unsubscribed",
+        "conflict_policy": "most_recent",
+        "interval_minutes": "15",
+        "default_phone_country": "",
+    } | values
+    return client.post(reverse("web:setup_options", args=[connection.pk]), data)
+
+
+def test_4_options_offer_only_the_modes_the_target_can_do(
+    owner_client: Client, connection: Any, web_apps: dict[str, Any]
+) -> None:
+    """4: no trash tag, no unsubscribe tag into an app without tags; refused if posted."""
+    web_apps["news"].tags = False
+    page = owner_client.get(reverse("web:setup_options", args=[connection.pk])).content.decode()
+    into_news = re.search(r'name="deletions_a_to_b".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    into_crm = re.search(r'name="deletions_b_to_a".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert 'value="trash_tag"' not in into_news and 'value="delete"' in into_news
+    assert 'value="trash_tag"' in into_crm
+    unsubscribes = re.search(r'name="unsubscribes".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    # The saved default stays visible, marked; nothing else impossible is offered.
+    assert "Add the unsubscribe tag (not possible with this app)" in unsubscribes
+    assert 'value="opt_out"' in unsubscribes
+    marker = re.search(r'name="marker_field_b".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert 'value="deleted_marker"' in marker and 'value="tags"' not in marker
+    refused = _options(owner_client, connection, deletions_a_to_b="trash_tag")
+    assert refused.status_code == 400
+    assert "Acme newsletter has no tags, so “Add the trash tag”" in refused.content.decode()
+
+
+def test_21_the_users_step_is_left_out_where_a_side_has_no_owners(
+    owner_client: Client, connection: Any, web_apps: dict[str, Any]
+) -> None:
+    """21: no empty dropdown: the step is not listed, Continue skips it."""
+    news = web_apps["news"]
+    specs = [f for f in news.field_specs() if f.common != "owner"]
+    news.field_specs = lambda: specs  # type: ignore[method-assign]
+    page = owner_client.get(reverse("web:setup_mapping", args=[connection.pk])).content.decode()
+    assert reverse("web:setup_users", args=[connection.pk]) not in page
+    response = owner_client.post(
+        reverse("web:setup_mapping", args=[connection.pk]), {"op": "continue", "continue": "1"}
+    )
+    assert response["Location"] == reverse("web:setup_preview", args=[connection.pk])
+    users = owner_client.get(reverse("web:setup_users", args=[connection.pk])).content.decode()
+    assert "this step is left out" in users and "<select" not in users
+
+
+def test_21_a_refused_action_keeps_what_was_chosen(owner_client: Client, connection: Any) -> None:
+    """21: the form does not reset to "Add tag" after a refusal."""
+    refused = _add(
+        owner_client,
+        connection,
+        "add_action",
+        "a_to_b",
+        kind="remove_tag",
+        value="",
+        revert_on_leave="on",
+    )
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    rule = _rule(connection, "a_to_b").pk
+    kinds = re.search(rf'id="a-kind-{rule}".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert re.search(r'value="remove_tag"\s+selected', kinds)
+    assert re.search(r'name="revert_on_leave"\s+checked', page)
+
+
+def _pair(client: Client, connection: Any, a: str, b: str, direction: str = "both") -> Any:
+    return client.post(
+        reverse("web:setup_mapping", args=[connection.pk]),
+        {"op": "add", "a_field": a, "b_field": b, "direction": direction, "transform": ""},
+    )
+
+
+def test_21_mapping_duplicate_pair_already_mapped_field_and_one_way_reason(
+    owner_client: Client, connection: Any
+) -> None:
+    """21: a duplicate pair and a field already mapped are refused in plain words; a
+    one-way pair says why."""
+    assert _pair(owner_client, connection, "phone", "notes", "a_to_b").status_code == 302
+    duplicate = _pair(owner_client, connection, "phone", "notes", "a_to_b").content.decode()
+    assert "These two fields are already paired." in duplicate
+    taken = _pair(owner_client, connection, "company", "notes").content.decode()
+    assert "“Notes” in Acme newsletter is already paired with “Phone”; remove that pair" in taken
+    assert connection.mappings.filter(b_field="notes").count() == 1
+    page = owner_client.get(reverse("web:setup_mapping", args=[connection.pk])).content.decode()
+    assert "one-way: a text value cannot always be written as phone" in page
+
+
+def test_21_marker_mode_without_a_marker_field_is_refused(
+    owner_client: Client, connection: Any
+) -> None:
+    """21: "Set the marker field" needs the field."""
+    refused = _options(owner_client, connection, deletions_a_to_b="marker_field")
+    assert refused.status_code == 400
+    assert "Choose the marker field on Acme newsletter." in refused.content.decode()
+    _options(
+        owner_client, connection, deletions_a_to_b="marker_field", marker_field_b="deleted_marker"
+    )
+    connection.refresh_from_db()
+    assert (connection.deletions_a_to_b, connection.marker_field_b) == (
+        "marker_field",
+        "deleted_marker",
+    )

@@ -77,14 +77,14 @@ def _page(
 ) -> HttpResponse:
     a_label, b_label = side_labels(connection)
     base = {"connection": connection, "a_label": a_label, "b_label": b_label}
-    base.update(steps_context(connection, step))
+    base.update(steps_context(connection, step, skip=skipped_steps(connection)))
     base.update(context)
     return render(request, template, base, status=status)
 
 
 def _after_save(request: HttpRequest, connection: Connection, step: str) -> HttpResponse:
     """Go on to the next step ("Save and continue") or stay ("Save")."""
-    context = steps_context(connection, step)
+    context = steps_context(connection, step, skip=skipped_steps(connection))
     if request.POST.get("continue") and context["next_step"]:
         return redirect(f"web:{context['next_step']}", pk=connection.pk)
     return redirect(f"web:{step}", pk=connection.pk)
@@ -413,8 +413,8 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _mapping_context(connection: Connection, form: MappingForm | None = None) -> dict[str, Any]:
-    a_info = services.side_info(connection, "a")
-    b_info = services.side_info(connection, "b")
+    apps = setup.side_apps(connection)
+    a_info, b_info = apps["a"], apps["b"]
     rows = []
     for pair in connection.mappings.all():
         rows.append(
@@ -422,6 +422,8 @@ def _mapping_context(connection: Connection, form: MappingForm | None = None) ->
                 "pair": pair,
                 "a_spec": a_info.spec(pair.a_field),
                 "b_spec": b_info.spec(pair.b_field),
+                # A pair made one-way says why (the types, or a read-only side).
+                "one_way": setup.one_way_reason(pair, apps),
             }
         )
     mapped_a = {p.a_field for p in connection.mappings.all()}
@@ -535,11 +537,44 @@ def auto_links(a_users: list[VendorUser], b_users: list[VendorUser]) -> dict[str
     return links
 
 
+def owners_on_both_sides(connection: Connection) -> bool:
+    """Whether both sides' apps have an owner field, so the Users step has something to
+    link; remembered a few minutes per connection and scopes (it costs two vendor calls,
+    and every wizard page's step list asks)."""
+    key = (
+        f"sync:owners-both:{connection.pk}:{connection.a_authorization_id}:"
+        f"{connection.b_authorization_id}:{connection.a_scope}:{connection.b_scope}:"
+        f"{connection.updated_at.timestamp() if connection.updated_at else ''}"
+    )
+    known = cache.get(key)
+    if known is None:
+        apps = setup.side_apps(connection)
+        known = all(apps[side].error or apps[side].common("owner") for side in setup.SIDES)
+        cache.set(key, bool(known), timeout=300)
+    return bool(known)
+
+
+def skipped_steps(connection: Connection) -> set[str]:
+    """Wizard steps with nothing to do for this connection."""
+    return set() if owners_on_both_sides(connection) else {"setup_users"}
+
+
 @tenant_required
 def setup_users(request: HttpRequest, pk: int) -> HttpResponse:
     """Link owners of side A to owners of side B, automatically or by hand."""
     connection = get_connection(request, pk)
     require_manager(request)
+    if not owners_on_both_sides(connection):
+        # Nothing to link: the step is left out of the wizard; its page says why.
+        if request.method == "POST":
+            return _after_save(request, connection, "setup_users")
+        return _page(
+            request,
+            connection,
+            "setup_users",
+            "web/wizard/users.html",
+            {"rows": [], "no_owners": True},
+        )
     a_info = services.side_info(connection, "a", fields=False, users=True)
     b_info = services.side_info(connection, "b", fields=False, users=True)
     b_by_id = {u.id: u for u in b_info.users}
