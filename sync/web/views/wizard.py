@@ -238,13 +238,15 @@ def _rules_context(connection: Connection, sides: RulesSides | None = None) -> d
         source, target = setup.ENDS[direction]
         title = f"{a_label} → {b_label}" if direction == "a_to_b" else f"{b_label} → {a_label}"
         filter_kinds, action_kinds = setup.offered_kinds(direction, apps)
+        rules = list(
+            connection.rules.filter(direction=direction).prefetch_related("filters", "actions")
+        )
+        _name_owners(rules, sides.owners[source], sides.owners[target])
         groups.append(
             {
                 "direction": direction,
                 "title": title,
-                "rules": connection.rules.filter(direction=direction).prefetch_related(
-                    "filters", "actions"
-                ),
+                "rules": rules,
                 "source_list": f"fields-{source}",
                 "target_list": f"fields-{target}",
                 # Only what the side's app can do (sync/setup.py decides).
@@ -267,6 +269,21 @@ def _rules_context(connection: Connection, sides: RulesSides | None = None) -> d
         "vendor_error": apps["a"].error or apps["b"].error,
         "kept": {},
     }
+
+
+def _name_owners(
+    rules: list[Rule], source: list[VendorUser] | None, target: list[VendorUser] | None
+) -> None:
+    """Give each owner filter and action a ``shown_value``: the user's name, not its id."""
+    source_names = {u.id: u.name for u in source or []}
+    target_names = {u.id: u.name for u in target or []}
+    for rule in rules:
+        for item in rule.filters.all():
+            names = source_names if item.kind == FilterKind.OWNED_BY else {}
+            item.shown_value = names.get(item.value, item.value)  # type: ignore[attr-defined]
+        for action in rule.actions.all():
+            names = target_names if action.kind == ActionKind.SET_OWNER else {}
+            action.shown_value = names.get(action.value, action.value)  # type: ignore[attr-defined]
 
 
 # Which input carries the value of a filter or action kind (owner and status values are
