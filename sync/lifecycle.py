@@ -184,16 +184,16 @@ def confirm_mass_change(connection: Connection) -> Outcome:
 
 
 def _queue(outcome: Outcome, trigger: str, **options: Any) -> Outcome:
-    """Queue a run of the outcome's connection at once (sync/tasks.py ``queue_run``). If
-    queueing fails the connection is made due, so the dispatcher's next tick starts it
-    instead; the failure is reported, never raised (the state change stands)."""
+    """Queue a run of the outcome's connection through sync/tasks.py. If queueing fails
+    the connection is made due, so the dispatcher's next tick starts it instead; the
+    failure is reported, never raised (the state change stands)."""
     connection = outcome.connection
     outcome.trigger = trigger
     queued_at = timezone.now()
     try:
-        from sync.tasks import queue_run
+        from sync.tasks import enqueue_run
 
-        queued = queue_run(connection, trigger, **options)
+        result = enqueue_run(connection, trigger, **options)
     except Exception as exc:
         logger.exception("could not queue a run of connection %s", connection.pk)
         outcome.queue_error = str(exc) or type(exc).__name__
@@ -201,5 +201,8 @@ def _queue(outcome: Outcome, trigger: str, **options: Any) -> Outcome:
         connection.next_run_at = queued_at
         return outcome
     outcome.queued = True
-    outcome.run = queued["run"]
+    run = result if isinstance(result, SyncRun) else None
+    if run is None:  # django-q2 answers with a task id; inline, the run exists already
+        run = connection.runs.filter(trigger=trigger, created_at__gte=queued_at).first()
+    outcome.run = run
     return outcome
