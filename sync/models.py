@@ -398,11 +398,12 @@ class Connection(models.Model):
         if (
             self.a_authorization_id
             and self.a_authorization_id == self.b_authorization_id
-            and self.a_scope
             and self.a_scope == self.b_scope
         ):
-            # A connection to itself would echo every change back onto the same record.
-            # Checked once a scope is chosen (the wizard's first step picks only apps).
+            # A connection to itself would echo every change back onto the same record;
+            # an empty scope is the whole app, so two empty scopes are the same too. The
+            # wizard's first step picks only apps and ignores this error until its
+            # scopes step (sync/web/views/wizard.py).
             errors["b_scope"] = (
                 "Both sides are the same list of the same app; choose another for one side."
             )
@@ -787,6 +788,9 @@ class Trigger(TextChoices):
     MANUAL = "manual", "Run now"
     RESYNC = "resync", "Full resync"
     UNDO = "undo", "Undo"
+    # A person's decision applied later: a conflict settled the other way, deletions
+    # approved. Its own run, so undoing the run that found them leaves it alone.
+    REVIEW = "review", "Review decision"
 
 
 class RunStatus(TextChoices):

@@ -31,6 +31,7 @@ from connectors.base import (
     FieldSpec,
     Hooks,
     SetupReview,
+    VendorUser,
 )
 from connectors.registry import connector_class
 from sync.models import (
@@ -192,16 +193,72 @@ def _kind_title(kind: str) -> str:
     return kind
 
 
-def check_filter(kind: str, name: str, direction: str, apps: dict[str, SideApp]) -> None:
-    """A filter of a ``direction`` rule reads the source side's record."""
+def _check_value(kind: str, value: str, app: SideApp, users: list[VendorUser] | None) -> None:
+    """An owner is one of the app's users (``users``, when the caller read them); a
+    status one of the status field's choices, where the app declares them. Free text
+    there is what the vendor refuses later, record by record."""
+    if NEEDS_COMMON_FIELD.get(kind) == "owner" and users is not None:
+        if not users:
+            raise Invalid(f"{app.label} does not list its users, so no owner can be chosen.")
+        if value not in {u.id for u in users}:
+            raise Invalid(f"Choose one of the users of {app.label}.", "value")
+    if NEEDS_COMMON_FIELD.get(kind) == "status" and not app.error:
+        spec = app.common("status")
+        if spec is not None and spec.choices and value not in spec.choices:
+            words = ", ".join(f"“{c}”" for c in spec.choices)
+            raise Invalid(f"Choose a status {app.label} knows: {words}.", "value")
+
+
+def check_filter(
+    kind: str,
+    name: str,
+    direction: str,
+    apps: dict[str, SideApp],
+    value: str = "",
+    users: list[VendorUser] | None = None,
+) -> None:
+    """A filter of a ``direction`` rule reads the source side's record; ``users`` are
+    that side's owners when the caller read them (then an owner must be one of them)."""
     if kind == FilterKind.EXISTS_IN_OTHER:
         return
-    _check_kind(kind, name, apps[ENDS[direction][0]], setting=False)
+    source = apps[ENDS[direction][0]]
+    _check_kind(kind, name, source, setting=False)
+    _check_value(kind, value, source, users)
 
 
-def check_action(kind: str, name: str, direction: str, apps: dict[str, SideApp]) -> None:
-    """An action of a ``direction`` rule writes on the target side's record."""
-    _check_kind(kind, name, apps[ENDS[direction][1]], setting=True)
+def check_action(
+    kind: str,
+    name: str,
+    direction: str,
+    apps: dict[str, SideApp],
+    value: str = "",
+    users: list[VendorUser] | None = None,
+) -> None:
+    """An action of a ``direction`` rule writes on the target side's record; ``users``
+    are the target side's owners when the caller read them."""
+    target = apps[ENDS[direction][1]]
+    _check_kind(kind, name, target, setting=True)
+    _check_value(kind, value, target, users)
+
+
+def _offered(kind: str, direction: str, apps: dict[str, SideApp], *, action: bool) -> bool:
+    if kind in NEEDS_NAMED_FIELD:
+        # Offered where a field can be named: any field to read, a writable one to set.
+        app = apps[ENDS[direction][1 if action else 0]]
+        return bool(app.error) or bool(writable_fields(app) if action else app.fields)
+    try:
+        (check_action if action else check_filter)(kind, "", direction, apps)
+    except Invalid:
+        return False
+    return True
+
+
+def offered_kinds(direction: str, apps: dict[str, SideApp]) -> tuple[list[str], list[str]]:
+    """The filter kinds and action kinds a ``direction`` rule can use on these apps (the
+    same judgement as check_filter / check_action, before any field or value is named)."""
+    filters = [k for k in FilterKind.values if _offered(k, direction, apps, action=False)]
+    actions = [k for k in ActionKind.values if _offered(k, direction, apps, action=True)]
+    return filters, actions
 
 
 def check_rule(
@@ -257,6 +314,36 @@ def check_unsubscribe_mode(mode: str, target: SideApp) -> None:
             f"{target.label} has no subscription status, so “Set the opt-out field” "
             "cannot work there."
         )
+
+
+def offered_deletion_modes(target: SideApp) -> list[str]:
+    """The deletion modes ``target`` can carry out (a marker field is named later)."""
+    offered = []
+    for mode in DeletionMode.values:
+        try:
+            check_deletion_mode(mode, "", target)
+        except Invalid:
+            if mode != DeletionMode.MARKER_FIELD or not writable_fields(target):
+                continue
+        offered.append(mode)
+    return offered
+
+
+def offered_unsubscribe_modes(target: SideApp) -> list[str]:
+    """The unsubscribe modes ``target`` can carry out."""
+    offered = []
+    for mode in UnsubscribeMode.values:
+        try:
+            check_unsubscribe_mode(mode, target)
+        except Invalid:
+            continue
+        offered.append(mode)
+    return offered
+
+
+def writable_fields(app: SideApp) -> list[FieldSpec]:
+    """Fields a value can be written to (a marker field, a set-field action)."""
+    return [f for f in app.fields if not f.read_only and not f.multi]
 
 
 def check_options(
@@ -373,9 +460,11 @@ def add_pair(
     Invalid."""
     if not connection.account.limit("custom_mappings_allowed"):
         raise Invalid("Your plan does not include custom field mappings; upgrade to add them.")
-    transform = check_pair(a_field, b_field, direction, transform, apps or side_apps(connection))
+    apps = apps or side_apps(connection)
+    transform = check_pair(a_field, b_field, direction, transform, apps)
     if connection.mappings.filter(a_field=a_field, b_field=b_field).exists():
         raise Invalid("These two fields are already paired.")
+    _refuse_mapped(connection, a_field, b_field, apps)
     return FieldMapping.objects.create(
         connection=connection,
         a_field=a_field,
@@ -479,3 +568,44 @@ def connection_problems(
         except ConnectorError as exc:
             problems.append(f"{cls.label} could not check this connection now ({exc}); try again.")
     return list(dict.fromkeys(problems))
+
+
+def _refuse_mapped(
+    connection: Connection, a_field: str, b_field: str, apps: dict[str, SideApp]
+) -> None:
+    """A field already in a pair (alone or as part of a composite name) is not paired
+    again: two pairs writing one field would overwrite each other every run."""
+    for pair in connection.mappings.all():
+        for side, key, theirs, partner in (
+            ("a", a_field, pair.a_field, pair.b_field),
+            ("b", b_field, pair.b_field, pair.a_field),
+        ):
+            if set(key.split("+")) & set(theirs.split("+")):
+                app, other_app = apps[side], apps["b" if side == "a" else "a"]
+                spec, partner_spec = app.spec(key), other_app.spec(partner)
+                raise Invalid(
+                    f"“{spec.label if spec else key}” in {app.label} is already paired with "
+                    f"“{partner_spec.label if partner_spec else partner}”; remove that pair "
+                    "first.",
+                    f"{side}_field",
+                )
+
+
+def one_way_reason(pair: FieldMapping, apps: dict[str, SideApp]) -> str:
+    """Why ``pair`` flows one way only ("" for a two-way pair): a read-only side, or a
+    value of one type that cannot always be written as the other's."""
+    from sync.engine.mapping import allowed_direction
+
+    if pair.direction == MappingDirection.BOTH:
+        return ""
+    a_spec, b_spec = apps["a"].spec(pair.a_field), apps["b"].spec(pair.b_field)
+    if a_spec is None or b_spec is None:
+        return ""
+    allowed = allowed_direction(a_spec, b_spec, transform=pair.transform)
+    if allowed == MappingDirection.BOTH:
+        return "one-way by choice"
+    source, target = (a_spec, b_spec) if pair.direction == "a_to_b" else (b_spec, a_spec)
+    target_app = apps["b" if pair.direction == "a_to_b" else "a"]
+    if target.read_only:
+        return f"“{target.label}” is read-only in {target_app.label}"
+    return f"a {target.type} value cannot always be written as {source.type}"

@@ -23,7 +23,7 @@ from connectors.base import Change, Connector, ConnectorError, RecordGone, Resul
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.engine.planner import Decision, Event, LinkView, SideState, plan
-from sync.engine.sides import SIDES, other
+from sync.engine.sides import SIDES, direction_into, other
 from sync.engine.stage import create_key, links_of
 from sync.lookup import index_links
 from sync.models import LinkSide, RecordLink, SyncEvent, SyncRun, link_column
@@ -197,12 +197,14 @@ class Applier:
         repeats: list[int] = []  # journal rows of an attempt that failed as the last one did
         for link, states, decision in planned:
             errors = []
+            failed_sides: list[str] = []
             for side in decision.writes:
                 result = results.get((link.pk, side))
                 error = result.error if result else (failure or ConnectorError("no answer"))
                 if error is None:
                     continue
                 errors.append(f"{side.upper()}: {error}")
+                failed_sides.append(side)
                 write = decision.writes[side]
                 if isinstance(error, RecordGone) and write.op != "create":
                     link.side(side).gone = True  # handled as a deletion next run
@@ -218,6 +220,8 @@ class Applier:
                 message = "; ".join(errors)[:2000]
                 repeated = message == link.last_error
                 link.last_error = message
+                # Explain says which rule sent it, also when its write failed.
+                link.rules_matched = decision.rules_matched
                 self.record_errors += 1
                 if repeated:
                     # The same refusal as last run: said once already, not again every
@@ -229,16 +233,20 @@ class Applier:
                     failed_events = [r for r in failed_events if r.pk not in set(stale)]
                     done.append(link)
                     continue
-                creates.append(
+                # One error row per failed write, in the direction that write went.
+                creates.extend(
                     {
                         "connection_id": self.run.connection_id,
                         "run_id": self.run.pk,
                         "link_id": link.pk,
                         "action": "error",
+                        "direction": direction_into(side),
+                        "record_id": link.side(side).id or "",
                         "label": link.match_key,
                         "status": "error",
                         "error": link.last_error,
                     }
+                    for side in failed_sides
                 )
                 done.append(link)
                 continue

@@ -112,7 +112,8 @@ def undo_run(run: SyncRun) -> SyncRun:
 def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
     events = list(
         run.events.filter(
-            status__in=[EventStatus.OK, EventStatus.APPROVED],
+            # An approved deletion is written in the review's run (its own event there).
+            status=EventStatus.OK,
             action__in=UNDOABLE,
             link__isnull=False,
         )
@@ -158,10 +159,30 @@ def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
     return errors
 
 
+def _review_run(connection: Connection) -> SyncRun:
+    """The run a person's later decision is journaled in (trigger review)."""
+    return SyncRun.objects.create(
+        connection=connection,
+        trigger=Trigger.REVIEW,
+        status=RunStatus.RUNNING,
+        started_at=timezone.now(),
+    )
+
+
+def _finish_review_run(run: SyncRun, ctx: RunContext | None, counts: dict[str, Any]) -> None:
+    run.counts = counts
+    run.writes = sum(n for actions in counts.values() for n in actions.values())
+    run.api_calls = ctx.api_calls() if ctx else 0
+    run.status = RunStatus.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save()
+
+
 def resolve_conflict(event: SyncEvent, use: str = "other") -> SyncEvent:
     """Settle a conflict: ``use="other"`` writes the losing value to both sides (it was
-    right after all); ``use="kept"`` accepts the outcome. Journaled; the conflict event
-    becomes resolved. Returns the conflict event."""
+    right after all); ``use="kept"`` accepts the outcome. The writes are journaled in a
+    run of their own (trigger review), so undoing the conflict's run leaves them alone;
+    the conflict event becomes resolved. Returns the conflict event."""
     if event.action != "conflict":
         raise ValueError("Only conflict events can be resolved.")
     if use not in ("other", "lost", "kept"):
@@ -172,6 +193,8 @@ def resolve_conflict(event: SyncEvent, use: str = "other") -> SyncEvent:
             link = RecordLink.objects.get(pk=event.link_id)
             wanted = {k: v["lost"] for k, v in event.changes.items() if isinstance(v, dict)}
             pairs = [p for p in ctx.pairs if p.key in wanted]
+            run: SyncRun | None = None
+            counts: dict[str, Any] = {}
             for side in ("a", "b"):
                 current = link.side(side).fields
                 if current is None or not link.side_id(side):
@@ -180,17 +203,24 @@ def resolve_conflict(event: SyncEvent, use: str = "other") -> SyncEvent:
                 fields = {k: v for k, v in fields.items() if current.get(k) != v}
                 if not fields:
                     continue
+                run = run or _review_run(event.connection)
                 key = f"resolve-{event.pk}-{side}"
                 change = Change("update", key, id=link.side_id(side), fields=fields)
                 result = _push(ctx, side, [change]).get(key)
                 if result is None or result.error is not None:
+                    run.status, run.error = RunStatus.FAILED, str(result.error if result else "")
+                    run.finished_at = timezone.now()
+                    run.save()
                     raise ConnectorError(str(result.error if result else "no answer"))
                 changes = {k: {"old": current.get(k), "new": v} for k, v in fields.items()}
                 with transaction.atomic():
                     _remember(ctx, link, side, {**current, **fields})
                     _event(
-                        event.run, link, side, action="update", changes=changes, reason="conflict"
+                        run, link, side, action="update", changes=changes, reason="conflict"
                     ).save()
+                counts.setdefault(direction_into(side), {})["update"] = 1
+            if run is not None:
+                _finish_review_run(run, ctx, counts)
     event.status = EventStatus.RESOLVED
     event.save(update_fields=["status"])
     return event
@@ -208,12 +238,26 @@ def review_deletions(events: Iterable[SyncEvent], approve: bool) -> int:
         connection = Connection.objects.get(pk=connection_id)
         with _Claimed(connection, f"review-{connection_id}"):
             ctx = build_context(connection) if approve else None
-            for event in pending:
-                handled += _review_one(ctx, event, approve)
+            run = _review_run(connection) if approve else None
+            counts: dict[str, Any] = {}
+            try:
+                for event in pending:
+                    handled += _review_one(ctx, event, approve, run, counts)
+            finally:
+                if run is not None:
+                    _finish_review_run(run, ctx, counts)
     return handled
 
 
-def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
+def _review_one(
+    ctx: RunContext | None,
+    event: SyncEvent,
+    approve: bool,
+    run: SyncRun | None = None,
+    counts: dict[str, Any] | None = None,
+) -> int:
+    """Apply or dismiss one pending deletion. An approved one is journaled as a new event
+    of ``run`` (the review's own run), the pending event only marked approved."""
     link = RecordLink.objects.filter(pk=event.link_id).first()
     side = _target(event)
     gone = other(side)
@@ -224,7 +268,7 @@ def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
     if approve:
         assert ctx is not None
         current = dict(link.side(side).fields or {})
-        write, _action, state_after = deletion_write(event.reason, side, current, ctx.options)
+        write, action, state_after = deletion_write(event.reason, side, current, ctx.options)
         if write is None:
             raise ValueError(f"The deletion action {event.reason!r} is not possible here.")
         key = f"review-{event.pk}"
@@ -237,12 +281,22 @@ def _review_one(ctx: RunContext | None, event: SyncEvent, approve: bool) -> int:
         if approve:
             assert ctx is not None and write is not None
             if write.op == "delete":
+                changes = {k: {"old": v, "new": None} for k, v in current.items()}
+            else:
+                changes = {k: {"old": current.get(k), "new": v} for k, v in write.fields.items()}
+            # Made before the link forgets a deleted record's id, which it names.
+            done = _event(run, link, side, action=action, changes=changes, reason=event.reason)
+            if write.op == "delete":
                 link.side(side).id = None
                 _remember(ctx, link, side, None)
             else:
                 _remember(ctx, link, side, {**current, **write.fields})
             link.state = state_after
             event.status = EventStatus.APPROVED
+            done.save()
+            if counts is not None:
+                per_direction = counts.setdefault(event.direction, {})
+                per_direction[action] = per_direction.get(action, 0) + 1
         else:
             link.state = LinkState.DELETED
             event.status = EventStatus.DISMISSED

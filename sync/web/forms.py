@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from connectors.base import Connector, FieldSpec
+from sync import setup
 from sync.models import (
     CONNECTION_OPTIONS,
     ActionKind,
@@ -19,7 +20,9 @@ from sync.models import (
     Role,
     SyncDirection,
     Transform,
+    UnsubscribeMode,
 )
+from sync.setup import SideApp
 
 
 class AuthorizationForm(forms.Form):
@@ -60,6 +63,16 @@ class AuthorizationForm(forms.Form):
                 )
         if authorization is not None:
             self.fields["label"].initial = authorization.label
+
+    def clean(self) -> dict[str, Any]:
+        """No input may carry a line break or control character: values end up in
+        request headers, URLs and SOAP bodies, where one would change the request."""
+        data = super().clean() or {}
+        for name in (*self.secret_names, *self.setting_names):
+            value = data.get(name) or ""
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                self.add_error(name, "Remove the line break or control character from this.")
+        return data
 
     def apply(self, authorization: AppAuthorization) -> AppAuthorization:
         """Copy the cleaned values onto ``authorization`` (not saved). Re-authorizing
@@ -133,6 +146,14 @@ class ScopesForm(forms.Form):
         ]
 
 
+class OfferedChoiceField(forms.ChoiceField):
+    """A choice among the fields offered; whether a key exists on the app is judged by
+    sync/setup.py, in the words the API and the ops console use too."""
+
+    def validate(self, value: Any) -> None:
+        forms.Field.validate(self, value)
+
+
 class OptionsForm(forms.ModelForm):
     """Wizard step: how the sync behaves."""
 
@@ -160,8 +181,10 @@ class OptionsForm(forms.ModelForm):
             "default_phone_country": "Two-letter ISO code, e.g. BE, for numbers without +prefix.",
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, apps: dict[str, SideApp] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if apps is not None:
+            self._offer_only_what_the_apps_can_do(apps)
         minimum = self.instance.account.limit("min_interval_minutes")
         self.fields["interval_minutes"].min_value = minimum
         self.fields["interval_minutes"].widget.attrs["min"] = minimum
@@ -169,6 +192,45 @@ class OptionsForm(forms.ModelForm):
             f"Your plan allows an interval of {minimum} minute{'s' if minimum != 1 else ''} "
             "or more."
         )
+
+    def _offer_only_what_the_apps_can_do(self, apps: dict[str, SideApp]) -> None:
+        """Deletion and unsubscribe modes the target side can carry out (sync/setup.py
+        judges; the saved value stays listed so an old setting still shows), and the
+        marker fields as a choice among the side's writable fields."""
+        connection = self.instance
+        unsubscribe_modes = set(UnsubscribeMode.values)
+        for direction in setup.synced_directions(connection):
+            target = setup.ENDS[direction][1]
+            name = f"deletions_{direction}"
+            offered = set(setup.offered_deletion_modes(apps[target]))
+            self._keep_choices(name, offered, getattr(connection, name))
+            unsubscribe_modes &= set(setup.offered_unsubscribe_modes(apps[target]))
+        self._keep_choices("unsubscribes", unsubscribe_modes, connection.unsubscribes)
+        for side in setup.SIDES:
+            app = apps[side]
+            if app.error:
+                continue  # fields unknown now: free text, judged when saved
+            current = getattr(connection, f"marker_field_{side}")
+            choices = [("", "—")] + [
+                (f.key, f"{f.label} ({f.type})") for f in setup.writable_fields(app)
+            ]
+            if current and current not in {key for key, _ in choices}:
+                choices.append((current, current))
+            field = self.fields[f"marker_field_{side}"]
+            self.fields[f"marker_field_{side}"] = OfferedChoiceField(
+                choices=choices, required=False, label=field.label, help_text=field.help_text
+            )
+
+    def _keep_choices(self, name: str, values: set[str], current: str) -> None:
+        """Offer only ``values`` in the menu, and the saved value marked as not possible
+        when it is not among them; a posted other value is still judged by sync/setup.py
+        (check_options), in the words the API uses."""
+        field = self.fields[name]
+        field.widget.choices = [  # type: ignore[attr-defined]
+            (v, label if v in values else f"{label} (not possible with this app)")
+            for v, label in field.choices  # type: ignore[attr-defined]
+            if v in values or v == current
+        ]
 
     def clean_default_phone_country(self) -> str:
         value: str = (self.cleaned_data.get("default_phone_country") or "").strip().upper()
@@ -236,14 +298,6 @@ def field_choices(specs: list[FieldSpec]) -> list[tuple[str, str]]:
     return [("", "—")] + [(s.key, f"{s.label} ({s.type})") for s in specs]
 
 
-class OfferedChoiceField(forms.ChoiceField):
-    """A choice among the fields offered; whether a key exists on the app is judged by
-    sync/setup.py, in the words the API and the ops console use too."""
-
-    def validate(self, value: Any) -> None:
-        forms.Field.validate(self, value)
-
-
 class MappingForm(forms.Form):
     """Add a custom field pair."""
 
@@ -273,7 +327,9 @@ class AcceptInvitationForm(forms.Form):
     """A new user's sign-up through an invitation link."""
 
     username = forms.CharField(max_length=150)
-    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(
+        widget=forms.PasswordInput, help_text="Checked by the server's password rules."
+    )
 
 
 class ApiTokenForm(forms.Form):

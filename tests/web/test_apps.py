@@ -108,7 +108,7 @@ def test_disconnect_is_refused_while_a_connection_uses_it(
 def test_disconnect_deletes_an_unused_authorization(
     owner_client: Client, auth_a: AppAuthorization
 ) -> None:
-    owner_client.post(reverse("web:app_disconnect", args=[auth_a.pk]))
+    owner_client.post(reverse("web:app_disconnect", args=[auth_a.pk]), {"confirm": "1"})
     assert not AppAuthorization.objects.filter(pk=auth_a.pk).exists()
 
 
@@ -145,11 +145,12 @@ def test_connect_ignores_an_offsite_next(owner_client: Client) -> None:
 
 
 def test_oauth_app_hands_over_to_its_backend_with_the_pending_connect(
-    owner_client: Client, account: Any, monkeypatch: Any
+    owner_client: Client, account: Any, monkeypatch: Any, settings: Any
 ) -> None:
     from tests.fakes.connector import FakeConnector
 
     monkeypatch.setattr(FakeConnector, "auth_kind", "oauth")
+    settings.SOCIAL_AUTH_FAKE_KEY, settings.SOCIAL_AUTH_FAKE_SECRET = "id", "secret"
     monkeypatch.setattr(
         "sync.web.views.apps.reverse", lambda name, args: f"/oauth/login/{args[0]}/"
     )

@@ -61,7 +61,7 @@ def test_deletions_are_approved_in_bulk(
     first, second, _third = (pending(connection, f"p{n}@x") for n in range(3))
     owner_client.post(
         reverse("web:deletions", args=[connection.pk]),
-        {"event": [first.pk, second.pk], "decision": "approve"},
+        {"event": [first.pk, second.pk], "decision": "approve", "confirm": "1"},
     )
     ((name, (events,), kwargs),) = engine_calls.calls
     assert name == "review_deletions"

@@ -45,7 +45,7 @@ def test_owner_invites_by_email_with_a_one_time_link(
     assert response.status_code == 302
     assert TeamUser.objects.get(user__username="dan").account == account
     assert (
-        client.post(link, {"username": "dan2", "password": "a-long-password-1"}).status_code == 404
+        client.post(link, {"username": "dan2", "password": "a-long-password-1"}).status_code == 410
     )
 
 

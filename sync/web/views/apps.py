@@ -4,8 +4,10 @@ re-authorize, disconnect)."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import logging
+from typing import Any, Literal
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from connectors.base import Connector, ConnectorError, RateLimited
+from connectors.base import AuthError, Connector, ConnectorError, RateLimited
 from connectors.registry import VENDORS, all_connectors, connector_class
 from sync.models import AppAuthorization
 from sync.tenancy import get_scoped_or_404, scoped
@@ -22,6 +24,8 @@ from sync.vendors import open_connector
 from sync.web import services
 from sync.web.forms import AuthorizationForm
 from sync.web.tenant import require_manager, tenant_required
+
+logger = logging.getLogger(__name__)
 
 BADGE_COLOURS = ["#2563eb", "#7c3aed", "#db2777", "#059669", "#d97706", "#0891b2", "#4f46e5"]
 
@@ -109,6 +113,30 @@ def app_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _checked(
+    form: AuthorizationForm, cls: type[Connector], auth: AppAuthorization, what: str
+) -> ConnectorError | Literal[False] | None:
+    """Check ``auth`` against the app before anything is stored. Returns the error to
+    keep as the health (None, or a rate limit: the credentials may well be right), or
+    False when the form now carries the reason it cannot be saved: refused credentials,
+    an app that could not be reached, or a failure nobody foresaw (logged; never a 500)."""
+    try:
+        error = services.run_check(auth)
+    except Exception as exc:
+        logger.exception("checking a new %s authorization failed", auth.vendor)
+        form.add_error(None, f"{cls.label} could not be checked with these values: {exc}")
+        return False
+    if error is None or isinstance(error, RateLimited):
+        return error
+    if isinstance(error, AuthError):
+        form.add_error(None, f"{cls.label} refused {what}: {error}")
+    else:
+        form.add_error(
+            None, f"{cls.label} could not be reached or checked with these values: {error}"
+        )
+    return False
+
+
 @tenant_required
 def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
     """Authorize an app: API key, user + password + host, or OAuth, as it declares."""
@@ -124,11 +152,8 @@ def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
         auth = form.apply(
             AppAuthorization(account=request.tenant.account, vendor=vendor, owner=request.user)
         )
-        error = services.run_check(auth)
-        if error is not None and not isinstance(error, RateLimited):
-            # Nothing is stored for credentials the app refuses; the user fixes and retries.
-            form.add_error(None, f"{cls.label} refused the connection: {error}")
-        else:
+        error = _checked(form, cls, auth, "the connection")
+        if error is not False:
             auth.health = services.health_of(error)
             auth.health_message = str(error) if error else ""
             auth.checked_at = timezone.now()
@@ -207,14 +232,32 @@ def app_team_user(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def oauth_client_missing(vendor: str) -> list[str]:
+    """The environment variables still to set before ``vendor``'s OAuth sign-in can work
+    (empty when its client is configured). config/settings.py reads each vendor's OAuth
+    client as ``SOCIAL_AUTH_<VENDOR>_KEY`` / ``_SECRET`` from ``<VENDOR>_CLIENT_ID`` /
+    ``<VENDOR>_CLIENT_SECRET``; that naming is the one convention relied on here."""
+    prefix = vendor.upper()
+    wanted = (("KEY", f"{prefix}_CLIENT_ID"), ("SECRET", f"{prefix}_CLIENT_SECRET"))
+    return [
+        variable
+        for suffix, variable in wanted
+        if not getattr(settings, f"SOCIAL_AUTH_{prefix}_{suffix}", "")
+    ]
+
+
 def _oauth_start(
     request: HttpRequest, vendor: str, cls: type[Connector], next_url: str
 ) -> HttpResponse:
     """Hand over to the vendor's OAuth backend (social-auth), which stores the tokens
-    in a new authorization of the current account when it completes."""
+    in a new authorization of the current account when it completes. Without a client
+    id and secret on this server the page says so, and nothing is handed over."""
     try:
         begin = reverse("social:begin", args=[vendor])
     except NoReverseMatch:
+        begin = ""
+    missing = oauth_client_missing(vendor)
+    if missing:
         begin = ""
     if request.method == "POST" and begin:
         instance = request.POST.get("instance")
@@ -240,6 +283,7 @@ def _oauth_start(
             "vendor": vendor,
             "oauth": True,
             "oauth_ready": bool(begin),
+            "oauth_missing": missing,
             "badge": badge(vendor, cls.label),
             "next": next_url,
         },
@@ -274,10 +318,8 @@ def app_reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
         candidate = form.apply(
             AppAuthorization(account=auth.account, vendor=auth.vendor, settings=dict(auth.settings))
         )
-        error = services.run_check(candidate)
-        if error is not None and not isinstance(error, RateLimited):
-            form.add_error(None, f"{cls.label} refused the new credentials: {error}")
-        else:
+        error = _checked(form, cls, candidate, "the new credentials")
+        if error is not False:
             form.apply(auth)
             auth.health = services.health_of(error)
             auth.health_message = str(error) if error else ""
@@ -300,13 +342,13 @@ def app_reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @tenant_required
-@require_POST
 def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
-    """Delete an authorization, refused while a connection uses it."""
+    """Delete an authorization after a confirmation page that says what happens (GET, or
+    a POST without ``confirm``); refused while a connection uses it."""
     auth: AppAuthorization = get_scoped_or_404(AppAuthorization, request.tenant.account, pk=pk)
     require_manager(request)
     users = services.connections_using(auth)
-    if users:
+    if users and request.method == "POST":
         names = ", ".join(f"“{c.name}”" for c in users)
         messages.error(
             request,
@@ -314,6 +356,16 @@ def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
             "another authorization first; nothing was disconnected.",
         )
         return redirect("web:apps")
+    if request.method != "POST" or not request.POST.get("confirm"):
+        return render(
+            request,
+            "web/app_disconnect.html",
+            {
+                "auth": auth,
+                "vendor_label": services.vendor_label(auth.vendor),
+                "used_by": [(c, c.links.count()) for c in users],
+            },
+        )
     auth.delete()
     messages.success(request, f"“{auth.label}” is disconnected; its secrets are deleted.")
     return redirect("web:apps")

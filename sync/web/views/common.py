@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.http import HttpRequest
 
 from sync.models import Connection
@@ -42,8 +44,15 @@ def form_status(request: HttpRequest) -> int:
     return 200 if getattr(request, "htmx", False) else 400
 
 
-def steps_context(connection: Connection, current: str) -> dict[str, object]:
-    index = [name for name, _ in STEPS].index(current)
+def steps_context(
+    connection: Connection, current: str, skip: Collection[str] = ()
+) -> dict[str, object]:
+    """The step list of the wizard at ``current``; steps in ``skip`` (nothing to do for
+    this connection, e.g. Users where a side has no owners) are left out, unless it is
+    the current one."""
+    steps = [(name, title) for name, title in STEPS if name not in skip or name == current]
+    names = [name for name, _ in steps]
+    index = names.index(current)
     return {
         "steps": [
             {
@@ -53,9 +62,9 @@ def steps_context(connection: Connection, current: str) -> dict[str, object]:
                 "current": name == current,
                 "done": i < index,
             }
-            for i, (name, title) in enumerate(STEPS)
+            for i, (name, title) in enumerate(steps)
         ],
-        "next_step": STEPS[index + 1][0] if index + 1 < len(STEPS) else "",
-        "previous_step": STEPS[index - 1][0] if index > 0 else "",
+        "next_step": steps[index + 1][0] if index + 1 < len(steps) else "",
+        "previous_step": steps[index - 1][0] if index > 0 else "",
         "is_setup": connection.state in ("draft", "previewed"),
     }

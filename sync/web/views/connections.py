@@ -16,11 +16,13 @@ from django.views.decorators.http import require_POST
 from sync import lifecycle
 from sync.models import (
     Connection,
+    ConnectionState,
     EventAction,
     EventStatus,
     RunStatus,
     SyncEvent,
     SyncRun,
+    Trigger,
 )
 from sync.tenancy import scoped
 from sync.web import describe
@@ -84,10 +86,15 @@ def progress_context(connection: Connection) -> dict[str, Any]:
                 }
             )
             overall += share / len(PHASES)
+    running = run is not None and run.status in LIVE
+    # Started, and its first run not begun yet: queued (or waiting for the retry the
+    # dispatcher makes), so the page keeps asking until the run appears.
+    waiting = not running and connection.state == ConnectionState.INITIAL_SYNC
     return {
         "connection": connection,
         "run": run,
-        "live": run is not None and run.status in LIVE,
+        "live": running or waiting,
+        "waiting": waiting,
         "phases": phases,
         "overall": round(overall * 100),
     }
@@ -243,11 +250,17 @@ def recent_runs(connection: Connection, limit: int = 10) -> list[SyncRun]:
 
 
 def run_summary(run: SyncRun) -> str:
-    """One line of a run's counts, e.g. "A → B: 3 create, 1 update"."""
+    """One line of a run's counts, e.g. "A → B: 3 create, 1 update"; an undo says what
+    it wrote back (it keeps no counts per action, only its writes)."""
+    if run.trigger == Trigger.UNDO:
+        undone = f"Undid run {run.undo_of_id}" if run.undo_of_id else "Undo"
+        return f"{undone}: {run.writes} write{'s' if run.writes != 1 else ''} put back"
     parts = []
     for direction, actions in (run.counts or {}).items():
         if isinstance(actions, dict):
             inner = ", ".join(f"{n} {a}" for a, n in actions.items() if n)
             if inner:
                 parts.append(f"{direction.replace('_to_', ' → ').upper()}: {inner}")
+    if not parts and run.writes:
+        return f"{run.writes} write{'s' if run.writes != 1 else ''}"
     return "; ".join(parts) or "no changes"

@@ -4,6 +4,7 @@ review (approve or dismiss, in bulk), and undoing a run."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -11,7 +12,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from sync.models import EventAction, EventStatus, RunStatus, SyncEvent, SyncRun, Trigger
+from sync.engine.sides import target_of
+from sync.models import (
+    Connection,
+    DeletionMode,
+    EventAction,
+    EventStatus,
+    RunStatus,
+    SyncEvent,
+    SyncRun,
+    Trigger,
+)
 from sync.tenancy import get_scoped_or_404
 from sync.web import describe, services
 from sync.web.tenant import require_manager, tenant_required
@@ -109,6 +120,8 @@ def deletions(request: HttpRequest, pk: int) -> HttpResponse:
         chosen = list(pending.filter(pk__in=[i for i in ids if i.isdigit()]))
         if decision not in ("approve", "dismiss") or not chosen:
             messages.error(request, "Tick at least one deletion, then approve or dismiss.")
+        elif decision == "approve" and not request.POST.get("confirm"):
+            return _confirm_approval(request, connection, chosen)
         else:
             try:
                 services.engine_call("review_deletions", chosen, approve=decision == "approve")
@@ -131,6 +144,36 @@ def deletions(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "a_label": a_label,
             "b_label": b_label,
+        },
+    )
+
+
+def approval_summary(connection: Connection, events: list[SyncEvent]) -> list[str]:
+    """What approving ``events`` does, one line per app and deletion action, e.g.
+    "Delete 3 contacts in Acme CRM". A deletion detected on one side acts on the other
+    (its direction's target); the event's reason is the connection's deletion mode."""
+    labels = dict(zip(("a", "b"), side_labels(connection), strict=True))
+    counts: Counter[tuple[str, str]] = Counter()
+    for event in events:
+        counts[(target_of(event.direction), event.reason)] += 1
+    lines = []
+    for (side, mode), count in sorted(counts.items()):
+        what = DeletionMode(mode).label if mode in DeletionMode.values else "Delete"
+        noun = "contact" if count == 1 else "contacts"
+        lines.append(f"{what}: {count} {noun} in {labels[side]}")
+    return lines
+
+
+def _confirm_approval(
+    request: HttpRequest, connection: Connection, chosen: list[SyncEvent]
+) -> HttpResponse:
+    return render(
+        request,
+        "web/deletions_confirm.html",
+        {
+            "connection": connection,
+            "events": chosen,
+            "summary": approval_summary(connection, chosen),
         },
     )
 

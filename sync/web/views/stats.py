@@ -208,6 +208,7 @@ def record_explain(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
             "link": link,
             "rules": rules,
             "skip_reasons": skip_reasons,
+            "last_failure": next((e for e in events if e.action == EventAction.ERROR), None),
             "base": base_rows(connection, link, events),
             "events": events[:20],
             "a_label": a_label,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from sync.api.authentication import BearerTokenAuthentication
 from sync.models import ApiToken, AppAuthorization, Invitation, Role, TeamUser, hash_token
 from sync.tenancy import get_scoped_or_404, scoped
 from sync.web.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm
@@ -56,6 +60,10 @@ def team(request: HttpRequest) -> HttpResponse:
 def _invite(request: HttpRequest, email: str, role: str) -> None:
     """Store an invitation (only the token's hash) and mail the one-time link."""
     account = request.tenant.account
+    refusal = invitation_refusal(account, email, request.user)
+    if refusal:
+        messages.error(request, refusal)
+        return
     if role == Role.OWNER and request.tenant.membership.role != Role.OWNER:
         messages.error(request, "Only owners can invite owners.")
         return
@@ -72,6 +80,23 @@ def _invite(request: HttpRequest, email: str, role: str) -> None:
         [email],
     )
     messages.success(request, f"An invitation was sent to {email}.")
+
+
+def open_invitations(account: Any, email: str) -> Any:
+    """The account's invitations of ``email`` not accepted yet (emails match in any case)."""
+    return Invitation.objects.filter(account=account, email__iexact=email, accepted_at=None)
+
+
+def invitation_refusal(account: Any, email: str, inviter: Any) -> str:
+    """Why ``email`` cannot be invited to ``account`` now ("" when it can): yourself, a
+    member already, or an invitation of the same email still open."""
+    if email.strip().lower() == (inviter.email or "").strip().lower():
+        return "That is your own email: you are a member already."
+    if TeamUser.objects.filter(account=account, user__email__iexact=email).exists():
+        return f"{email} is a member of {account.name} already."
+    if open_invitations(account, email).exists():
+        return f"{email} is invited already; withdraw that invitation first to send a new one."
+    return ""
 
 
 @tenant_required
@@ -131,39 +156,46 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:team")
 
 
+def _render_invitation(request: HttpRequest, invitation: Invitation, form: Any) -> HttpResponse:
+    return render(
+        request, "web/invitation.html", {"invitation": invitation, "form": form}, status=400
+    )
+
+
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """The one-time invitation link: a signed-in user joins; a visitor creates a user
-    with the invited email, then joins. The link stops working once used."""
+    with the invited email (the password passing Django's validators), then joins. A
+    used or expired link says so and offers sign-in; joining closes every other open
+    invitation of the same email to the account."""
     invitation = (
-        Invitation.objects.select_related("account")
-        .filter(token_hash=hash_token(token), accepted_at=None)
-        .first()
+        Invitation.objects.select_related("account").filter(token_hash=hash_token(token)).first()
     )
-    expired = (
-        invitation is not None and (timezone.now() - invitation.created_at).days >= INVITATION_DAYS
-    )
-    if invitation is None or expired:
-        raise Http404("This invitation link is not valid any more.")
+    if invitation is None:
+        raise Http404("This invitation link is not valid.")
+    expired = (timezone.now() - invitation.created_at).days >= INVITATION_DAYS
+    if invitation.accepted_at is not None or expired:
+        return render(
+            request,
+            "web/invitation_used.html",
+            {"invitation": invitation, "expired": invitation.accepted_at is None},
+            status=410,
+        )
     form = None if request.user.is_authenticated else AcceptInvitationForm(request.POST or None)
     if request.method == "POST":
         user = request.user
         if form is not None:
             if not form.is_valid():
-                return render(
-                    request,
-                    "web/invitation.html",
-                    {"invitation": invitation, "form": form},
-                    status=400,
-                )
+                return _render_invitation(request, invitation, form)
             user_model = get_user_model()
             if user_model.objects.filter(username=form.cleaned_data["username"]).exists():
                 form.add_error("username", "This user name is taken; sign in first if it is yours.")
-                return render(
-                    request,
-                    "web/invitation.html",
-                    {"invitation": invitation, "form": form},
-                    status=400,
-                )
+                return _render_invitation(request, invitation, form)
+            candidate = user_model(username=form.cleaned_data["username"], email=invitation.email)
+            try:
+                validate_password(form.cleaned_data["password"], candidate)
+            except ValidationError as exc:
+                form.add_error("password", exc)
+                return _render_invitation(request, invitation, form)
             user = user_model.objects.create_user(
                 username=form.cleaned_data["username"],
                 email=invitation.email,
@@ -174,8 +206,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             TeamUser.objects.get_or_create(
                 account=invitation.account, user=user, defaults={"role": invitation.role}
             )
-            invitation.accepted_at = timezone.now()
+            now = timezone.now()
+            invitation.accepted_at = now
             invitation.save(update_fields=["accepted_at"])
+            # The same person's other open invitations to this account are answered too.
+            emails = {invitation.email, getattr(user, "email", "") or ""} - {""}
+            for email in emails:
+                open_invitations(invitation.account, email).update(accepted_at=now)
         request.session[SESSION_KEY] = invitation.account_id
         messages.success(request, f"Welcome to {invitation.account.name}.")
         return redirect("web:home")
@@ -215,6 +252,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
             "tokens": listed,
             "form": form,
             "raw": raw,
+            # What the API accepts, from the authentication class itself.
+            "keyword": BearerTokenAuthentication.keyword,
+            "api_url": request.build_absolute_uri(reverse("api:connection-list")),
         },
         status=400 if request.method == "POST" and form.errors else 200,
     )

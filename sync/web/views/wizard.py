@@ -77,14 +77,14 @@ def _page(
 ) -> HttpResponse:
     a_label, b_label = side_labels(connection)
     base = {"connection": connection, "a_label": a_label, "b_label": b_label}
-    base.update(steps_context(connection, step))
+    base.update(steps_context(connection, step, skip=skipped_steps(connection)))
     base.update(context)
     return render(request, template, base, status=status)
 
 
 def _after_save(request: HttpRequest, connection: Connection, step: str) -> HttpResponse:
     """Go on to the next step ("Save and continue") or stay ("Save")."""
-    context = steps_context(connection, step)
+    context = steps_context(connection, step, skip=skipped_steps(connection))
     if request.POST.get("continue") and context["next_step"]:
         return redirect(f"web:{context['next_step']}", pk=connection.pk)
     return redirect(f"web:{step}", pk=connection.pk)
@@ -112,7 +112,13 @@ def connection_new(request: HttpRequest) -> HttpResponse:
             b_authorization=form.cleaned_data["b_authorization"],
             interval_minutes=max(15, minimum),
         )
-        connection.full_clean()
+        try:
+            connection.full_clean()
+        except ValidationError as exc:
+            # One app on both sides is fine if two different lists are chosen next.
+            problems = {k: v for k, v in exc.message_dict.items() if k != "b_scope"}
+            if problems:
+                raise ValidationError(problems) from exc
         connection.save()
         return redirect("web:setup_scopes", pk=connection.pk)
     return render(
@@ -193,24 +199,63 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Step 3: rules ----------------------------------------------------------------------
 
 
-def _rules_context(connection: Connection) -> dict[str, Any]:
+def _owners(connection: Connection, side: str, app: setup.SideApp) -> list[VendorUser] | None:
+    """The users of ``side`` where its app has an owner field (None where it has none,
+    or they could not be read: then owner kinds are judged without them)."""
+    if app.error or app.common("owner") is None:
+        return None
+    info = services.side_info(connection, side, fields=False, users=True)
+    return None if info.error else info.users
+
+
+def _statuses(app: setup.SideApp) -> list[str]:
+    spec = None if app.error else app.common("status")
+    return list(spec.choices) if spec is not None and spec.choices else []
+
+
+@dataclass
+class RulesSides:
+    """What the rules editor offers on each side, read once per request."""
+
+    apps: dict[str, setup.SideApp]
+    owners: dict[str, list[VendorUser] | None]
+
+    @classmethod
+    def read(cls, connection: Connection) -> RulesSides:
+        apps = setup.side_apps(connection)
+        return cls(apps, {side: _owners(connection, side, apps[side]) for side in setup.SIDES})
+
+
+def _rules_context(connection: Connection, sides: RulesSides | None = None) -> dict[str, Any]:
     limit = connection.account.limit("max_rules_per_connection")
     count = connection.rules.count()
-    a_info = services.side_info(connection, "a")
-    b_info = services.side_info(connection, "b")
+    sides = sides or RulesSides.read(connection)
+    apps = sides.apps
     a_label, b_label = side_labels(connection)
+    filter_words, action_words = dict(FilterKind.choices), dict(ActionKind.choices)
     groups = []
     for direction in synced_directions(connection):
+        source, target = setup.ENDS[direction]
         title = f"{a_label} → {b_label}" if direction == "a_to_b" else f"{b_label} → {a_label}"
+        filter_kinds, action_kinds = setup.offered_kinds(direction, apps)
+        rules = list(
+            connection.rules.filter(direction=direction).prefetch_related("filters", "actions")
+        )
+        _name_owners(rules, sides.owners[source], sides.owners[target])
         groups.append(
             {
                 "direction": direction,
                 "title": title,
-                "rules": connection.rules.filter(direction=direction).prefetch_related(
-                    "filters", "actions"
-                ),
-                "source_list": "fields-a" if direction == "a_to_b" else "fields-b",
-                "target_list": "fields-b" if direction == "a_to_b" else "fields-a",
+                "rules": rules,
+                "source_list": f"fields-{source}",
+                "target_list": f"fields-{target}",
+                # Only what the side's app can do (sync/setup.py decides).
+                "filter_kinds": [(k, filter_words[k]) for k in filter_kinds],
+                "action_kinds": [(k, action_words[k]) for k in action_kinds],
+                "source_owners": sides.owners[source] or [],
+                "target_owners": sides.owners[target] or [],
+                "source_statuses": _statuses(apps[source]),
+                "target_statuses": _statuses(apps[target]),
             }
         )
     return {
@@ -218,13 +263,46 @@ def _rules_context(connection: Connection) -> dict[str, Any]:
         "rule_limit": limit,
         "rule_count": count,
         "at_limit": count >= limit,
-        "a_fields": a_info.fields,
-        "b_fields": b_info.fields,
-        "filter_kinds": FilterKind.choices,
+        "a_fields": apps["a"].fields,
+        "b_fields": apps["b"].fields,
         "operators": Operator.choices,
-        "action_kinds": ActionKind.choices,
-        "vendor_error": a_info.error or b_info.error,
+        "vendor_error": apps["a"].error or apps["b"].error,
+        "kept": {},
     }
+
+
+def _name_owners(
+    rules: list[Rule], source: list[VendorUser] | None, target: list[VendorUser] | None
+) -> None:
+    """Give each owner filter and action a ``shown_value``: the user's name, not its id."""
+    source_names = {u.id: u.name for u in source or []}
+    target_names = {u.id: u.name for u in target or []}
+    for rule in rules:
+        for item in rule.filters.all():
+            names = source_names if item.kind == FilterKind.OWNED_BY else {}
+            item.shown_value = names.get(item.value, item.value)  # type: ignore[attr-defined]
+        for action in rule.actions.all():
+            names = target_names if action.kind == ActionKind.SET_OWNER else {}
+            action.shown_value = names.get(action.value, action.value)  # type: ignore[attr-defined]
+
+
+# Which input carries the value of a filter or action kind (owner and status values are
+# picked from lists; tags, lists and field values are typed).
+PICKED_VALUE = {
+    FilterKind.OWNED_BY: "owner",
+    ActionKind.SET_OWNER: "owner",
+    FilterKind.STATUS: "status",
+    ActionKind.SET_STATUS: "status",
+}
+
+
+def _posted_item(request: HttpRequest) -> Any:
+    """The POSTed filter or action with its value taken from the input its kind uses."""
+    data = request.POST.copy()
+    picked = PICKED_VALUE.get(data.get("kind", ""))
+    if picked and picked in data:
+        data["value"] = data.get(picked, "")
+    return data
 
 
 @tenant_required
@@ -239,6 +317,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
         )
     op = request.POST.get("op", "")
     problem: dict[str, Any] = {}
+    sides: RulesSides | None = None
     if op == "add_rule":
         form = RuleForm(request.POST)
         if form.is_valid() and connection.syncs(form.cleaned_data["direction"]):
@@ -267,15 +346,20 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
             connection.account,
             pk=request.POST.get("rule"),
         )
-        form = (FilterForm if op == "add_filter" else ActionForm)(request.POST)
+        data = _posted_item(request)
+        form = (FilterForm if op == "add_filter" else ActionForm)(data)
         if form.is_valid():
+            sides = RulesSides.read(connection)
+            source, target = setup.ENDS[rule.direction]
             check = setup.check_filter if op == "add_filter" else setup.check_action
             try:
                 check(
                     form.cleaned_data["kind"],
                     form.cleaned_data["field"],
                     rule.direction,
-                    setup.side_apps(connection),
+                    sides.apps,
+                    form.cleaned_data["value"],
+                    sides.owners[source if op == "add_filter" else target],
                 )
             except setup.Invalid as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -283,7 +367,13 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
             model = RuleFilter if op == "add_filter" else RuleAction
             model.objects.create(rule=rule, **form.cleaned_data)
         else:
-            problem = {"error_rule": rule.pk, "error_form": form, "error_op": op}
+            # The form comes back with what was chosen, and says what is wrong.
+            problem = {
+                "error_rule": rule.pk,
+                "error_form": form,
+                "error_op": op,
+                "kept": data.dict(),
+            }
     elif op in ("delete_filter", "delete_action"):
         model = RuleFilter if op == "delete_filter" else RuleAction
         get_scoped_or_404(
@@ -294,7 +384,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
     elif op == "continue":
         return _after_save(request, connection, "setup_rules")
     if problem:
-        context = _rules_context(connection)
+        context = _rules_context(connection, sides)
         context.update(problem)
         return _page(
             request,
@@ -315,12 +405,11 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
     """Duplicates, deletions and review, unsubscribes, conflicts, interval, phones."""
     connection = get_connection(request, pk)
     require_manager(request)
-    form = OptionsForm(request.POST or None, instance=connection)
+    apps = setup.side_apps(connection)
+    form = OptionsForm(request.POST or None, instance=connection, apps=apps)
     if request.method == "POST" and form.is_valid():
         # form.instance holds the posted values (unsaved): judge the changed ones.
-        problems = setup.check_options(
-            form.instance, form.changed_data, setup.side_apps(connection)
-        )
+        problems = setup.check_options(form.instance, form.changed_data, apps)
         for name, words in problems.items():
             form.add_error(name, words)
     if request.method == "POST" and form.is_valid():
@@ -341,8 +430,8 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _mapping_context(connection: Connection, form: MappingForm | None = None) -> dict[str, Any]:
-    a_info = services.side_info(connection, "a")
-    b_info = services.side_info(connection, "b")
+    apps = setup.side_apps(connection)
+    a_info, b_info = apps["a"], apps["b"]
     rows = []
     for pair in connection.mappings.all():
         rows.append(
@@ -350,6 +439,8 @@ def _mapping_context(connection: Connection, form: MappingForm | None = None) ->
                 "pair": pair,
                 "a_spec": a_info.spec(pair.a_field),
                 "b_spec": b_info.spec(pair.b_field),
+                # A pair made one-way says why (the types, or a read-only side).
+                "one_way": setup.one_way_reason(pair, apps),
             }
         )
     mapped_a = {p.a_field for p in connection.mappings.all()}
@@ -463,11 +554,44 @@ def auto_links(a_users: list[VendorUser], b_users: list[VendorUser]) -> dict[str
     return links
 
 
+def owners_on_both_sides(connection: Connection) -> bool:
+    """Whether both sides' apps have an owner field, so the Users step has something to
+    link; remembered a few minutes per connection and scopes (it costs two vendor calls,
+    and every wizard page's step list asks)."""
+    key = (
+        f"sync:owners-both:{connection.pk}:{connection.a_authorization_id}:"
+        f"{connection.b_authorization_id}:{connection.a_scope}:{connection.b_scope}:"
+        f"{connection.updated_at.timestamp() if connection.updated_at else ''}"
+    )
+    known = cache.get(key)
+    if known is None:
+        apps = setup.side_apps(connection)
+        known = all(apps[side].error or apps[side].common("owner") for side in setup.SIDES)
+        cache.set(key, bool(known), timeout=300)
+    return bool(known)
+
+
+def skipped_steps(connection: Connection) -> set[str]:
+    """Wizard steps with nothing to do for this connection."""
+    return set() if owners_on_both_sides(connection) else {"setup_users"}
+
+
 @tenant_required
 def setup_users(request: HttpRequest, pk: int) -> HttpResponse:
     """Link owners of side A to owners of side B, automatically or by hand."""
     connection = get_connection(request, pk)
     require_manager(request)
+    if not owners_on_both_sides(connection):
+        # Nothing to link: the step is left out of the wizard; its page says why.
+        if request.method == "POST":
+            return _after_save(request, connection, "setup_users")
+        return _page(
+            request,
+            connection,
+            "setup_users",
+            "web/wizard/users.html",
+            {"rows": [], "no_owners": True},
+        )
     a_info = services.side_info(connection, "a", fields=False, users=True)
     b_info = services.side_info(connection, "b", fields=False, users=True)
     b_by_id = {u.id: u for u in b_info.users}
