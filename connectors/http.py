@@ -229,15 +229,18 @@ class Http:
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send and decode a JSON body; a body that is not JSON is a transient error."""
-        response = self.request(method, path, **kwargs)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ConnectorError(
-                f"{method} {self.url(path)}: response is not JSON", status=response.status_code
-            ) from exc
+        return decoded(self.request(method, path, **kwargs), f"{method} {self.url(path)}")
+
+
+def decoded(response: requests.Response, what: str) -> Any:
+    """The JSON body of ``response`` (None when empty); a body that is not JSON is a
+    transient error naming ``what`` was asked."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ConnectorError(f"{what}: response is not JSON", status=response.status_code) from exc
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -40,7 +40,7 @@ import requests
 
 from connectors.base import AuthError, ConnectorError, RateLimited, RecordGone, clean_message
 from connectors.endpoints import vendor_api_url
-from connectors.http import Http, parse_retry_after
+from connectors.http import Http, decoded, parse_retry_after
 
 DEFAULT_BASE_URL = "https://api.forcemanager.com/api/v4"
 PAGE_SIZE = 50  # the API's default page size [doc]
@@ -274,15 +274,7 @@ class ForceManagerClient:
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """A call whose answer is JSON; an answer that is not is a ConnectorError."""
-        response = self.request(method, path, **kwargs)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ConnectorError(
-                f"ForceManager {method} {path}: response is not JSON", status=response.status_code
-            ) from exc
+        return decoded(self.request(method, path, **kwargs), f"ForceManager {method} {path}")
 
     # https://developer.forcemanager.com/ (Pagination; Filters)
     def page(self, resource: str, number: int, where: str | None = None) -> Listing:

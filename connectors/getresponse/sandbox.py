@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-import queue
 import re
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -38,6 +36,7 @@ from connectors.sandbox import (
     SandboxResponse,
     route,
 )
+from connectors.sandbox.outbox import Outbox
 from connectors.sandbox.synthetic import Person, people
 
 logger = logging.getLogger(__name__)
@@ -128,7 +127,7 @@ def parse_time(value: str, end_of_day: bool = False) -> float:
     return parsed.timestamp()
 
 
-class GetResponseEmulator(Emulator):
+class GetResponseEmulator(Outbox, Emulator):
     """GetResponse v3: accounts, campaigns (lists), contacts, tags, custom fields."""
 
     vendor = "getresponse"
@@ -389,39 +388,9 @@ class GetResponseEmulator(Emulator):
             "CAMPAIGN_ID": contact["campaignId"],
             "campaign_name": account["campaigns"][contact["campaignId"]]["name"],
         }
-        self.outbox().put((callback["url"], params))
+        url = callback["url"]
+        self.deliver_later(url, lambda: requests.get(url, params=params, timeout=4))
         return True
-
-    def outbox(self) -> queue.Queue[tuple[str, dict[str, str]] | None]:
-        if getattr(self, "_outbox", None) is None:
-            self._outbox: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
-            threading.Thread(target=self.deliver, args=(self._outbox,), daemon=True).start()
-        return self._outbox
-
-    def deliver(self, outbox: queue.Queue[tuple[str, dict[str, str]] | None]) -> None:
-        while True:
-            item = outbox.get()
-            if item is None:
-                return
-            url, params = item
-            try:
-                requests.get(url, params=params, timeout=4)  # GetResponse waits 4 s
-            except requests.RequestException as exc:
-                logger.warning("GetResponse sandbox callback to %s failed: %s", url, exc)
-            finally:
-                outbox.task_done()
-
-    def action_deliveries(self, timeout: float = 10.0, **_: Any) -> dict[str, Any]:
-        """Wait until the queued callbacks are delivered (tests call this)."""
-        outbox = getattr(self, "_outbox", None)
-        deadline = time.time() + timeout
-        while outbox is not None and outbox.unfinished_tasks and time.time() < deadline:
-            self.lock.release()  # the receiver may call the API meanwhile
-            try:
-                time.sleep(0.02)
-            finally:
-                self.lock.acquire()
-        return {"pending": outbox.unfinished_tasks if outbox else 0}
 
     # https://apireference.getresponse.com/#operation/getCampaignList
     @route("GET", "/v3/campaigns")

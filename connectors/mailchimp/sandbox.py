@@ -36,10 +36,8 @@ import base64
 import hashlib
 import json
 import logging
-import queue
 import re
 import secrets
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -55,6 +53,7 @@ from connectors.sandbox import (
     route,
 )
 from connectors.sandbox.oauth import Denied, OAuthAnswers, OAuthEmulator
+from connectors.sandbox.outbox import Outbox
 from connectors.sandbox.synthetic import Person, people
 
 logger = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ def subscriber_hash(email: str) -> str:
 DEMO_CLIENT = {"client_id": "sandbox-demo-mailchimp", "client_secret": "sandbox-demo-secret"}
 
 
-class MailchimpEmulator(OAuthEmulator):
+class MailchimpEmulator(Outbox, OAuthEmulator):
     """Mailchimp accounts (one datacentre each), audiences, members, OAuth apps."""
 
     vendor = "mailchimp"
@@ -811,6 +810,13 @@ class MailchimpEmulator(OAuthEmulator):
             )
         return SandboxResponse.empty(204)
 
+    @staticmethod
+    def webhook_post(url: str, form: dict[str, str]) -> Any:
+        """One delivery: a form-encoded POST, as Mailchimp's (30 s timeout)."""
+        return lambda: requests.post(
+            url, data=form, timeout=30, headers={"User-Agent": "MailChimp"}
+        )
+
     def fire(self, audience: dict[str, Any], event: str, source: str, data: dict[str, str]) -> int:
         """Queue ``event`` for each webhook that wants it; how many were queued. Delivery
         is a form-encoded POST, as Mailchimp's, made after the action has answered and
@@ -821,40 +827,9 @@ class MailchimpEmulator(OAuthEmulator):
         queued = 0
         for hook in list(audience["webhooks"].values()):
             if hook["events"].get(event) and hook["sources"].get(source):
-                self.outbox().put((hook["url"], form))
+                self.deliver_later(hook["url"], self.webhook_post(hook["url"], form))
                 queued += 1
         return queued
-
-    def outbox(self) -> queue.Queue[tuple[str, dict[str, str]] | None]:
-        if getattr(self, "_outbox", None) is None:
-            self._outbox: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
-            threading.Thread(target=self.deliver, args=(self._outbox,), daemon=True).start()
-        return self._outbox
-
-    def deliver(self, outbox: queue.Queue[tuple[str, dict[str, str]] | None]) -> None:
-        while True:
-            item = outbox.get()
-            if item is None:
-                return
-            url, form = item
-            try:
-                requests.post(url, data=form, timeout=30, headers={"User-Agent": "MailChimp"})
-            except requests.RequestException as exc:
-                logger.warning("Mailchimp sandbox webhook to %s failed: %s", url, exc)
-            finally:
-                outbox.task_done()
-
-    def action_deliveries(self, timeout: float = 10.0, **_: Any) -> dict[str, Any]:
-        """Wait until the queued webhook deliveries are done (tests call this)."""
-        outbox = getattr(self, "_outbox", None)
-        deadline = time.time() + timeout
-        while outbox is not None and outbox.unfinished_tasks and time.time() < deadline:
-            self.lock.release()  # the receiver may call the API meanwhile
-            try:
-                time.sleep(0.02)
-            finally:
-                self.lock.acquire()
-        return {"pending": outbox.unfinished_tasks if outbox else 0}
 
     def event_data(self, audience: dict[str, Any], member: dict[str, Any]) -> dict[str, str]:
         data = {

@@ -43,7 +43,7 @@ def test_1_every_connect_form_answers_garbage_with_a_message(
         data[name] = "not a url\r\nX-Injected: 1"
     response = owner_client.post(reverse("web:app_connect", args=[vendor]), data)
     assert response.status_code == 400
-    assert 'class="errorlist' in response.content.decode()
+    assert 'class="error-summary"' in response.content.decode()  # errors shown once (point 15)
     assert not AppAuthorization.objects.filter(account=account).exists()
 
 
@@ -229,7 +229,7 @@ def test_17_approving_deletions_asks_first_with_what_and_how_many(
     page = owner_client.post(url, {"event": chosen, "decision": "approve"}).content.decode()
     assert engine_calls.calls == []
     assert "Approve 2 deletions?" in page
-    assert "Delete: 2 contacts in Acme newsletter" in page
+    assert "Delete: 2 contacts in Fake app · Acme newsletter" in page
     owner_client.post(url, {"event": chosen, "decision": "approve", "confirm": "1"})
     assert engine_calls.names() == ["review_deletions"]
 
@@ -366,7 +366,7 @@ def test_11_explain_on_a_record_whose_create_failed_says_why(
         reverse("web:record_explain", args=[connection.pk, link.pk])
     ).content.decode()
     assert "No rule matched" not in page
-    assert "The last attempt to write it failed (Fake crm → Fake news" in page
+    assert "The last attempt to write it failed (Fake app · Fake crm → Fake app · Fake news" in page
     assert "Everyone" in page  # the rule that sent it
     stats = owner_client.get(reverse("web:stats", args=[connection.pk])).content.decode()
     assert not re.search(r"contact\s*</t[dh]>\s*<t[dh][^>]*>\s*—", stats)
