@@ -22,17 +22,6 @@ from tests.fakes.connector import FakeApp, FakeConnector
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    """The pages remember vendor answers a few minutes by connection id; ids come again
-    in the next test's database, so each test starts with an empty cache."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(autouse=True)
 def web_apps(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FakeApp]]:
     """Vendor "fake" in the registry, with two fresh apps: "crm" and "news". Its connect
     form asks for the app's name (a non-secret setting) besides the API key."""
