@@ -357,7 +357,10 @@ class Hooks:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self.close()
+        except ConnectorError as error:  # what was asked is answered; only the goodbye failed
+            logger.warning("%s did not close cleanly: %s", type(self).__name__, error)
 
 
 class Connector(Hooks):

@@ -61,7 +61,8 @@ def receive(request: HttpRequest, vendor: str, token: str) -> HttpResponse:
     if authorization is None:
         return _not_found()
     try:
-        scopes = open_connector(authorization).parse_webhook(request)
+        with open_connector(authorization) as connector:
+            scopes = connector.parse_webhook(request)
     except AuthError:
         logger.warning(
             "Rejected a forged %s webhook for authorization %s", vendor, authorization.pk

@@ -534,9 +534,10 @@ class ConnectorViewSet(TenantViewSetMixin, viewsets.ViewSet):
                 scoped(AppAuthorization, self.account), pk=int(raw), vendor=vendor
             )
             try:
-                connector = open_connector(authorization, request.query_params.get("scope", ""))
-                data["scopes"] = [vars(scope) for scope in connector.scopes()]
-                data["fields"] = [vars(spec) for spec in connector.fields()]
+                chosen = request.query_params.get("scope", "")
+                with open_connector(authorization, chosen) as connector:
+                    data["scopes"] = [vars(scope) for scope in connector.scopes()]
+                    data["fields"] = [vars(spec) for spec in connector.fields()]
             except ConnectorError as exc:
                 raise VendorUnavailable(f"{data['label']}: {exc}") from exc
         return Response(s.ConnectorSerializer(data).data)

@@ -46,7 +46,8 @@ def run_check(authorization: AppAuthorization) -> ConnectorError | None:
     """Call the connector's ``check()``; the error it raised, or None when it passed.
     Works on an unsaved authorization too (the connect form checks before saving)."""
     try:
-        open_connector(authorization).check()
+        with open_connector(authorization) as connector:
+            connector.check()
     except ConnectorError as exc:
         return exc
     return None
@@ -95,13 +96,13 @@ def side_info(
     """Read fields / scopes / users of ``side`` from its connector (only what is asked)."""
     info = SideInfo(fields=[], scopes=[], users=[])
     try:
-        connector = open_connector(connection.authorization(side), connection.scope(side))
-        if fields:
-            info.fields = list(connector.fields())
-        if scopes:
-            info.scopes = list(connector.scopes())
-        if users:
-            info.users = list(connector.users())
+        with open_connector(connection.authorization(side), connection.scope(side)) as connector:
+            if fields:
+                info.fields = list(connector.fields())
+            if scopes:
+                info.scopes = list(connector.scopes())
+            if users:
+                info.users = list(connector.users())
     except ConnectorError as exc:
         info.error = str(exc)
     return info
@@ -110,7 +111,8 @@ def side_info(
 def authorization_scopes(authorization: AppAuthorization) -> tuple[list[Scope], str]:
     """The scopes an authorization offers, or the vendor's error message."""
     try:
-        return list(open_connector(authorization).scopes()), ""
+        with open_connector(authorization) as connector:
+            return list(connector.scopes()), ""
     except ConnectorError as exc:
         return [], str(exc)
 

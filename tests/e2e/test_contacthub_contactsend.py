@@ -183,6 +183,23 @@ def test_customer_data_crosses_both_ways(sandbox: SandboxControl, settings: Any)
     assert source.customers()[send_email]["base"]["firstName"]
 
 
+def test_the_pages_give_their_contactsend_tokens_back(
+    sandbox: SandboxControl, settings: Any
+) -> None:
+    """A connect check, the scopes and the fields read for a page borrow a token each and
+    give it back (the connector closed after use), as a run does."""
+    from sync.web.services import authorization_scopes, run_check, side_info
+
+    source = connect(sandbox, settings)
+    authorization = source.connection.authorization("b")
+    assert run_check(authorization) is None
+    scopes, error = authorization_scopes(authorization)
+    assert scopes and not error
+    assert side_info(source.connection, "b", fields=True).fields
+    live = sandbox.state("contactsend", source.send["api_key"])[source.send["api_key"]]
+    assert live["live_tokens"] == 0, "a page left its ContactSend token borrowed"
+
+
 # --- The source rules and the node's rights, through the connectors' hooks -----------------
 
 

@@ -194,7 +194,8 @@ def app_team_user(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("This app has no team users to choose from.")
     error = ""
     try:
-        users = open_connector(auth).users()
+        with open_connector(auth) as connector:
+            users = connector.users()
     except ConnectorError as exc:
         users, error = [], f"{cls.label} did not list its users: {exc}"
     another = request.GET.get("new") == "1" or request.POST.get("another") == "1"
