@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import configure_django  # noqa: E402  (after the path)
 
 
 @dataclass(frozen=True)
@@ -72,24 +73,6 @@ def floor_phases(n: int) -> dict[str, list[Phase]]:
     }
 
 
-def configure(db: str) -> None:
-    if db == "sqlite":
-        path = Path("/tmp/bench_floor.sqlite3")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    os.environ.setdefault("CONTACTSYNC_ENV", "test")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    if db == "postgres":
-        call_command("flush", interactive=False, verbosity=0)
-    call_command("migrate", verbosity=0)
-
-
 def side_calls(counts: dict[str, int]) -> tuple[int, int]:
     """(reads, writes) among a vendor's counted endpoints."""
     reads = sum(v for k, v in counts.items() if k.startswith(("GET ", "HEAD ")))
@@ -102,7 +85,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50, help="injected per call")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
-    configure(args.db)
+    configure_django("bench_floor" if args.db == "sqlite" else None, flush=args.db == "postgres")
     from django.conf import settings
 
     from connectors.sandbox.control import SandboxControl

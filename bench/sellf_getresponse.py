@@ -26,7 +26,6 @@ of both sides with nothing changed 3435 → 6.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -35,20 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def configure() -> None:
-    path = Path("/tmp/bench_sellf_getresponse.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    os.environ.setdefault("CONTACTSYNC_ENV", "test")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+from bench.common import configure_django  # noqa: E402  (after the path)
 
 
 def calls(control, vendor: str) -> int:  # type: ignore[no-untyped-def]
@@ -61,7 +47,7 @@ def main() -> None:
     parser.add_argument("--overlap", type=float, default=0.3, help="share of shared emails")
     parser.add_argument("--paced", action="store_true", help="keep Sellf's 20 requests/s")
     args = parser.parse_args()
-    configure()
+    configure_django("bench_sellf_getresponse")
     from django.conf import settings
 
     from connectors.sandbox.control import SandboxControl
