@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck install clean-var
+.PHONY: run test lint typecheck install clean-var messages compile-messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,15 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Translation catalogues (issue 19): `make messages` gathers the marked strings into
+# locale/*/LC_MESSAGES/django.po (needs GNU gettext); every install compiles them.
+messages: install
+	$(BIN)/python manage.py makemessages --locale it --locale pl --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+
+compile-messages: $(VENV)/.installed
+	$(BIN)/python bin/compile_messages.py
+
+install: $(VENV)/.installed compile-messages
 
 # The product on its embedded default: SQLite, django-q2 ORM broker, sandboxes, demo tenant.
 run: install
