@@ -14,5 +14,7 @@ urlpatterns = [
     path("hooks/<slug:vendor>/<str:token>/", hooks.receive, name="webhook"),
     path("oauth/", include("social_django.urls", namespace="social")),
     path("accounts/", include("django.contrib.auth.urls")),
+    # The header's language switcher posts to Django's set_language (``i18n/setlang/``).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("sync.web.urls")),
 ]

@@ -134,6 +134,20 @@ class TeamUser(models.Model):
         return self.role in (Role.OWNER, Role.ADMIN)
 
 
+class UserPreference(models.Model):
+    """What a person chose for themselves, whatever the account they work in: the
+    language of the pages (one of ``settings.LANGUAGES``), applied at every request
+    they make signed in (sync/language.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=10)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language}"
+
+
 class Health(TextChoices):
     UNKNOWN = "unknown", "Not checked yet"
     OK = "ok", "OK"
