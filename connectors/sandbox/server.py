@@ -391,6 +391,8 @@ class SandboxServer:
                     self.wfile.write(response.body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+            # WebDAV's, for CardDAV emulators (Google's CardDAV host).
+            do_PROPFIND = do_REPORT = do_MKCOL = do_OPTIONS = do_PROPPATCH = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("sandbox: " + format, *args)
