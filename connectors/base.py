@@ -391,6 +391,8 @@ class Connector(Hooks):
     oauth_instances: ClassVar[bool] = False
     # Form fields for api_key/password kinds: (name, label, secret?).
     auth_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = (("api_key", "API key", True),)
+    # Names among ``auth_fields`` that may be left empty (the rest are required).
+    optional_auth_fields: ClassVar[tuple[str, ...]] = ()
     # Further settings a tenant may set (beyond the non-secret auth fields). Everything
     # else in an authorization's settings is written by the platform only (e.g. what an
     # OAuth token answer said), never by the pages or the API.

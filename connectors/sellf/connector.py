@@ -93,11 +93,12 @@ STANDARD_FIELDS = [
 
 
 def api_url() -> str:
-    """Sellf's API base from Django settings (tests point it at the sandbox)."""
+    """Sellf's API base: the operator's ``SELLF_API_URL``, the emulator when sandboxes
+    are on (development, tests), else Sellf's own (connectors/endpoints.py)."""
     try:
-        from django.conf import settings
+        from connectors.endpoints import vendor_api_url
 
-        return str(getattr(settings, "SELLF_API_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL)
+        return vendor_api_url("SELLF_API_URL", DEFAULT_BASE_URL, "/sellf/v2")
     except ImportError:  # pragma: no cover - the connector outside Django
         return DEFAULT_BASE_URL
 
