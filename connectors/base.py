@@ -412,6 +412,11 @@ class Connector(Hooks):
         """The vendor's published limits per account (connectors/limits.py)."""
         return limits_of(cls.vendor)
 
+    def limits_key(self) -> str:
+        """What the vendor counts its limits against when that is not the authorization
+        (Sellf: one API key for a team's authorizations); "" for the authorization."""
+        return ""
+
     @classmethod
     def tenant_setting_names(cls) -> set[str]:
         """The settings keys a tenant may write (pages, API); hosts are never among them
