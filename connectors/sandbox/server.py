@@ -242,7 +242,8 @@ class SandboxServer:
         emulator = mount.emulator
         endpoint = emulator.endpoint(request)
         mount.count(endpoint)
-        is_write = request.method not in ("GET", "HEAD", "OPTIONS")
+        # WebDAV's PROPFIND and REPORT read (Google's CardDAV host).
+        is_write = request.method not in ("GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT")
         decision = mount.injector.decide(endpoint, is_write)
         limiter = mount.limiter
         key = emulator.rate_limit_key(request)
