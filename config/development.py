@@ -1,7 +1,9 @@
 """What `make run` configures in development so that every app of the catalogue can be
 connected without setting anything: each OAuth vendor's client and endpoints are its
 emulator's under SANDBOX_URL (the clients the emulators create at start, their ``demo``),
-and the CardDAV book is a local Radicale that bin/run starts.
+and the CardDAV book is a local Radicale that bin/run starts. Google's CardDAV host is the
+Google emulator's (connectors/google/sandbox.py), in front of a second user's book in
+that Radicale.
 
 config/settings.py applies these only when CONTACTSYNC_ENV is development and
 VENDOR_SANDBOXES is on (refused in production), and never over a variable the operator
@@ -32,6 +34,7 @@ def sandbox_settings(sandbox_url: str) -> list[tuple[str, str, str]]:
         ("GOOGLE_AUTH_URL", "GOOGLE_AUTH_URL", f"{base}/google/o/oauth2/v2/auth"),
         ("GOOGLE_TOKEN_URL", "GOOGLE_TOKEN_URL", f"{base}/google/token"),
         ("GOOGLE_USERINFO_URL", "GOOGLE_USERINFO_URL", f"{base}/google/v1/userinfo"),
+        ("GOOGLE_CARDDAV_URL", "GOOGLE_CARDDAV_URL", f"{base}/google/carddav/"),
         ("MAILCHIMP_CLIENT_ID", "SOCIAL_AUTH_MAILCHIMP_KEY", MAILCHIMP_CLIENT["client_id"]),
         (
             "MAILCHIMP_CLIENT_SECRET",

@@ -340,11 +340,10 @@ GOOGLE_TOKEN_URL = env.str("GOOGLE_TOKEN_URL", default="https://oauth2.googleapi
 GOOGLE_USERINFO_URL = env.str(
     "GOOGLE_USERINFO_URL", default="https://openidconnect.googleapis.com/v1/userinfo"
 )
-# Contactlab: ContactSend (SOAP) and Contacthub (REST); tests point them at the sandbox.
-CONTACTSEND_WSDL_URL = env.str(
-    "CONTACTSEND_WSDL_URL", default="https://soap.contactlab.it/soap/services?wsdl"
-)
-CONTACTHUB_API_URL = env.str("CONTACTHUB_API_URL", default="https://api.contactlab.it/hub/v1")
+# Contactlab: ContactSend (SOAP) and Contacthub (REST). Unset: Contactlab's own hosts, or
+# the emulators where VENDOR_SANDBOXES is on (connectors/endpoints.py).
+CONTACTSEND_WSDL_URL = env.str("CONTACTSEND_WSDL_URL", default="")
+CONTACTHUB_API_URL = env.str("CONTACTHUB_API_URL", default="")
 GOOGLE_CARDDAV_URL = env.str(
     "GOOGLE_CARDDAV_URL",
     default="https://www.googleapis.com/carddav/v1/principals/{email}/lists/default/",
@@ -439,7 +438,8 @@ LOGGING = {
     },
 }
 
-# --- Sellf (connectors/sellf): the API host is a setting, never tenant input (tests point
-# it at the sandbox); requests a second per API key (the Performance plan's 20; 0: off).
-SELLF_API_URL = env.str("SELLF_API_URL", default="https://api.sellf.io/v2")
+# --- Sellf (connectors/sellf): the API host is a setting, never tenant input (unset:
+# Sellf's own, or the emulator where VENDOR_SANDBOXES is on); requests a second per API
+# key (the Performance plan's 20; 0: off).
+SELLF_API_URL = env.str("SELLF_API_URL", default="")
 SELLF_RATE_LIMIT = env.float("SELLF_RATE_LIMIT", default=20.0)

@@ -391,6 +391,8 @@ class Connector(Hooks):
     oauth_instances: ClassVar[bool] = False
     # Form fields for api_key/password kinds: (name, label, secret?).
     auth_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = (("api_key", "API key", True),)
+    # Names among ``auth_fields`` that may be left empty (the rest are required).
+    optional_auth_fields: ClassVar[tuple[str, ...]] = ()
     # Further settings a tenant may set (beyond the non-secret auth fields). Everything
     # else in an authorization's settings is written by the platform only (e.g. what an
     # OAuth token answer said), never by the pages or the API.
@@ -409,6 +411,11 @@ class Connector(Hooks):
     def limits(cls) -> Limits:
         """The vendor's published limits per account (connectors/limits.py)."""
         return limits_of(cls.vendor)
+
+    def limits_key(self) -> str:
+        """What the vendor counts its limits against when that is not the authorization
+        (Sellf: one API key for a team's authorizations); "" for the authorization."""
+        return ""
 
     @classmethod
     def tenant_setting_names(cls) -> set[str]:

@@ -13,7 +13,9 @@ its line here. The seam (connectors/http.py) sends every request through a ``Gat
 - sharing (issue 18 point 1, "two connections on one account"): runs on one account
   register as holders of its key in a ``HolderStore`` (Redis when ``REDIS_URL`` is set,
   the database otherwise) and each takes an equal share of every limit. The key names
-  the authorization (``<vendor>:<pk>``, set by sync/vendors.py), never tenant input.
+  the authorization (``<vendor>:<pk>``, set by sync/vendors.py), never tenant input, or
+  what the connector's ``limits_key`` says the vendor counts against (Sellf: a digest of
+  the API key, which a team's authorizations share).
 
 A share is re-read at most every ``REFRESH_SECONDS`` and only by the thread that owns
 the seam (the run's thread; the pool threads of ``Connector.each`` only pass the local

@@ -24,9 +24,13 @@ The connectors take part through their hooks (connectors/base.py): ``start`` and
 ``resume`` are refused with the apps' own words when a connector's
 ``connection_problems`` objects (sync/setup.py), and once a connection starts, resumes or
 is confirmed, each side's ``on_start`` registers what its app needs (Mailchimp: the list
-webhook); when the last started connection reading a scope through an authorization is
-paused or deleted, ``on_stop`` undoes it. A hook's vendor error never blocks the
-transition: polling syncs all the same, and the outcome's message says so.
+webhook). That runs as a task (``tell_app``, queued through sync/tasks.py), never in the
+web request: Mailchimp checks the webhook's address while it is asked, which a server
+with one worker busy waiting could not answer. Its outcome is an ``AppCallback`` per
+side, shown on the dashboard. When the last started connection reading a scope through
+an authorization is paused or deleted, ``on_stop`` undoes it. A hook's vendor error
+never blocks the transition: polling syncs all the same, and the dashboard (and the
+outcome's message, when the task ran inline) says so.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from connectors.base import ConnectorError, Hooks
 from connectors.registry import connector_class
 from sync.models import (
     AppAuthorization,
+    AppCallback,
+    CallbackStatus,
     Connection,
     ConnectionState,
     Health,
@@ -296,21 +302,62 @@ def call_hook(
 
 def _tell_apps(outcome: Outcome, hook: str) -> Outcome:
     """Call ``hook`` on each side whose app has one: on_start always (it is idempotent),
-    on_stop only where no other started connection needs what it undoes."""
+    queued as a task; on_stop at once, only where no other started connection needs what
+    it undoes."""
     connection = outcome.connection
     for side in ("a", "b"):
         authorization, scope = connection.authorization(side), connection.scope(side)
         if not _hooked(authorization.vendor, hook):
             continue
-        if hook == "on_stop" and _still_started(authorization.pk, scope, connection.pk):
+        if hook == "on_stop":
+            if not _still_started(authorization.pk, scope, connection.pk):
+                call_hook(authorization, scope, hook)
             continue
-        error = call_hook(authorization, scope, hook)
-        if error and hook == "on_start":
+        _queue_on_start(connection, side)
+        done = AppCallback.objects.filter(connection=connection, side=side).first()
+        if done is not None and done.status == CallbackStatus.FAILED:  # the task ran inline
             outcome.message += (
-                f" {authorization.label} could not be asked to call back ({error}); "
+                f" {authorization.label} could not be asked to call back ({done.message}); "
                 "its changes still arrive at each poll."
             )
     return outcome
+
+
+def _record_callback(connection_id: int, side: str, status: str, message: str = "") -> None:
+    AppCallback.objects.update_or_create(
+        connection_id=connection_id, side=side, defaults={"status": status, "message": message}
+    )
+
+
+def _queue_on_start(connection: Connection, side: str) -> None:
+    """Queue ``tell_app`` for one side; shown as being registered until it has run."""
+    _record_callback(connection.pk, side, CallbackStatus.QUEUED)
+    try:
+        from sync.tasks import enqueue_on_start
+
+        enqueue_on_start(connection, side)
+    except Exception as exc:
+        logger.exception("could not queue on_start of connection %s side %s", connection.pk, side)
+        _record_callback(connection.pk, side, CallbackStatus.FAILED, str(exc) or "not queued")
+
+
+def tell_app(connection_id: int, side: str) -> str:
+    """The task: ask one side's app to call back (its connector's ``on_start``), if the
+    connection is still started (paused or deleted meanwhile, on_stop has had its turn),
+    and record the outcome. Idempotent, as on_start is. Returns the status."""
+    connection = (
+        Connection.objects.filter(pk=connection_id, state__in=RUNNABLE)
+        .select_related("a_authorization", "b_authorization")
+        .first()
+    )
+    if connection is None:
+        AppCallback.objects.filter(connection_id=connection_id, side=side).delete()
+        return "not started"
+    authorization, scope = connection.authorization(side), connection.scope(side)
+    error = call_hook(authorization, scope, "on_start")
+    status = CallbackStatus.FAILED if error else CallbackStatus.REGISTERED
+    _record_callback(connection_id, side, status, error)
+    return str(status)
 
 
 @receiver(post_delete, sender=Connection)

@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from encrypted_model_fields.fields import EncryptedTextField
 
 if TYPE_CHECKING:
@@ -1029,3 +1030,32 @@ class LimitHolder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ← {self.holder}"
+
+
+class CallbackStatus(TextChoices):
+    QUEUED = "queued", _("being registered")
+    REGISTERED = "registered", _("registered")
+    FAILED = "failed", _("not registered")
+
+
+class AppCallback(models.Model):
+    """Whether a side's app was asked to call back once its connection started (the
+    connector's ``on_start``: Mailchimp's audience webhook). The request runs as a task
+    (sync/tasks.py), since the vendor checks our address while it is asked; the dashboard
+    shows what became of it (sync/lifecycle.py)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="callbacks")
+    side = models.CharField(max_length=1, choices=Side.choices)
+    status = models.CharField(
+        max_length=12, choices=CallbackStatus.choices, default=CallbackStatus.QUEUED
+    )
+    message = models.TextField(blank=True, help_text="The app's refusal, when it refused")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "side"], name="app_callback_per_side"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id}{self.side}: {self.status}"

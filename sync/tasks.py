@@ -48,6 +48,24 @@ def enqueue_run(connection: Connection, trigger: str = Trigger.MANUAL, **options
     )
 
 
+def on_start_task(connection_id: int, side: str) -> str:
+    """The task that asks one side's app to call back (sync/lifecycle.py ``tell_app``)."""
+    from sync.lifecycle import tell_app
+
+    return tell_app(connection_id, side)
+
+
+def enqueue_on_start(connection: Connection, side: str) -> Any:
+    """Queue ``on_start_task`` (inline when django-q2 is synchronous, as in tests)."""
+    return async_task(
+        "sync.tasks.on_start_task",
+        connection.pk,
+        side,
+        task_name=f"on-start-{connection.pk}-{side}",
+        group=f"connection-{connection.pk}",
+    )
+
+
 def queue_run(connection: Connection, trigger: str, **options: Any) -> dict[str, Any]:
     """Queue a run of ``connection`` (``enqueue_run``) and name it when it exists
     already, which is always the case when tasks run inline, as in tests:

@@ -22,7 +22,8 @@ def open_connector(
 ) -> Connector:
     """A connector for ``authorization`` limited to ``scope``; it sets the seam's base URL
     and auth headers itself from the credentials. Its seam shares the vendor's limits
-    with every other run on the same authorization (connectors/limits.py)."""
+    with every other run on the same authorization, or on what the connector says the
+    vendor counts them against (``limits_key``; connectors/limits.py)."""
     cls = connector_class(authorization.vendor)
     credentials = Credentials(
         secrets=authorization.secrets,
@@ -31,7 +32,8 @@ def open_connector(
     )
     connector = cls(credentials, scope, http or Http())
     if authorization.pk:
-        connector.http.share(f"{authorization.vendor}:{authorization.pk}", default_store())
+        holder = connector.limits_key() or str(authorization.pk)
+        connector.http.share(f"{authorization.vendor}:{holder}", default_store())
     return connector
 
 

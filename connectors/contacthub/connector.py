@@ -20,7 +20,8 @@ Secret: ``token``; settings: ``workspace_id``, ``node_id`` (Settings -> Sources)
 "write", or both when empty). A node the source may only read is synced one way, from
 Contacthub, and one it may only write one way, into Contacthub: ``connection_problems``
 refuses any other direction, and ``push`` refuses to write into a read-only node. The
-API's address comes from Django's ``CONTACTHUB_API_URL``, never from the tenant.
+API's address comes from Django's ``CONTACTHUB_API_URL`` (else Contactlab's, or the emulator
+where sandboxes are on: connectors/endpoints.py), never from the tenant.
 
 ``connection_problems`` also applies the Contacthub <-> ContactSend source rules
 (connectors/contactlab_rules.py).
@@ -32,8 +33,6 @@ import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from django.conf import settings as django_settings
 
 from connectors import contactlab_rules
 from connectors.base import (
@@ -53,6 +52,7 @@ from connectors.base import (
     Scope,
 )
 from connectors.contacthub.client import DEFAULT_API_URL, MAX_PAGE_SIZE, ContacthubClient
+from connectors.endpoints import vendor_api_url
 
 if TYPE_CHECKING:
     from connectors.base import SetupReview
@@ -123,6 +123,7 @@ class ContacthubConnector(Connector):
             False,
         ),
     )
+    optional_auth_fields = ("node_access",)  # empty: both
     capabilities = Capabilities(
         delta=True, deletion_feed=True, batch_size=50, tags=True, subscription=True
     )
@@ -134,7 +135,7 @@ class ContacthubConnector(Connector):
         self.access = node_access(credentials)
         self.client = ContacthubClient(
             http,
-            base_url=getattr(django_settings, "CONTACTHUB_API_URL", DEFAULT_API_URL),
+            base_url=vendor_api_url("CONTACTHUB_API_URL", DEFAULT_API_URL, "/contacthub/hub/v1"),
             token=str(values.get("token") or ""),
             workspace=str(values.get("workspace_id") or ""),
             node=self.node,

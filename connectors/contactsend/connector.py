@@ -20,7 +20,8 @@ A run borrows one token and gives it back at its end (``close``: invalidateToken
 the engine calls once per run, failed and dry runs included.
 
 Secrets: ``api_key`` and ``user_key`` (issued by Contactlab). The scope is the userdb id.
-The WSDL's address comes from Django's ``CONTACTSEND_WSDL_URL``, never from the tenant.
+The WSDL's address comes from Django's ``CONTACTSEND_WSDL_URL`` (else Contactlab's, or the
+emulator where sandboxes are on: connectors/endpoints.py), never from the tenant.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ import hashlib
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-
-from django.conf import settings as django_settings
 
 from connectors.base import (
     AuthError,
@@ -56,6 +55,7 @@ from connectors.contactsend.client import (
     Source,
     Subscriber,
 )
+from connectors.endpoints import vendor_api_url
 
 if TYPE_CHECKING:
     from connectors.http import Http
@@ -117,7 +117,9 @@ class ContactSendConnector(Connector):
         super().__init__(credentials, scope, http)
         self.client = ContactSendClient(
             http,
-            wsdl_url=getattr(django_settings, "CONTACTSEND_WSDL_URL", DEFAULT_WSDL_URL),
+            wsdl_url=vendor_api_url(
+                "CONTACTSEND_WSDL_URL", DEFAULT_WSDL_URL, "/contactsend/soap/services?wsdl"
+            ),
             api_key=str(credentials.secrets.get("api_key") or ""),
             user_key=str(credentials.secrets.get("user_key") or ""),
         )

@@ -12,9 +12,17 @@
 
 The authorization-code flow is connectors/sandbox/oauth.py's (shared with Salesforce's and
 Mailchimp's emulators); this module says who is signed in, what they consent to, and how
-Google words its answers. There is no CardDAV here: tests put Radicale behind a bearer
-gateway that asks ``/tokeninfo`` whether a token may read contacts
-(connectors/carddav/tests/gateway.py).
+Google words its answers.
+
+- ``/carddav/…`` (www.googleapis.com/carddav): Google's CardDAV host, as a bearer-token
+  front of a real CardDAV server (``carddav_upstream``: Radicale, started by bin/run in
+  development and by the tests' ``radicale`` fixture). A request whose token this emulator
+  issued with the contacts scope, still live, is passed on with the upstream's Basic
+  credentials; anything else is 401, which is what makes the connector refresh. Radicale is
+  told the mount (``X-Script-Name``), so the hrefs it answers stay under this host. Every
+  Google account of the emulator reads the same upstream user's address books; the paths
+  are Radicale's below ``/google/carddav`` (``/google/carddav/<user>/<book>/``), not
+  Google's ``/carddav/v1/principals/<email>/lists/default/``.
 
 Followed from Google's web-server flow guide
 (https://developers.google.com/identity/protocols/oauth2/web-server): the parameters,
@@ -38,7 +46,10 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
+
+import requests
 
 from connectors.sandbox import SandboxRequest, SandboxResponse, route
 from connectors.sandbox.oauth import Denied, OAuthAnswers, OAuthEmulator
@@ -68,13 +79,37 @@ DEMO_CLIENT = {
 }
 
 
+# Google's CardDAV host, below the mount; what a CardDAV client sends that is passed on.
+CARDDAV_PREFIX = "/carddav"
+_PASSED_REQUEST_HEADERS = ("depth", "if-match", "if-none-match", "content-type", "accept")
+_PASSED_RESPONSE_HEADERS = ("ETag", "Content-Type", "Location", "DAV")
+UPSTREAM_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class CardDavUpstream:
+    """The CardDAV server behind ``/carddav``: its base URL and one user's credentials.
+    Kept out of ``state``: neither saved in the state file nor shown by the control API."""
+
+    url: str
+    username: str
+    password: str
+
+
 class GoogleEmulator(OAuthEmulator):
-    """Google accounts, OAuth clients and the tokens they were granted."""
+    """Google accounts, OAuth clients and the tokens they were granted, and Google's
+    CardDAV host in front of ``carddav_upstream``."""
 
     vendor = "google"
     answers = ANSWERS
     code_seconds = CODE_SECONDS
     code_prefix = "4/sandbox-"
+
+    def __init__(self) -> None:
+        # Not reset with the state: it is where the server's CardDAV book is, not a vendor's.
+        self.carddav_upstream: CardDavUpstream | None = None
+        self._upstream_session = requests.Session()
+        super().__init__()
 
     def reset(self) -> None:
         self.state = {
@@ -201,6 +236,73 @@ class GoogleEmulator(OAuthEmulator):
                 "expires_in": str(int(grant["expires"] - self.now())),
             }
         )
+
+    # --- CardDAV (www.googleapis.com/carddav), passed on to the upstream.
+
+    def is_carddav(self, request: SandboxRequest) -> bool:
+        return request.path == CARDDAV_PREFIX or request.path.startswith(CARDDAV_PREFIX + "/")
+
+    def endpoint(self, request: SandboxRequest) -> str:
+        if self.is_carddav(request):
+            return f"{request.method} {CARDDAV_PREFIX}/*"
+        return super().endpoint(request)
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """CardDAV requests are checked under the lock and passed on outside it (the
+        upstream may take its time); every other path is the OAuth emulator's."""
+        if not self.is_carddav(request):
+            return super().handle(request)
+        with self.lock:
+            grant = self.access(request) if request.header("authorization") else None
+            upstream = self.carddav_upstream
+        if grant is None or CARDDAV_SCOPE not in grant["scope"].split():
+            # https://developers.google.com/people/carddav: OAuth 2.0 bearer tokens only.
+            return SandboxResponse(
+                status=401,
+                body=b"Request had invalid authentication credentials.",
+                headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            )
+        if upstream is None:
+            return self.error(
+                503,
+                "No address book behind the sandbox's Google CardDAV host: `make run` starts "
+                "one (Radicale), tests the google_carddav fixture.",
+            )
+        return self.pass_on(request, upstream)
+
+    def pass_on(self, request: SandboxRequest, upstream: CardDavUpstream) -> SandboxResponse:
+        """One CardDAV request to the upstream, below the mount, as its user."""
+        mount = f"/{self.vendor}{CARDDAV_PREFIX}"
+        path = request.path[len(CARDDAV_PREFIX) :] or "/"
+        headers = {
+            name: request.headers[name]
+            for name in _PASSED_REQUEST_HEADERS
+            if name in request.headers
+        }
+        headers["X-Script-Name"] = mount  # Radicale answers hrefs under the mount
+        try:
+            answer = self._upstream_session.request(
+                request.method,
+                upstream.url + path,
+                params=request.query,
+                data=request.body,
+                headers=headers,
+                auth=(upstream.username, upstream.password),
+                allow_redirects=False,
+                timeout=UPSTREAM_TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            return self.error(502, f"the CardDAV book behind the sandbox is unreachable: {exc}")
+        return SandboxResponse(
+            status=answer.status_code,
+            body=answer.content,
+            headers={k: answer.headers[k] for k in _PASSED_RESPONSE_HEADERS if k in answer.headers},
+        )
+
+    def action_carddav(self, url: str, username: str, password: str) -> dict[str, Any]:
+        """Put the CardDAV server at ``url`` (as ``username``) behind ``/carddav``."""
+        self.carddav_upstream = CardDavUpstream(url.rstrip("/"), username, password)
+        return {"carddav": f"/{self.vendor}{CARDDAV_PREFIX}/", "upstream": url}
 
     # --- Control API.
 

@@ -242,7 +242,8 @@ class SandboxServer:
         emulator = mount.emulator
         endpoint = emulator.endpoint(request)
         mount.count(endpoint)
-        is_write = request.method not in ("GET", "HEAD", "OPTIONS")
+        # WebDAV's PROPFIND and REPORT read (Google's CardDAV host).
+        is_write = request.method not in ("GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT")
         decision = mount.injector.decide(endpoint, is_write)
         limiter = mount.limiter
         key = emulator.rate_limit_key(request)
@@ -391,6 +392,8 @@ class SandboxServer:
                     self.wfile.write(response.body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+            # WebDAV's, for CardDAV emulators (Google's CardDAV host).
+            do_PROPFIND = do_REPORT = do_MKCOL = do_OPTIONS = do_PROPPATCH = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("sandbox: " + format, *args)

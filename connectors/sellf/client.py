@@ -1,4 +1,5 @@
-"""Sellf API v2 over the HTTP seam: typed at the edge, errors classified, requests paced.
+"""Sellf API v2 over the HTTP seam: typed at the edge, errors classified. Its 20 requests
+a second per key are kept by the seam's gate (connectors/limits.py), not here.
 
 Docs: http://developers.sellfcrm.com/ (source: https://github.com/Sellf/docs, 2018; API v2).
 Everything vendor-specific about the wire lives here; connector.py turns what this
@@ -16,8 +17,6 @@ section 1), kept in this one place:
 from __future__ import annotations
 
 import email.utils
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +29,6 @@ from connectors.http import Http, parse_retry_after
 
 DEFAULT_BASE_URL = "https://api.sellf.io/v2"
 PAGE_SIZE = 50  # fixed by Sellf since May 2018 [doc]
-PLAN_RATE = 20.0  # requests a second on the Performance plan [doc]
 RATE_LIMIT_WAIT = 1.0  # seconds to wait on a 429 without Retry-After (OUR ASSUMPTION)
 STATUSES = ("lead", "prospect", "customer")  # prospect_status 0, 1, 2 [doc]
 
@@ -225,32 +223,10 @@ class CustomField:
         )
 
 
-class Pacer:
-    """At most ``rate`` requests a second per API key, across every connector of this
-    process (the limit is per token [doc]); ``rate`` 0 disables pacing."""
-
-    _lock = threading.Lock()
-    _next: dict[str, float] = {}
-
-    def __init__(self, key: str, rate: float) -> None:
-        self.key = key
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-
-    def __call__(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next.get(self.key, 0.0))
-            self._next[self.key] = at + self.interval
-        if at > now:
-            time.sleep(at - now)
-
-
 class SellfClient:
     """The calls the connector makes; every one through the seam ``http``."""
 
-    def __init__(self, http: Http, base_url: str, api_key: str, rate: float = PLAN_RATE) -> None:
+    def __init__(self, http: Http, base_url: str, api_key: str) -> None:
         self.http = http
         http.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         http.classify = classify
@@ -258,7 +234,6 @@ class SellfClient:
         http.session.headers["Api-Key"] = api_key
         http.session.headers["Accept"] = "application/json"
         http.session.headers["Content-Type"] = "application/json"
-        self.pace = Pacer(api_key[-12:], rate)
         # The vendor's clock at its last answer (the Date header), for read cursors.
         self.last_date: datetime | None = None
         http.on_response.append(self._remember_date)
@@ -271,7 +246,6 @@ class SellfClient:
         self.last_date = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        self.pace()
         return self.http.json(method, path, **kwargs)
 
     def page(self, path: str, params: dict[str, Any]) -> tuple[list[Any], bool]:

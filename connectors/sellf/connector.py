@@ -13,14 +13,17 @@ Record fields are keyed: Sellf's own person attributes (``first_name``, ``last_n
 missing), ``prospect_status`` (lead / prospect / customer), ``tags``, ``user_id`` (the
 owner) and ``custom:<key>`` per contact custom field.
 
-The API host is the Django setting ``SELLF_API_URL`` (never tenant input); pacing is
-``SELLF_RATE_LIMIT`` requests a second (0: off). Secret: ``api_key``.
+The API host is the Django setting ``SELLF_API_URL`` (never tenant input). Requests keep
+to ``SELLF_RATE_LIMIT`` a second (0: off) per API key through the seam's gate alone, shared
+by every authorization holding the key (``limits_key``). Secret: ``api_key``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +44,10 @@ from connectors.base import (
     VendorUser,
     each,
 )
+from connectors.limits import Limits, limits_of
 from connectors.sellf.client import (
     DEFAULT_BASE_URL,
     PERSON_TEXT,
-    PLAN_RATE,
     STATUSES,
     CustomField,
     Person,
@@ -93,22 +96,26 @@ STANDARD_FIELDS = [
 
 
 def api_url() -> str:
-    """Sellf's API base from Django settings (tests point it at the sandbox)."""
+    """Sellf's API base: the operator's ``SELLF_API_URL``, the emulator when sandboxes
+    are on (development, tests), else Sellf's own (connectors/endpoints.py)."""
     try:
-        from django.conf import settings
+        from connectors.endpoints import vendor_api_url
 
-        return str(getattr(settings, "SELLF_API_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL)
+        return vendor_api_url("SELLF_API_URL", DEFAULT_BASE_URL, "/sellf/v2")
     except ImportError:  # pragma: no cover - the connector outside Django
         return DEFAULT_BASE_URL
 
 
 def rate_limit() -> float:
+    """Requests a second per key: the operator's ``SELLF_RATE_LIMIT`` (plans differ; 0:
+    none), else the Performance plan's published 20 (connectors/limits.py)."""
+    published = limits_of("sellf").per_second
     try:
         from django.conf import settings
 
-        return float(getattr(settings, "SELLF_RATE_LIMIT", PLAN_RATE))
+        return float(getattr(settings, "SELLF_RATE_LIMIT", published))
     except ImportError:  # pragma: no cover
-        return PLAN_RATE
+        return published
 
 
 class SellfConnector(Connector):
@@ -137,16 +144,24 @@ class SellfConnector(Connector):
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         super().__init__(credentials, scope, http)
         api_key = str(credentials.secrets.get("api_key") or "")
-        rate = credentials.settings.get("rate_limit")  # benchmarks only, set in code
-        self.client = SellfClient(
-            http, api_url(), api_key, rate=float(rate) if rate is not None else rate_limit()
-        )
+        self.client = SellfClient(http, api_url(), api_key)
         picked = credentials.settings.get("user_id")
         self.user_id = int(picked) if picked not in (None, "", "all") else None
         self._custom: list[CustomField] | None = None
         self._companies: dict[int, str] | None = None
         # Tags of each person as this run read them: what the merge decided from.
         self._read_tags: dict[int, frozenset[str]] = {}
+
+    @classmethod
+    def limits(cls) -> Limits:
+        """Sellf's published limits at ``SELLF_RATE_LIMIT`` requests a second."""
+        return replace(limits_of(cls.vendor), per_second=rate_limit())
+
+    def limits_key(self) -> str:
+        """The limit is per API key [doc], and one key serves a whole team: every
+        authorization of a team user holding it shares one gate (a digest, not the key)."""
+        api_key = str(self.credentials.secrets.get("api_key") or "")
+        return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16] if api_key else ""
 
     @property
     def owner_filter(self) -> int | None:

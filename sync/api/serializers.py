@@ -149,8 +149,13 @@ class AuthorizationSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({"credentials": "This field is required."})
             return attrs
         # Connectors may read optional secrets beyond their form fields (e.g. a webhook
-        # secret), so extra names are kept; the form fields themselves are required.
-        expected = [name for name, _label, _secret in cls.auth_fields]
+        # secret), so extra names are kept; the form fields themselves are required
+        # unless the connector says one may be left empty.
+        expected = [
+            name
+            for name, _label, _secret in cls.auth_fields
+            if name not in cls.optional_auth_fields
+        ]
         missing = [name for name in expected if not credentials.get(name)]
         if missing:
             raise serializers.ValidationError(

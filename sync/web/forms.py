@@ -59,7 +59,10 @@ class AuthorizationForm(forms.Form):
             else:
                 self.setting_names.append(name)
                 self.fields[name] = forms.CharField(
-                    label=label, max_length=500, initial=settings.get(name, "")
+                    label=label,
+                    max_length=500,
+                    initial=settings.get(name, ""),
+                    required=name not in connector.optional_auth_fields,
                 )
         if authorization is not None:
             self.fields["label"].initial = authorization.label

@@ -132,3 +132,13 @@ def test_vendor_cannot_change(owner_api: APIClient, authorization: AppAuthorizat
     response = owner_api.patch(f"{URL}{authorization.pk}/", {"vendor": "other"}, format="json")
     assert response.status_code == 400
     assert "vendor" in response.json()
+
+
+def test_an_optional_credential_field_may_be_left_out(owner_api: APIClient) -> None:
+    """Contacthub's node_access is optional (empty: both); its other fields are not."""
+    body = {"vendor": "contacthub", "label": "Hub"}
+    fields = {"token": "t", "workspace_id": "w", "node_id": "n"}
+    response = owner_api.post(URL, {**body, "credentials": fields}, format="json")
+    assert response.status_code == 201, response.json()
+    response = owner_api.post(URL, {**body, "credentials": {"token": "t"}}, format="json")
+    assert response.json()["credentials"] == ["Contactlab Contacthub needs workspace_id, node_id."]

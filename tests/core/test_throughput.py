@@ -247,3 +247,23 @@ def test_runs_share_limits_by_authorization_never_by_what_a_tenant_typed(account
         f"getresponse:{second.pk}",
     ]
     assert all(g is not None and g.limits == VENDOR_LIMITS["getresponse"] for g in gates)
+
+
+@pytest.mark.django_db
+def test_a_sellf_teams_authorizations_share_the_limits_of_their_one_key(account: Any) -> None:
+    """Sellf counts its 20 a second per API key, and a team's key serves one
+    authorization per team user: their runs share one gate, keyed by a digest."""
+    from sync.models import AppAuthorization
+    from sync.vendors import open_connector
+
+    def authorization(user_id: str, key: str) -> AppAuthorization:
+        made = AppAuthorization(account=account, vendor="sellf", label=user_id)
+        made.secrets, made.settings = {"api_key": key}, {"user_id": user_id}
+        made.save()
+        return made
+
+    one, two = authorization("1", "team-key"), authorization("2", "team-key")
+    other = authorization("1", "another-team-key")
+    keys = [open_connector(a, "people").http.gate.key for a in (one, two, other)]  # type: ignore[union-attr]
+    assert keys[0] == keys[1] != keys[2]
+    assert keys[0].startswith("sellf:") and "team-key" not in keys[0]

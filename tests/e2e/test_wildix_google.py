@@ -1,5 +1,5 @@
 """Wildix phonebook ↔ Google Contacts (issue 16), end to end: Google's CardDAV host is the
-bearer gateway in front of a real Radicale, the authorization comes from the real OAuth
+sandbox's, in front of a real Radicale, the authorization comes from the real OAuth
 flow against the sandbox's Google emulator, the PBX is the sandbox's Wildix emulator. A
 number Google holds in national format reaches the phonebook in E.164; a rename in the
 phonebook reaches the card; the caller-ID lookup finds the caller in both apps."""
@@ -7,16 +7,15 @@ phonebook reaches the card; the caller-ID lookup finds the caller in both apps."
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 from django.test import Client
 from rest_framework.test import APIClient
 
-from connectors.carddav.tests.gateway import Gateway, gateway  # noqa: F401
 from connectors.carddav.tests.test_two_way import cards
 from connectors.google.tests.conftest import (  # noqa: F401
+    GoogleCardDav,
     google,
     google_carddav,
     make_google_account,
@@ -44,7 +43,7 @@ def pbx(sandbox: SandboxControl, settings: Any) -> dict[str, Any]:
 @pytest.fixture
 def connection(
     google: SandboxControl,  # noqa: F811
-    google_carddav: Gateway,  # noqa: F811
+    google_carddav: GoogleCardDav,  # noqa: F811
     owner_client: Client,
     account: Account,
     addressbook: str,
@@ -61,7 +60,7 @@ def connection(
         account=account,
         name="Google ↔ PBX",
         a_authorization=contacts,
-        a_scope=urlsplit(addressbook).path,
+        a_scope=google_carddav.scope(addressbook),
         b_authorization=wildix,
         b_scope=pbx["phonebooks"][0]["id"],
         default_phone_country="IT",

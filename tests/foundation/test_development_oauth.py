@@ -17,8 +17,12 @@ import json, django
 from django.conf import settings
 django.setup()
 names = ["SOCIAL_AUTH_SALESFORCE_KEY", "SALESFORCE_LOGIN_URL", "SOCIAL_AUTH_GOOGLE_KEY",
-         "GOOGLE_TOKEN_URL", "SOCIAL_AUTH_MAILCHIMP_KEY", "MAILCHIMP_API_URL_TEMPLATE"]
-print(json.dumps({name: getattr(settings, name) for name in names}))
+         "GOOGLE_TOKEN_URL", "GOOGLE_CARDDAV_URL", "SOCIAL_AUTH_MAILCHIMP_KEY",
+         "MAILCHIMP_API_URL_TEMPLATE"]
+found = {name: getattr(settings, name) for name in names}
+from connectors.sellf.connector import api_url
+found["sellf"] = api_url()  # the hosts of apps with no OAuth follow VENDOR_SANDBOXES
+print(json.dumps(found))
 """
 
 
@@ -35,8 +39,11 @@ def test_development_points_every_oauth_vendor_at_its_emulator(tmp_path: Path) -
         "SALESFORCE_LOGIN_URL": "http://127.0.0.1:8765/salesforce",
         "SOCIAL_AUTH_GOOGLE_KEY": "sandbox-demo.apps.googleusercontent.com",
         "GOOGLE_TOKEN_URL": "http://127.0.0.1:8765/google/token",
+        # Google's CardDAV host is the Google emulator's, in front of bin/run's Radicale.
+        "GOOGLE_CARDDAV_URL": "http://127.0.0.1:8765/google/carddav/",
         "SOCIAL_AUTH_MAILCHIMP_KEY": "sandbox-demo-mailchimp",
         "MAILCHIMP_API_URL_TEMPLATE": "http://127.0.0.1:8765/mailchimp/3.0",
+        "sellf": "http://127.0.0.1:8765/sellf/v2",
     }
 
 
@@ -56,5 +63,10 @@ def test_production_ignores_the_emulators(tmp_path: Path) -> None:
         ALLOWED_HOSTS="sync.example.com",
     )
     assert found["SOCIAL_AUTH_SALESFORCE_KEY"] == "" and found["SOCIAL_AUTH_GOOGLE_KEY"] == ""
+    assert found["GOOGLE_TOKEN_URL"] == "https://oauth2.googleapis.com/token"
+    assert found["GOOGLE_CARDDAV_URL"] == (
+        "https://www.googleapis.com/carddav/v1/principals/{email}/lists/default/"
+    )
     assert found["SALESFORCE_LOGIN_URL"] == "https://login.salesforce.com"
     assert found["MAILCHIMP_API_URL_TEMPLATE"] == "https://{dc}.api.mailchimp.com/3.0"
+    assert found["sellf"] == "https://api.sellf.io/v2"

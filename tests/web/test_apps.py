@@ -168,3 +168,29 @@ def test_oauth_app_hands_over_to_its_backend_with_the_pending_connect(
         "next": "/apps/",
         "instance": "sandbox",
     }
+
+
+def test_an_optional_field_may_be_left_empty_on_connect(
+    owner_client: Client, sandbox: Any, account: Any
+) -> None:
+    """Contacthub's node access: "read, write, or empty for both" (optional_auth_fields);
+    the API (sandbox's Contacthub, through VENDOR_SANDBOXES) is what the connect checks."""
+    hub = sandbox.create_account("contacthub", name="Hub")
+    response = owner_client.post(
+        reverse("web:app_connect", args=["contacthub"]),
+        {
+            "label": "Hub",
+            "token": hub["token"],
+            "workspace_id": hub["workspace_id"],
+            "node_id": hub["node_id"],
+            "node_access": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    auth = AppAuthorization.objects.get(account=account, vendor="contacthub")
+    assert auth.health == Health.OK and "node_access" not in auth.settings
+    # The other fields stay required.
+    refused = owner_client.post(
+        reverse("web:app_connect", args=["contacthub"]), {"label": "Hub 2", "token": "t"}
+    )
+    assert refused.status_code == 400 and b"This field is required" in refused.content

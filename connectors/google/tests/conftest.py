@@ -1,15 +1,15 @@
-"""Fixtures of the Google tests: the sandbox standing in for Google's OAuth endpoints,
-a Google account in it, and the personas, also when this folder is run on its own
-(tests/conftest.py then is not loaded)."""
+"""Fixtures of the Google tests: the sandbox standing in for Google's OAuth endpoints
+and CardDAV host, a Google account in it, and the personas, also when this folder is run
+on its own (tests/conftest.py then is not loaded)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-from connectors.carddav.tests.gateway import Gateway, gateway  # noqa: F401
 from connectors.sandbox.control import SandboxControl
 from tests.plugins.fake import fake_vendor  # noqa: F401
 from tests.plugins.personas import (  # noqa: F401
@@ -20,7 +20,7 @@ from tests.plugins.personas import (  # noqa: F401
     owner,
     owner_client,
 )
-from tests.plugins.radicale import addressbook, radicale  # noqa: F401
+from tests.plugins.radicale import RadicaleServer, addressbook, radicale  # noqa: F401
 from tests.plugins.sandbox import sandbox, sandbox_server  # noqa: F401
 
 CLIENT_ID = "contactsync-test.apps.googleusercontent.com"
@@ -40,24 +40,36 @@ def google(sandbox: SandboxControl, settings: Any) -> SandboxControl:  # noqa: F
     return sandbox
 
 
+@dataclass(frozen=True)
+class GoogleCardDav:
+    """The sandbox's Google CardDAV host, in front of the session's Radicale."""
+
+    url: str
+
+    def scope(self, book_url: str) -> str:
+        """The scope (path on Google's host) of a Radicale address book's URL."""
+        return urlsplit(self.url).path.rstrip("/") + urlsplit(book_url).path
+
+
+def google_carddav_host(google: SandboxControl, server: RadicaleServer) -> GoogleCardDav:
+    """Put ``server`` behind the sandbox's Google CardDAV host (connectors/google/
+    sandbox.py): a token is good there while the emulator says it grants the contacts."""
+    google.action(
+        "google", "carddav", url=server.url, username=server.username, password=server.password
+    )
+    return GoogleCardDav(google.vendor_url("google", "/carddav/"))
+
+
 @pytest.fixture
 def google_carddav(
     google: SandboxControl,
-    gateway: Gateway,  # noqa: F811
+    radicale: RadicaleServer,  # noqa: F811
     settings: Any,
-) -> Gateway:
-    """Google's CardDAV host is the gateway; a token is good while the emulator's
-    tokeninfo grants it the contacts scope."""
-
-    def may_read_contacts(token: str) -> bool:
-        info = requests.get(
-            google.vendor_url("google", "/tokeninfo"), params={"access_token": token}, timeout=10
-        )
-        return info.status_code == 200 and CARDDAV_SCOPE in info.json()["scope"].split()
-
-    gateway.accepts = may_read_contacts
-    settings.GOOGLE_CARDDAV_URL = f"{gateway.url}/"
-    return gateway
+) -> GoogleCardDav:
+    """Google's CardDAV host is the sandbox's, in front of the session's Radicale."""
+    host = google_carddav_host(google, radicale)
+    settings.GOOGLE_CARDDAV_URL = host.url
+    return host
 
 
 def make_google_account(control: SandboxControl, email: str = "ann@gmail.com") -> dict[str, Any]:

@@ -1,15 +1,14 @@
 """The Google Contacts connector's harness for the shared contract suite (tests/contract/).
 
-Google's CardDAV host is the bearer gateway in front of the session's Radicale
-(connectors/carddav/tests/gateway.py): it passes on the requests whose token the sandbox's
-Google emulator says may read contacts. The tokens come from a real authorization-code
+Google's CardDAV host is the sandbox's, in front of the session's Radicale
+(connectors/google/sandbox.py): it passes on the requests whose token the sandbox's
+Google emulator issued with the contacts scope. The tokens come from a real authorization-code
 exchange with that emulator, and a refresh goes to its token endpoint. Cards, seeding and
 faults are CardDAV's, so this is the CardDAV harness with Google's sign-in.
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,43 +16,44 @@ import pytest
 import requests
 
 from connectors.base import Connector, Credentials
-from connectors.carddav.tests.gateway import Gateway, running_gateway
 from connectors.carddav.tests.harness import CardDavHarness
 from connectors.google.connector import GoogleContactsConnector
-from connectors.google.oauth import CARDDAV_SCOPE, GoogleContactsOAuth
+from connectors.google.oauth import GoogleContactsOAuth
 from connectors.http import Http
 from connectors.sandbox.control import SandboxControl
 from tests.contract.harness import Harness, fast_http
 from tests.plugins.radicale import RadicaleServer
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, make_google_account
+from .conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    GoogleCardDav,
+    google_carddav_host,
+    make_google_account,
+)
 
 EMAIL = "contract@gmail.com"
 REDIRECT_URI = "http://127.0.0.1/complete/google/"
 
 
 class GoogleHarness(CardDavHarness):
-    """One empty address book behind the gateway, signed in as a sandbox Google account;
-    the connector pages at ``page_size`` cards."""
+    """One empty address book behind the sandbox's Google CardDAV host, signed in as a
+    sandbox Google account; the connector pages at ``page_size`` cards."""
 
     vendor = "google"
 
-    def __init__(self, radicale: RadicaleServer, google: SandboxControl, gateway: Gateway) -> None:
+    def __init__(
+        self, radicale: RadicaleServer, google: SandboxControl, host: GoogleCardDav
+    ) -> None:
         super().__init__(radicale)
         self.google = google
-        self.gateway = gateway
-        gateway.accepts = self.may_read_contacts
+        self.host = host
         make_google_account(google, EMAIL)
         self.tokens = self.authorize()
 
-    def may_read_contacts(self, token: str) -> bool:
-        """The gateway's test of a bearer token: Google's tokeninfo grants it CardDAV."""
-        info = requests.get(
-            self.google.vendor_url("google", "/tokeninfo"),
-            params={"access_token": token},
-            timeout=10,
-        )
-        return info.status_code == 200 and CARDDAV_SCOPE in info.json()["scope"].split()
+    @property
+    def scope(self) -> str:
+        return self.host.scope(self.addressbook)
 
     def authorize(self) -> dict[str, str]:
         """The web-server flow without a browser: consent, then trade the code for tokens."""
@@ -98,23 +98,21 @@ class GoogleHarness(CardDavHarness):
         return self.signed_in(self.tokens, http)
 
     def bad_connector(self) -> Connector:
-        # Neither token was issued: the gateway rejects the access token, the emulator
+        # Neither token was issued: the CardDAV host rejects the access token, the emulator
         # the refresh token (invalid_grant), so check() ends in AuthError.
         return self.signed_in({"access_token": "ya29.forged", "refresh_token": "1//forged"})
 
 
 def make_harness(request: pytest.FixtureRequest) -> Harness:
-    """Factory named in tests/contract/harnesses.py. Google's CardDAV host is a gateway
-    started for this test; the Django settings point the preset's URLs and OAuth client
-    at the gateway and the emulator until the test ends."""
+    """Factory named in tests/contract/harnesses.py. Google's CardDAV host is the
+    sandbox's, in front of the session's Radicale; the Django settings point the preset's
+    URLs and OAuth client at the emulator until the test ends."""
     radicale: RadicaleServer = request.getfixturevalue("radicale")
     google: SandboxControl = request.getfixturevalue("sandbox")
     settings: Any = request.getfixturevalue("settings")
-    stack = ExitStack()
-    request.addfinalizer(stack.close)
-    gateway = stack.enter_context(running_gateway(radicale))
-    settings.GOOGLE_CARDDAV_URL = f"{gateway.url}/"
+    host = google_carddav_host(google, radicale)
+    settings.GOOGLE_CARDDAV_URL = host.url
     settings.GOOGLE_TOKEN_URL = google.vendor_url("google", "/token")
     settings.SOCIAL_AUTH_GOOGLE_KEY = CLIENT_ID
     settings.SOCIAL_AUTH_GOOGLE_SECRET = CLIENT_SECRET
-    return GoogleHarness(radicale, google, gateway)
+    return GoogleHarness(radicale, google, host)

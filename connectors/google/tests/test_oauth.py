@@ -18,20 +18,19 @@ from django.urls import reverse
 from social_django.models import UserSocialAuth
 
 from connectors.carddav.connector import PRESETS
-from connectors.carddav.tests.gateway import Gateway
 from connectors.google.connector import GoogleContactsConnector
 from connectors.sandbox.control import SandboxControl
 from sync.models import Account, AppAuthorization, Health, Role, TeamUser
 from sync.vendors import open_connector
 from sync.web.tenant import SESSION_KEY
 
-from .conftest import CARDDAV_SCOPE, CLIENT_ID, make_google_account
+from .conftest import CARDDAV_SCOPE, CLIENT_ID, GoogleCardDav, make_google_account
 
 
 @pytest.fixture(autouse=True)
-def reachable_address_book(google_carddav: Gateway, addressbook: str) -> None:
+def reachable_address_book(google_carddav: GoogleCardDav, addressbook: str) -> None:
     """A connect checks the address book (connectors/oauth_common.py): Google's CardDAV
-    host is the gateway in front of Radicale, holding one book."""
+    host is the sandbox's, in front of Radicale, holding one book."""
 
 
 def begin(client: Client) -> str:
@@ -102,7 +101,7 @@ def test_the_authorization_opens_the_google_connector_on_the_accounts_address_bo
 ) -> None:
     make_google_account(google, "ann@gmail.com")
     authorize(owner_client)
-    # Google's own host, as in production (the connect itself reached the gateway's book).
+    # Google's own host, as in production (the connect itself reached the sandbox's book).
     settings.GOOGLE_CARDDAV_URL = PRESETS["google"].url
     connector = open_connector(AppAuthorization.objects.get(account=account, vendor="google"))
     assert isinstance(connector, GoogleContactsConnector)

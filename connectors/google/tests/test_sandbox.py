@@ -86,3 +86,62 @@ def test_a_refresh_gives_a_new_access_token_only(google: SandboxControl) -> None
     google.action("google", "revoke", account="ann@gmail.com")
     revoked = token(google, grant_type="refresh_token", refresh_token=granted["refresh_token"])
     assert revoked.status_code == 400 and revoked.json()["error"] == "invalid_grant"
+
+
+# --- Google's CardDAV host (the emulator's, in front of Radicale).
+
+PROPFIND = (
+    '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:current-user-principal/>'
+    "</D:prop></D:propfind>"
+)
+
+
+def carddav(google: SandboxControl, access_token: str, path: str = "/") -> requests.Response:
+    return requests.request(
+        "PROPFIND",
+        google.vendor_url("google", "/carddav" + path),
+        data=PROPFIND,
+        headers={"Authorization": f"Bearer {access_token}", "Depth": "0"},
+        timeout=10,
+    )
+
+
+def access_token(google: SandboxControl, scope: str = "") -> str:
+    extra = {"scope": scope} if scope else {}
+    answer = exchange(google, consent(google, **extra)["code"][0])
+    return str(answer.json()["access_token"])
+
+
+def test_the_carddav_host_passes_a_contacts_token_on_to_radicale_under_its_mount(
+    google: SandboxControl, google_carddav: Any, radicale: Any
+) -> None:
+    make_google_account(google)
+    answer = carddav(google, access_token(google))
+    assert answer.status_code == 207, answer.text
+    # Radicale's principal of its user, as an href on Google's host (not Radicale's).
+    assert f"<href>/google/carddav/{radicale.username}/</href>" in answer.text
+    assert google.requests("google")["endpoints"]["PROPFIND /carddav/*"] == 1
+
+
+def test_the_carddav_host_refuses_tokens_it_did_not_issue_for_the_contacts(
+    google: SandboxControl, google_carddav: Any
+) -> None:
+    make_google_account(google)
+    without_contacts = access_token(google, scope="openid email")
+    for token_value in ("ya29.forged", without_contacts, ""):
+        answer = carddav(google, token_value)
+        assert answer.status_code == 401, token_value
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    expired = access_token(google)
+    assert carddav(google, expired).status_code == 207
+    google.action("google", "expire_tokens", account="ann@gmail.com")
+    assert carddav(google, expired).status_code == 401
+
+
+def test_the_carddav_host_without_a_book_behind_it_says_so(
+    google: SandboxControl, sandbox_server: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(sandbox_server.mounts["google"].emulator, "carddav_upstream", None)
+    make_google_account(google)
+    answer = carddav(google, access_token(google))
+    assert answer.status_code == 503 and "make run" in answer.json()["error_description"]

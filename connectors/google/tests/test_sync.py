@@ -1,18 +1,15 @@
 """A Google Contacts authorization made by the real OAuth flow, syncing with the fake app
-through the real engine: Google's CardDAV host is the bearer gateway in front of Radicale,
-which accepts exactly the tokens the sandbox's Google emulator says may read contacts, and
+through the real engine: Google's CardDAV host is the sandbox's, in front of Radicale,
+which accepts exactly the tokens the sandbox's Google emulator issued for the contacts, and
 the connector refreshes at the emulator's token endpoint."""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 from django.test import Client
 
 from connectors.carddav.connector import FIELDS
-from connectors.carddav.tests.gateway import Gateway
 from connectors.carddav.tests.test_two_way import ANN, cards
 from connectors.sandbox.control import SandboxControl
 from sync.engine import run_connection
@@ -27,7 +24,7 @@ from tests.fakes.connections import connection_with_fake
 from tests.fakes.connector import FakeApp, FakeConnector
 from tests.plugins.radicale import RadicaleServer
 
-from .conftest import make_google_account
+from .conftest import GoogleCardDav, make_google_account
 from .test_oauth import authorize
 
 
@@ -39,7 +36,7 @@ def fake_b(fake_vendor: type[FakeConnector]) -> FakeApp:
 @pytest.fixture
 def connection(
     google: SandboxControl,
-    google_carddav: Gateway,
+    google_carddav: GoogleCardDav,
     owner_client: Client,
     account: Account,
     addressbook: str,
@@ -50,7 +47,7 @@ def connection(
     authorize(owner_client)
     a = AppAuthorization.objects.get(account=account, vendor="google")
     return connection_with_fake(
-        account, a, FIELDS, fake_b, a_scope=urlsplit(addressbook).path, name="Google ↔ fake"
+        account, a, FIELDS, fake_b, a_scope=google_carddav.scope(addressbook), name="Google ↔ fake"
     )
 
 

@@ -14,7 +14,7 @@ from responses import matchers
 
 from connectors.base import AuthError, Change, ConnectorError, Credentials, RateLimited
 from connectors.http import Http
-from connectors.sellf.client import Pacer, parse_time
+from connectors.sellf.client import parse_time
 from connectors.sellf.connector import SellfConnector
 
 API = "https://api.sellf.io/v2"
@@ -31,9 +31,7 @@ def waits() -> list[float]:
 
 
 def build(waits: list[float], scope: str = "people", user_id: Any = 4) -> SellfConnector:
-    credentials = Credentials(
-        secrets={"api_key": "k-123"}, settings={"user_id": user_id, "rate_limit": 0}
-    )
+    credentials = Credentials(secrets={"api_key": "k-123"}, settings={"user_id": user_id})
     http = Http(retries=2, backoff=0.01, max_wait=30, sleep=waits.append)
     return SellfConnector(credentials, scope, http)
 
@@ -285,14 +283,21 @@ def test_a_person_with_a_malformed_id_is_refused_at_the_edge(connector: SellfCon
         list(connector.fetch(None))
 
 
-def test_requests_are_paced_to_twenty_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    slept: list[float] = []
-    monkeypatch.setattr("connectors.sellf.client.time.sleep", slept.append)
-    monkeypatch.setattr("connectors.sellf.client.time.monotonic", lambda: 1000.0)
-    pace = Pacer("unit-test-key", 20.0)
-    for _ in range(3):
-        pace()
-    assert slept == pytest.approx([0.05, 0.10])
+def test_the_seams_gate_alone_paces_at_sellf_rate_limit(settings: Any) -> None:
+    """One pacer: the gate of connectors/limits.py, at SELLF_RATE_LIMIT a second."""
+    settings.SELLF_RATE_LIMIT = 20.0
+    assert build([]).http.gate.limits.per_second == 20.0  # type: ignore[union-attr]
+    settings.SELLF_RATE_LIMIT = 0  # off
+    assert build([]).http.gate.limits.per_second == 0  # type: ignore[union-attr]
+
+
+def test_authorizations_holding_one_key_share_its_limits() -> None:
+    """Sellf counts per API key, and a team's authorizations (one per team user) hold the
+    same key: they share one gate key, a digest that does not show the key."""
+    a, b = build([], user_id=4), build([], user_id=5)
+    other = SellfConnector(Credentials({"api_key": "k-456"}, {}), "people", Http())
+    assert a.limits_key() == b.limits_key() != other.limits_key()
+    assert "k-123" not in a.limits_key()
 
 
 @responses.activate

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
@@ -39,6 +41,13 @@ class Command(BaseCommand):
             "--no-demo", action="store_true", help="Do not create the demo accounts."
         )
         parser.add_argument(
+            "--google-carddav",
+            default=os.environ.get("SANDBOX_GOOGLE_CARDDAV", ""),
+            help="The CardDAV server behind the Google emulator's CardDAV host, as "
+            "http://user:password@host:port/ (default $SANDBOX_GOOGLE_CARDDAV, which bin/run "
+            "sets to its Radicale; an environment variable keeps the password out of ps).",
+        )
+        parser.add_argument(
             "--strict",
             action="store_true",
             help="Refuse whatever the vendors would refuse (connectors/sandbox/emulator.py).",
@@ -55,6 +64,13 @@ class Command(BaseCommand):
             demo=not options["no_demo"],
             strict=options["strict"],
         )
+        if options["google_carddav"] and "google" in server.mounts:
+            upstream = urlsplit(options["google_carddav"])
+            server.mounts["google"].emulator.action_carddav(  # type: ignore[attr-defined]
+                url=upstream._replace(netloc=upstream.netloc.rpartition("@")[2]).geturl(),
+                username=unquote(upstream.username or ""),
+                password=unquote(upstream.password or ""),
+            )
         # SIGTERM (bin/run stopping its children) ends like Ctrl-C: state saved on the way out.
         signal.signal(signal.SIGTERM, _interrupt)
         vendors = ", ".join(sorted(server.mounts)) or "none"

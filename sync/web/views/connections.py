@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from sync import lifecycle
 from sync.models import (
+    CallbackStatus,
     Connection,
     ConnectionState,
     EventAction,
@@ -90,10 +91,17 @@ def progress_context(connection: Connection) -> dict[str, Any]:
     # Started, and its first run not begun yet: queued (or waiting for the retry the
     # dispatcher makes), so the page keeps asking until the run appears.
     waiting = not running and connection.state == ConnectionState.INITIAL_SYNC
+    # Whether each side's app calls back (on_start, a task): followed until it is known.
+    callbacks = [
+        {"label": describe.side_label(connection, c.side), "status": c.status, "message": c.message}
+        for c in connection.callbacks.order_by("side")
+    ]
+    registering = any(c["status"] == CallbackStatus.QUEUED for c in callbacks)
     return {
         "connection": connection,
         "run": run,
-        "live": running or waiting,
+        "callbacks": callbacks,
+        "live": running or waiting or registering,
         "waiting": waiting,
         "phases": phases,
         "overall": round(overall * 100),
