@@ -11,6 +11,8 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from sync import lifecycle
@@ -31,10 +33,10 @@ from sync.web.views.common import get_connection, side_labels
 
 # Phases of a run in order, with the words the progress bar uses.
 PHASES: list[tuple[str, str]] = [
-    ("list_a", "Reading side A"),
-    ("list_b", "Reading side B"),
-    ("check", "Checking the changes"),
-    ("write", "Writing"),
+    ("list_a", _("Reading side A")),
+    ("list_b", _("Reading side B")),
+    ("check", _("Checking the changes")),
+    ("write", _("Writing")),
 ]
 LIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 # Events that are not real changes: the dry run's and the ones awaiting a decision.
@@ -188,7 +190,10 @@ def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("web:connection", pk=connection.pk)
     if outcome.queue_error:
-        messages.error(request, f"The run could not be started: {outcome.queue_error}")
+        messages.error(
+            request,
+            gettext("The run could not be started: %(error)s") % {"error": outcome.queue_error},
+        )
     messages.success(request, outcome.message)
     return redirect("web:connection", pk=connection.pk)
 
@@ -236,7 +241,11 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         name = connection.name
         connection.delete()
-        messages.success(request, f"“{name}” is deleted. No contact was changed in either app.")
+        messages.success(
+            request,
+            gettext("“%(name)s” is deleted. No contact was changed in either app.")
+            % {"name": name},
+        )
         return redirect("web:connections")
     return render(request, "web/connection_delete.html", {"connection": connection})
 
@@ -253,14 +262,51 @@ def run_summary(run: SyncRun) -> str:
     """One line of a run's counts, e.g. "A → B: 3 create, 1 update"; an undo says what
     it wrote back (it keeps no counts per action, only its writes)."""
     if run.trigger == Trigger.UNDO:
-        undone = f"Undid run {run.undo_of_id}" if run.undo_of_id else "Undo"
-        return f"{undone}: {run.writes} write{'s' if run.writes != 1 else ''} put back"
+        values = {"run": run.undo_of_id, "count": run.writes}
+        if run.undo_of_id:
+            return (
+                ngettext(
+                    "Undid run %(run)s: %(count)d write put back",
+                    "Undid run %(run)s: %(count)d writes put back",
+                    run.writes,
+                )
+                % values
+            )
+        return (
+            ngettext(
+                "Undo: %(count)d write put back", "Undo: %(count)d writes put back", run.writes
+            )
+            % values
+        )
     parts = []
     for direction, actions in (run.counts or {}).items():
         if isinstance(actions, dict):
-            inner = ", ".join(f"{n} {a}" for a, n in actions.items() if n)
+            inner = ", ".join(_action_count(a, n) for a, n in actions.items() if n)
             if inner:
                 parts.append(f"{direction.replace('_to_', ' → ').upper()}: {inner}")
     if not parts and run.writes:
-        return f"{run.writes} write{'s' if run.writes != 1 else ''}"
-    return "; ".join(parts) or "no changes"
+        return ngettext("%(count)d write", "%(count)d writes", run.writes) % {"count": run.writes}
+    return "; ".join(parts) or gettext("no changes")
+
+
+def _action_count(action: str, n: int) -> str:
+    """ "3 create": a count of one journal action, in the run summary's words (English
+    keeps the action's key as the noun; the catalogues give each language its plural)."""
+    counted: dict[str, str] = {
+        EventAction.CREATE: ngettext("%(count)d create", "%(count)d create", n),
+        EventAction.UPDATE: ngettext("%(count)d update", "%(count)d update", n),
+        EventAction.DELETE: ngettext("%(count)d delete", "%(count)d delete", n),
+        EventAction.TRASH: ngettext("%(count)d trash", "%(count)d trash", n),
+        EventAction.REMOVE_FROM_LIST: ngettext(
+            "%(count)d remove_from_list", "%(count)d remove_from_list", n
+        ),
+        EventAction.MARK: ngettext("%(count)d mark", "%(count)d mark", n),
+        EventAction.TAG: ngettext("%(count)d tag", "%(count)d tag", n),
+        EventAction.UNSUBSCRIBE: ngettext("%(count)d unsubscribe", "%(count)d unsubscribe", n),
+        EventAction.SKIP: ngettext("%(count)d skip", "%(count)d skip", n),
+        EventAction.CONFLICT: ngettext("%(count)d conflict", "%(count)d conflict", n),
+        EventAction.ERROR: ngettext("%(count)d error", "%(count)d error", n),
+        EventAction.UNDO: ngettext("%(count)d undo", "%(count)d undo", n),
+    }
+    words = counted.get(action)
+    return words % {"count": n} if words else f"{n} {action}"
