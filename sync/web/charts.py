@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.utils.formats import date_format
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 # Event actions grouped into what the chart shows, with each series' colour.
 SERIES: list[tuple[str, str, str]] = [
-    ("created", _("Created"), "#16a34a"),
-    ("updated", _("Updated"), "#2563eb"),
-    ("deleted", _("Deleted"), "#9333ea"),
-    ("errors", _("Errors"), "#dc2626"),
+    ("created", pgettext_lazy("chart series", "Created"), "#16a34a"),
+    ("updated", pgettext_lazy("chart series", "Updated"), "#2563eb"),
+    ("deleted", pgettext_lazy("chart series", "Deleted"), "#9333ea"),
+    ("errors", pgettext_lazy("chart series", "Errors"), "#dc2626"),
 ]
 CATEGORY_OF_ACTION = {
     "create": "created",

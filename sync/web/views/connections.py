@@ -305,7 +305,7 @@ def _action_count(action: str, n: int) -> str:
         EventAction.UNSUBSCRIBE: ngettext("%(count)d unsubscribe", "%(count)d unsubscribe", n),
         EventAction.SKIP: ngettext("%(count)d skip", "%(count)d skip", n),
         EventAction.CONFLICT: ngettext("%(count)d conflict", "%(count)d conflict", n),
-        EventAction.ERROR: ngettext("%(count)d error", "%(count)d error", n),
+        EventAction.ERROR: ngettext("%(count)d error", "%(count)d errors", n),
         EventAction.UNDO: ngettext("%(count)d undo", "%(count)d undo", n),
     }
     words = counted.get(action)
