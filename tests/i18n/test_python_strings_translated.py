@@ -192,3 +192,23 @@ def test_api_refusal_answers_in_english_whatever_the_browser_asks(
 
     assert response.status_code == 409
     assert response.json()["detail"] == "This connection is paused already."
+
+
+def test_dashboard_names_the_last_runs_skip_reasons_in_polish(
+    member_client: Client, connection: Connection
+) -> None:
+    SyncRun.objects.create(
+        connection=connection,
+        trigger="manual",
+        status="succeeded",
+        match_summary={"skipped": {"no email": 2, "out of scope": 1}},
+    )
+
+    page = text_of(
+        member_client.get(
+            reverse("web:connection", args=[connection.pk]), HTTP_ACCEPT_LANGUAGE="pl"
+        ).content.decode()
+    )
+
+    assert "Brak adresu e-mail: 2" in page
+    assert "Poza zakresem: 1" in page
