@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -212,3 +213,18 @@ def test_dashboard_names_the_last_runs_skip_reasons_in_polish(
 
     assert "Brak adresu e-mail: 2" in page
     assert "Poza zakresem: 1" in page
+
+
+def test_invitation_mail_is_written_in_the_inviters_italian(owner_client: Client) -> None:
+    response = owner_client.post(
+        reverse("web:team"),
+        {"email": "dan@acme.test", "role": "member"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="it",
+    )
+
+    assert "È stato inviato un invito a dan@acme.test." in text_of(response.content.decode())
+    sent = mail.outbox[-1]
+    assert sent.subject == "Sei invitato in Acme"
+    assert sent.body.startswith("alice ti invita a unirti a Acme con il ruolo: membro.")
+    assert "Accetta entro 14 giorni: http://testserver/invitations/" in sent.body
