@@ -95,6 +95,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -124,6 +126,8 @@ class TeamUser(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("team user")
+        verbose_name_plural = _("team users")
         constraints = [
             models.UniqueConstraint(fields=["account", "user"], name="one_membership_per_account")
         ]
@@ -178,6 +182,8 @@ class AppAuthorization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("app authorization")
+        verbose_name_plural = _("app authorizations")
         ordering = ["label"]
 
     def __str__(self) -> str:
@@ -382,6 +388,8 @@ class Connection(models.Model):
     objects = ConnectionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
         ordering = ["name"]
         indexes = [models.Index(fields=["state", "next_run_at"], name="connection_due")]
 
@@ -457,6 +465,8 @@ class Rule(models.Model):
     enabled = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
         ordering = ["connection", "direction", "order", "pk"]
 
     def __str__(self) -> str:
@@ -512,6 +522,10 @@ class RuleFilter(models.Model):
     value = models.CharField(max_length=500, blank=True)
     negate = models.BooleanField(default=False)
 
+    class Meta:
+        verbose_name = _("rule filter")
+        verbose_name_plural = _("rule filters")
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.field} {self.operator} {self.value}".strip()
 
@@ -536,6 +550,10 @@ class RuleAction(models.Model):
     field = models.CharField(max_length=200, blank=True)
     value = models.CharField(max_length=500, blank=True)
     revert_on_leave = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("rule action")
+        verbose_name_plural = _("rule actions")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.field} {self.value}".strip()
@@ -575,6 +593,8 @@ class FieldMapping(models.Model):
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("field mapping")
+        verbose_name_plural = _("field mappings")
         ordering = ["connection", "order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -611,6 +631,8 @@ class UserLink(models.Model):
     auto = models.BooleanField(default=True, help_text=_("Linked automatically by email or name"))
 
     class Meta:
+        verbose_name = _("user link")
+        verbose_name_plural = _("user links")
         constraints = [
             models.UniqueConstraint(fields=["connection", "a_user_id"], name="one_link_per_a_user"),
             models.UniqueConstraint(fields=["connection", "b_user_id"], name="one_link_per_b_user"),
@@ -678,6 +700,8 @@ class RecordLink(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("record link")
+        verbose_name_plural = _("record links")
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "entity", "a_id"],
@@ -845,6 +869,8 @@ class SyncRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["connection", "-created_at"], name="run_recent")]
 
@@ -922,6 +948,8 @@ class SyncEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("sync event")
+        verbose_name_plural = _("sync events")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["connection", "-created_at", "-id"], name="event_recent"),
@@ -954,6 +982,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("api token")
+        verbose_name_plural = _("api tokens")
+
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
@@ -980,6 +1012,10 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
     def __str__(self) -> str:
         return f"{self.email} → {self.account} ({self.role})"
 
@@ -1004,6 +1040,8 @@ class PhoneEntry(models.Model):
     company = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("phone entry")
+        verbose_name_plural = _("phone entries")
         indexes = [
             models.Index(fields=["account", "phone"], name="phone_entry_lookup"),
             models.Index(fields=["link"], name="phone_entry_link"),
@@ -1023,6 +1061,8 @@ class LimitHolder(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("limit holder")
+        verbose_name_plural = _("limit holders")
         constraints = [
             models.UniqueConstraint(fields=["key", "holder"], name="limit_holder_unique"),
         ]

@@ -228,3 +228,12 @@ def test_invitation_mail_is_written_in_the_inviters_italian(owner_client: Client
     assert sent.subject == "Sei invitato in Acme"
     assert sent.body.startswith("alice ti invita a unirti a Acme con il ruolo: membro.")
     assert "Accetta entro 14 giorni: http://testserver/invitations/" in sent.body
+
+
+def test_ops_console_names_itself_and_its_tables_in_polish(admin_client: Client) -> None:
+    page = text_of(admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="pl").content.decode())
+
+    assert "Synchronizacja kontaktów — konsola operacyjna" in page
+    assert "Wszyscy klienci" in page
+    assert "Autoryzacje aplikacji" in page
+    assert "Uruchomienia synchronizacji" in page
