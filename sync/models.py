@@ -133,7 +133,11 @@ class TeamUser(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.account} ({self.role})"
+        return gettext("%(user)s in %(account)s (%(role)s)") % {
+            "user": self.user,
+            "account": self.account,
+            "role": self.role,
+        }
 
     @property
     def can_manage(self) -> bool:
@@ -875,7 +879,12 @@ class SyncRun(models.Model):
         indexes = [models.Index(fields=["connection", "-created_at"], name="run_recent")]
 
     def __str__(self) -> str:
-        return f"Run {self.pk} of {self.connection_id} ({self.trigger}, {self.status})"
+        return gettext("Run %(run)s of %(connection)s (%(trigger)s, %(status)s)") % {
+            "run": self.pk,
+            "connection": self.connection_id,
+            "trigger": self.trigger,
+            "status": self.status,
+        }
 
     @property
     def duration(self) -> timedelta | None:
