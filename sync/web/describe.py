@@ -197,11 +197,10 @@ def describe_filter(item: RuleFilter, labels: dict[str, str]) -> str:
     field = _field(labels, item.field) if item.field else gettext("the field")
     phrases = FIELD_CONDITIONS.get(item.operator)
     if phrases is None:  # an operator no longer offered: its key, as stored
-        template = (
-            gettext("whose %(field)s not %(operator)s %(value)s")
-            if item.negate
-            else (gettext("whose %(field)s %(operator)s %(value)s"))
-        )
+        if item.negate:
+            template = gettext("whose %(field)s not %(operator)s %(value)s")
+        else:
+            template = gettext("whose %(field)s %(operator)s %(value)s")
         return template % {"field": field, "operator": item.operator, "value": value}
     return phrases[item.negate] % {"field": field, "value": value}
 
