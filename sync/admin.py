@@ -20,6 +20,8 @@ from django.contrib.admin import ShowFacets
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 from social_django.admin import UserSocialAuthOption
 from social_django.models import UserSocialAuth
 
@@ -46,9 +48,9 @@ from sync.paginators import EstimatedCountPaginator
 
 logger = logging.getLogger(__name__)
 
-admin.site.site_header = "Contact sync — ops console"
-admin.site.site_title = "Contact sync ops"
-admin.site.index_title = "All tenants"
+admin.site.site_header = _("Contact sync — ops console")
+admin.site.site_title = _("Contact sync ops")
+admin.site.index_title = _("All tenants")
 
 
 class JournalAdmin(admin.ModelAdmin):
@@ -94,7 +96,7 @@ class AccountAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "tier"]}),
         (
-            "Limit overrides (empty = as the plan says)",
+            _("Limit overrides (empty = as the plan says)"),
             {
                 "fields": [
                     "max_rules_per_connection",
@@ -116,11 +118,11 @@ class AccountAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="Members", ordering="_members")
+    @admin.display(description=_("Members"), ordering="_members")
     def member_count(self, obj: Account) -> int:
         return obj._members  # type: ignore[attr-defined]
 
-    @admin.display(description="Connections", ordering="_connections")
+    @admin.display(description=_("Connections"), ordering="_connections")
     def connection_count(self, obj: Account) -> int:
         return obj._connections  # type: ignore[attr-defined]
 
@@ -143,14 +145,16 @@ class AppAuthorizationForm(forms.ModelForm):
     """Edits everything but the secrets, which can only be replaced, never read back."""
 
     new_secrets = forms.CharField(
-        label="Replace secrets",
+        label=_("Replace secrets"),
         required=False,
         strip=True,
         # render_value=False: a secret typed here is never sent back to the browser,
         # not even when the form is redisplayed with errors.
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text='A JSON object, e.g. {"api_key": "…"}. Replaces all secrets; '
-        "leave empty to keep the current ones.",
+        help_text=_(
+            'A JSON object, e.g. {"api_key": "…"}. Replaces all secrets; '
+            "leave empty to keep the current ones."
+        ),
     )
 
     class Meta:
@@ -176,9 +180,9 @@ class AppAuthorizationForm(forms.ModelForm):
             value = json.loads(raw)
         except ValueError:
             # Say nothing about the content: it is a secret.
-            raise forms.ValidationError("Not valid JSON.") from None
+            raise forms.ValidationError(gettext("Not valid JSON.")) from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("Must be a JSON object.")
+            raise forms.ValidationError(gettext("Must be a JSON object."))
         return value
 
     def save(self, commit: bool = True) -> AppAuthorization:
@@ -215,13 +219,13 @@ class AppAuthorizationAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
-    @admin.display(description="Secrets")
+    @admin.display(description=_("Secrets"))
     def secrets_status(self, obj: AppAuthorization) -> str:
         if obj.pk is None:
-            return "not set"
-        return "set" if obj.has_secrets else "not set"
+            return gettext("not set")
+        return gettext("set") if obj.has_secrets else gettext("not set")
 
-    @admin.display(description="Webhook token")
+    @admin.display(description=_("Webhook token"))
     def webhook_token_hint(self, obj: AppAuthorization) -> str:
         # Enough to tell two tokens apart in a log, not enough to forge a callback.
         return f"{obj.webhook_token[:4]}…" if obj.webhook_token else ""
@@ -240,9 +244,9 @@ class UserSocialAuthAdmin(UserSocialAuthOption):
     # social_django's class attribute is typed as a 2-tuple; this one has three names.
     readonly_fields = (*UserSocialAuthOption.readonly_fields, "tokens_status")  # type: ignore[assignment]
 
-    @admin.display(description="Tokens")
+    @admin.display(description=_("Tokens"))
     def tokens_status(self, obj: UserSocialAuth) -> str:
-        return "set" if obj.extra_data else "not set"
+        return gettext("set") if obj.extra_data else gettext("not set")
 
 
 # --- Connections, with rules and mappings nested.
@@ -324,11 +328,11 @@ class RuleInline(admin.TabularInline):
     readonly_fields = ["filter_count", "action_count"]
     show_change_link = True
 
-    @admin.display(description="Filters")
+    @admin.display(description=_("Filters"))
     def filter_count(self, obj: Rule) -> int:
         return obj.filters.count() if obj.pk else 0
 
-    @admin.display(description="Actions")
+    @admin.display(description=_("Actions"))
     def action_count(self, obj: Rule) -> int:
         return obj.actions.count() if obj.pk else 0
 
@@ -384,14 +388,14 @@ class ConnectionAdmin(admin.ModelAdmin):
     actions = ["pause", "resume", "start", "run_now", "full_resync", "confirm_mass_change"]
     fieldsets = [
         (None, {"fields": ["account", "name", "direction"]}),
-        ("Side A", {"fields": ["a_authorization", "a_scope", "a_scope_label"]}),
-        ("Side B", {"fields": ["b_authorization", "b_scope", "b_scope_label"]}),
+        (_("Side A"), {"fields": ["a_authorization", "a_scope", "a_scope_label"]}),
+        (_("Side B"), {"fields": ["b_authorization", "b_scope", "b_scope_label"]}),
         (
-            "Options",
+            _("Options"),
             {"fields": [*CONNECTION_OPTIONS, *BREAKER_OPTIONS]},
         ),
         (
-            "State",
+            _("State"),
             {
                 "fields": [
                     "state",
@@ -411,36 +415,54 @@ class ConnectionAdmin(admin.ModelAdmin):
         ),
     ]
 
-    @admin.action(description="Pause selected connections")
+    @admin.action(description=_("Pause selected connections"))
     def pause(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        by = f"{request.user} from the ops console"
-        self._transition(request, queryset, "Paused", lambda c: lifecycle.pause(c, by=by))
+        by = gettext("%(user)s from the ops console") % {"user": request.user}
+        done = ngettext_lazy(
+            "Paused %(count)d connection.", "Paused %(count)d connections.", "count"
+        )
+        self._transition(request, queryset, done, lambda c: lifecycle.pause(c, by=by))
 
-    @admin.action(description="Resume selected connections")
+    @admin.action(description=_("Resume selected connections"))
     def resume(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        self._transition(request, queryset, "Resumed", lifecycle.resume)
+        done = ngettext_lazy(
+            "Resumed %(count)d connection.", "Resumed %(count)d connections.", "count"
+        )
+        self._transition(request, queryset, done, lifecycle.resume)
 
-    @admin.action(description="Start selected connections (initial sync)")
+    @admin.action(description=_("Start selected connections (initial sync)"))
     def start(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        self._transition(request, queryset, "Started", lifecycle.start)
+        done = ngettext_lazy(
+            "Started %(count)d connection.", "Started %(count)d connections.", "count"
+        )
+        self._transition(request, queryset, done, lifecycle.start)
 
-    @admin.action(description="Run selected connections now")
+    @admin.action(description=_("Run selected connections now"))
     def run_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        self._transition(request, queryset, "Queued", lifecycle.run_now)
+        done = ngettext_lazy(
+            "Queued %(count)d connection.", "Queued %(count)d connections.", "count"
+        )
+        self._transition(request, queryset, done, lifecycle.run_now)
 
-    @admin.action(description="Full resync (forget cursors, re-read everything)")
+    @admin.action(description=_("Full resync (forget cursors, re-read everything)"))
     def full_resync(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        self._transition(request, queryset, "Resyncing", lifecycle.request_full_resync)
+        done = ngettext_lazy(
+            "Resyncing %(count)d connection.", "Resyncing %(count)d connections.", "count"
+        )
+        self._transition(request, queryset, done, lifecycle.request_full_resync)
 
-    @admin.action(description="Confirm the mass change (run once through the circuit breaker)")
+    @admin.action(description=_("Confirm the mass change (run once through the circuit breaker)"))
     def confirm_mass_change(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        self._transition(request, queryset, "Confirmed", lifecycle.confirm_mass_change)
+        done = ngettext_lazy(
+            "Confirmed %(count)d connection.", "Confirmed %(count)d connections.", "count"
+        )
+        self._transition(request, queryset, done, lifecycle.confirm_mass_change)
 
     def _transition(
         self,
         request: HttpRequest,
         queryset: QuerySet[Connection],
-        verb: str,
+        done_message: Any,
         transition: Callable[[Connection], lifecycle.Outcome],
     ) -> None:
         """Apply one lifecycle transition (sync/lifecycle.py) to each selected connection;
@@ -456,15 +478,25 @@ class ConnectionAdmin(admin.ModelAdmin):
             done += 1
             if outcome.trigger and not outcome.queued:
                 unqueued += 1
-        self.message_user(request, f"{verb} {done} connection(s).")
+        self.message_user(request, done_message % {"count": done})
         if unqueued:
             self.message_user(
                 request,
-                f"{unqueued} run(s) could not be queued at once; they run at the next dispatch.",
+                ngettext(
+                    "%(count)d run could not be queued at once; it will run at the next dispatch.",
+                    "%(count)d runs could not be queued at once; they run at the next dispatch.",
+                    unqueued,
+                )
+                % {"count": unqueued},
                 messages.WARNING,
             )
         for reason, count in refused.items():
-            self.message_user(request, f"Skipped {count} connection(s): {reason}", messages.INFO)
+            skipped = ngettext(
+                "Skipped %(count)d connection: %(reason)s",
+                "Skipped %(count)d connections: %(reason)s",
+                count,
+            )
+            self.message_user(request, skipped % {"count": count, "reason": reason}, messages.INFO)
 
 
 # --- Rules, with their filters and actions nested.
@@ -611,10 +643,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         # A token's raw key is shown once at issue time, on the tenant pages.
         return False
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} token(s).")
+        revoked = ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", count)
+        self.message_user(request, revoked % {"count": count})
 
 
 @admin.register(Invitation)

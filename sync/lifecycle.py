@@ -44,6 +44,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from connectors.base import ConnectorError, Hooks
 from connectors.registry import connector_class
@@ -111,13 +112,13 @@ def pause(connection: Connection, by: str, reason: str = "") -> Outcome:
     """Stop syncing until resumed; ``by`` names who paused it (kept as the reason when
     none is given)."""
     if connection.state in IN_SETUP:
-        raise Refused("This connection has not started yet.")
+        raise Refused(gettext("This connection has not started yet."))
     if connection.state == ConnectionState.PAUSED:
-        raise Refused("This connection is paused already.")
+        raise Refused(gettext("This connection is paused already."))
     connection.state = ConnectionState.PAUSED
-    connection.state_reason = reason or f"Paused by {by}."
+    connection.state_reason = reason or gettext("Paused by %(user)s.") % {"user": by}
     connection.save(update_fields=["state", "state_reason", "updated_at"])
-    outcome = Outcome(connection, "Paused. Nothing syncs until you resume.")
+    outcome = Outcome(connection, gettext("Paused. Nothing syncs until you resume."))
     return _tell_apps(outcome, "on_stop")
 
 
@@ -146,32 +147,37 @@ def resume(connection: Connection) -> Outcome:
     from its cursors."""
     if not can_resume(connection):
         state = connection.get_state_display().lower()
-        raise Refused(f"Only a paused connection or one in error can resume; this one is {state}.")
+        raise Refused(
+            gettext("Only a paused connection or one in error can resume; this one is %(state)s.")
+            % {"state": state}
+        )
     _refuse_what_apps_refuse(connection)
     _wake(connection)
-    outcome = Outcome(connection, "Resumed; it syncs again from where it stopped.")
+    outcome = Outcome(connection, gettext("Resumed; it syncs again from where it stopped."))
     return _tell_apps(outcome, "on_start")
 
 
 def start(connection: Connection) -> Outcome:
     """Begin the initial sync of a connection in setup and queue its first run."""
     if not can_start(connection):
-        raise Refused("This connection has already started.")
+        raise Refused(gettext("This connection has already started."))
     _refuse_what_apps_refuse(connection)
     connection.state = ConnectionState.INITIAL_SYNC
     connection.state_reason = ""
     # Due as well as queued: the dispatcher retries the initial sync if the task is lost.
     connection.next_run_at = timezone.now()
     connection.save(update_fields=["state", "state_reason", "next_run_at", "updated_at"])
-    outcome = Outcome(connection, "Syncing has started. The first run lists both apps whole.")
+    outcome = Outcome(
+        connection, gettext("Syncing has started. The first run lists both apps whole.")
+    )
     return _queue(_tell_apps(outcome, "on_start"), Trigger.INITIAL)
 
 
 def _refuse_unless_runnable(connection: Connection) -> None:
     if connection.state == ConnectionState.PAUSED:
-        raise Refused("The connection is paused; resume it first.")
+        raise Refused(gettext("The connection is paused; resume it first."))
     if connection.state not in RUNNABLE:
-        raise Refused("Start the connection first.")
+        raise Refused(gettext("Start the connection first."))
 
 
 def run_now(connection: Connection) -> Outcome:
@@ -180,7 +186,7 @@ def run_now(connection: Connection) -> Outcome:
     trigger = (
         Trigger.INITIAL if connection.state == ConnectionState.INITIAL_SYNC else Trigger.MANUAL
     )
-    return _queue(Outcome(connection, "A run is queued."), trigger)
+    return _queue(Outcome(connection, gettext("A run is queued.")), trigger)
 
 
 def run_or_start(connection: Connection) -> Outcome:
@@ -197,7 +203,7 @@ def request_full_resync(connection: Connection) -> Outcome:
     # Due now as well, so the scheduler still re-reads everything if the task is lost.
     connection.next_run_at = timezone.now()
     connection.save(update_fields=["cursor_a", "cursor_b", "next_run_at", "updated_at"])
-    outcome = Outcome(connection, "A full resync is queued: both apps are read whole.")
+    outcome = Outcome(connection, gettext("A full resync is queued: both apps are read whole."))
     return _queue(outcome, Trigger.RESYNC)
 
 
@@ -206,10 +212,10 @@ def confirm_mass_change(connection: Connection) -> Outcome:
     the apps and the mass change (deletes, unsubscribes, overwrites) is wanted. Later
     runs are guarded again."""
     if not can_confirm_mass_change(connection):
-        raise Refused("Only a paused connection has a change to confirm.")
+        raise Refused(gettext("Only a paused connection has a change to confirm."))
     _wake(connection)
     outcome = _tell_apps(
-        Outcome(connection, "Confirmed; one run goes through with the change."), "on_start"
+        Outcome(connection, gettext("Confirmed; one run goes through with the change.")), "on_start"
     )
     trigger = (
         Trigger.INITIAL if connection.state == ConnectionState.INITIAL_SYNC else Trigger.MANUAL
@@ -316,10 +322,10 @@ def _tell_apps(outcome: Outcome, hook: str) -> Outcome:
         _queue_on_start(connection, side)
         done = AppCallback.objects.filter(connection=connection, side=side).first()
         if done is not None and done.status == CallbackStatus.FAILED:  # the task ran inline
-            outcome.message += (
-                f" {authorization.label} could not be asked to call back ({done.message}); "
-                "its changes still arrive at each poll."
-            )
+            outcome.message += " " + gettext(
+                "%(app)s could not be asked to call back (%(error)s); its changes still arrive "
+                "at each poll."
+            ) % {"app": authorization.label, "error": done.message}
     return outcome
 
 

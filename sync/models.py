@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from encrypted_model_fields.fields import EncryptedTextField
 
@@ -39,22 +40,22 @@ else:
 
 
 class Side(TextChoices):
-    A = "a", "Side A"
-    B = "b", "Side B"
+    A = "a", _("Side A")
+    B = "b", _("Side B")
 
 
 class Direction(TextChoices):
-    A_TO_B = "a_to_b", "A → B"
-    B_TO_A = "b_to_a", "B → A"
+    A_TO_B = "a_to_b", _("A → B")
+    B_TO_A = "b_to_a", _("B → A")
 
 
 class Tier(TextChoices):
     """The pricing tier of an account (what tenants read as their "plan"; called a tier
     in code so that it is never confused with the planner's plan of a run)."""
 
-    FREE = "free", "Free"
-    TEAM = "team", "Team"
-    BUSINESS = "business", "Business"
+    FREE = "free", _("Free")
+    TEAM = "team", _("Team")
+    BUSINESS = "business", _("Business")
 
 
 # What each tier allows; an account may override any limit (ops console).
@@ -94,6 +95,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -106,9 +109,9 @@ class Account(models.Model):
 
 
 class Role(TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
 
 
 class TeamUser(models.Model):
@@ -123,12 +126,18 @@ class TeamUser(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("team user")
+        verbose_name_plural = _("team users")
         constraints = [
             models.UniqueConstraint(fields=["account", "user"], name="one_membership_per_account")
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.account} ({self.role})"
+        return gettext("%(user)s in %(account)s (%(role)s)") % {
+            "user": self.user,
+            "account": self.account,
+            "role": self.role,
+        }
 
     @property
     def can_manage(self) -> bool:
@@ -150,11 +159,11 @@ class UserPreference(models.Model):
 
 
 class Health(TextChoices):
-    UNKNOWN = "unknown", "Not checked yet"
-    OK = "ok", "OK"
-    AUTH_FAILED = "auth_failed", "Authentication failed"
-    RATE_LIMITED = "rate_limited", "Rate-limited"
-    ERROR = "error", "Error"
+    UNKNOWN = "unknown", _("Not checked yet")
+    OK = "ok", _("OK")
+    AUTH_FAILED = "auth_failed", _("Authentication failed")
+    RATE_LIMITED = "rate_limited", _("Rate-limited")
+    ERROR = "error", _("Error")
 
 
 def _new_token() -> str:
@@ -191,6 +200,8 @@ class AppAuthorization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("app authorization")
+        verbose_name_plural = _("app authorizations")
         ordering = ["label"]
 
     def __str__(self) -> str:
@@ -221,38 +232,38 @@ class AppAuthorization(models.Model):
 
 
 class ConnectionState(TextChoices):
-    DRAFT = "draft", "Draft"
-    PREVIEWED = "previewed", "Previewed"
-    INITIAL_SYNC = "initial_sync", "Initial sync"
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
-    ERROR = "error", "Error"
+    DRAFT = "draft", _("Draft")
+    PREVIEWED = "previewed", _("Previewed")
+    INITIAL_SYNC = "initial_sync", _("Initial sync")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    ERROR = "error", _("Error")
 
 
 class SyncDirection(TextChoices):
-    TWO_WAY = "two_way", "Two-way"
-    A_TO_B = "a_to_b", "One-way A → B"
-    B_TO_A = "b_to_a", "One-way B → A"
+    TWO_WAY = "two_way", _("Two-way")
+    A_TO_B = "a_to_b", _("One-way A → B")
+    B_TO_A = "b_to_a", _("One-way B → A")
 
 
 class DeletionMode(TextChoices):
-    OFF = "off", "Do nothing"
-    TRASH_TAG = "trash_tag", "Add the trash tag"
-    DELETE = "delete", "Delete"
-    REMOVE_FROM_LIST = "remove_from_list", "Remove from the list"
-    MARKER_FIELD = "marker_field", "Set the marker field"
+    OFF = "off", _("Do nothing")
+    TRASH_TAG = "trash_tag", _("Add the trash tag")
+    DELETE = "delete", _("Delete")
+    REMOVE_FROM_LIST = "remove_from_list", _("Remove from the list")
+    MARKER_FIELD = "marker_field", _("Set the marker field")
 
 
 class UnsubscribeMode(TextChoices):
-    OFF = "off", "Do nothing"
-    TAG = "tag", "Add the unsubscribe tag"
-    OPT_OUT = "opt_out", "Set the opt-out field"
+    OFF = "off", _("Do nothing")
+    TAG = "tag", _("Add the unsubscribe tag")
+    OPT_OUT = "opt_out", _("Set the opt-out field")
 
 
 class ConflictPolicy(TextChoices):
-    A_WINS = "a_wins", "Side A wins"
-    B_WINS = "b_wins", "Side B wins"
-    MOST_RECENT = "most_recent", "Most recent change wins"
+    A_WINS = "a_wins", _("Side A wins")
+    B_WINS = "b_wins", _("Side B wins")
+    MOST_RECENT = "most_recent", _("Most recent change wins")
 
 
 class ConnectionQuerySet(models.QuerySet["Connection"]):
@@ -318,7 +329,7 @@ class Connection(models.Model):
     a_authorization = models.ForeignKey(
         AppAuthorization, on_delete=models.PROTECT, related_name="connections_as_a"
     )
-    a_scope = models.CharField(max_length=200, blank=True, help_text="List, phonebook, object…")
+    a_scope = models.CharField(max_length=200, blank=True, help_text=_("List, phonebook, object…"))
     # The scope's name in the app when it was chosen (ids like "Xk3p" mean nothing to
     # people); blank when unknown, e.g. set through the API.
     a_scope_label = models.CharField(max_length=200, blank=True)
@@ -333,22 +344,22 @@ class Connection(models.Model):
 
     # Options.
     avoid_duplicates = models.BooleanField(
-        default=True, help_text="Only sync contacts that have an email address."
+        default=True, help_text=_("Only sync contacts that have an email address.")
     )
     deletions_a_to_b = models.CharField(
         max_length=20,
         choices=DeletionMode.choices,
         default=DeletionMode.OFF,
-        help_text="What happens on B when a synced contact is deleted on A.",
+        help_text=_("What happens on B when a synced contact is deleted on A."),
     )
     deletions_b_to_a = models.CharField(
         max_length=20,
         choices=DeletionMode.choices,
         default=DeletionMode.OFF,
-        help_text="What happens on A when a synced contact is deleted on B.",
+        help_text=_("What happens on A when a synced contact is deleted on B."),
     )
     deletion_review = models.BooleanField(
-        default=False, help_text="Queue deletions for review instead of applying them."
+        default=False, help_text=_("Queue deletions for review instead of applying them.")
     )
     trash_tag = models.CharField(max_length=100, default="deleted")
     marker_field_a = models.CharField(max_length=200, blank=True)
@@ -362,7 +373,7 @@ class Connection(models.Model):
     )
     interval_minutes = models.PositiveIntegerField(default=15)
     default_phone_country = models.CharField(
-        max_length=2, blank=True, help_text="ISO country for phone numbers without a prefix."
+        max_length=2, blank=True, help_text=_("ISO country for phone numbers without a prefix.")
     )
     # Circuit breaker: a run that would delete, unsubscribe or overwrite at least
     # breaker_count records AND at least breaker_share of the linked ones pauses instead.
@@ -395,6 +406,8 @@ class Connection(models.Model):
     objects = ConnectionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
         ordering = ["name"]
         indexes = [models.Index(fields=["state", "next_run_at"], name="connection_due")]
 
@@ -407,9 +420,9 @@ class Connection(models.Model):
             if not (self.account_id and getattr(self, f"{side}_authorization_id")):
                 continue
             if self.authorization(side).account_id != self.account_id:
-                errors[f"{side}_authorization"] = (
-                    f"Side {side.upper()}'s app authorization belongs to another account."
-                )
+                errors[f"{side}_authorization"] = gettext(
+                    "Side %(side)s's app authorization belongs to another account."
+                ) % {"side": side.upper()}
         if (
             self.a_authorization_id
             and self.a_authorization_id == self.b_authorization_id
@@ -419,17 +432,19 @@ class Connection(models.Model):
             # an empty scope is the whole app, so two empty scopes are the same too. The
             # wizard's first step picks only apps and ignores this error until its
             # scopes step (sync/web/views/wizard.py).
-            errors["b_scope"] = (
+            errors["b_scope"] = gettext(
                 "Both sides are the same list of the same app; choose another for one side."
             )
         if self.account_id:
             minimum = self.account.limit("min_interval_minutes")
             if self.interval_minutes < minimum:
-                errors["interval_minutes"] = (
-                    f"Your plan allows an interval of at least {minimum} minutes."
-                )
+                errors["interval_minutes"] = ngettext(
+                    "Your plan allows an interval of at least %(minimum)d minute.",
+                    "Your plan allows an interval of at least %(minimum)d minutes.",
+                    minimum,
+                ) % {"minimum": minimum}
         if not 0 < self.breaker_share <= 1:
-            errors["breaker_share"] = "The circuit-breaker share must be between 0 and 1."
+            errors["breaker_share"] = gettext("The circuit-breaker share must be between 0 and 1.")
         if errors:
             raise ValidationError(errors)
 
@@ -442,7 +457,7 @@ class Connection(models.Model):
     def scope_name(self, side: str) -> str:
         """The scope as people call it: its name in the app, else its id, else "all"."""
         label = self.a_scope_label if side == Side.A else self.b_scope_label
-        return label or self.scope(side) or "all"
+        return label or self.scope(side) or gettext("all")
 
     @property
     def a_scope_name(self) -> str:
@@ -468,10 +483,15 @@ class Rule(models.Model):
     enabled = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
         ordering = ["connection", "direction", "order", "pk"]
 
     def __str__(self) -> str:
-        return self.name or f"Rule {self.pk} ({self.get_direction_display()})"
+        return self.name or gettext("Rule %(id)s (%(direction)s)") % {
+            "id": self.pk,
+            "direction": self.get_direction_display(),
+        }
 
     def clean(self) -> None:
         if not self.connection_id:
@@ -480,27 +500,34 @@ class Rule(models.Model):
         others = Rule.objects.filter(connection_id=self.connection_id).exclude(pk=self.pk)
         if others.count() >= limit:
             raise ValidationError(
-                f"Your plan allows {limit} rules per connection; remove one or upgrade the plan."
+                ngettext(
+                    "Your plan allows %(limit)d rule per connection; remove one or upgrade "
+                    "the plan.",
+                    "Your plan allows %(limit)d rules per connection; remove one or upgrade "
+                    "the plan.",
+                    limit,
+                )
+                % {"limit": limit}
             )
 
 
 class FilterKind(TextChoices):
-    HAS_TAG = "has_tag", "Has tag"
-    IN_LIST = "in_list", "Is in list"
-    OWNED_BY = "owned_by", "Is owned by"
-    STATUS = "status", "Has status"
-    FIELD = "field", "Field value"
-    EXISTS_IN_OTHER = "exists_in_other", "Already exists in the other app"
+    HAS_TAG = "has_tag", _("Has tag")
+    IN_LIST = "in_list", _("Is in list")
+    OWNED_BY = "owned_by", _("Is owned by")
+    STATUS = "status", _("Has status")
+    FIELD = "field", _("Field value")
+    EXISTS_IN_OTHER = "exists_in_other", _("Already exists in the other app")
 
 
 class Operator(TextChoices):
-    EQUALS = "equals", "equals"
-    NOT_EQUALS = "not_equals", "does not equal"
-    CONTAINS = "contains", "contains"
-    EMPTY = "empty", "is empty"
-    NOT_EMPTY = "not_empty", "is not empty"
-    GREATER = "greater", "is greater than"
-    LESS = "less", "is less than"
+    EQUALS = "equals", _("equals")
+    NOT_EQUALS = "not_equals", _("does not equal")
+    CONTAINS = "contains", _("contains")
+    EMPTY = "empty", _("is empty")
+    NOT_EMPTY = "not_empty", _("is not empty")
+    GREATER = "greater", _("is greater than")
+    LESS = "less", _("is less than")
 
 
 class RuleFilter(models.Model):
@@ -508,24 +535,28 @@ class RuleFilter(models.Model):
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="filters")
     kind = models.CharField(max_length=20, choices=FilterKind.choices)
-    field = models.CharField(max_length=200, blank=True, help_text="Field key for field filters")
+    field = models.CharField(max_length=200, blank=True, help_text=_("Field key for field filters"))
     operator = models.CharField(max_length=20, choices=Operator.choices, default=Operator.EQUALS)
     value = models.CharField(max_length=500, blank=True)
     negate = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("rule filter")
+        verbose_name_plural = _("rule filters")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.field} {self.operator} {self.value}".strip()
 
 
 class ActionKind(TextChoices):
-    ADD_TAG = "add_tag", "Add tag"
-    REMOVE_TAG = "remove_tag", "Remove tag"
-    ADD_TO_LIST = "add_to_list", "Add to list"
-    REMOVE_FROM_LIST = "remove_from_list", "Remove from list"
-    SET_OWNER = "set_owner", "Set owner"
-    SET_STATUS = "set_status", "Set status"
-    SET_FIELD = "set_field", "Set field value"
-    SET_FIELD_ON_CREATE = "set_field_on_create", "Set field value on create only"
+    ADD_TAG = "add_tag", _("Add tag")
+    REMOVE_TAG = "remove_tag", _("Remove tag")
+    ADD_TO_LIST = "add_to_list", _("Add to list")
+    REMOVE_FROM_LIST = "remove_from_list", _("Remove from list")
+    SET_OWNER = "set_owner", _("Set owner")
+    SET_STATUS = "set_status", _("Set status")
+    SET_FIELD = "set_field", _("Set field value")
+    SET_FIELD_ON_CREATE = "set_field_on_create", _("Set field value on create only")
 
 
 class RuleAction(models.Model):
@@ -538,24 +569,28 @@ class RuleAction(models.Model):
     value = models.CharField(max_length=500, blank=True)
     revert_on_leave = models.BooleanField(default=False)
 
+    class Meta:
+        verbose_name = _("rule action")
+        verbose_name_plural = _("rule actions")
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.field} {self.value}".strip()
 
 
 class MappingDirection(TextChoices):
-    BOTH = "both", "Both ways"
-    A_TO_B = "a_to_b", "A → B only"
-    B_TO_A = "b_to_a", "B → A only"
+    BOTH = "both", _("Both ways")
+    A_TO_B = "a_to_b", _("A → B only")
+    B_TO_A = "b_to_a", _("B → A only")
 
 
 class Transform(TextChoices):
-    NONE = "", "As is"
-    EMAIL = "email", "Email (normalized)"
-    PHONE = "phone", "Phone (E.164)"
-    COUNTRY = "country", "Country name ↔ ISO code"
-    SET = "set", "Set (tags, lists)"
-    FULL_NAME = "full_name", "First + last name ↔ full name"
-    TEXT = "text", "As text"
+    NONE = "", _("As is")
+    EMAIL = "email", _("Email (normalized)")
+    PHONE = "phone", _("Phone (E.164)")
+    COUNTRY = "country", _("Country name ↔ ISO code")
+    SET = "set", _("Set (tags, lists)")
+    FULL_NAME = "full_name", _("First + last name ↔ full name")
+    TEXT = "text", _("As text")
 
 
 class FieldMapping(models.Model):
@@ -572,10 +607,12 @@ class FieldMapping(models.Model):
         max_length=20, choices=Transform.choices, default=Transform.NONE, blank=True
     )
     enabled = models.BooleanField(default=True)
-    is_default = models.BooleanField(default=False, help_text="From common keys; locked.")
+    is_default = models.BooleanField(default=False, help_text=_("From common keys; locked."))
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("field mapping")
+        verbose_name_plural = _("field mappings")
         ordering = ["connection", "order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -597,7 +634,7 @@ class FieldMapping(models.Model):
             return
         if not self.connection.account.limit("custom_mappings_allowed"):
             raise ValidationError(
-                "Your plan does not include custom field mappings; upgrade to add them."
+                gettext("Your plan does not include custom field mappings; upgrade to add them.")
             )
 
 
@@ -609,9 +646,11 @@ class UserLink(models.Model):
     a_user_label = models.CharField(max_length=200, blank=True)
     b_user_id = models.CharField(max_length=200)
     b_user_label = models.CharField(max_length=200, blank=True)
-    auto = models.BooleanField(default=True, help_text="Linked automatically by email or name")
+    auto = models.BooleanField(default=True, help_text=_("Linked automatically by email or name"))
 
     class Meta:
+        verbose_name = _("user link")
+        verbose_name_plural = _("user links")
         constraints = [
             models.UniqueConstraint(fields=["connection", "a_user_id"], name="one_link_per_a_user"),
             models.UniqueConstraint(fields=["connection", "b_user_id"], name="one_link_per_b_user"),
@@ -622,10 +661,10 @@ class UserLink(models.Model):
 
 
 class LinkState(TextChoices):
-    LINKED = "linked", "Linked"
-    PENDING_DELETE = "pending_delete", "Deletion awaiting review"
-    TRASHED = "trashed", "Trashed"
-    DELETED = "deleted", "Deleted"
+    LINKED = "linked", _("Linked")
+    PENDING_DELETE = "pending_delete", _("Deletion awaiting review")
+    TRASHED = "trashed", _("Trashed")
+    DELETED = "deleted", _("Deleted")
 
 
 class RecordLink(models.Model):
@@ -642,7 +681,7 @@ class RecordLink(models.Model):
     entity = models.CharField(max_length=40, default="contact")
     a_id = models.CharField(max_length=255, null=True, blank=True)
     b_id = models.CharField(max_length=255, null=True, blank=True)
-    match_key = models.CharField(max_length=320, blank=True, help_text="Normalized email")
+    match_key = models.CharField(max_length=320, blank=True, help_text=_("Normalized email"))
     # The value of the identity both connectors declare (FieldSpec.identity), matched
     # before the email; and why the link is held out of the sync (an ambiguous group of
     # records sharing an email, sync/engine/match.py), "" when it is not.
@@ -679,6 +718,8 @@ class RecordLink(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("record link")
+        verbose_name_plural = _("record links")
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "entity", "a_id"],
@@ -796,25 +837,25 @@ class LinkSide:
 
 
 class Trigger(TextChoices):
-    PREVIEW = "preview", "Preview (dry run)"
-    INITIAL = "initial", "Initial sync"
-    SCHEDULE = "schedule", "Schedule"
-    WEBHOOK = "webhook", "Webhook"
-    MANUAL = "manual", "Run now"
-    RESYNC = "resync", "Full resync"
-    UNDO = "undo", "Undo"
+    PREVIEW = "preview", _("Preview (dry run)")
+    INITIAL = "initial", _("Initial sync")
+    SCHEDULE = "schedule", _("Schedule")
+    WEBHOOK = "webhook", _("Webhook")
+    MANUAL = "manual", _("Run now")
+    RESYNC = "resync", _("Full resync")
+    UNDO = "undo", _("Undo")
     # A person's decision applied later: a conflict settled the other way, deletions
     # approved. Its own run, so undoing the run that found them leaves it alone.
-    REVIEW = "review", "Review decision"
+    REVIEW = "review", _("Review decision")
 
 
 class RunStatus(TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    PARTIAL = "partial", "Succeeded with record errors"
-    FAILED = "failed", "Failed"
-    ABORTED = "aborted", "Aborted by a safety check"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Succeeded with record errors")
+    FAILED = "failed", _("Failed")
+    ABORTED = "aborted", _("Aborted by a safety check")
 
 
 class SyncRun(models.Model):
@@ -846,11 +887,18 @@ class SyncRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["connection", "-created_at"], name="run_recent")]
 
     def __str__(self) -> str:
-        return f"Run {self.pk} of {self.connection_id} ({self.trigger}, {self.status})"
+        return gettext("Run %(run)s of %(connection)s (%(trigger)s, %(status)s)") % {
+            "run": self.pk,
+            "connection": self.connection_id,
+            "trigger": self.trigger,
+            "status": self.status,
+        }
 
     @property
     def duration(self) -> timedelta | None:
@@ -860,30 +908,30 @@ class SyncRun(models.Model):
 
 
 class EventAction(TextChoices):
-    CREATE = "create", "Created"
-    UPDATE = "update", "Updated"
-    DELETE = "delete", "Deleted"
-    TRASH = "trash", "Trashed"
-    REMOVE_FROM_LIST = "remove_from_list", "Removed from list"
-    MARK = "mark", "Marked deleted"
-    TAG = "tag", "Tagged"
-    UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
-    SKIP = "skip", "Skipped"
-    CONFLICT = "conflict", "Conflict"
-    ERROR = "error", "Error"
-    UNDO = "undo", "Undone"
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    DELETE = "delete", _("Deleted")
+    TRASH = "trash", _("Trashed")
+    REMOVE_FROM_LIST = "remove_from_list", _("Removed from list")
+    MARK = "mark", _("Marked deleted")
+    TAG = "tag", _("Tagged")
+    UNSUBSCRIBE = "unsubscribe", _("Unsubscribed")
+    SKIP = "skip", _("Skipped")
+    CONFLICT = "conflict", _("Conflict")
+    ERROR = "error", _("Error")
+    UNDO = "undo", _("Undone")
 
 
 class EventStatus(TextChoices):
-    OK = "ok", "OK"
-    ERROR = "error", "Error"
-    SKIPPED = "skipped", "Skipped"
-    PREVIEW = "preview", "Preview only"
-    PENDING_REVIEW = "pending_review", "Awaiting review"
-    APPROVED = "approved", "Approved"
-    DISMISSED = "dismissed", "Dismissed"
-    RESOLVED = "resolved", "Resolved"
-    UNDONE = "undone", "Undone"
+    OK = "ok", _("OK")
+    ERROR = "error", _("Error")
+    SKIPPED = "skipped", _("Skipped")
+    PREVIEW = "preview", _("Preview only")
+    PENDING_REVIEW = "pending_review", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    DISMISSED = "dismissed", _("Dismissed")
+    RESOLVED = "resolved", _("Resolved")
+    UNDONE = "undone", _("Undone")
 
 
 class SyncEvent(models.Model):
@@ -912,9 +960,9 @@ class SyncEvent(models.Model):
     entity = models.CharField(max_length=40, default="contact")
     action = models.CharField(max_length=20, choices=EventAction.choices)
     direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
-    record_id = models.CharField(max_length=255, blank=True, help_text="Id on the target side")
-    source_id = models.CharField(max_length=255, blank=True, help_text="Id on the source side")
-    label = models.CharField(max_length=320, blank=True, help_text="Email or name")
+    record_id = models.CharField(max_length=255, blank=True, help_text=_("Id on the target side"))
+    source_id = models.CharField(max_length=255, blank=True, help_text=_("Id on the source side"))
+    label = models.CharField(max_length=320, blank=True, help_text=_("Email or name"))
     # {"field": {"old": ..., "new": ...}}; for conflicts also {"lost": ...}.
     changes = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=EventStatus.choices, default=EventStatus.OK)
@@ -923,6 +971,8 @@ class SyncEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("sync event")
+        verbose_name_plural = _("sync events")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["connection", "-created_at", "-id"], name="event_recent"),
@@ -949,11 +999,15 @@ class ApiToken(models.Model):
     )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=12, help_text="First characters, to recognise it")
+    prefix = models.CharField(max_length=12, help_text=_("First characters, to recognise it"))
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("api token")
+        verbose_name_plural = _("api tokens")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -981,6 +1035,10 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
     def __str__(self) -> str:
         return f"{self.email} → {self.account} ({self.role})"
 
@@ -1000,11 +1058,13 @@ class PhoneEntry(models.Model):
     side = models.CharField(max_length=1)
     vendor = models.CharField(max_length=40)
     record_id = models.CharField(max_length=255)
-    phone = models.CharField(max_length=32, help_text="E.164")
+    phone = models.CharField(max_length=32, help_text=_("E.164"))
     name = models.CharField(max_length=255, blank=True)
     company = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("phone entry")
+        verbose_name_plural = _("phone entries")
         indexes = [
             models.Index(fields=["account", "phone"], name="phone_entry_lookup"),
             models.Index(fields=["link"], name="phone_entry_link"),
@@ -1019,11 +1079,13 @@ class LimitHolder(models.Model):
     on a key at once split its parallel and rate limits equally. Used where Redis is not
     configured; a row lapses at ``expires_at`` unless its run renews it."""
 
-    key = models.CharField(max_length=120, help_text="<vendor>:<authorization id>")
+    key = models.CharField(max_length=120, help_text=_("<vendor>:<authorization id>"))
     holder = models.CharField(max_length=32)
     expires_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("limit holder")
+        verbose_name_plural = _("limit holders")
         constraints = [
             models.UniqueConstraint(fields=["key", "holder"], name="limit_holder_unique"),
         ]

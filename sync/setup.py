@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from connectors.base import (
     Capabilities,
@@ -72,7 +74,16 @@ NEEDS_NAMED_FIELD: tuple[str, ...] = (
     ActionKind.SET_FIELD,
     ActionKind.SET_FIELD_ON_CREATE,
 )
-CAPABILITY_WORDS = {"tags": "tags", "lists": "lists", "subscription": "a subscription status"}
+# Why a kind cannot work without a capability or a common field, as whole sentences.
+MISSING_CAPABILITY = {
+    "tags": _("%(app)s has no tags, so “%(title)s” cannot work there."),
+    "lists": _("%(app)s has no lists, so “%(title)s” cannot work there."),
+    "subscription": _("%(app)s has no subscription status, so “%(title)s” cannot work there."),
+}
+MISSING_COMMON_FIELD = {
+    "owner": _("%(app)s has no owner field, so “%(title)s” cannot work there."),
+    "status": _("%(app)s has no status field, so “%(title)s” cannot work there."),
+}
 
 
 class Invalid(ValueError):
@@ -114,7 +125,9 @@ def side_app(connection: Connection, side: str) -> SideApp:
     try:
         capabilities = connector_class(authorization.vendor).capabilities
     except (KeyError, ImportError, AttributeError):
-        return SideApp(authorization.label, Capabilities(), error="This app is not installed.")
+        return SideApp(
+            authorization.label, Capabilities(), error=gettext("This app is not installed.")
+        )
     app = SideApp(authorization.label, capabilities, connection=connection)
     try:
         with open_connector(authorization, connection.scope(side)) as connector:
@@ -137,7 +150,10 @@ def default_rule_name(connection: Connection, direction: str) -> str:
     """ "All contacts <source> → <target>", the same in the wizard and the API."""
     source, target = ENDS[direction]
     labels = {side: connection.authorization(side).label for side in SIDES}
-    return f"All contacts {labels[source]} → {labels[target]}"
+    return gettext("All contacts %(source)s → %(target)s") % {
+        "source": labels[source],
+        "target": labels[target],
+    }
 
 
 def synced_directions(connection: Connection) -> list[str]:
@@ -161,29 +177,33 @@ def _check_kind(kind: str, name: str, app: SideApp, *, setting: bool) -> None:
     title = _kind_title(kind)
     capability = NEEDS_CAPABILITY.get(kind)
     if capability and not getattr(app.capabilities, capability):
-        raise Invalid(
-            f"{app.label} has no {CAPABILITY_WORDS[capability]}, so “{title}” cannot work there.",
-            "kind",
-        )
+        raise Invalid(MISSING_CAPABILITY[capability] % {"app": app.label, "title": title}, "kind")
     if app.error:
         return  # fields unknown now: the capability check is all that can be said
     spec: FieldSpec | None = None
     if name:
         spec = app.spec(name)
         if spec is None:
-            raise Invalid(f"{app.label} has no field “{name}”.", "field")
+            raise Invalid(_no_field(app.label, name), "field")
     elif kind in NEEDS_COMMON_FIELD:
         spec = app.common(NEEDS_COMMON_FIELD[kind])
         if spec is None:
             raise Invalid(
-                f"{app.label} has no {NEEDS_COMMON_FIELD[kind]} field, "
-                f"so “{title}” cannot work there.",
+                MISSING_COMMON_FIELD[NEEDS_COMMON_FIELD[kind]] % {"app": app.label, "title": title},
                 "kind",
             )
     elif kind in NEEDS_NAMED_FIELD:
-        raise Invalid(f"“{title}” needs a field.", "field")
+        raise Invalid(gettext("“%(title)s” needs a field.") % {"title": title}, "field")
     if setting and spec is not None and spec.read_only:
-        raise Invalid(f"“{spec.label}” is read-only in {app.label}.", "field")
+        raise Invalid(_read_only(spec.label, app.label), "field")
+
+
+def _no_field(app: str, key: str) -> str:
+    return gettext("%(app)s has no field “%(field)s”.") % {"app": app, "field": key}
+
+
+def _read_only(field: str, app: str) -> str:
+    return gettext("“%(field)s” is read-only in %(app)s.") % {"field": field, "app": app}
 
 
 def _kind_title(kind: str) -> str:
@@ -199,14 +219,23 @@ def _check_value(kind: str, value: str, app: SideApp, users: list[VendorUser] | 
     there is what the vendor refuses later, record by record."""
     if NEEDS_COMMON_FIELD.get(kind) == "owner" and users is not None:
         if not users:
-            raise Invalid(f"{app.label} does not list its users, so no owner can be chosen.")
+            raise Invalid(
+                gettext("%(app)s does not list its users, so no owner can be chosen.")
+                % {"app": app.label}
+            )
         if value not in {u.id for u in users}:
-            raise Invalid(f"Choose one of the users of {app.label}.", "value")
+            raise Invalid(
+                gettext("Choose one of the users of %(app)s.") % {"app": app.label}, "value"
+            )
     if NEEDS_COMMON_FIELD.get(kind) == "status" and not app.error:
         spec = app.common("status")
         if spec is not None and spec.choices and value not in spec.choices:
             words = ", ".join(f"“{c}”" for c in spec.choices)
-            raise Invalid(f"Choose a status {app.label} knows: {words}.", "value")
+            raise Invalid(
+                gettext("Choose a status %(app)s knows: %(statuses)s.")
+                % {"app": app.label, "statuses": words},
+                "value",
+            )
 
 
 def check_filter(
@@ -272,8 +301,8 @@ def check_rule(
     possible on its side."""
     if not connection.syncs(direction):
         raise Invalid(
-            f"This connection only syncs {connection.direction}; "
-            f"a {direction} rule would never run.",
+            gettext("This connection only syncs %(synced)s; a %(direction)s rule would never run.")
+            % {"synced": connection.direction, "direction": direction},
             "direction",
         )
     for kind, name in filters:
@@ -289,30 +318,34 @@ def check_deletion_mode(mode: str, marker_field: str, target: SideApp) -> None:
     """A deletion mode acts on the target side: the other side's contact is trashed,
     removed from its list or marked there."""
     if mode == DeletionMode.TRASH_TAG and not target.capabilities.tags:
-        raise Invalid(f"{target.label} has no tags, so “Add the trash tag” cannot work there.")
+        raise Invalid(
+            MISSING_CAPABILITY["tags"] % {"app": target.label, "title": DeletionMode(mode).label}
+        )
     if mode == DeletionMode.REMOVE_FROM_LIST and not target.capabilities.lists:
-        raise Invalid(f"{target.label} has no lists, so “Remove from the list” cannot work there.")
+        raise Invalid(
+            MISSING_CAPABILITY["lists"] % {"app": target.label, "title": DeletionMode(mode).label}
+        )
     if mode == DeletionMode.MARKER_FIELD:
         if not marker_field:
-            raise Invalid(f"Choose the marker field on {target.label}.")
+            raise Invalid(gettext("Choose the marker field on %(app)s.") % {"app": target.label})
         if not target.error:
             spec = target.spec(marker_field)
             if spec is None:
-                raise Invalid(f"{target.label} has no field “{marker_field}”.")
+                raise Invalid(_no_field(target.label, marker_field))
             if spec.read_only:
-                raise Invalid(f"“{spec.label}” is read-only in {target.label}.")
+                raise Invalid(_read_only(spec.label, target.label))
 
 
 def check_unsubscribe_mode(mode: str, target: SideApp) -> None:
     """An unsubscribe is passed on to the target side as a tag or its opt-out state."""
     if mode == UnsubscribeMode.TAG and not target.capabilities.tags:
         raise Invalid(
-            f"{target.label} has no tags, so “Add the unsubscribe tag” cannot work there."
+            MISSING_CAPABILITY["tags"] % {"app": target.label, "title": UnsubscribeMode(mode).label}
         )
     if mode == UnsubscribeMode.OPT_OUT and not target.capabilities.subscription:
         raise Invalid(
-            f"{target.label} has no subscription status, so “Set the opt-out field” "
-            "cannot work there."
+            MISSING_CAPABILITY["subscription"]
+            % {"app": target.label, "title": UnsubscribeMode(mode).label}
         )
 
 
@@ -419,10 +452,13 @@ def check_pair(
     for side, key in (("a", a_field), ("b", b_field)):
         app = apps[side]
         if app.error:
-            raise Invalid(f"The fields of {app.label} could not be read: {app.error}")
+            raise Invalid(
+                gettext("The fields of %(app)s could not be read: %(error)s")
+                % {"app": app.label, "error": app.error}
+            )
         spec = app.spec(key)
         if spec is None:
-            raise Invalid(f"{app.label} has no field “{key}”.", f"{side}_field")
+            raise Invalid(_no_field(app.label, key), f"{side}_field")
         specs[side] = spec
     a_spec, b_spec = specs["a"], specs["b"]
     connection = apps["a"].connection
@@ -433,16 +469,22 @@ def check_pair(
             raise Invalid(" ".join(problems))
     transform = transform or guess_transform(a_spec, b_spec)
     allowed = allowed_direction(a_spec, b_spec, transform=transform)
+    types = {"a": a_spec.label, "a_type": a_spec.type, "b": b_spec.label, "b_type": b_spec.type}
     if allowed is None:
         raise Invalid(
-            f"“{a_spec.label}” ({a_spec.type}) and “{b_spec.label}” ({b_spec.type}) "
-            "cannot be kept in sync: the types are incompatible."
+            gettext(
+                "“%(a)s” (%(a_type)s) and “%(b)s” (%(b_type)s) cannot be kept in sync: the "
+                "types are incompatible."
+            )
+            % types
         )
     if allowed != MappingDirection.BOTH and direction != allowed:
         raise Invalid(
-            f"“{a_spec.label}” ({a_spec.type}) ↔ “{b_spec.label}” ({b_spec.type}) can only "
-            f"flow {ARROWS[allowed]}: a value of one type cannot always be written as the "
-            f"other. Choose “{ARROWS[allowed]} only”.",
+            gettext(
+                "“%(a)s” (%(a_type)s) ↔ “%(b)s” (%(b_type)s) can only flow %(arrow)s: a value "
+                "of one type cannot always be written as the other. Choose “%(arrow)s only”."
+            )
+            % {**types, "arrow": ARROWS[allowed]},
             "direction",
         )
     return transform
@@ -459,11 +501,13 @@ def add_pair(
     """Validate and store a custom pair (the tier must allow custom pairs); raises
     Invalid."""
     if not connection.account.limit("custom_mappings_allowed"):
-        raise Invalid("Your plan does not include custom field mappings; upgrade to add them.")
+        raise Invalid(
+            gettext("Your plan does not include custom field mappings; upgrade to add them.")
+        )
     apps = apps or side_apps(connection)
     transform = check_pair(a_field, b_field, direction, transform, apps)
     if connection.mappings.filter(a_field=a_field, b_field=b_field).exists():
-        raise Invalid("These two fields are already paired.")
+        raise Invalid(gettext("These two fields are already paired."))
     _refuse_mapped(connection, a_field, b_field, apps)
     return FieldMapping.objects.create(
         connection=connection,
@@ -566,7 +610,10 @@ def connection_problems(
         try:
             problems.extend(cls.connection_problems(review))
         except ConnectorError as exc:
-            problems.append(f"{cls.label} could not check this connection now ({exc}); try again.")
+            problems.append(
+                gettext("%(app)s could not check this connection now (%(error)s); try again.")
+                % {"app": cls.label, "error": exc}
+            )
     return list(dict.fromkeys(problems))
 
 
@@ -584,9 +631,15 @@ def _refuse_mapped(
                 app, other_app = apps[side], apps["b" if side == "a" else "a"]
                 spec, partner_spec = app.spec(key), other_app.spec(partner)
                 raise Invalid(
-                    f"“{spec.label if spec else key}” in {app.label} is already paired with "
-                    f"“{partner_spec.label if partner_spec else partner}”; remove that pair "
-                    "first.",
+                    gettext(
+                        "“%(field)s” in %(app)s is already paired with “%(partner)s”; remove "
+                        "that pair first."
+                    )
+                    % {
+                        "field": spec.label if spec else key,
+                        "app": app.label,
+                        "partner": partner_spec.label if partner_spec else partner,
+                    },
                     f"{side}_field",
                 )
 
@@ -603,9 +656,15 @@ def one_way_reason(pair: FieldMapping, apps: dict[str, SideApp]) -> str:
         return ""
     allowed = allowed_direction(a_spec, b_spec, transform=pair.transform)
     if allowed == MappingDirection.BOTH:
-        return "one-way by choice"
+        return gettext("one-way by choice")
     source, target = (a_spec, b_spec) if pair.direction == "a_to_b" else (b_spec, a_spec)
     target_app = apps["b" if pair.direction == "a_to_b" else "a"]
     if target.read_only:
-        return f"“{target.label}” is read-only in {target_app.label}"
-    return f"a {target.type} value cannot always be written as {source.type}"
+        return gettext("“%(field)s” is read-only in %(app)s") % {
+            "field": target.label,
+            "app": target_app.label,
+        }
+    return gettext("a %(target)s value cannot always be written as %(source)s") % {
+        "target": target.type,
+        "source": source.type,
+    }

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.utils.formats import date_format
+from django.utils.translation import ngettext, pgettext_lazy
+
 # Event actions grouped into what the chart shows, with each series' colour.
 SERIES: list[tuple[str, str, str]] = [
-    ("created", "Created", "#16a34a"),
-    ("updated", "Updated", "#2563eb"),
-    ("deleted", "Deleted", "#9333ea"),
-    ("errors", "Errors", "#dc2626"),
+    ("created", pgettext_lazy("chart series", "Created"), "#16a34a"),
+    ("updated", pgettext_lazy("chart series", "Updated"), "#2563eb"),
+    ("deleted", pgettext_lazy("chart series", "Deleted"), "#9333ea"),
+    ("errors", pgettext_lazy("chart series", "Errors"), "#dc2626"),
 ]
 CATEGORY_OF_ACTION = {
     "create": "created",
@@ -57,6 +60,17 @@ def days_back(today: date, days: int) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
+def segment_title(key: str, day: date, n: int) -> str:
+    """A segment's tooltip, "02 Dec: 3 created", with the locale's month and plural."""
+    counts = {
+        "created": ngettext("%(count)d created", "%(count)d created", n),
+        "updated": ngettext("%(count)d updated", "%(count)d updated", n),
+        "deleted": ngettext("%(count)d deleted", "%(count)d deleted", n),
+        "errors": ngettext("%(count)d error", "%(count)d errors", n),
+    }
+    return f"{date_format(day, 'd M')}: {counts[key] % {'count': n}}"
+
+
 def stacked_chart(title: str, days: list[date], counts: dict[date, dict[str, int]]) -> Chart:
     """A column per day, stacked by series, scaled to the busiest day."""
     peak = max((sum(counts.get(d, {}).values()) for d in days), default=0)
@@ -65,7 +79,7 @@ def stacked_chart(title: str, days: list[date], counts: dict[date, dict[str, int
         values = counts.get(day, {})
         bar = Bar(day=day, x=index * (BAR_WIDTH + BAR_GAP), total=sum(values.values()))
         bottom = CHART_HEIGHT
-        for key, label, colour in SERIES:
+        for key, _label, colour in SERIES:
             n = values.get(key, 0)
             if not n or not peak:
                 continue
@@ -76,7 +90,7 @@ def stacked_chart(title: str, days: list[date], counts: dict[date, dict[str, int
                     "y": bottom,
                     "height": height,
                     "colour": colour,
-                    "title": f"{day:%d %b}: {n} {label.lower()}",
+                    "title": segment_title(key, day, n),
                 }
             )
         bars.append(bar)

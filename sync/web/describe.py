@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.cache import cache
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from connectors.registry import connector_class
 from sync.models import (
@@ -89,64 +91,130 @@ def pair_labels(
     key: str, labels: dict[str, dict[str, str]], names: dict[str, str]
 ) -> dict[str, str]:
     """A pair key ("MailingCity|custom:city") as each side's field label."""
-    a_field, _, b_field = key.partition("|")
+    a_field, _bar, b_field = key.partition("|")
     a, b = _field(labels["a"], a_field), _field(labels["b"], b_field or a_field)
     title = a if a == b else f"{a} ↔ {b}"
     return {"a": a, "b": b, "title": title, "a_app": names["a"], "b_app": names["b"]}
 
 
 def _quoted(value: str) -> str:
-    return f"“{value}”"
+    return gettext("“%(value)s”") % {"value": value}
+
+
+# A condition as the end of "Contacts of … that …": (as is, negated), whole phrases with
+# the value as %(value)s, so that a language words the negation its own way.
+CONDITIONS = {
+    FilterKind.HAS_TAG: (_("have the tag %(value)s"), _("do not have the tag %(value)s")),
+    FilterKind.IN_LIST: (_("are in the list %(value)s"), _("are not in the list %(value)s")),
+    FilterKind.OWNED_BY: (_("are owned by %(value)s"), _("are not owned by %(value)s")),
+    FilterKind.STATUS: (_("have the status %(value)s"), _("do not have the status %(value)s")),
+    FilterKind.EXISTS_IN_OTHER: (
+        _("already exist in the other app"),
+        _("do not exist in the other app"),
+    ),
+}
+# A field condition, "whose City is not empty": (as is, negated) for each operator.
+FIELD_CONDITIONS = {
+    Operator.EQUALS: (
+        _("whose %(field)s equals %(value)s"),
+        _("whose %(field)s does not equal %(value)s"),
+    ),
+    Operator.NOT_EQUALS: (
+        _("whose %(field)s does not equal %(value)s"),
+        _("whose %(field)s equals %(value)s"),
+    ),
+    Operator.CONTAINS: (
+        _("whose %(field)s contains %(value)s"),
+        _("whose %(field)s does not contain %(value)s"),
+    ),
+    Operator.EMPTY: (_("whose %(field)s is empty"), _("whose %(field)s is not empty")),
+    Operator.NOT_EMPTY: (_("whose %(field)s is not empty"), _("whose %(field)s is empty")),
+    Operator.GREATER: (
+        _("whose %(field)s is greater than %(value)s"),
+        _("whose %(field)s is not greater than %(value)s"),
+    ),
+    Operator.LESS: (
+        _("whose %(field)s is less than %(value)s"),
+        _("whose %(field)s is not less than %(value)s"),
+    ),
+}
+# An action, "add the tag “from_shop” in GetResponse · News", with the app as %(app)s.
+ACTIONS = {
+    ActionKind.ADD_TAG: _("add the tag %(value)s in %(app)s"),
+    ActionKind.REMOVE_TAG: _("remove the tag %(value)s in %(app)s"),
+    ActionKind.ADD_TO_LIST: _("add to the list %(value)s in %(app)s"),
+    ActionKind.REMOVE_FROM_LIST: _("remove from the list %(value)s in %(app)s"),
+    ActionKind.SET_OWNER: _("set the owner to %(value)s in %(app)s"),
+    ActionKind.SET_STATUS: _("set the status to %(value)s in %(app)s"),
+    ActionKind.SET_FIELD: _("set %(field)s to %(value)s in %(app)s"),
+    ActionKind.SET_FIELD_ON_CREATE: _("set %(field)s to %(value)s when creating in %(app)s"),
+}
+ACTIONS_REVERTED = {
+    ActionKind.ADD_TAG: _(
+        "add the tag %(value)s (undone when the contact leaves the rule) in %(app)s"
+    ),
+    ActionKind.REMOVE_TAG: _(
+        "remove the tag %(value)s (undone when the contact leaves the rule) in %(app)s"
+    ),
+    ActionKind.ADD_TO_LIST: _(
+        "add to the list %(value)s (undone when the contact leaves the rule) in %(app)s"
+    ),
+    ActionKind.REMOVE_FROM_LIST: _(
+        "remove from the list %(value)s (undone when the contact leaves the rule) in %(app)s"
+    ),
+    ActionKind.SET_OWNER: _(
+        "set the owner to %(value)s (undone when the contact leaves the rule) in %(app)s"
+    ),
+    ActionKind.SET_STATUS: _(
+        "set the status to %(value)s (undone when the contact leaves the rule) in %(app)s"
+    ),
+    ActionKind.SET_FIELD: _(
+        "set %(field)s to %(value)s (undone when the contact leaves the rule) in %(app)s"
+    ),
+    ActionKind.SET_FIELD_ON_CREATE: _(
+        "set %(field)s to %(value)s when creating (undone when the contact leaves the rule) "
+        "in %(app)s"
+    ),
+}
+
+
+def _and(items: list[str]) -> str:
+    """ "a and b and c" in the current language (a rule's conditions hold together)."""
+    joined = items[0] if items else ""
+    for item in items[1:]:
+        # Translators: joins two conditions of a rule; %(first)s may be joined already.
+        joined = gettext("%(first)s and %(last)s") % {"first": joined, "last": item}
+    return joined
 
 
 def describe_filter(item: RuleFilter, labels: dict[str, str]) -> str:
     """One condition as a sentence's part: "do not have the tag “vip”", "whose City is
     not empty"."""
-    kind, value, negate = item.kind, item.value, item.negate
-    if kind == FilterKind.HAS_TAG:
-        return f"{'do not have' if negate else 'have'} the tag {_quoted(value)}"
-    if kind == FilterKind.IN_LIST:
-        return f"{'are not' if negate else 'are'} in the list {_quoted(value)}"
-    if kind == FilterKind.OWNED_BY:
-        return f"{'are not' if negate else 'are'} owned by {_quoted(value)}"
-    if kind == FilterKind.STATUS:
-        return f"{'do not have' if negate else 'have'} the status {_quoted(value)}"
-    if kind == FilterKind.EXISTS_IN_OTHER:
-        return f"{'do not exist' if negate else 'already exist'} in the other app"
-    field = _field(labels, item.field) if item.field else "the field"
-    words = Operator(item.operator).label if item.operator in Operator.values else item.operator
-    if negate:
-        words = {
-            "equals": "does not equal",
-            "does not equal": "equals",
-            "contains": "does not contain",
-            "is empty": "is not empty",
-            "is not empty": "is empty",
-            "is greater than": "is not greater than",
-            "is less than": "is not less than",
-        }.get(words, f"not {words}")
-    if item.operator in (Operator.EMPTY, Operator.NOT_EMPTY):
-        return f"whose {field} {words}"
-    return f"whose {field} {words} {_quoted(value)}"
+    value = _quoted(item.value)
+    words = CONDITIONS.get(item.kind)
+    if words is not None:
+        return words[item.negate] % {"value": value}
+    field = _field(labels, item.field) if item.field else gettext("the field")
+    phrases = FIELD_CONDITIONS.get(item.operator)
+    if phrases is None:  # an operator no longer offered: its key, as stored
+        if item.negate:
+            template = gettext("whose %(field)s not %(operator)s %(value)s")
+        else:
+            template = gettext("whose %(field)s %(operator)s %(value)s")
+        return template % {"field": field, "operator": item.operator, "value": value}
+    return phrases[item.negate] % {"field": field, "value": value}
 
 
 def describe_action(item: RuleAction, labels: dict[str, str], target: str) -> str:
     """One action: "add the tag “from_shop” in GetResponse · News"."""
-    kind, value = item.kind, item.value
     field = _field(labels, item.field) if item.field else ""
-    words = {
-        ActionKind.ADD_TAG: f"add the tag {_quoted(value)}",
-        ActionKind.REMOVE_TAG: f"remove the tag {_quoted(value)}",
-        ActionKind.ADD_TO_LIST: f"add to the list {_quoted(value)}",
-        ActionKind.REMOVE_FROM_LIST: f"remove from the list {_quoted(value)}",
-        ActionKind.SET_OWNER: f"set the owner to {_quoted(value)}",
-        ActionKind.SET_STATUS: f"set the status to {_quoted(value)}",
-        ActionKind.SET_FIELD: f"set {field} to {_quoted(value)}",
-        ActionKind.SET_FIELD_ON_CREATE: f"set {field} to {_quoted(value)} when creating",
-    }.get(kind, f"{item.get_kind_display()} {field} {value}".strip())
-    if item.revert_on_leave:
-        words += " (undone when the contact leaves the rule)"
-    return f"{words} in {target}"
+    values = {"field": field, "value": _quoted(item.value), "app": target}
+    words = (ACTIONS_REVERTED if item.revert_on_leave else ACTIONS).get(item.kind)
+    if words is not None:
+        return words % values
+    # A kind no longer offered: its label, field and value as stored.
+    other = f"{item.get_kind_display()} {field} {item.value}".strip()
+    return gettext("%(action)s in %(app)s") % {"action": other, "app": target}
 
 
 def describe_rule(rule: Rule, names: dict[str, str], labels: dict[str, dict[str, str]]) -> str:
@@ -154,16 +222,19 @@ def describe_rule(rule: Rule, names: dict[str, str], labels: dict[str, dict[str,
     “vip” and whose City is not empty go to GetResponse · News; then add the tag …"."""
     source, target = ("a", "b") if rule.direction == "a_to_b" else ("b", "a")
     conditions = [describe_filter(f, labels[source]) for f in rule.filters.all()]
-    who = f"Contacts of {names[source]}"
+    values = {"source": names[source], "target": names[target], "conditions": _and(conditions)}
     if conditions:
-        who = f"{who} that {' and '.join(conditions)}"
+        sentence = gettext("Contacts of %(source)s that %(conditions)s go to %(target)s") % values
     else:
-        who = f"Every contact of {names[source]}"
-    sentence = f"{who} go to {names[target]}"
+        sentence = gettext("Every contact of %(source)s goes to %(target)s") % values
     actions = [describe_action(a, labels[target], names[target]) for a in rule.actions.all()]
     if actions:
-        sentence += "; then " + ", ".join(actions)
-    return sentence + "."
+        # Translators: a rule's sentence, then what it does in the other app.
+        return gettext("%(sentence)s; then %(actions)s.") % {
+            "sentence": sentence,
+            "actions": ", ".join(actions),
+        }
+    return gettext("%(sentence)s.") % {"sentence": sentence}
 
 
 def describe_rules(connection: Connection) -> list[dict[str, Any]]:
@@ -189,14 +260,16 @@ def describe_configuration(connection: Connection) -> dict[str, Any]:
     direction, conflicts, duplicates, deletions and unsubscribes, rules, field pairs."""
     names = {side: side_label(connection, side) for side in ("a", "b")}
     direction = {
-        "two_way": f"Both ways between {names['a']} and {names['b']}",
-        "a_to_b": f"One way, from {names['a']} to {names['b']}",
-        "b_to_a": f"One way, from {names['b']} to {names['a']}",
+        "two_way": gettext("Both ways between %(a)s and %(b)s") % names,
+        "a_to_b": gettext("One way, from %(from)s to %(to)s")
+        % {"from": names["a"], "to": names["b"]},
+        "b_to_a": gettext("One way, from %(from)s to %(to)s")
+        % {"from": names["b"], "to": names["a"]},
     }.get(connection.direction, connection.get_direction_display())
     conflicts = {
-        "a_wins": f"the value in {names['a']} wins",
-        "b_wins": f"the value in {names['b']} wins",
-        "most_recent": "the most recent change wins",
+        "a_wins": gettext("the value in %(app)s wins") % {"app": names["a"]},
+        "b_wins": gettext("the value in %(app)s wins") % {"app": names["b"]},
+        "most_recent": gettext("the most recent change wins"),
     }.get(connection.conflict_policy, connection.get_conflict_policy_display())
     deletions = []
     for source, target, mode in (
@@ -205,20 +278,29 @@ def describe_configuration(connection: Connection) -> dict[str, Any]:
     ):
         if not connection.syncs(f"{source}_to_{target}"):
             continue
+        values = {
+            "source": names[source],
+            "target": names[target],
+            "tag": _quoted(connection.trash_tag),
+        }
         what = {
-            "off": f"nothing happens in {names[target]}",
-            "trash_tag": f"it gets the tag “{connection.trash_tag}” in {names[target]}",
-            "delete": f"it is deleted in {names[target]} too",
-            "remove_from_list": f"it is removed from the list in {names[target]}",
-            "marker_field": f"its marker field is set in {names[target]}",
-        }.get(mode, mode)
+            "off": gettext("nothing happens in %(target)s"),
+            "trash_tag": gettext("it gets the tag %(tag)s in %(target)s"),
+            "delete": gettext("it is deleted in %(target)s too"),
+            "remove_from_list": gettext("it is removed from the list in %(target)s"),
+            "marker_field": gettext("its marker field is set in %(target)s"),
+        }.get(mode)
+        values["what"] = what % values if what is not None else mode
         if mode != "off" and connection.deletion_review:
-            what += ", once you approve it"
-        deletions.append(f"A contact deleted in {names[source]}: {what}.")
+            sentence = gettext("A contact deleted in %(source)s: %(what)s, once you approve it.")
+        else:
+            sentence = gettext("A contact deleted in %(source)s: %(what)s.")
+        deletions.append(sentence % values)
     unsubscribes = {
-        "off": "An unsubscribe is not passed on.",
-        "tag": f"An unsubscribe adds the tag “{connection.unsubscribe_tag}” on the other side.",
-        "opt_out": "An unsubscribe sets the other side's opt-out field.",
+        "off": gettext("An unsubscribe is not passed on."),
+        "tag": gettext("An unsubscribe adds the tag %(tag)s on the other side.")
+        % {"tag": _quoted(connection.unsubscribe_tag)},
+        "opt_out": gettext("An unsubscribe sets the other side's opt-out field."),
     }.get(connection.unsubscribes, "")
     mappings = list(connection.mappings.all())
     labels = (
@@ -241,9 +323,9 @@ def describe_configuration(connection: Connection) -> dict[str, Any]:
         "direction": direction,
         "conflicts": conflicts,
         "duplicates": (
-            "only contacts with an email address sync (no duplicates)"
+            gettext("only contacts with an email address sync (no duplicates)")
             if connection.avoid_duplicates
-            else "contacts without an email address sync too"
+            else gettext("contacts without an email address sync too")
         ),
         "deletions": deletions,
         "unsubscribes": unsubscribes,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from connectors.base import Connector, FieldSpec
 from sync import setup
@@ -30,7 +32,9 @@ class AuthorizationForm(forms.Form):
     ``auth_fields``; secrets go to the encrypted secrets, the rest to settings."""
 
     label = forms.CharField(
-        max_length=200, help_text="A name to recognise this account of the app by."
+        max_length=200,
+        label=_("Label"),
+        help_text=_("A name to recognise this account of the app by."),
     )
 
     def __init__(
@@ -74,7 +78,9 @@ class AuthorizationForm(forms.Form):
         for name in (*self.secret_names, *self.setting_names):
             value = data.get(name) or ""
             if any(ord(c) < 32 or ord(c) == 127 for c in value):
-                self.add_error(name, "Remove the line break or control character from this.")
+                self.add_error(
+                    name, gettext("Remove the line break or control character from this.")
+                )
         return data
 
     def apply(self, authorization: AppAuthorization) -> AppAuthorization:
@@ -96,12 +102,14 @@ class AuthorizationForm(forms.Form):
 class ConnectionAppsForm(forms.Form):
     """Wizard step 1: a name and the two authorized apps."""
 
-    name = forms.CharField(max_length=200, help_text="For example “CRM ↔ newsletter”.")
+    name = forms.CharField(
+        max_length=200, label=_("Name"), help_text=_("For example “CRM ↔ newsletter”.")
+    )
     a_authorization = forms.ModelChoiceField(
-        queryset=AppAuthorization.objects.none(), label="App 1 (side A)"
+        queryset=AppAuthorization.objects.none(), label=_("App 1 (side A)")
     )
     b_authorization = forms.ModelChoiceField(
-        queryset=AppAuthorization.objects.none(), label="App 2 (side B)"
+        queryset=AppAuthorization.objects.none(), label=_("App 2 (side B)")
     )
 
     def __init__(self, *args: Any, authorizations: Any, **kwargs: Any) -> None:
@@ -113,10 +121,13 @@ class ConnectionAppsForm(forms.Form):
 class ScopesForm(forms.Form):
     """Wizard step 2: what to sync on each side, and which way."""
 
-    a_scope = forms.ChoiceField(label="On side A, sync", required=False)
-    b_scope = forms.ChoiceField(label="On side B, sync", required=False)
+    a_scope = forms.ChoiceField(label=_("On side A, sync"), required=False)
+    b_scope = forms.ChoiceField(label=_("On side B, sync"), required=False)
     direction = forms.ChoiceField(
-        choices=SyncDirection.choices, widget=forms.RadioSelect, initial=SyncDirection.TWO_WAY
+        choices=SyncDirection.choices,
+        widget=forms.RadioSelect,
+        initial=SyncDirection.TWO_WAY,
+        label=_("Direction"),
     )
 
     def __init__(
@@ -130,7 +141,10 @@ class ScopesForm(forms.Form):
         super().__init__(*args, **kwargs)
         for side, choices, label in (("a", a_choices, labels[0]), ("b", b_choices, labels[1])):
             field = self.fields[f"{side}_scope"]
-            field.label = f"In {label} (side {side.upper()}), sync"
+            field.label = gettext("In %(app)s (side %(side)s), sync") % {
+                "app": label,
+                "side": side.upper(),
+            }
             if choices:
                 field.choices = choices
                 # A scope with an empty id means "everything" in that app.
@@ -140,12 +154,20 @@ class ScopesForm(forms.Form):
                 self.fields[f"{side}_scope"] = forms.CharField(
                     label=field.label,
                     required=False,
-                    help_text="This app offers no lists to choose from; leave empty for all.",
+                    help_text=gettext(
+                        "This app offers no lists to choose from; leave empty for all."
+                    ),
                 )
         self.fields["direction"].choices = [
-            (SyncDirection.TWO_WAY, "Two-way"),
-            (SyncDirection.A_TO_B, f"One-way: {labels[0]} → {labels[1]}"),
-            (SyncDirection.B_TO_A, f"One-way: {labels[1]} → {labels[0]}"),
+            (SyncDirection.TWO_WAY, gettext("Two-way")),
+            (
+                SyncDirection.A_TO_B,
+                gettext("One-way: %(from)s → %(to)s") % {"from": labels[0], "to": labels[1]},
+            ),
+            (
+                SyncDirection.B_TO_A,
+                gettext("One-way: %(from)s → %(to)s") % {"from": labels[1], "to": labels[0]},
+            ),
         ]
 
 
@@ -167,21 +189,26 @@ class OptionsForm(forms.ModelForm):
             *CONNECTION_OPTIONS,
         ]
         labels = {
-            "avoid_duplicates": "Avoid duplicates",
-            "deletions_a_to_b": "When a contact is deleted on A",
-            "deletions_b_to_a": "When a contact is deleted on B",
-            "deletion_review": "Review deletions before they apply",
-            "marker_field_a": "Marker field on A",
-            "marker_field_b": "Marker field on B",
-            "unsubscribes": "When a contact unsubscribes",
-            "conflict_policy": "When both sides changed the same field",
-            "interval_minutes": "Sync every (minutes)",
-            "default_phone_country": "Default phone country",
+            "name": _("Name"),
+            "avoid_duplicates": _("Avoid duplicates"),
+            "deletions_a_to_b": _("When a contact is deleted on A"),
+            "deletions_b_to_a": _("When a contact is deleted on B"),
+            "deletion_review": _("Review deletions before they apply"),
+            "trash_tag": _("Trash tag"),
+            "marker_field_a": _("Marker field on A"),
+            "marker_field_b": _("Marker field on B"),
+            "unsubscribes": _("When a contact unsubscribes"),
+            "unsubscribe_tag": _("Unsubscribe tag"),
+            "conflict_policy": _("When both sides changed the same field"),
+            "interval_minutes": _("Sync every (minutes)"),
+            "default_phone_country": _("Default phone country"),
         }
         help_texts = {
-            "marker_field_a": "Field set on A when its contact was deleted on B (marker mode).",
-            "marker_field_b": "Field set on B when its contact was deleted on A (marker mode).",
-            "default_phone_country": "Two-letter ISO code, e.g. BE, for numbers without +prefix.",
+            "marker_field_a": _("Field set on A when its contact was deleted on B (marker mode)."),
+            "marker_field_b": _("Field set on B when its contact was deleted on A (marker mode)."),
+            "default_phone_country": _(
+                "Two-letter ISO code, e.g. BE, for numbers without +prefix."
+            ),
         }
 
     def __init__(self, *args: Any, apps: dict[str, SideApp] | None = None, **kwargs: Any) -> None:
@@ -191,10 +218,11 @@ class OptionsForm(forms.ModelForm):
         minimum = self.instance.account.limit("min_interval_minutes")
         self.fields["interval_minutes"].min_value = minimum
         self.fields["interval_minutes"].widget.attrs["min"] = minimum
-        self.fields["interval_minutes"].help_text = (
-            f"Your plan allows an interval of {minimum} minute{'s' if minimum != 1 else ''} "
-            "or more."
-        )
+        self.fields["interval_minutes"].help_text = ngettext(
+            "Your plan allows an interval of %(minimum)d minute or more.",
+            "Your plan allows an interval of %(minimum)d minutes or more.",
+            minimum,
+        ) % {"minimum": minimum}
 
     def _offer_only_what_the_apps_can_do(self, apps: dict[str, SideApp]) -> None:
         """Deletion and unsubscribe modes the target side can carry out (sync/setup.py
@@ -230,7 +258,12 @@ class OptionsForm(forms.ModelForm):
         (check_options), in the words the API uses."""
         field = self.fields[name]
         field.widget.choices = [  # type: ignore[attr-defined]
-            (v, label if v in values else f"{label} (not possible with this app)")
+            (
+                v,
+                label
+                if v in values
+                else gettext("%(mode)s (not possible with this app)") % {"mode": label},
+            )
             for v, label in field.choices  # type: ignore[attr-defined]
             if v in values or v == current
         ]
@@ -238,62 +271,73 @@ class OptionsForm(forms.ModelForm):
     def clean_default_phone_country(self) -> str:
         value: str = (self.cleaned_data.get("default_phone_country") or "").strip().upper()
         if value and not (len(value) == 2 and value.isalpha()):
-            raise forms.ValidationError("Use a two-letter ISO country code, e.g. BE or US.")
+            raise forms.ValidationError(
+                gettext("Use a two-letter ISO country code, e.g. BE or US.")
+            )
         return value
 
 
 class RuleForm(forms.Form):
     """Add a rule in one direction."""
 
-    direction = forms.ChoiceField(choices=[("a_to_b", "A → B"), ("b_to_a", "B → A")])
-    name = forms.CharField(max_length=200, required=False)
+    direction = forms.ChoiceField(
+        choices=[("a_to_b", _("A → B")), ("b_to_a", _("B → A"))], label=_("Direction")
+    )
+    name = forms.CharField(max_length=200, required=False, label=_("Name"))
 
 
 class FilterForm(forms.Form):
     """Add an IF condition to a rule."""
 
-    kind = forms.ChoiceField(choices=FilterKind.choices, label="If")
+    kind = forms.ChoiceField(choices=FilterKind.choices, label=_("If"))
     field = forms.CharField(
-        max_length=200, required=False, help_text="Field key (for field filters)."
+        max_length=200,
+        required=False,
+        label=_("Field"),
+        help_text=_("Field key (for field filters)."),
     )
-    operator = forms.ChoiceField(choices=Operator.choices, initial=Operator.EQUALS)
-    value = forms.CharField(max_length=500, required=False)
-    negate = forms.BooleanField(required=False, label="Not")
+    operator = forms.ChoiceField(
+        choices=Operator.choices, initial=Operator.EQUALS, label=_("Operator")
+    )
+    value = forms.CharField(max_length=500, required=False, label=_("Value"))
+    negate = forms.BooleanField(required=False, label=_("Not"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         needs_value = data.get("operator") not in (Operator.EMPTY, Operator.NOT_EMPTY)
         if data.get("kind") == FilterKind.FIELD and not data.get("field"):
-            self.add_error("field", "Choose the field to compare.")
+            self.add_error("field", gettext("Choose the field to compare."))
         if data.get("kind") in (
             FilterKind.HAS_TAG,
             FilterKind.IN_LIST,
             FilterKind.OWNED_BY,
             FilterKind.STATUS,
         ) and not data.get("value"):
-            self.add_error("value", "Say which tag, list, owner or status.")
+            self.add_error("value", gettext("Say which tag, list, owner or status."))
         if data.get("kind") == FilterKind.FIELD and needs_value and not data.get("value"):
-            self.add_error("value", "Enter the value to compare with.")
+            self.add_error("value", gettext("Enter the value to compare with."))
         return data
 
 
 class ActionForm(forms.Form):
     """Add a THEN action to a rule."""
 
-    kind = forms.ChoiceField(choices=ActionKind.choices, label="Then")
-    field = forms.CharField(max_length=200, required=False, help_text="Field key (set field).")
-    value = forms.CharField(max_length=500, required=False)
+    kind = forms.ChoiceField(choices=ActionKind.choices, label=_("Then"))
+    field = forms.CharField(
+        max_length=200, required=False, label=_("Field"), help_text=_("Field key (set field).")
+    )
+    value = forms.CharField(max_length=500, required=False, label=_("Value"))
     revert_on_leave = forms.BooleanField(
-        required=False, label="Revert when the contact leaves the segment"
+        required=False, label=_("Revert when the contact leaves the segment")
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         field_kinds = (ActionKind.SET_FIELD, ActionKind.SET_FIELD_ON_CREATE)
         if data.get("kind") in field_kinds and not data.get("field"):
-            self.add_error("field", "Choose the field to set.")
+            self.add_error("field", gettext("Choose the field to set."))
         if data.get("kind") not in field_kinds and not data.get("value"):
-            self.add_error("value", "Say which tag, list, owner or status.")
+            self.add_error("value", gettext("Say which tag, list, owner or status."))
         return data
 
 
@@ -304,10 +348,12 @@ def field_choices(specs: list[FieldSpec]) -> list[tuple[str, str]]:
 class MappingForm(forms.Form):
     """Add a custom field pair."""
 
-    a_field = OfferedChoiceField(label="Field on A")
-    b_field = OfferedChoiceField(label="Field on B")
-    direction = forms.ChoiceField(choices=MappingDirection.choices, initial="both")
-    transform = forms.ChoiceField(choices=Transform.choices, required=False, label="Transform")
+    a_field = OfferedChoiceField(label=_("Field on A"))
+    b_field = OfferedChoiceField(label=_("Field on B"))
+    direction = forms.ChoiceField(
+        choices=MappingDirection.choices, initial="both", label=_("Direction")
+    )
+    transform = forms.ChoiceField(choices=Transform.choices, required=False, label=_("Transform"))
 
     def __init__(
         self, *args: Any, a_specs: list[FieldSpec], b_specs: list[FieldSpec], **kwargs: Any
@@ -318,22 +364,26 @@ class MappingForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, label=_("Role"))
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
 
 
 class AcceptInvitationForm(forms.Form):
     """A new user's sign-up through an invitation link."""
 
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=150, label=_("Username"))
     password = forms.CharField(
-        widget=forms.PasswordInput, help_text="Checked by the server's password rules."
+        widget=forms.PasswordInput,
+        label=_("Password"),
+        help_text=_("Checked by the server's password rules."),
     )
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “CRM export”.")
+    name = forms.CharField(
+        max_length=100, label=_("Name"), help_text=_("What the token is for, e.g. “CRM export”.")
+    )

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -15,9 +16,9 @@ def shown(value: Any) -> str:
     """A synced value as a person reads it: sets as "a, b", booleans as yes / no,
     nothing as "(empty)", structures as compact JSON."""
     if value is None or value == "" or value == []:
-        return "(empty)"
+        return gettext("(empty)")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, list | tuple | set):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):

@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from sync.models import Account, TeamUser
 
@@ -79,4 +80,4 @@ def tenant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 def require_manager(request: HttpRequest) -> None:
     """403 unless the user is an owner or admin of the current account."""
     if not request.tenant.can_manage:  # type: ignore[attr-defined]
-        raise PermissionDenied("Only owners and admins of this account can do that.")
+        raise PermissionDenied(gettext("Only owners and admins of this account can do that."))

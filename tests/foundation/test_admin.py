@@ -196,7 +196,7 @@ def test_run_now_enqueues_a_manual_run(
     response = act(admin_client, "run_now", connection)
 
     assert queued == [(connection.pk, Trigger.MANUAL)]
-    assert "Queued 1 connection(s)." in response.content.decode()
+    assert "Queued 1 connection." in response.content.decode()
     connection.refresh_from_db()
     assert connection.next_run_at is None  # not due as well: the scheduler must not run it twice
 
@@ -227,7 +227,7 @@ def test_run_now_skips_paused_connections(
     response = act(admin_client, "run_now", connection)
 
     assert queued == []
-    assert "Skipped 1 connection(s): The connection is paused" in response.content.decode()
+    assert "Skipped 1 connection: The connection is paused" in response.content.decode()
 
 
 def test_run_now_without_the_task_module_only_schedules(

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from connectors.base import AuthError, Connector, ConnectorError, RateLimited
@@ -114,25 +115,33 @@ def app_list(request: HttpRequest) -> HttpResponse:
 
 
 def _checked(
-    form: AuthorizationForm, cls: type[Connector], auth: AppAuthorization, what: str
+    form: AuthorizationForm, cls: type[Connector], auth: AppAuthorization, refused: str
 ) -> ConnectorError | Literal[False] | None:
     """Check ``auth`` against the app before anything is stored. Returns the error to
     keep as the health (None, or a rate limit: the credentials may well be right), or
-    False when the form now carries the reason it cannot be saved: refused credentials,
-    an app that could not be reached, or a failure nobody foresaw (logged; never a 500)."""
+    False when the form now carries the reason it cannot be saved: refused credentials
+    (``refused``, a sentence with the app's name and the error as ``%(app)s`` and
+    ``%(error)s``), an app that could not be reached, or a failure nobody foresaw
+    (logged; never a 500)."""
     try:
         error = services.run_check(auth)
     except Exception as exc:
         logger.exception("checking a new %s authorization failed", auth.vendor)
-        form.add_error(None, f"{cls.label} could not be checked with these values: {exc}")
+        form.add_error(
+            None,
+            gettext("%(app)s could not be checked with these values: %(error)s")
+            % {"app": cls.label, "error": exc},
+        )
         return False
     if error is None or isinstance(error, RateLimited):
         return error
     if isinstance(error, AuthError):
-        form.add_error(None, f"{cls.label} refused {what}: {error}")
+        form.add_error(None, refused % {"app": cls.label, "error": error})
     else:
         form.add_error(
-            None, f"{cls.label} could not be reached or checked with these values: {error}"
+            None,
+            gettext("%(app)s could not be reached or checked with these values: %(error)s")
+            % {"app": cls.label, "error": error},
         )
     return False
 
@@ -152,13 +161,17 @@ def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
         auth = form.apply(
             AppAuthorization(account=request.tenant.account, vendor=vendor, owner=request.user)
         )
-        error = _checked(form, cls, auth, "the connection")
+        error = _checked(form, cls, auth, gettext("%(app)s refused the connection: %(error)s"))
         if error is not False:
             auth.health = services.health_of(error)
             auth.health_message = str(error) if error else ""
             auth.checked_at = timezone.now()
             auth.save()
-            messages.success(request, f"{cls.label} is connected as “{auth.label}”.")
+            messages.success(
+                request,
+                gettext("%(app)s is connected as “%(label)s”.")
+                % {"app": cls.label, "label": auth.label},
+            )
             if getattr(cls, "team_users", False):  # Sellf: which team user is this for?
                 return redirect("web:app_team_user", pk=auth.pk)
             return redirect(next_url or "web:apps")
@@ -197,13 +210,17 @@ def app_team_user(request: HttpRequest, pk: int) -> HttpResponse:
         with open_connector(auth) as connector:
             users = connector.users()
     except ConnectorError as exc:
-        users, error = [], f"{cls.label} did not list its users: {exc}"
+        users = []
+        error = gettext("%(app)s did not list its users: %(error)s") % {
+            "app": cls.label,
+            "error": exc,
+        }
     another = request.GET.get("new") == "1" or request.POST.get("another") == "1"
     if request.method == "POST" and not error:
         picked = request.POST.get("user_id", "")
-        names = {u.id: u.name for u in users} | {"all": "all team members"}
+        names = {u.id: u.name for u in users} | {"all": gettext("all team members")}
         if picked not in names:
-            error = "Choose one of the users listed."
+            error = gettext("Choose one of the users listed.")
         else:
             target = auth
             if another:
@@ -215,7 +232,10 @@ def app_team_user(request: HttpRequest, pk: int) -> HttpResponse:
             target.settings = {**dict(auth.settings), "user_id": picked}
             target.label = f"{cls.label} — {names[picked]}"
             target.save()
-            messages.success(request, f"“{target.label}” is ready to use in connections.")
+            messages.success(
+                request,
+                gettext("“%(label)s” is ready to use in connections.") % {"label": target.label},
+            )
             return redirect("web:apps")
     return render(
         request,
@@ -299,9 +319,13 @@ def app_test(request: HttpRequest, pk: int) -> HttpResponse:
     require_manager(request)
     error = services.check_authorization(auth)
     if error is None:
-        messages.success(request, f"“{auth.label}” works.")
+        messages.success(request, gettext("“%(label)s” works.") % {"label": auth.label})
     else:
-        messages.error(request, f"“{auth.label}”: {auth.get_health_display()} — {error}")
+        messages.error(
+            request,
+            gettext("“%(label)s”: %(health)s — %(error)s")
+            % {"label": auth.label, "health": auth.get_health_display(), "error": error},
+        )
     return redirect("web:apps")
 
 
@@ -319,14 +343,18 @@ def app_reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
         candidate = form.apply(
             AppAuthorization(account=auth.account, vendor=auth.vendor, settings=dict(auth.settings))
         )
-        error = _checked(form, cls, candidate, "the new credentials")
+        error = _checked(
+            form, cls, candidate, gettext("%(app)s refused the new credentials: %(error)s")
+        )
         if error is not False:
             form.apply(auth)
             auth.health = services.health_of(error)
             auth.health_message = str(error) if error else ""
             auth.checked_at = timezone.now()
             auth.save()
-            messages.success(request, f"“{auth.label}” is re-authorized.")
+            messages.success(
+                request, gettext("“%(label)s” is re-authorized.") % {"label": auth.label}
+            )
             return redirect("web:apps")
     return render(
         request,
@@ -353,8 +381,11 @@ def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
         names = ", ".join(f"“{c.name}”" for c in users)
         messages.error(
             request,
-            f"“{auth.label}” is used by {names}. Delete those connections or switch them to "
-            "another authorization first; nothing was disconnected.",
+            gettext(
+                "“%(label)s” is used by %(connections)s. Delete those connections or switch "
+                "them to another authorization first; nothing was disconnected."
+            )
+            % {"label": auth.label, "connections": names},
         )
         return redirect("web:apps")
     if request.method != "POST" or not request.POST.get("confirm"):
@@ -368,5 +399,8 @@ def app_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
             },
         )
     auth.delete()
-    messages.success(request, f"“{auth.label}” is disconnected; its secrets are deleted.")
+    messages.success(
+        request,
+        gettext("“%(label)s” is disconnected; its secrets are deleted.") % {"label": auth.label},
+    )
     return redirect("web:apps")

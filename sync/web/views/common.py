@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from sync.models import Connection
 from sync.tenancy import get_scoped_or_404
@@ -12,12 +13,12 @@ from sync.tenancy import get_scoped_or_404
 # The set-up steps, in the order PieSync users know: apps, what & direction, rules,
 # options, mapping, users, preview & start. Each entry: (url name, title).
 STEPS: list[tuple[str, str]] = [
-    ("setup_scopes", "What and which way"),
-    ("setup_rules", "Rules"),
-    ("setup_options", "Options"),
-    ("setup_mapping", "Field mapping"),
-    ("setup_users", "Users"),
-    ("setup_preview", "Preview and start"),
+    ("setup_scopes", _("What and which way")),
+    ("setup_rules", _("Rules")),
+    ("setup_options", _("Options")),
+    ("setup_mapping", _("Field mapping")),
+    ("setup_users", _("Users")),
+    ("setup_preview", _("Preview and start")),
 ]
 
 

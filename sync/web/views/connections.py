@@ -11,9 +11,12 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from sync import lifecycle
+from sync.engine import match
 from sync.models import (
     CallbackStatus,
     Connection,
@@ -32,10 +35,10 @@ from sync.web.views.common import get_connection, side_labels
 
 # Phases of a run in order, with the words the progress bar uses.
 PHASES: list[tuple[str, str]] = [
-    ("list_a", "Reading side A"),
-    ("list_b", "Reading side B"),
-    ("check", "Checking the changes"),
-    ("write", "Writing"),
+    ("list_a", _("Reading side A")),
+    ("list_b", _("Reading side B")),
+    ("check", _("Checking the changes")),
+    ("write", _("Writing")),
 ]
 LIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 # Events that are not real changes: the dry run's and the ones awaiting a decision.
@@ -137,10 +140,22 @@ def activity_counts(connection: Connection, since: Any) -> dict[str, int]:
     return counts
 
 
+# The run summary's skip reasons (sync/engine/match.py) in the page's words.
+SKIP_REASONS = {
+    match.NO_EMAIL: _("no email"),
+    match.OUT_OF_SCOPE: _("out of scope"),
+    match.DUPLICATE_EMAIL: _("duplicate email"),
+    match.AMBIGUOUS: _("ambiguous group"),
+    "other": _("other"),
+}
+
+
 def _last_skips(connection: Connection) -> dict[str, int]:
-    """Records the last finished run skipped or held, by reason (SyncRun.match_summary)."""
+    """Records the last finished run skipped or held, by reason (SyncRun.match_summary),
+    each reason in the page's language."""
     run = connection.runs.filter(dry_run=False).exclude(match_summary={}).order_by("-pk").first()
-    return (run.match_summary.get("skipped") or {}) if run else {}
+    skipped = (run.match_summary.get("skipped") or {}) if run else {}
+    return {str(SKIP_REASONS.get(reason, reason)): n for reason, n in skipped.items()}
 
 
 @tenant_required
@@ -196,7 +211,10 @@ def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("web:connection", pk=connection.pk)
     if outcome.queue_error:
-        messages.error(request, f"The run could not be started: {outcome.queue_error}")
+        messages.error(
+            request,
+            gettext("The run could not be started: %(error)s") % {"error": outcome.queue_error},
+        )
     messages.success(request, outcome.message)
     return redirect("web:connection", pk=connection.pk)
 
@@ -244,7 +262,11 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         name = connection.name
         connection.delete()
-        messages.success(request, f"“{name}” is deleted. No contact was changed in either app.")
+        messages.success(
+            request,
+            gettext("“%(name)s” is deleted. No contact was changed in either app.")
+            % {"name": name},
+        )
         return redirect("web:connections")
     return render(request, "web/connection_delete.html", {"connection": connection})
 
@@ -261,14 +283,51 @@ def run_summary(run: SyncRun) -> str:
     """One line of a run's counts, e.g. "A → B: 3 create, 1 update"; an undo says what
     it wrote back (it keeps no counts per action, only its writes)."""
     if run.trigger == Trigger.UNDO:
-        undone = f"Undid run {run.undo_of_id}" if run.undo_of_id else "Undo"
-        return f"{undone}: {run.writes} write{'s' if run.writes != 1 else ''} put back"
+        values = {"run": run.undo_of_id, "count": run.writes}
+        if run.undo_of_id:
+            return (
+                ngettext(
+                    "Undid run %(run)s: %(count)d write put back",
+                    "Undid run %(run)s: %(count)d writes put back",
+                    run.writes,
+                )
+                % values
+            )
+        return (
+            ngettext(
+                "Undo: %(count)d write put back", "Undo: %(count)d writes put back", run.writes
+            )
+            % values
+        )
     parts = []
     for direction, actions in (run.counts or {}).items():
         if isinstance(actions, dict):
-            inner = ", ".join(f"{n} {a}" for a, n in actions.items() if n)
+            inner = ", ".join(_action_count(a, n) for a, n in actions.items() if n)
             if inner:
                 parts.append(f"{direction.replace('_to_', ' → ').upper()}: {inner}")
     if not parts and run.writes:
-        return f"{run.writes} write{'s' if run.writes != 1 else ''}"
-    return "; ".join(parts) or "no changes"
+        return ngettext("%(count)d write", "%(count)d writes", run.writes) % {"count": run.writes}
+    return "; ".join(parts) or gettext("no changes")
+
+
+def _action_count(action: str, n: int) -> str:
+    """ "3 create": a count of one journal action, in the run summary's words (English
+    keeps the action's key as the noun; the catalogues give each language its plural)."""
+    counted: dict[str, str] = {
+        EventAction.CREATE: ngettext("%(count)d create", "%(count)d create", n),
+        EventAction.UPDATE: ngettext("%(count)d update", "%(count)d update", n),
+        EventAction.DELETE: ngettext("%(count)d delete", "%(count)d delete", n),
+        EventAction.TRASH: ngettext("%(count)d trash", "%(count)d trash", n),
+        EventAction.REMOVE_FROM_LIST: ngettext(
+            "%(count)d remove_from_list", "%(count)d remove_from_list", n
+        ),
+        EventAction.MARK: ngettext("%(count)d mark", "%(count)d mark", n),
+        EventAction.TAG: ngettext("%(count)d tag", "%(count)d tag", n),
+        EventAction.UNSUBSCRIBE: ngettext("%(count)d unsubscribe", "%(count)d unsubscribe", n),
+        EventAction.SKIP: ngettext("%(count)d skip", "%(count)d skip", n),
+        EventAction.CONFLICT: ngettext("%(count)d conflict", "%(count)d conflict", n),
+        EventAction.ERROR: ngettext("%(count)d error", "%(count)d errors", n),
+        EventAction.UNDO: ngettext("%(count)d undo", "%(count)d undo", n),
+    }
+    words = counted.get(action)
+    return words % {"count": n} if words else f"{n} {action}"

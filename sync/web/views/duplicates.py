@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from sync.engine import match
@@ -42,13 +43,18 @@ def duplicates_decide(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if decision == "link":
             match.link_by_hand(connection, int(request.POST["a"]), int(request.POST["b"]))
-            messages.success(request, "Linked; the next run syncs them as one contact.")
+            messages.success(request, gettext("Linked; the next run syncs them as one contact."))
         elif decision == "distinct":
             chosen = [int(v) for v in request.POST.getlist("link")]
             n = match.mark_distinct(connection, chosen)
-            messages.success(request, f"{n} contact(s) marked distinct; the next run syncs each.")
+            done = ngettext(
+                "%(count)d contact marked distinct; the next run syncs it.",
+                "%(count)d contacts marked distinct; the next run syncs each.",
+                n,
+            )
+            messages.success(request, done % {"count": n})
         else:
-            messages.error(request, "Choose what to do.")
+            messages.error(request, gettext("Choose what to do."))
     except (KeyError, ValueError, RecordLink.DoesNotExist):
-        messages.error(request, "Choose one held contact of each app to link.")
+        messages.error(request, gettext("Choose one held contact of each app to link."))
     return redirect("web:duplicates", pk=connection.pk)

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from sync.engine.sides import target_of
@@ -100,11 +101,17 @@ def conflict_resolve(request: HttpRequest, pk: int, event_pk: int) -> HttpRespon
         services.engine_call("resolve_conflict", event, use="other")
     except Exception as exc:  # shown to the user; the conflict stays open
         logger.exception("resolving conflict %s failed", event.pk)
-        messages.error(request, f"The other value could not be applied: {exc}")
-    else:
-        messages.success(
-            request, f"The other side's value is applied to {event.label or 'the record'}."
+        messages.error(
+            request, gettext("The other value could not be applied: %(error)s") % {"error": exc}
         )
+    else:
+        if event.label:
+            done = gettext("The other side's value is applied to %(record)s.") % {
+                "record": event.label
+            }
+        else:
+            done = gettext("The other side's value is applied to the record.")
+        messages.success(request, done)
     return redirect("web:conflicts", pk=connection.pk)
 
 
@@ -119,7 +126,7 @@ def deletions(request: HttpRequest, pk: int) -> HttpResponse:
         ids = request.POST.getlist("event")
         chosen = list(pending.filter(pk__in=[i for i in ids if i.isdigit()]))
         if decision not in ("approve", "dismiss") or not chosen:
-            messages.error(request, "Tick at least one deletion, then approve or dismiss.")
+            messages.error(request, gettext("Tick at least one deletion, then approve or dismiss."))
         elif decision == "approve" and not request.POST.get("confirm"):
             return _confirm_approval(request, connection, chosen)
         else:
@@ -127,10 +134,20 @@ def deletions(request: HttpRequest, pk: int) -> HttpResponse:
                 services.engine_call("review_deletions", chosen, approve=decision == "approve")
             except Exception as exc:  # shown to the user; the deletions stay pending
                 logger.exception("reviewing deletions of connection %s failed", connection.pk)
-                messages.error(request, f"The review could not be applied: {exc}")
+                messages.error(
+                    request, gettext("The review could not be applied: %(error)s") % {"error": exc}
+                )
             else:
-                verb = "approved" if decision == "approve" else "dismissed"
-                messages.success(request, f"{len(chosen)} deletion(s) {verb}.")
+                count = len(chosen)
+                if decision == "approve":
+                    done = ngettext(
+                        "%(count)d deletion approved.", "%(count)d deletions approved.", count
+                    )
+                else:
+                    done = ngettext(
+                        "%(count)d deletion dismissed.", "%(count)d deletions dismissed.", count
+                    )
+                messages.success(request, done % {"count": count})
         return redirect("web:deletions", pk=connection.pk)
     page = Paginator(pending.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -158,9 +175,13 @@ def approval_summary(connection: Connection, events: list[SyncEvent]) -> list[st
         counts[(target_of(event.direction), event.reason)] += 1
     lines = []
     for (side, mode), count in sorted(counts.items()):
-        what = DeletionMode(mode).label if mode in DeletionMode.values else "Delete"
-        noun = "contact" if count == 1 else "contacts"
-        lines.append(f"{what}: {count} {noun} in {labels[side]}")
+        what = DeletionMode(mode).label if mode in DeletionMode.values else gettext("Delete")
+        line = ngettext(
+            "%(action)s: %(count)d contact in %(app)s",
+            "%(action)s: %(count)d contacts in %(app)s",
+            count,
+        )
+        lines.append(line % {"action": what, "count": count, "app": labels[side]})
     return lines
 
 
@@ -196,11 +217,17 @@ def run_undo(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
             undo = services.engine_call("undo_run", run)
         except Exception as exc:  # shown to the user
             logger.exception("undo of run %s failed", run.pk)
-            messages.error(request, f"The run could not be undone: {exc}")
-        else:
-            messages.success(
-                request, f"Run {run.pk} is undone ({getattr(undo, 'writes', 0)} writes)."
+            messages.error(
+                request, gettext("The run could not be undone: %(error)s") % {"error": exc}
             )
+        else:
+            writes = getattr(undo, "writes", 0)
+            done = ngettext(
+                "Run %(run)s is undone (%(count)d write).",
+                "Run %(run)s is undone (%(count)d writes).",
+                writes,
+            )
+            messages.success(request, done % {"run": run.pk, "count": writes})
         return redirect("web:connection", pk=connection.pk)
     events = run.events.exclude(status=EventStatus.PREVIEW)
     return render(

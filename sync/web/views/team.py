@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from sync.api.authentication import BearerTokenAuthentication
@@ -65,21 +66,29 @@ def _invite(request: HttpRequest, email: str, role: str) -> None:
         messages.error(request, refusal)
         return
     if role == Role.OWNER and request.tenant.membership.role != Role.OWNER:
-        messages.error(request, "Only owners can invite owners.")
+        messages.error(request, gettext("Only owners can invite owners."))
         return
     raw = secrets.token_urlsafe(32)
     Invitation.objects.create(
         account=account, email=email, role=role, token_hash=hash_token(raw), invited_by=request.user
     )
     link = request.build_absolute_uri(reverse("web:invitation_accept", args=[raw]))
-    send_mail(
-        f"You are invited to {account.name}",
-        f"{request.user.get_username()} invites you to join {account.name} as "
-        f"{Role(role).label.lower()}.\n\nAccept within {INVITATION_DAYS} days: {link}\n",
-        None,
-        [email],
+    values = {
+        "inviter": request.user.get_username(),
+        "account": account.name,
+        "role": Role(role).label.lower(),
+        "days": INVITATION_DAYS,
+        "link": link,
+    }
+    body = ngettext(
+        "%(inviter)s invites you to join %(account)s as %(role)s.\n\n"
+        "Accept within %(days)d day: %(link)s\n",
+        "%(inviter)s invites you to join %(account)s as %(role)s.\n\n"
+        "Accept within %(days)d days: %(link)s\n",
+        INVITATION_DAYS,
     )
-    messages.success(request, f"An invitation was sent to {email}.")
+    send_mail(gettext("You are invited to %(account)s") % values, body % values, None, [email])
+    messages.success(request, gettext("An invitation was sent to %(email)s.") % {"email": email})
 
 
 def open_invitations(account: Any, email: str) -> Any:
@@ -91,11 +100,16 @@ def invitation_refusal(account: Any, email: str, inviter: Any) -> str:
     """Why ``email`` cannot be invited to ``account`` now ("" when it can): yourself, a
     member already, or an invitation of the same email still open."""
     if email.strip().lower() == (inviter.email or "").strip().lower():
-        return "That is your own email: you are a member already."
+        return gettext("That is your own email: you are a member already.")
     if TeamUser.objects.filter(account=account, user__email__iexact=email).exists():
-        return f"{email} is a member of {account.name} already."
+        return gettext("%(email)s is a member of %(account)s already.") % {
+            "email": email,
+            "account": account.name,
+        }
     if open_invitations(account, email).exists():
-        return f"{email} is invited already; withdraw that invitation first to send a new one."
+        return gettext(
+            "%(email)s is invited already; withdraw that invitation first to send a new one."
+        ) % {"email": email}
     return ""
 
 
@@ -107,7 +121,10 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     )
     require_manager(request)
     invitation.delete()
-    messages.success(request, f"The invitation of {invitation.email} is withdrawn.")
+    messages.success(
+        request,
+        gettext("The invitation of %(email)s is withdrawn.") % {"email": invitation.email},
+    )
     return redirect("web:team")
 
 
@@ -124,19 +141,21 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     require_manager(request)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a role.")
+        messages.error(request, gettext("Choose a role."))
         return redirect("web:team")
     role = form.cleaned_data["role"]
     is_owner = request.tenant.membership.role == Role.OWNER
     if Role.OWNER in (role, member.role) and not is_owner:
-        messages.error(request, "Only owners can grant or take the owner role.")
+        messages.error(request, gettext("Only owners can grant or take the owner role."))
     elif member.role == Role.OWNER and role != Role.OWNER and _owners(member.account_id) == 1:
-        messages.error(request, "An account keeps at least one owner.")
+        messages.error(request, gettext("An account keeps at least one owner."))
     else:
         member.role = role
         member.save(update_fields=["role"])
         messages.success(
-            request, f"{member.user.get_username()} is now {member.get_role_display().lower()}."
+            request,
+            gettext("%(user)s is now %(role)s.")
+            % {"user": member.user.get_username(), "role": member.get_role_display().lower()},
         )
     return redirect("web:team")
 
@@ -147,12 +166,15 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     member: TeamUser = get_scoped_or_404(TeamUser, request.tenant.account, pk=pk)
     require_manager(request)
     if member.role == Role.OWNER and request.tenant.membership.role != Role.OWNER:
-        messages.error(request, "Only owners can remove an owner.")
+        messages.error(request, gettext("Only owners can remove an owner."))
     elif member.role == Role.OWNER and _owners(member.account_id) == 1:
-        messages.error(request, "An account keeps at least one owner.")
+        messages.error(request, gettext("An account keeps at least one owner."))
     else:
         member.delete()
-        messages.success(request, f"{member.user.get_username()} is removed from the team.")
+        messages.success(
+            request,
+            gettext("%(user)s is removed from the team.") % {"user": member.user.get_username()},
+        )
     return redirect("web:team")
 
 
@@ -188,7 +210,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 return _render_invitation(request, invitation, form)
             user_model = get_user_model()
             if user_model.objects.filter(username=form.cleaned_data["username"]).exists():
-                form.add_error("username", "This user name is taken; sign in first if it is yours.")
+                form.add_error(
+                    "username", gettext("This user name is taken; sign in first if it is yours.")
+                )
                 return _render_invitation(request, invitation, form)
             candidate = user_model(username=form.cleaned_data["username"], email=invitation.email)
             try:
@@ -214,7 +238,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             for email in emails:
                 open_invitations(invitation.account, email).update(accepted_at=now)
         request.session[SESSION_KEY] = invitation.account_id
-        messages.success(request, f"Welcome to {invitation.account.name}.")
+        messages.success(
+            request, gettext("Welcome to %(account)s.") % {"account": invitation.account.name}
+        )
         return redirect("web:home")
     return render(request, "web/invitation.html", {"invitation": invitation, "form": form})
 
@@ -228,7 +254,10 @@ def account_switch(request: HttpRequest) -> HttpResponse:
     if membership is None:
         raise Http404("Not found")
     request.session[SESSION_KEY] = membership.account_id
-    messages.success(request, f"You are now working in {membership.account.name}.")
+    messages.success(
+        request,
+        gettext("You are now working in %(account)s.") % {"account": membership.account.name},
+    )
     return redirect("web:home")
 
 
@@ -273,5 +302,5 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-    messages.success(request, f"The token “{token.name}” is revoked.")
+    messages.success(request, gettext("The token “%(name)s” is revoked.") % {"name": token.name})
     return redirect("web:tokens")

@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from connectors.base import VendorUser
@@ -184,7 +186,10 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
         setup.ensure_default_rules(connection)
         error = setup.ensure_default_mappings(connection)
         if error:
-            messages.warning(request, f"The default field pairs could not be made: {error}")
+            messages.warning(
+                request,
+                gettext("The default field pairs could not be made: %(error)s") % {"error": error},
+            )
         return _after_save(request, connection, "setup_scopes")
     return _page(
         request,
@@ -333,7 +338,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 problem = {"rule_error": " ".join(exc.messages)}
         else:
-            problem = {"rule_error": "Choose a direction this connection syncs."}
+            problem = {"rule_error": gettext("Choose a direction this connection syncs.")}
     elif op == "delete_rule":
         get_scoped_or_404(
             Rule.objects.filter(connection=connection),
@@ -414,7 +419,7 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(name, words)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Options saved.")
+        messages.success(request, gettext("Options saved."))
         return _after_save(request, connection, "setup_options")
     return _page(
         request,
@@ -462,7 +467,8 @@ def _add_mapping(request: HttpRequest, connection: Connection) -> MappingForm:
     form = MappingForm(request.POST, a_specs=apps["a"].fields, b_specs=apps["b"].fields)
     if not connection.account.limit("custom_mappings_allowed"):
         form.add_error(
-            None, "Your plan does not include custom field mappings; upgrade to add them."
+            None,
+            gettext("Your plan does not include custom field mappings; upgrade to add them."),
         )
         return form
     if not form.is_valid():
@@ -514,7 +520,7 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             pk=request.POST.get("pair"),
         )
         if pair.is_default:
-            messages.error(request, "Default pairs are locked.")
+            messages.error(request, gettext("Default pairs are locked."))
         elif op == "delete":
             pair.delete()
         else:
@@ -523,7 +529,10 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     elif op == "defaults":
         error = setup.ensure_default_mappings(connection)
         if error:
-            messages.error(request, f"The default pairs could not be made: {error}")
+            messages.error(
+                request,
+                gettext("The default pairs could not be made: %(error)s") % {"error": error},
+            )
     elif op == "continue":
         return _after_save(request, connection, "setup_mapping")
     return redirect("web:setup_mapping", pk=connection.pk)
@@ -607,11 +616,9 @@ def setup_users(request: HttpRequest, pk: int) -> HttpResponse:
             chosen = {a: b for a, b in chosen.items() if b in b_by_id}
         duplicates = {b for b in chosen.values() if list(chosen.values()).count(b) > 1}
         if duplicates:
-            error = (
-                "Each user of side B can be linked to one user of side A only: "
-                + ", ".join(b_by_id[b].name for b in duplicates)
-                + "."
-            )
+            error = gettext(
+                "Each user of side B can be linked to one user of side A only: %(users)s."
+            ) % {"users": ", ".join(b_by_id[b].name for b in duplicates)}
         else:
             with transaction.atomic():
                 connection.user_links.all().delete()
@@ -629,7 +636,10 @@ def setup_users(request: HttpRequest, pk: int) -> HttpResponse:
                         for a, b in chosen.items()
                     ]
                 )
-            messages.success(request, f"{len(chosen)} user link(s) saved.")
+            saved = ngettext(
+                "%(count)d user link saved.", "%(count)d user links saved.", len(chosen)
+            )
+            messages.success(request, saved % {"count": len(chosen)})
             return _after_save(request, connection, "setup_users")
     rows = []
     for user in a_info.users:
@@ -711,19 +721,30 @@ def preview_phase(run: SyncRun | None) -> str:
         return ""
     title = dict(PHASES).get(run.phase, run.phase)
     if run.phase == "write":
-        title = "Counting the changes"  # a dry run writes nothing: it tallies the plans
+        title = gettext("Counting the changes")  # a dry run writes nothing: it tallies
     done = int(((run.progress or {}).get(run.phase) or {}).get("done") or 0)
-    return f"{title}: {done} contacts so far" if done else title
+    if not done:
+        return str(title)
+    so_far = ngettext(
+        "%(phase)s: %(count)d contact so far", "%(phase)s: %(count)d contacts so far", done
+    )
+    return so_far % {"phase": title, "count": done}
 
 
 def elapsed_words(seconds: float) -> str:
     """How long a preview has been going, in words: 42 s, 3 min 05 s, 1 h 02 min."""
     whole = int(seconds)
     if whole < 60:
-        return f"{whole} s"
+        return gettext("%(seconds)d s") % {"seconds": whole}
     if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+        return gettext("%(minutes)d min %(seconds)02d s") % {
+            "minutes": whole // 60,
+            "seconds": whole % 60,
+        }
+    return gettext("%(hours)d h %(minutes)02d min") % {
+        "hours": whole // 3600,
+        "minutes": whole % 3600 // 60,
+    }
 
 
 def _preview_context(connection: Connection) -> dict[str, Any]:
@@ -741,7 +762,9 @@ def _preview_context(connection: Connection) -> dict[str, Any]:
 
 def _queue_preview(request: HttpRequest, connection: Connection) -> None:
     """Queue a dry run unless one is already on its way; a message says which."""
-    busy = "A preview of this connection is already queued or running; its result appears here."
+    busy = gettext(
+        "A preview of this connection is already queued or running; its result appears here."
+    )
     status = preview_status(connection)
     if status.live:
         messages.info(request, busy)
@@ -759,11 +782,15 @@ def _queue_preview(request: HttpRequest, connection: Connection) -> None:
     except Exception as exc:  # the queue's failure is shown, not a server error
         cache.delete(key)
         logger.exception("could not queue a preview of connection %s", connection.pk)
-        messages.error(request, f"The preview could not be started: {exc}")
+        messages.error(
+            request, gettext("The preview could not be started: %(error)s") % {"error": exc}
+        )
         return
     if queued["run"] is not None:
         cache.delete(key)  # the run exists (tasks run inline): it says the rest
-    messages.success(request, "The preview has started; its result appears here when it is ready.")
+    messages.success(
+        request, gettext("The preview has started; its result appears here when it is ready.")
+    )
 
 
 @tenant_required
@@ -802,17 +829,17 @@ def setup_preview_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 # How the preview names what a run would do.
 PREVIEW_WORDS = {
-    "create": "Would create",
-    "update": "Would update",
-    "delete": "Would delete",
-    "trash": "Would tag as deleted",
-    "remove_from_list": "Would remove from the list",
-    "mark": "Would mark as deleted",
-    "tag": "Would tag",
-    "unsubscribe": "Would unsubscribe",
-    "skip": "Left out",
-    "conflict": "Conflicts (settled by the policy)",
-    "error": "Would fail",
+    "create": _("Would create"),
+    "update": _("Would update"),
+    "delete": _("Would delete"),
+    "trash": _("Would tag as deleted"),
+    "remove_from_list": _("Would remove from the list"),
+    "mark": _("Would mark as deleted"),
+    "tag": _("Would tag"),
+    "unsubscribe": _("Would unsubscribe"),
+    "skip": _("Left out"),
+    "conflict": _("Conflicts (settled by the policy)"),
+    "error": _("Would fail"),
 }
 
 
