@@ -278,6 +278,16 @@ class ConnectionForm(SetupCheckedForm):
         problems = setup.check_options(instance, self.changed_data, setup.side_apps(instance))
         for name, words in problems.items():
             self.add_error(name if name in self.fields else None, words)
+        defaults = [side for side in "ab" if f"default_user_{side}" in self.changed_data]
+        if defaults:
+            from sync import users
+
+            team = users.read_team(instance)
+            for side in defaults:
+                try:
+                    users.check_default_user(getattr(instance, f"default_user_{side}"), side, team)
+                except users.Invalid as exc:
+                    self.add_error(f"default_user_{side}", str(exc))
 
 
 class FieldMappingForm(SetupCheckedForm):
@@ -381,7 +391,15 @@ class ConnectionAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [RuleInline, FieldMappingInline]
-    actions = ["pause", "resume", "start", "run_now", "full_resync", "confirm_mass_change"]
+    actions = [
+        "pause",
+        "resume",
+        "start",
+        "run_now",
+        "full_resync",
+        "confirm_mass_change",
+        "link_users",
+    ]
     fieldsets = [
         (None, {"fields": ["account", "name", "direction"]}),
         ("Side A", {"fields": ["a_authorization", "a_scope", "a_scope_label"]}),
@@ -390,6 +408,7 @@ class ConnectionAdmin(admin.ModelAdmin):
             "Options",
             {"fields": [*CONNECTION_OPTIONS, *BREAKER_OPTIONS]},
         ),
+        ("Users", {"fields": ["default_user_a", "default_user_b"]}),
         (
             "State",
             {
@@ -435,6 +454,18 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Confirm the mass change (run once through the circuit breaker)")
     def confirm_mass_change(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
         self._transition(request, queryset, "Confirmed", lifecycle.confirm_mass_change)
+
+    @admin.action(description="Link users automatically (same email or name)")
+    def link_users(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        from sync import users
+
+        for connection in queryset:
+            try:
+                saved = users.link_automatically(connection)
+            except users.Invalid as exc:
+                self.message_user(request, f"{connection}: {exc}", messages.WARNING)
+                continue
+            self.message_user(request, f"{connection}: {len(saved)} user link(s).")
 
     def _transition(
         self,

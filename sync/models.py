@@ -346,6 +346,10 @@ class Connection(models.Model):
         max_length=20, choices=ConflictPolicy.choices, default=ConflictPolicy.MOST_RECENT
     )
     interval_minutes = models.PositiveIntegerField(default=15)
+    # The user an owner of the other side becomes here when that owner has no user link
+    # (a user id of this side's app; blank: the owner is left as it is). sync/users.py.
+    default_user_a = models.CharField(max_length=200, blank=True)
+    default_user_b = models.CharField(max_length=200, blank=True)
     default_phone_country = models.CharField(
         max_length=2, blank=True, help_text="ISO country for phone numbers without a prefix."
     )

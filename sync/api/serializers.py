@@ -34,6 +34,7 @@ from sync.models import (
     RuleFilter,
     SyncEvent,
     SyncRun,
+    UserLink,
 )
 
 logger = logging.getLogger(__name__)
@@ -630,3 +631,40 @@ class ConnectorSerializer(serializers.Serializer):
     entities = serializers.ListField(child=serializers.CharField())
     fields = FieldSpecSerializer(many=True, required=False)
     scopes = ScopeSerializer(many=True, required=False)
+
+
+class UserLinkSerializer(serializers.ModelSerializer):
+    """An owner of side A linked to an owner of side B (``auto``: by "Automatic link")."""
+
+    class Meta:
+        model = UserLink
+        fields = ["a_user_id", "a_user_label", "b_user_id", "b_user_label", "auto"]
+        read_only_fields = ["a_user_label", "b_user_label", "auto"]
+
+
+class VendorUserSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+
+
+class UsersInputSerializer(serializers.Serializer):
+    """Link the users of both sides: ``automatic`` adds the automatic links to those
+    made by hand; else ``links`` replaces them all. The default users are each side's
+    user for owners of the other side that have no link (blank: none)."""
+
+    automatic = serializers.BooleanField(default=False)
+    links = UserLinkSerializer(many=True, required=False)
+    default_user_a = serializers.CharField(required=False, allow_blank=True)
+    default_user_b = serializers.CharField(required=False, allow_blank=True)
+
+
+class UsersSerializer(serializers.Serializer):
+    """Both sides' users, the links, the automatic suggestions and the default users."""
+
+    users_a = VendorUserSerializer(many=True)
+    users_b = VendorUserSerializer(many=True)
+    links = UserLinkSerializer(many=True)
+    suggested = serializers.DictField(child=serializers.CharField())
+    default_user_a = serializers.CharField(allow_blank=True)
+    default_user_b = serializers.CharField(allow_blank=True)

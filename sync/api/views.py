@@ -19,7 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -232,6 +232,51 @@ class ConnectionViewSet(
     def confirm_mass_change(self, request: Request, pk: str | None = None) -> Response:
         """Run a paused connection once through the circuit breaker."""
         return self._queued(self._transition("confirm_mass_change"))
+
+    # -- users
+
+    @extend_schema(
+        methods=["GET"], request=None, responses=s.UsersSerializer, description="Both sides' users."
+    )
+    @extend_schema(methods=["POST"], request=s.UsersInputSerializer, responses=s.UsersSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def users(self, request: Request, pk: str | None = None) -> Response:
+        """Both sides' users, their links and default users (GET); link them (POST:
+        ``automatic`` adds the automatic links, else ``links`` replaces them)."""
+        from sync import users
+
+        connection = self.get_object()
+        team = users.read_team(connection)
+        if team.error:
+            raise VendorUnavailable(team.error)
+        if request.method == "POST":
+            body = s.UsersInputSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+            try:
+                for side in users.SIDES:
+                    if f"default_user_{side}" in data:
+                        users.check_default_user(data[f"default_user_{side}"], side, team)
+                if data["automatic"]:
+                    users.link_automatically(connection, team)
+                elif "links" in data:
+                    chosen = {link["a_user_id"]: link["b_user_id"] for link in data["links"]}
+                    users.save_links(connection, chosen, team)
+            except users.Invalid as exc:
+                raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+            for side in users.SIDES:
+                if f"default_user_{side}" in data:
+                    setattr(connection, f"default_user_{side}", data[f"default_user_{side}"])
+            connection.save(update_fields=["default_user_a", "default_user_b", "updated_at"])
+        answer = {
+            "users_a": team.users["a"],
+            "users_b": team.users["b"],
+            "links": connection.user_links.order_by("pk"),
+            "suggested": users.suggest_links(team.users["a"], team.users["b"]),
+            "default_user_a": connection.default_user_a,
+            "default_user_b": connection.default_user_b,
+        }
+        return Response(s.UsersSerializer(answer).data)
 
     # -- runs
 

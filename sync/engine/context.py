@@ -15,6 +15,7 @@ from sync.engine.mapping import MappingContext, Pair
 from sync.engine.planner import Options, SideSpec, values
 from sync.engine.sides import SIDES, direction_into
 from sync.models import Connection, RecordLink, SyncDirection
+from sync.users import owner_map
 from sync.vendors import open_connector
 
 logger = logging.getLogger(__name__)
@@ -173,7 +174,10 @@ def _resolve(
     }
     options = Options(
         pairs=pairs,
-        mapping=MappingContext(default_phone_country=connection.default_phone_country),
+        mapping=MappingContext(
+            default_phone_country=connection.default_phone_country,
+            owners=owner_map(connection),
+        ),
         sides={
             side: SideSpec.from_specs(
                 specs[side],
