@@ -130,6 +130,22 @@ def side_apps(connection: Connection) -> dict[str, SideApp]:
     return {side: side_app(connection, side) for side in SIDES}
 
 
+def replaced_side(connection: Connection) -> str | None:
+    """The side whose records the activation replaces with the other side's: the one
+    side whose app is ``replaced_at_activation`` (its connector says so) and that the
+    connection writes into; None when neither or both are."""
+    found = []
+    for side in SIDES:
+        try:
+            cls = connector_class(connection.authorization(side).vendor)
+        except (KeyError, ImportError, AttributeError):
+            continue
+        into = "b_to_a" if side == "a" else "a_to_b"
+        if cls.replaced_at_activation and connection.syncs(into):
+            found.append(side)
+    return found[0] if len(found) == 1 else None
+
+
 # --- Rules -------------------------------------------------------------------------------
 
 

@@ -64,8 +64,14 @@ def queue_preview(connection: Connection) -> dict[str, Any]:
     """Queue a dry run of ``connection`` (see ``queue_run``). Before the first sync it
     lists both sides whole, as the initial sync will; ``sync.engine.preview`` decides
     the same way."""
+    from sync.setup import replaced_side
+
     initial = connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
-    return queue_run(connection, Trigger.PREVIEW, dry_run=True, initial=initial)
+    options: dict[str, Any] = {"dry_run": True, "initial": initial}
+    if initial and replaced_side(connection):
+        # Its activation replaces a side's records: the preview shows what would go.
+        options.update(replace_destination=True, confirm_replace=True)
+    return queue_run(connection, Trigger.PREVIEW, **options)
 
 
 def dispatch_due() -> int:

@@ -128,6 +128,9 @@ class ForceManagerConnector(Connector):
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=1)
     entities = ("contact",)  # what today's engine syncs
     entity_types = ENTITY_TYPES  # what ForceManager offers (entities.py)
+    # The seed: the initial integration deletes the data already in ForceManager and
+    # replaces it with the other app's (Salesforce's), with the user's consent.
+    replaced_at_activation = True
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         super().__init__(credentials, scope or RESOURCE, http)

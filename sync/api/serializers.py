@@ -472,6 +472,13 @@ def add_default_mappings(connection: Connection) -> None:
     setup.ensure_default_mappings(connection)
 
 
+class StartSerializer(serializers.Serializer):
+    """``confirm_replace``: the explicit consent a start needs where the activation
+    deletes a side's records and replaces them with the other side's."""
+
+    confirm_replace = serializers.BooleanField(default=False)
+
+
 class ConnectionStateSerializer(serializers.Serializer):
     """Optional reason given when pausing."""
 

@@ -215,11 +215,13 @@ class ConnectionViewSet(
         """Resume a paused (or failed) connection; it runs at the next scheduler tick."""
         return self._state(self._transition("resume"))
 
-    @extend_schema(request=None, responses={202: s.QueuedSerializer})
+    @extend_schema(request=s.StartSerializer, responses={202: s.QueuedSerializer})
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: str | None = None) -> Response:
-        """Begin the initial sync of a connection in setup (409 once it has started)."""
-        return self._queued(self._transition("start"))
+        """Begin the initial sync of a connection in setup (409 once it has started, and
+        409 saying what would be deleted where the activation replaces a side's records
+        and ``confirm_replace`` is not true)."""
+        return self._queued(self._transition("start", confirm_replace=_consent(request)))
 
     @extend_schema(request=None, responses={202: s.QueuedSerializer})
     @action(detail=True, methods=["post"])
@@ -306,12 +308,12 @@ class ConnectionViewSet(
             raise NotFound("This connection has no preview yet; POST to start one.")
         return Response(s.RunSerializer(run).data)
 
-    @extend_schema(request=None, responses={202: s.QueuedSerializer})
+    @extend_schema(request=s.StartSerializer, responses={202: s.QueuedSerializer})
     @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk: str | None = None) -> Response:
         """Run the connection now (queued at once). The first time, this starts the
-        initial sync."""
-        return self._queued(self._transition("run_or_start"))
+        initial sync (with ``confirm_replace`` as ``start``)."""
+        return self._queued(self._transition("run_or_start", confirm_replace=_consent(request)))
 
     @extend_schema(responses=s.RunSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -455,6 +457,13 @@ ACTION_SERIALIZERS: dict[str, type[BaseSerializer]] = {
     "deletions": s.EventSerializer,
     "stats": s.StatSerializer,
 }
+
+
+def _consent(request: Request) -> bool:
+    """The explicit ``confirm_replace`` of a start (anything else is no consent)."""
+    body = s.StartSerializer(data=request.data or {})
+    body.is_valid(raise_exception=True)
+    return bool(body.validated_data["confirm_replace"])
 
 
 def call_engine(name: str, *args: Any, **kwargs: Any) -> Any:

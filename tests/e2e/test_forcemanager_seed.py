@@ -151,3 +151,86 @@ def test_owners_are_linked_by_name_and_unlinked_ones_fall_back_to_the_default_us
     for old, new in zip(before, after, strict=True):
         writes = {k: n for k, n in new.items() if not k.startswith("GET") and old.get(k) != n}
         assert not writes, writes
+
+
+def fm_rows(seed: Seed) -> list[dict[str, Any]]:
+    account = seed.fm["account_id"]
+    return seed.sandbox.state(FM, account)["instances"][account]["records"]["contacts"]
+
+
+def test_activation_replaces_forcemanager_with_salesforce_only_with_consent_and_undoes(
+    seed: Seed, sandbox: SandboxControl, api: APIClient
+) -> None:
+    org, fm_account = seed.org["account_id"], seed.fm["account_id"]
+    for first, last, email in (("Ada", "Lovelace", "ada@example.com"),
+                               ("Grace", "Hopper", "grace@example.com")):  # fmt: skip
+        sandbox.action(
+            "salesforce", "create", account=org, FirstName=first, LastName=last, Email=email
+        )
+    for first, last, email in (("Linus", "Torvalds", "linus@example.com"),
+                               ("Margaret", "Hamilton", "margaret@example.com"),
+                               ("Grace", "H.", "grace@example.com")):  # fmt: skip
+        sandbox.action(FM, "add", account=fm_account, firstName=first, lastName=last, email=email)
+    # The preview runs in replace mode and counts what would go.
+    preview = api.post(f"{URL}{seed.connection.pk}/preview/")
+    assert preview.status_code == 202, preview.content
+    # Without consent the activation says so, with the number, and nothing starts.
+    refused = api.post(f"{URL}{seed.connection.pk}/start/", {}, format="json")
+    assert refused.status_code == 409
+    words = refused.json()["detail"]
+    assert "The initial integration deletes the data already in ForceManager" in words
+    assert "replaces it with Salesforce's" in words
+    assert "2 ForceManager records would be deleted" in words  # Linus and Margaret
+    assert len([r for r in fm_rows(seed) if not r["deleted"]]) == 3
+    seed.connection.refresh_from_db()
+    assert seed.connection.state == "previewed"  # not started
+
+    # With consent: ForceManager holds Salesforce's data, the rest journaled as deleted.
+    started = api.post(
+        f"{URL}{seed.connection.pk}/start/", {"confirm_replace": True}, format="json"
+    )
+    assert started.status_code == 202, started.content
+    run = SyncRun.objects.get(pk=started.json()["run"]["id"])
+    assert run.status == RunStatus.SUCCEEDED, (run.status, run.error)
+    fm = seed.fm_contacts()
+    assert set(fm) == {"ada@example.com", "grace@example.com"}
+    assert fm["grace@example.com"]["lastName"] == "Hopper"  # Salesforce's, not "H."
+    assert set(seed.sf()) == {"ada@example.com", "grace@example.com"}  # nothing flowed back
+    deleted = run.events.filter(action="delete", status="ok")
+    assert sorted(e.label for e in deleted) == ["linus@example.com", "margaret@example.com"]
+
+    # Undo brings the deleted ForceManager contacts back, as new records.
+    from sync.engine import undo_run
+
+    gone = ("linus@example.com", "margaret@example.com")
+    old_ids = {r["id"] for r in fm_rows(seed) if r["email"] in gone}
+    undone = undo_run(run)
+    assert undone.status == RunStatus.SUCCEEDED, (undone.status, undone.error)
+    fm = seed.fm_contacts()
+    assert {"linus@example.com", "margaret@example.com"} <= set(fm)
+    assert fm["linus@example.com"]["lastName"] == "Torvalds"
+    assert fm["linus@example.com"]["id"] not in old_ids  # recreated as a new record
+
+
+def test_the_start_page_asks_for_consent_with_the_count_and_starts_only_with_it(
+    seed: Seed, sandbox: SandboxControl, owner_client: Any
+) -> None:
+    sandbox.action(
+        FM, "add", account=seed.fm["account_id"], firstName="Linus", lastName="Torvalds",
+        email="linus@example.com",
+    )  # fmt: skip
+    page_url = f"/connections/{seed.connection.pk}/setup/preview/"
+    owner_client.post(page_url)  # the preview (inline in tests)
+    page = owner_client.get(page_url).content.decode()
+    assert "The initial integration deletes the data already in ForceManager" in page
+    assert "1 ForceManager record would be deleted" in page
+    assert 'name="confirm_replace"' in page
+    start_url = f"/connections/{seed.connection.pk}/start/"
+    owner_client.post(start_url)  # the box not ticked
+    seed.connection.refresh_from_db()
+    assert seed.connection.state == "previewed"
+    assert len(seed.fm_contacts()) == 1
+    owner_client.post(start_url, {"confirm_replace": "1"})
+    seed.connection.refresh_from_db()
+    assert seed.connection.state in ("initial_sync", "active")
+    assert seed.fm_contacts() == {}  # Salesforce holds no contacts: Linus went

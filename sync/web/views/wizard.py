@@ -24,7 +24,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from connectors.base import VendorUser
-from sync import setup, users
+from sync import lifecycle, setup, users
 from sync.models import (
     ActionKind,
     AppAuthorization,
@@ -706,6 +706,8 @@ def _preview_context(connection: Connection) -> dict[str, Any]:
         "phase": preview_phase(status.run) if status.state == "running" else "",
         "preview": preview_rows(ended.preview if ended else {}, direction_titles(connection)),
         "can_start": ended is not None and ended.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL),
+        # Its activation replaces a side's records: said, with the count, and consented to.
+        "replacement": lifecycle.replacement(connection, count_live=False),
     }
 
 
