@@ -455,6 +455,12 @@ class ConnectionAdmin(admin.ModelAdmin):
     def confirm_mass_change(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
         self._transition(request, queryset, "Confirmed", lifecycle.confirm_mass_change)
 
+    def save_model(self, request: HttpRequest, obj: Connection, form: Any, change: bool) -> None:
+        if not change:
+            # The pair's defaults (Salesforce prevails over ForceManager) unless chosen.
+            setup.apply_pair_defaults(obj, given=form.changed_data)
+        super().save_model(request, obj, form, change)
+
     @admin.action(description="Link users automatically (same email or name)")
     def link_users(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
         from sync import users

@@ -36,6 +36,7 @@ from connectors.base import (
 from connectors.registry import connector_class
 from sync.models import (
     ActionKind,
+    ConflictPolicy,
     Connection,
     DeletionMode,
     FieldMapping,
@@ -144,6 +145,38 @@ def replaced_side(connection: Connection) -> str | None:
         if cls.replaced_at_activation and connection.syncs(into):
             found.append(side)
     return found[0] if len(found) == 1 else None
+
+
+# --- Defaults per pair of apps ---------------------------------------------------------------
+
+# What a connection between two apps starts with, by its two vendors: ``prevails``, the
+# vendor whose side wins when both changed the same field (conflict policy); and
+# ``interval_minutes``. ForceManager's Salesforce integration (issue 17's seed):
+# Salesforce always prevails, updates every 15 minutes.
+PAIR_DEFAULTS: dict[frozenset[str], dict[str, str | int]] = {
+    frozenset({"salesforce", "forcemanager"}): {"prevails": "salesforce", "interval_minutes": 15},
+}
+
+
+def apply_pair_defaults(connection: Connection, given: Iterable[str] = ()) -> None:
+    """Set (unsaved) the defaults of ``connection``'s pair of apps (``PAIR_DEFAULTS``)
+    on the options not in ``given`` (what the user chose explicitly); the interval is
+    never below the plan's minimum. The wizard, the API and the admin call it when a
+    connection is created."""
+    vendors = {side: connection.authorization(side).vendor for side in SIDES}
+    defaults = PAIR_DEFAULTS.get(frozenset(vendors.values()))
+    if not defaults:
+        return
+    given = set(given)
+    prevails = defaults.get("prevails")
+    if "conflict_policy" not in given and prevails and vendors["a"] != vendors["b"]:
+        winner = "a" if vendors["a"] == prevails else "b"
+        connection.conflict_policy = (
+            ConflictPolicy.A_WINS if winner == "a" else ConflictPolicy.B_WINS
+        )
+    if "interval_minutes" not in given and "interval_minutes" in defaults:
+        minimum = connection.account.limit("min_interval_minutes")
+        connection.interval_minutes = max(int(defaults["interval_minutes"]), minimum)
 
 
 # --- Rules -------------------------------------------------------------------------------

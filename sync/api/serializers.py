@@ -414,7 +414,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict[str, Any]) -> Connection:
         rules = validated_data.pop("rules", None)
         mappings = validated_data.pop("mappings", None)
-        connection = Connection.objects.create(account=_account(self), **validated_data)
+        connection = Connection(account=_account(self), **validated_data)
+        # The pair's defaults (e.g. Salesforce prevails over ForceManager) where the
+        # request did not choose.
+        setup.apply_pair_defaults(connection, given=self.initial_data.keys())
+        connection.save()
         if rules is None:
             rules = [
                 {"direction": d, "name": setup.default_rule_name(connection, d)}

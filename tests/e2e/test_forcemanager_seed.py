@@ -234,3 +234,38 @@ def test_the_start_page_asks_for_consent_with_the_count_and_starts_only_with_it(
     seed.connection.refresh_from_db()
     assert seed.connection.state in ("initial_sync", "active")
     assert seed.fm_contacts() == {}  # Salesforce holds no contacts: Linus went
+
+
+def test_salesforce_prevails_and_updates_run_every_15_minutes_by_default(
+    seed: Seed, sandbox: SandboxControl, api: APIClient, account: Account
+) -> None:
+    seed.connection.refresh_from_db()
+    assert seed.connection.conflict_policy == "a_wins"  # side A is Salesforce
+    assert seed.connection.interval_minutes == 15
+    # With ForceManager as side A, Salesforce (B) still prevails; a choice is kept.
+    sides = {
+        "a_authorization": seed.connection.b_authorization_id,
+        "a_scope": "contacts",
+        "b_authorization": seed.connection.a_authorization_id,
+        "b_scope": "Contact",
+    }
+    flipped = api.post(URL, {"name": "FM ↔ SF", **sides}, format="json").json()
+    assert flipped["conflict_policy"] == "b_wins"
+    chosen = api.post(
+        URL, {"name": "FM ↔ SF 2", **sides, "conflict_policy": "most_recent"}, format="json"
+    ).json()
+    assert chosen["conflict_policy"] == "most_recent"
+
+    # Both sides change the same field: Salesforce's value wins on both.
+    org = seed.org["account_id"]
+    sandbox.action(
+        "salesforce", "create", account=org, FirstName="Ada", LastName="Lovelace",
+        Email="ada@example.com",
+    )  # fmt: skip
+    seed.run(initial=True)
+    seed.sandbox.action(FM, "edit", account=seed.fm["account_id"], contact="ada@example.com",
+                        lastName="Byron")  # fmt: skip
+    sandbox.action("salesforce", "edit", account=org, record="ada@example.com", LastName="King")
+    seed.run()
+    assert seed.sf()["ada@example.com"]["LastName"] == "King"
+    assert seed.fm_contacts()["ada@example.com"]["lastName"] == "King"

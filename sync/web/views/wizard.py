@@ -112,6 +112,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
             b_authorization=form.cleaned_data["b_authorization"],
             interval_minutes=max(15, minimum),
         )
+        setup.apply_pair_defaults(connection)  # e.g. Salesforce prevails over ForceManager
         try:
             connection.full_clean()
         except ValidationError as exc:
