@@ -275,6 +275,8 @@ class ConnectionForm(SetupCheckedForm):
     def check_setup(self, instance: Connection) -> None:
         if not (instance.a_authorization_id and instance.b_authorization_id):
             return
+        if instance.pk is None or {"a_authorization", "b_authorization"} & set(self.changed_data):
+            setup.check_plan(instance)  # both apps in the account's plan
         problems = setup.check_options(instance, self.changed_data, setup.side_apps(instance))
         for name, words in problems.items():
             self.add_error(name if name in self.fields else None, words)

@@ -23,6 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from encrypted_model_fields.fields import EncryptedTextField
 
+from sync.tiers import TIER_LIMITS
+
 if TYPE_CHECKING:
     # Without django-stubs mypy would read a member (Trigger.MANUAL) as the tuple its class
     # body assigns; to mypy the choices are string enums with Django's extras.
@@ -56,27 +58,7 @@ class Tier(TextChoices):
     BUSINESS = "business", "Business"
 
 
-# What each tier allows; an account may override any limit (ops console).
-TIER_LIMITS: dict[str, dict[str, Any]] = {
-    Tier.FREE: {
-        "max_rules_per_connection": 2,
-        "custom_mappings_allowed": False,
-        "min_interval_minutes": 60,
-        "max_contacts": 1_000,
-    },
-    Tier.TEAM: {
-        "max_rules_per_connection": 10,
-        "custom_mappings_allowed": True,
-        "min_interval_minutes": 5,
-        "max_contacts": 50_000,
-    },
-    Tier.BUSINESS: {
-        "max_rules_per_connection": 50,
-        "custom_mappings_allowed": True,
-        "min_interval_minutes": 1,
-        "max_contacts": 1_000_000,
-    },
-}
+# What each tier allows (limits, connectors, entity types): sync/tiers.py.
 
 
 class Account(models.Model):

@@ -147,6 +147,26 @@ def replaced_side(connection: Connection) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+# --- The plan ---------------------------------------------------------------------------------
+
+
+def check_plan(connection: Connection) -> None:
+    """Both sides' apps are in the account's plan (sync/tiers.py); raises Invalid naming
+    the side's authorization field."""
+    from sync import tiers
+
+    for side in SIDES:
+        vendor = connection.authorization(side).vendor
+        try:
+            label = connector_class(vendor).label
+        except (KeyError, ImportError, AttributeError):
+            label = vendor
+        try:
+            tiers.check_vendor(connection.account, vendor, label)
+        except tiers.NotInPlan as exc:
+            raise Invalid(str(exc), f"{side}_authorization") from exc
+
+
 # --- Defaults per pair of apps ---------------------------------------------------------------
 
 # What a connection between two apps starts with, by its two vendors: ``prevails``, the

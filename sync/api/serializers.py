@@ -18,7 +18,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from connectors.registry import VENDORS, connector_class
-from sync import setup
+from sync import setup, tiers
 from sync.models import (
     BREAKER_OPTIONS,
     CONNECTION_OPTIONS,
@@ -118,6 +118,11 @@ class AuthorizationSerializer(serializers.ModelSerializer):
             )
         if self.instance is not None and value != self.instance.vendor:
             raise serializers.ValidationError("The vendor of an authorization cannot change.")
+        if self.instance is None:
+            try:
+                tiers.check_vendor(_account(self), value, connector_class(value).label)
+            except tiers.NotInPlan as exc:
+                raise serializers.ValidationError(str(exc)) from exc
         return value
 
     def validate_settings(self, value: dict[str, Any]) -> dict[str, Any]:
@@ -308,6 +313,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
             candidate.clean()
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
+        if self.instance is None or {"a_authorization", "b_authorization"} & set(plain):
+            try:
+                setup.check_plan(candidate)  # both apps are in the account's plan
+            except setup.Invalid as exc:
+                raise serializers.ValidationError({exc.field: exc.message}) from exc
         # What each side's app can do is read from its connector only when needed.
         apps: dict[str, setup.SideApp] = {}
 

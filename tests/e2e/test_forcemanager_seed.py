@@ -68,6 +68,8 @@ def api(owner: Any, account: Account) -> APIClient:
 
 @pytest.fixture
 def seed(sandbox: SandboxControl, account: Account, api: APIClient) -> Seed:
+    account.tier = "business"  # the integration's plan (sync/tiers.py)
+    account.save(update_fields=["tier"])
     org = sandbox.create_account(
         "salesforce",
         name="Acme CRM",

@@ -114,14 +114,19 @@ def connection_new(request: HttpRequest) -> HttpResponse:
         )
         setup.apply_pair_defaults(connection)  # e.g. Salesforce prevails over ForceManager
         try:
-            connection.full_clean()
-        except ValidationError as exc:
-            # One app on both sides is fine if two different lists are chosen next.
-            problems = {k: v for k, v in exc.message_dict.items() if k != "b_scope"}
-            if problems:
-                raise ValidationError(problems) from exc
-        connection.save()
-        return redirect("web:setup_scopes", pk=connection.pk)
+            setup.check_plan(connection)
+        except setup.Invalid as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            try:
+                connection.full_clean()
+            except ValidationError as exc:
+                # One app on both sides is fine if two different lists are chosen next.
+                problems = {k: v for k, v in exc.message_dict.items() if k != "b_scope"}
+                if problems:
+                    raise ValidationError(problems) from exc
+            connection.save()
+            return redirect("web:setup_scopes", pk=connection.pk)
     return render(
         request,
         "web/wizard/apps.html",
