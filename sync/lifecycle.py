@@ -253,6 +253,7 @@ def start(connection: Connection, *, confirm_replace: bool = False) -> Outcome:
     connection.next_run_at = timezone.now()
     connection.save(update_fields=["state", "state_reason", "next_run_at", "updated_at"])
     outcome = Outcome(connection, "Syncing has started. The first run lists both apps whole.")
+    made = _create_missing_fields(connection)
     options: dict[str, Any] = {}
     if replacing is not None:
         options = {"replace_destination": True, "confirm_replace": True}
@@ -260,7 +261,29 @@ def start(connection: Connection, *, confirm_replace: bool = False) -> Outcome:
         outcome.message = gettext(
             "Syncing has started. The first run replaces the data in %(app)s with %(source)s's."
         ) % {"app": replacing.app, "source": replacing.source}
+    outcome.message += made
     return _queue(_tell_apps(outcome, "on_start"), Trigger.INITIAL, **options)
+
+
+def _create_missing_fields(connection: Connection) -> str:
+    """The other app's custom fields made where the pair says (setup.py
+    ``create_missing_fields``), before the first run so that it syncs them; what was
+    done, in words (a vendor error never blocks the start)."""
+    from sync.setup import create_missing_fields
+
+    try:
+        made = create_missing_fields(connection)
+    except ConnectorError as exc:
+        logger.warning("Creating the fields of connection %s failed: %s", connection.pk, exc)
+        return " " + gettext(
+            "The custom fields could not be created now (%(error)s); start a full resync "
+            "once they exist."
+        ) % {"error": exc}
+    if not made:
+        return ""
+    return " " + gettext("New fields, paired with the other app's: %(fields)s.") % {
+        "fields": ", ".join(made)
+    }
 
 
 def _refuse_unless_runnable(connection: Connection) -> None:

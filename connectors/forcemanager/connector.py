@@ -195,12 +195,18 @@ class ForceManagerConnector(Connector):
             )
         return specs
 
+    @staticmethod
+    def extra_field_name(key: str) -> str:
+        """The extra field that holds another app's field ``key`` (``Industry__c`` ->
+        ``Z_Industry``)."""
+        return "Z_" + "".join(ch for ch in key.removesuffix("__c") if ch.isalnum())
+
     def create_extra_field(self, spec: FieldSpec) -> FieldSpec:
         """Define a contact extra field like ``spec`` (another app's custom field, for
         the set-up step that creates them automatically) and answer its FieldSpec.
         Choices become text: the API documents no way to fill a new value list."""
         kind = EXTRA_FIELD_KINDS.get(spec.type, "text")
-        name = "Z_" + "".join(ch for ch in spec.key.removesuffix("__c") if ch.isalnum())
+        name = self.extra_field_name(spec.key)
         self.client.create_extra_field(RESOURCE, name, kind, spec.label)
         self._extra = None
         return next(s for s in self.fields() if s.key == name)

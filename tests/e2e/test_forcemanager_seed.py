@@ -75,6 +75,14 @@ def seed(sandbox: SandboxControl, account: Account, api: APIClient) -> Seed:
         name="Acme CRM",
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
+        custom_fields={
+            "Contact": [
+                {"name": "Industry__c", "type": "string"},  # ForceManager has Z_Industry
+                {"name": "Region_Code__c", "type": "string", "label": "Region code"},
+                {"name": "Seats__c", "type": "double", "label": "Seats"},
+                {"name": "Partner__c", "type": "boolean", "label": "Partner"},
+            ]
+        },
         users=[
             {"name": "jose  perez", "email": "jose.perez@acme-sf.example"},
             {"name": "Ann Smith", "email": "ann@acme-sf.example"},
@@ -271,3 +279,38 @@ def test_salesforce_prevails_and_updates_run_every_15_minutes_by_default(
     seed.run()
     assert seed.sf()["ada@example.com"]["LastName"] == "King"
     assert seed.fm_contacts()["ada@example.com"]["lastName"] == "King"
+
+
+def test_salesforce_custom_fields_are_created_in_forcemanager_at_start_and_paired(
+    seed: Seed, sandbox: SandboxControl, api: APIClient
+) -> None:
+    from sync.setup import create_missing_fields
+
+    sandbox.action(
+        "salesforce", "create", account=seed.org["account_id"], FirstName="Ada",
+        LastName="Lovelace", Email="ada@example.com", Industry__c="Computing",
+        Region_Code__c="LDN", Seats__c=12, Partner__c=True,
+    )  # fmt: skip
+    started = api.post(
+        f"{URL}{seed.connection.pk}/start/", {"confirm_replace": True}, format="json"
+    )
+    assert started.status_code == 202, started.content
+    account = seed.fm["account_id"]
+    defined = sandbox.state(FM, account)["instances"][account]["extrafields"]["contacts"]
+    types = {f["fieldName"]: f["type"] for f in defined}
+    assert types["Z_RegionCode"] == "text"
+    assert types["Z_Seats"] == "decimal"
+    assert types["Z_Partner"] == "bit"
+    assert [f["fieldName"] for f in defined].count("Z_Industry") == 1  # it existed: paired
+    pairs = set(seed.connection.mappings.values_list("a_field", "b_field"))
+    assert {("Industry__c", "Z_Industry"), ("Region_Code__c", "Z_RegionCode"),
+            ("Seats__c", "Z_Seats"), ("Partner__c", "Z_Partner")} <= pairs  # fmt: skip
+    # The first run synced them.
+    ada = seed.fm_contacts()["ada@example.com"]
+    assert (ada["Z_Industry"], ada["Z_RegionCode"]) == ("Computing", "LDN")
+    assert float(ada["Z_Seats"]) == 12 and ada["Z_Partner"] is True
+    # Idempotent: nothing more is made or paired the second time.
+    assert create_missing_fields(seed.connection) == []
+    after = sandbox.state(FM, account)["instances"][account]["extrafields"]["contacts"]
+    assert len(after) == len(defined)
+    assert set(seed.connection.mappings.values_list("a_field", "b_field")) == pairs
