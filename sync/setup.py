@@ -131,6 +131,19 @@ def side_apps(connection: Connection) -> dict[str, SideApp]:
     return {side: side_app(connection, side) for side in SIDES}
 
 
+def preview_options(connection: Connection) -> dict[str, bool]:
+    """How a preview of ``connection`` runs (``run_connection`` options): before the first
+    sync it lists both sides whole, as the initial sync will, and where the activation
+    replaces a side's records it runs in replace mode, so that it counts what would go."""
+    from sync.lifecycle import IN_SETUP
+
+    initial = connection.state in IN_SETUP
+    options = {"dry_run": True, "initial": initial}
+    if initial and replaced_side(connection):
+        options.update(replace_destination=True, confirm_replace=True)
+    return options
+
+
 def replaced_side(connection: Connection) -> str | None:
     """The side whose records the activation replaces with the other side's: the one
     side whose app is ``replaced_at_activation`` (its connector says so) and that the

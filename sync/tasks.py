@@ -61,17 +61,11 @@ def queue_run(connection: Connection, trigger: str, **options: Any) -> dict[str,
 
 
 def queue_preview(connection: Connection) -> dict[str, Any]:
-    """Queue a dry run of ``connection`` (see ``queue_run``). Before the first sync it
-    lists both sides whole, as the initial sync will; ``sync.engine.preview`` decides
-    the same way."""
-    from sync.setup import replaced_side
+    """Queue a dry run of ``connection`` (see ``queue_run``), run as
+    ``setup.preview_options`` says (``sync.engine.preview`` asks it too)."""
+    from sync.setup import preview_options
 
-    initial = connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
-    options: dict[str, Any] = {"dry_run": True, "initial": initial}
-    if initial and replaced_side(connection):
-        # Its activation replaces a side's records: the preview shows what would go.
-        options.update(replace_destination=True, confirm_replace=True)
-    return queue_run(connection, Trigger.PREVIEW, **options)
+    return queue_run(connection, Trigger.PREVIEW, **preview_options(connection))
 
 
 def dispatch_due() -> int:
