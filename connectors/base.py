@@ -399,6 +399,10 @@ class Connector(Hooks):
     tenant_settings: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[Capabilities] = Capabilities()
     entities: ClassVar[tuple[str, ...]] = ("contact",)
+    # Whether, as the side a connection writes into, the app's records are replaced at
+    # activation by the other side's (the initial sync deletes what only this app holds,
+    # with the user's explicit consent; sync/setup.py ``replaced_side``).
+    replaced_at_activation: ClassVar[bool] = False
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         self.credentials = credentials

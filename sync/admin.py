@@ -279,9 +279,21 @@ class ConnectionForm(SetupCheckedForm):
     def check_setup(self, instance: Connection) -> None:
         if not (instance.a_authorization_id and instance.b_authorization_id):
             return
+        if instance.pk is None or {"a_authorization", "b_authorization"} & set(self.changed_data):
+            setup.check_plan(instance)  # both apps in the account's plan
         problems = setup.check_options(instance, self.changed_data, setup.side_apps(instance))
         for name, words in problems.items():
             self.add_error(name if name in self.fields else None, words)
+        defaults = [side for side in "ab" if f"default_user_{side}" in self.changed_data]
+        if defaults:
+            from sync import users
+
+            team = users.read_team(instance)
+            for side in defaults:
+                try:
+                    users.check_default_user(getattr(instance, f"default_user_{side}"), side, team)
+                except users.Invalid as exc:
+                    self.add_error(f"default_user_{side}", str(exc))
 
 
 class FieldMappingForm(SetupCheckedForm):
@@ -385,7 +397,15 @@ class ConnectionAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [RuleInline, FieldMappingInline]
-    actions = ["pause", "resume", "start", "run_now", "full_resync", "confirm_mass_change"]
+    actions = [
+        "pause",
+        "resume",
+        "start",
+        "run_now",
+        "full_resync",
+        "confirm_mass_change",
+        "link_users",
+    ]
     fieldsets = [
         (None, {"fields": ["account", "name", "direction"]}),
         (_("Side A"), {"fields": ["a_authorization", "a_scope", "a_scope_label"]}),
@@ -394,6 +414,7 @@ class ConnectionAdmin(admin.ModelAdmin):
             _("Options"),
             {"fields": [*CONNECTION_OPTIONS, *BREAKER_OPTIONS]},
         ),
+        ("Users", {"fields": ["default_user_a", "default_user_b"]}),
         (
             _("State"),
             {
@@ -457,6 +478,24 @@ class ConnectionAdmin(admin.ModelAdmin):
             "Confirmed %(count)d connection.", "Confirmed %(count)d connections.", "count"
         )
         self._transition(request, queryset, done, lifecycle.confirm_mass_change)
+
+    def save_model(self, request: HttpRequest, obj: Connection, form: Any, change: bool) -> None:
+        if not change:
+            # The pair's defaults (Salesforce prevails over ForceManager) unless chosen.
+            setup.apply_pair_defaults(obj, given=form.changed_data)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Link users automatically (same email or name)")
+    def link_users(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        from sync import users
+
+        for connection in queryset:
+            try:
+                saved = users.link_automatically(connection)
+            except users.Invalid as exc:
+                self.message_user(request, f"{connection}: {exc}", messages.WARNING)
+                continue
+            self.message_user(request, f"{connection}: {len(saved)} user link(s).")
 
     def _transition(
         self,

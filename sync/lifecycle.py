@@ -44,7 +44,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from connectors.base import ConnectorError, Hooks
 from connectors.registry import connector_class
@@ -157,11 +157,105 @@ def resume(connection: Connection) -> Outcome:
     return _tell_apps(outcome, "on_start")
 
 
-def start(connection: Connection) -> Outcome:
-    """Begin the initial sync of a connection in setup and queue its first run."""
+@dataclass
+class Replacement:
+    """What starting a connection replaces (``setup.replaced_side``): the records of
+    ``app`` on ``side`` that ``source`` does not have are deleted, the others overwritten
+    with ``source``'s. ``count``: how many would be deleted, from the latest preview
+    (which runs in replace mode for such a connection); else ``at_most``, all the
+    records ``app`` holds now; None when neither could be read."""
+
+    side: str
+    app: str
+    source: str
+    count: int | None = None
+    at_most: int | None = None
+
+    @property
+    def warning(self) -> str:
+        """The activation's words."""
+        words = {"app": self.app, "source": self.source}
+        text = (
+            gettext(
+                "The initial integration deletes the data already in %(app)s and replaces it "
+                "with %(source)s's."
+            )
+            % words
+        )
+        if self.count is not None:
+            text += " " + (
+                ngettext(
+                    "%(count)d %(app)s record would be deleted.",
+                    "%(count)d %(app)s records would be deleted.",
+                    self.count,
+                )
+                % {**words, "count": self.count}
+            )
+        elif self.at_most is not None:
+            text += " " + (
+                ngettext(
+                    "Up to %(count)d %(app)s record would be deleted.",
+                    "Up to %(count)d %(app)s records would be deleted.",
+                    self.at_most,
+                )
+                % {**words, "count": self.at_most}
+            )
+        return text + " " + gettext("The deletions are journaled and can be undone.")
+
+
+def replacement(connection: Connection, *, count_live: bool = True) -> Replacement | None:
+    """What the activation of ``connection`` would replace (None: nothing; the decision
+    is the connectors', ``replaced_at_activation``)."""
+    from sync.setup import replaced_side
+
+    side = replaced_side(connection)
+    if side is None:
+        return None
+    other = "b" if side == "a" else "a"
+    labels = {}
+    for each in (side, other):
+        vendor = connection.authorization(each).vendor
+        labels[each] = str(getattr(connector_class(vendor), "label", vendor))
+    found = Replacement(side, labels[side], labels[other])
+    into = "b_to_a" if side == "a" else "a_to_b"
+    preview = (
+        connection.runs.filter(dry_run=True, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL])
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if preview is not None and (preview.preview or {}).get("replace"):
+        counts = ((preview.preview or {}).get("counts") or {}).get(into) or {}
+        found.count = int(counts.get("delete") or 0)
+    elif count_live:
+        found.at_most = _records_held(connection, side)
+    return found
+
+
+def _records_held(connection: Connection, side: str) -> int | None:
+    """How many records ``side``'s app holds in the connection's scope (one listing)."""
+    from sync.vendors import open_connector
+
+    try:
+        with open_connector(connection.authorization(side), connection.scope(side)) as app:
+            return sum(len(page.records) for page in app.fetch(None))
+    except ConnectorError as exc:
+        logger.warning("Counting the records of connection %s failed: %s", connection.pk, exc)
+        return None
+
+
+def start(connection: Connection, *, confirm_replace: bool = False) -> Outcome:
+    """Begin the initial sync of a connection in setup and queue its first run. Where
+    the activation replaces a side's records (``replacement``), only with
+    ``confirm_replace``: the user's explicit consent; the first run then replaces them,
+    through the circuit breaker (consented), journaled and undoable."""
     if not can_start(connection):
         raise Refused(gettext("This connection has already started."))
     _refuse_what_apps_refuse(connection)
+    replacing = replacement(connection)
+    if replacing is not None and not confirm_replace:
+        raise Refused(
+            replacing.warning + " " + gettext("Syncing starts only once you consent to it.")
+        )
     connection.state = ConnectionState.INITIAL_SYNC
     connection.state_reason = ""
     # Due as well as queued: the dispatcher retries the initial sync if the task is lost.
@@ -170,7 +264,37 @@ def start(connection: Connection) -> Outcome:
     outcome = Outcome(
         connection, gettext("Syncing has started. The first run lists both apps whole.")
     )
-    return _queue(_tell_apps(outcome, "on_start"), Trigger.INITIAL)
+    made = _create_missing_fields(connection)
+    options: dict[str, Any] = {}
+    if replacing is not None:
+        options = {"replace_destination": True, "confirm_replace": True}
+        options["confirm_mass_change"] = True  # the deletions are what was consented to
+        outcome.message = gettext(
+            "Syncing has started. The first run replaces the data in %(app)s with %(source)s's."
+        ) % {"app": replacing.app, "source": replacing.source}
+    outcome.message += made
+    return _queue(_tell_apps(outcome, "on_start"), Trigger.INITIAL, **options)
+
+
+def _create_missing_fields(connection: Connection) -> str:
+    """The other app's custom fields made where the pair says (setup.py
+    ``create_missing_fields``), before the first run so that it syncs them; what was
+    done, in words (a vendor error never blocks the start)."""
+    from sync.setup import create_missing_fields
+
+    try:
+        made = create_missing_fields(connection)
+    except ConnectorError as exc:
+        logger.warning("Creating the fields of connection %s failed: %s", connection.pk, exc)
+        return " " + gettext(
+            "The custom fields could not be created now (%(error)s); start a full resync "
+            "once they exist."
+        ) % {"error": exc}
+    if not made:
+        return ""
+    return " " + gettext("New fields, paired with the other app's: %(fields)s.") % {
+        "fields": ", ".join(made)
+    }
 
 
 def _refuse_unless_runnable(connection: Connection) -> None:
@@ -189,9 +313,11 @@ def run_now(connection: Connection) -> Outcome:
     return _queue(Outcome(connection, gettext("A run is queued.")), trigger)
 
 
-def run_or_start(connection: Connection) -> Outcome:
+def run_or_start(connection: Connection, *, confirm_replace: bool = False) -> Outcome:
     """``start`` for a connection in setup, else ``run_now`` (the API's one "sync" verb)."""
-    return start(connection) if can_start(connection) else run_now(connection)
+    if can_start(connection):
+        return start(connection, confirm_replace=confirm_replace)
+    return run_now(connection)
 
 
 def request_full_resync(connection: Connection) -> Outcome:

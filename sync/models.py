@@ -25,6 +25,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from encrypted_model_fields.fields import EncryptedTextField
 
+from sync.tiers import TIER_LIMITS
+
 if TYPE_CHECKING:
     # Without django-stubs mypy would read a member (Trigger.MANUAL) as the tuple its class
     # body assigns; to mypy the choices are string enums with Django's extras.
@@ -58,27 +60,7 @@ class Tier(TextChoices):
     BUSINESS = "business", _("Business")
 
 
-# What each tier allows; an account may override any limit (ops console).
-TIER_LIMITS: dict[str, dict[str, Any]] = {
-    Tier.FREE: {
-        "max_rules_per_connection": 2,
-        "custom_mappings_allowed": False,
-        "min_interval_minutes": 60,
-        "max_contacts": 1_000,
-    },
-    Tier.TEAM: {
-        "max_rules_per_connection": 10,
-        "custom_mappings_allowed": True,
-        "min_interval_minutes": 5,
-        "max_contacts": 50_000,
-    },
-    Tier.BUSINESS: {
-        "max_rules_per_connection": 50,
-        "custom_mappings_allowed": True,
-        "min_interval_minutes": 1,
-        "max_contacts": 1_000_000,
-    },
-}
+# What each tier allows (limits, connectors, entity types): sync/tiers.py.
 
 
 class Account(models.Model):
@@ -372,6 +354,10 @@ class Connection(models.Model):
         max_length=20, choices=ConflictPolicy.choices, default=ConflictPolicy.MOST_RECENT
     )
     interval_minutes = models.PositiveIntegerField(default=15)
+    # The user an owner of the other side becomes here when that owner has no user link
+    # (a user id of this side's app; blank: the owner is left as it is). sync/users.py.
+    default_user_a = models.CharField(max_length=200, blank=True)
+    default_user_b = models.CharField(max_length=200, blank=True)
     default_phone_country = models.CharField(
         max_length=2, blank=True, help_text=_("ISO country for phone numbers without a prefix.")
     )

@@ -38,6 +38,7 @@ from connectors.base import (
 from connectors.registry import connector_class
 from sync.models import (
     ActionKind,
+    ConflictPolicy,
     Connection,
     DeletionMode,
     FieldMapping,
@@ -141,6 +142,148 @@ def side_app(connection: Connection, side: str) -> SideApp:
 
 def side_apps(connection: Connection) -> dict[str, SideApp]:
     return {side: side_app(connection, side) for side in SIDES}
+
+
+def preview_options(connection: Connection) -> dict[str, bool]:
+    """How a preview of ``connection`` runs (``run_connection`` options): before the first
+    sync it lists both sides whole, as the initial sync will, and where the activation
+    replaces a side's records it runs in replace mode, so that it counts what would go."""
+    from sync.lifecycle import IN_SETUP
+
+    initial = connection.state in IN_SETUP
+    options = {"dry_run": True, "initial": initial}
+    if initial and replaced_side(connection):
+        options.update(replace_destination=True, confirm_replace=True)
+    return options
+
+
+def replaced_side(connection: Connection) -> str | None:
+    """The side whose records the activation replaces with the other side's: the one
+    side whose app is ``replaced_at_activation`` (its connector says so) and that the
+    connection writes into; None when neither or both are."""
+    found = []
+    for side in SIDES:
+        try:
+            cls = connector_class(connection.authorization(side).vendor)
+        except (KeyError, ImportError, AttributeError):
+            continue
+        into = "b_to_a" if side == "a" else "a_to_b"
+        if cls.replaced_at_activation and connection.syncs(into):
+            found.append(side)
+    return found[0] if len(found) == 1 else None
+
+
+# --- The plan ---------------------------------------------------------------------------------
+
+
+def check_plan(connection: Connection) -> None:
+    """Both sides' apps are in the account's plan (sync/tiers.py); raises Invalid naming
+    the side's authorization field."""
+    from sync import tiers
+
+    for side in SIDES:
+        vendor = connection.authorization(side).vendor
+        try:
+            label = connector_class(vendor).label
+        except (KeyError, ImportError, AttributeError):
+            label = vendor
+        try:
+            tiers.check_vendor(connection.account, vendor, label)
+        except tiers.NotInPlan as exc:
+            raise Invalid(str(exc), f"{side}_authorization") from exc
+
+
+# --- Defaults per pair of apps ---------------------------------------------------------------
+
+# What a connection between two apps starts with, by its two vendors: ``prevails``, the
+# vendor whose side wins when both changed the same field (conflict policy); and
+# ``interval_minutes``. ForceManager's Salesforce integration (issue 17's seed):
+# Salesforce always prevails, updates every 15 minutes.
+# ``creates_fields``: the vendor whose side gets, at start, a field for each custom field
+# of the other side that it lacks (``create_missing_fields``).
+PAIR_DEFAULTS: dict[frozenset[str], dict[str, str | int]] = {
+    frozenset({"salesforce", "forcemanager"}): {
+        "prevails": "salesforce",
+        "interval_minutes": 15,
+        "creates_fields": "forcemanager",
+    },
+}
+
+
+def apply_pair_defaults(connection: Connection, given: Iterable[str] = ()) -> None:
+    """Set (unsaved) the defaults of ``connection``'s pair of apps (``PAIR_DEFAULTS``)
+    on the options not in ``given`` (what the user chose explicitly); the interval is
+    never below the plan's minimum. The wizard, the API and the admin call it when a
+    connection is created."""
+    vendors = {side: connection.authorization(side).vendor for side in SIDES}
+    defaults = PAIR_DEFAULTS.get(frozenset(vendors.values()))
+    if not defaults:
+        return
+    given = set(given)
+    prevails = defaults.get("prevails")
+    if "conflict_policy" not in given and prevails and vendors["a"] != vendors["b"]:
+        winner = "a" if vendors["a"] == prevails else "b"
+        connection.conflict_policy = (
+            ConflictPolicy.A_WINS if winner == "a" else ConflictPolicy.B_WINS
+        )
+    if "interval_minutes" not in given and "interval_minutes" in defaults:
+        minimum = connection.account.limit("min_interval_minutes")
+        connection.interval_minutes = max(int(defaults["interval_minutes"]), minimum)
+
+
+def create_missing_fields(connection: Connection) -> list[str]:
+    """The other app's custom fields, made on the side whose vendor ``creates_fields``
+    (PAIR_DEFAULTS; ForceManager's Salesforce integration: Salesforce's ``__c`` fields
+    become ForceManager extra fields of the matching type) and paired with them. Every
+    custom field of the other side's scope not paired yet is one the seed transfers:
+    made where that side has no field of its name, then paired; a field already paired
+    is left alone, so this is idempotent. Runs when the connection starts
+    (sync/lifecycle.py), not in a preview, which writes nothing. Answers the names of
+    the fields it made; a vendor error is raised (ConnectorError) for the caller to say."""
+    from sync.engine.mapping import allowed_direction
+    from sync.vendors import open_connector
+
+    vendors = {side: connection.authorization(side).vendor for side in SIDES}
+    defaults = PAIR_DEFAULTS.get(frozenset(vendors.values())) or {}
+    maker = next((s for s in SIDES if vendors[s] == defaults.get("creates_fields")), None)
+    if maker is None or vendors["a"] == vendors["b"]:
+        return []
+    source = "b" if maker == "a" else "a"
+    paired = {m.a_field if source == "a" else m.b_field for m in connection.mappings.all()}
+    made: list[str] = []
+    with (
+        open_connector(connection.authorization(maker), connection.scope(maker)) as target,
+        open_connector(connection.authorization(source), connection.scope(source)) as origin,
+    ):
+        create = getattr(target, "create_extra_field", None)
+        name_of = getattr(target, "extra_field_name", None)
+        if create is None or name_of is None:
+            return []
+        wanted = [f for f in origin.fields() if f.custom and f.key not in paired]
+        have = {f.key.casefold(): f for f in target.fields()}
+        for spec in wanted:
+            name = name_of(spec.key)
+            created = have.get(name.casefold())
+            if created is None:
+                created = create(spec)
+                have[created.key.casefold()] = created
+                made.append(created.key)
+            a_spec, b_spec = (spec, created) if source == "a" else (created, spec)
+            direction = allowed_direction(a_spec, b_spec, transform=guess_transform(a_spec, b_spec))
+            if direction is None:
+                logger.info("No pair for %s: %s and %s do not mix", spec.key, a_spec, b_spec)
+                continue
+            FieldMapping.objects.get_or_create(
+                connection=connection,
+                a_field=a_spec.key,
+                b_field=b_spec.key,
+                defaults={
+                    "direction": direction,
+                    "transform": guess_transform(a_spec, b_spec),
+                    "order": connection.mappings.count(),
+                },
+            )
+    return made
 
 
 # --- Rules -------------------------------------------------------------------------------

@@ -79,11 +79,11 @@ def queue_run(connection: Connection, trigger: str, **options: Any) -> dict[str,
 
 
 def queue_preview(connection: Connection) -> dict[str, Any]:
-    """Queue a dry run of ``connection`` (see ``queue_run``). Before the first sync it
-    lists both sides whole, as the initial sync will; ``sync.engine.preview`` decides
-    the same way."""
-    initial = connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
-    return queue_run(connection, Trigger.PREVIEW, dry_run=True, initial=initial)
+    """Queue a dry run of ``connection`` (see ``queue_run``), run as
+    ``setup.preview_options`` says (``sync.engine.preview`` asks it too)."""
+    from sync.setup import preview_options
+
+    return queue_run(connection, Trigger.PREVIEW, **preview_options(connection))
 
 
 def dispatch_due() -> int:

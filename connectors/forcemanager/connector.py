@@ -128,6 +128,9 @@ class ForceManagerConnector(Connector):
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=1)
     entities = ("contact",)  # what today's engine syncs
     entity_types = ENTITY_TYPES  # what ForceManager offers (entities.py)
+    # The seed: the initial integration deletes the data already in ForceManager and
+    # replaces it with the other app's (Salesforce's), with the user's consent.
+    replaced_at_activation = True
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         super().__init__(credentials, scope or RESOURCE, http)
@@ -192,12 +195,18 @@ class ForceManagerConnector(Connector):
             )
         return specs
 
+    @staticmethod
+    def extra_field_name(key: str) -> str:
+        """The extra field that holds another app's field ``key`` (``Industry__c`` ->
+        ``Z_Industry``)."""
+        return "Z_" + "".join(ch for ch in key.removesuffix("__c") if ch.isalnum())
+
     def create_extra_field(self, spec: FieldSpec) -> FieldSpec:
         """Define a contact extra field like ``spec`` (another app's custom field, for
         the set-up step that creates them automatically) and answer its FieldSpec.
         Choices become text: the API documents no way to fill a new value list."""
         kind = EXTRA_FIELD_KINDS.get(spec.type, "text")
-        name = "Z_" + "".join(ch for ch in spec.key.removesuffix("__c") if ch.isalnum())
+        name = self.extra_field_name(spec.key)
         self.client.create_extra_field(RESOURCE, name, kind, spec.label)
         self._extra = None
         return next(s for s in self.fields() if s.key == name)

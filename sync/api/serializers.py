@@ -18,7 +18,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from connectors.registry import VENDORS, connector_class
-from sync import setup
+from sync import setup, tiers
 from sync.models import (
     BREAKER_OPTIONS,
     CONNECTION_OPTIONS,
@@ -34,6 +34,7 @@ from sync.models import (
     RuleFilter,
     SyncEvent,
     SyncRun,
+    UserLink,
 )
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,11 @@ class AuthorizationSerializer(serializers.ModelSerializer):
             )
         if self.instance is not None and value != self.instance.vendor:
             raise serializers.ValidationError("The vendor of an authorization cannot change.")
+        if self.instance is None:
+            try:
+                tiers.check_vendor(_account(self), value, connector_class(value).label)
+            except tiers.NotInPlan as exc:
+                raise serializers.ValidationError(str(exc)) from exc
         return value
 
     def validate_settings(self, value: dict[str, Any]) -> dict[str, Any]:
@@ -312,6 +318,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
             candidate.clean()
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
+        if self.instance is None or {"a_authorization", "b_authorization"} & set(plain):
+            try:
+                setup.check_plan(candidate)  # both apps are in the account's plan
+            except setup.Invalid as exc:
+                raise serializers.ValidationError({exc.field: exc.message}) from exc
         # What each side's app can do is read from its connector only when needed.
         apps: dict[str, setup.SideApp] = {}
 
@@ -418,7 +429,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict[str, Any]) -> Connection:
         rules = validated_data.pop("rules", None)
         mappings = validated_data.pop("mappings", None)
-        connection = Connection.objects.create(account=_account(self), **validated_data)
+        connection = Connection(account=_account(self), **validated_data)
+        # The pair's defaults (e.g. Salesforce prevails over ForceManager) where the
+        # request did not choose.
+        setup.apply_pair_defaults(connection, given=self.initial_data.keys())
+        connection.save()
         if rules is None:
             rules = [
                 {"direction": d, "name": setup.default_rule_name(connection, d)}
@@ -474,6 +489,13 @@ def add_default_mappings(connection: Connection) -> None:
     called outside any transaction). An app that cannot be read now leaves the
     connection without default pairs; the mapping page or a later call fills them in."""
     setup.ensure_default_mappings(connection)
+
+
+class StartSerializer(serializers.Serializer):
+    """``confirm_replace``: the explicit consent a start needs where the activation
+    deletes a side's records and replaces them with the other side's."""
+
+    confirm_replace = serializers.BooleanField(default=False)
 
 
 class ConnectionStateSerializer(serializers.Serializer):
@@ -635,3 +657,40 @@ class ConnectorSerializer(serializers.Serializer):
     entities = serializers.ListField(child=serializers.CharField())
     fields = FieldSpecSerializer(many=True, required=False)
     scopes = ScopeSerializer(many=True, required=False)
+
+
+class UserLinkSerializer(serializers.ModelSerializer):
+    """An owner of side A linked to an owner of side B (``auto``: by "Automatic link")."""
+
+    class Meta:
+        model = UserLink
+        fields = ["a_user_id", "a_user_label", "b_user_id", "b_user_label", "auto"]
+        read_only_fields = ["a_user_label", "b_user_label", "auto"]
+
+
+class VendorUserSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+
+
+class UsersInputSerializer(serializers.Serializer):
+    """Link the users of both sides: ``automatic`` adds the automatic links to those
+    made by hand; else ``links`` replaces them all. The default users are each side's
+    user for owners of the other side that have no link (blank: none)."""
+
+    automatic = serializers.BooleanField(default=False)
+    links = UserLinkSerializer(many=True, required=False)
+    default_user_a = serializers.CharField(required=False, allow_blank=True)
+    default_user_b = serializers.CharField(required=False, allow_blank=True)
+
+
+class UsersSerializer(serializers.Serializer):
+    """Both sides' users, the links, the automatic suggestions and the default users."""
+
+    users_a = VendorUserSerializer(many=True)
+    users_b = VendorUserSerializer(many=True)
+    links = UserLinkSerializer(many=True)
+    suggested = serializers.DictField(child=serializers.CharField())
+    default_user_a = serializers.CharField(allow_blank=True)
+    default_user_b = serializers.CharField(allow_blank=True)

@@ -19,7 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -215,11 +215,13 @@ class ConnectionViewSet(
         """Resume a paused (or failed) connection; it runs at the next scheduler tick."""
         return self._state(self._transition("resume"))
 
-    @extend_schema(request=None, responses={202: s.QueuedSerializer})
+    @extend_schema(request=s.StartSerializer, responses={202: s.QueuedSerializer})
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: str | None = None) -> Response:
-        """Begin the initial sync of a connection in setup (409 once it has started)."""
-        return self._queued(self._transition("start"))
+        """Begin the initial sync of a connection in setup (409 once it has started, and
+        409 saying what would be deleted where the activation replaces a side's records
+        and ``confirm_replace`` is not true)."""
+        return self._queued(self._transition("start", confirm_replace=_consent(request)))
 
     @extend_schema(request=None, responses={202: s.QueuedSerializer})
     @action(detail=True, methods=["post"])
@@ -232,6 +234,51 @@ class ConnectionViewSet(
     def confirm_mass_change(self, request: Request, pk: str | None = None) -> Response:
         """Run a paused connection once through the circuit breaker."""
         return self._queued(self._transition("confirm_mass_change"))
+
+    # -- users
+
+    @extend_schema(
+        methods=["GET"], request=None, responses=s.UsersSerializer, description="Both sides' users."
+    )
+    @extend_schema(methods=["POST"], request=s.UsersInputSerializer, responses=s.UsersSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def users(self, request: Request, pk: str | None = None) -> Response:
+        """Both sides' users, their links and default users (GET); link them (POST:
+        ``automatic`` adds the automatic links, else ``links`` replaces them)."""
+        from sync import users
+
+        connection = self.get_object()
+        team = users.read_team(connection)
+        if team.error:
+            raise VendorUnavailable(team.error)
+        if request.method == "POST":
+            body = s.UsersInputSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+            try:
+                for side in users.SIDES:
+                    if f"default_user_{side}" in data:
+                        users.check_default_user(data[f"default_user_{side}"], side, team)
+                if data["automatic"]:
+                    users.link_automatically(connection, team)
+                elif "links" in data:
+                    chosen = {link["a_user_id"]: link["b_user_id"] for link in data["links"]}
+                    users.save_links(connection, chosen, team)
+            except users.Invalid as exc:
+                raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+            for side in users.SIDES:
+                if f"default_user_{side}" in data:
+                    setattr(connection, f"default_user_{side}", data[f"default_user_{side}"])
+            connection.save(update_fields=["default_user_a", "default_user_b", "updated_at"])
+        answer = {
+            "users_a": team.users["a"],
+            "users_b": team.users["b"],
+            "links": connection.user_links.order_by("pk"),
+            "suggested": users.suggest_links(team.users["a"], team.users["b"]),
+            "default_user_a": connection.default_user_a,
+            "default_user_b": connection.default_user_b,
+        }
+        return Response(s.UsersSerializer(answer).data)
 
     # -- runs
 
@@ -261,12 +308,12 @@ class ConnectionViewSet(
             raise NotFound("This connection has no preview yet; POST to start one.")
         return Response(s.RunSerializer(run).data)
 
-    @extend_schema(request=None, responses={202: s.QueuedSerializer})
+    @extend_schema(request=s.StartSerializer, responses={202: s.QueuedSerializer})
     @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk: str | None = None) -> Response:
         """Run the connection now (queued at once). The first time, this starts the
-        initial sync."""
-        return self._queued(self._transition("run_or_start"))
+        initial sync (with ``confirm_replace`` as ``start``)."""
+        return self._queued(self._transition("run_or_start", confirm_replace=_consent(request)))
 
     @extend_schema(responses=s.RunSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -410,6 +457,13 @@ ACTION_SERIALIZERS: dict[str, type[BaseSerializer]] = {
     "deletions": s.EventSerializer,
     "stats": s.StatSerializer,
 }
+
+
+def _consent(request: Request) -> bool:
+    """The explicit ``confirm_replace`` of a start (anything else is no consent)."""
+    body = s.StartSerializer(data=request.data or {})
+    body.is_valid(raise_exception=True)
+    return bool(body.validated_data["confirm_replace"])
 
 
 def call_engine(name: str, *args: Any, **kwargs: Any) -> Any:

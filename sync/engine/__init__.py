@@ -56,8 +56,9 @@ def preview(connection: Connection, **kwargs: Any) -> SyncRun:
     of its links (sync/engine/scratch.py), nothing written; counts per action and
     direction and up to 20 samples each land in ``SyncRun.preview``."""
     from sync.engine.run import run_connection
-    from sync.models import ConnectionState, Trigger
+    from sync.models import Trigger
+    from sync.setup import preview_options
 
-    initial = connection.state in (ConnectionState.DRAFT, ConnectionState.PREVIEWED)
-    kwargs.setdefault("initial", initial)
-    return run_connection(connection.pk, Trigger.PREVIEW, dry_run=True, **kwargs)
+    return run_connection(
+        connection.pk, Trigger.PREVIEW, **{**preview_options(connection), **kwargs}
+    )

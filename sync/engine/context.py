@@ -15,6 +15,8 @@ from sync.engine.mapping import MappingContext, Pair
 from sync.engine.planner import Options, SideSpec, values
 from sync.engine.sides import SIDES, direction_into
 from sync.models import Connection, RecordLink, SyncDirection
+from sync.setup import replaced_side
+from sync.users import owner_map
 from sync.vendors import open_connector
 
 logger = logging.getLogger(__name__)
@@ -173,7 +175,10 @@ def _resolve(
     }
     options = Options(
         pairs=pairs,
-        mapping=MappingContext(default_phone_country=connection.default_phone_country),
+        mapping=MappingContext(
+            default_phone_country=connection.default_phone_country,
+            owners=owner_map(connection),
+        ),
         sides={
             side: SideSpec.from_specs(
                 specs[side],
@@ -184,7 +189,7 @@ def _resolve(
         },
         rules=rules.load_rules(connection),
         rule_contexts=rule_contexts,
-        flows={d: connection.syncs(d) for d in ("a_to_b", "b_to_a")},
+        flows=_flows(connection, replace_destination),
         avoid_duplicates=connection.avoid_duplicates,
         deletions={"a_to_b": connection.deletions_a_to_b, "b_to_a": connection.deletions_b_to_a},
         deletion_review=connection.deletion_review,
@@ -215,6 +220,25 @@ def _resolve(
     return RunContext(connection, connectors, specs, options, email_key, hashed)
 
 
+def _destination(connection: Connection) -> str:
+    """The side a replace-destination run replaces: a one-way connection's target, else
+    the side whose app is replaced at activation (setup.replaced_side)."""
+    if connection.direction == SyncDirection.A_TO_B:
+        return "b"
+    if connection.direction == SyncDirection.B_TO_A:
+        return "a"
+    return replaced_side(connection) or "b"
+
+
+def _flows(connection: Connection, replace_destination: bool) -> dict[str, bool]:
+    flows = {d: connection.syncs(d) for d in ("a_to_b", "b_to_a")}
+    if replace_destination:
+        # Replacing: nothing flows out of the destination during this run, so what only
+        # it holds is removed and what both hold is overwritten by the source.
+        flows["b_to_a" if _destination(connection) == "b" else "a_to_b"] = False
+    return flows
+
+
 def _destination_wins(connection: Connection) -> str:
     # Replace destination: the source overwrites everything it holds.
-    return "a_wins" if connection.direction == SyncDirection.A_TO_B else "b_wins"
+    return "a_wins" if _destination(connection) == "b" else "b_wins"

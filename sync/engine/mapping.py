@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,9 +56,10 @@ TEXT_LIKE = frozenset({"text", "url", "choice"})
 # Transforms that parse a text field as the typed value, making text -> typed safe.
 PARSING_TRANSFORMS = {"email": "email", "phone": "phone", "country": "country"}
 # Common keys that are not default pairs: their values are ids or codes that differ
-# between apps (owners go through user links, status and list membership through rule
-# actions, subscription through the connection's unsubscribe option).
-NOT_DEFAULT = frozenset({"owner", "status", "lists", "subscribed"})
+# between apps (status and list membership go through rule actions, subscription
+# through the connection's unsubscribe option). Owners are paired: their ids cross
+# through the connection's user links (OwnerMap).
+NOT_DEFAULT = frozenset({"status", "lists", "subscribed"})
 PHONE_COMMONS = frozenset({"phone", "mobile", "fax"})
 NAME_PARTS = "+"
 
@@ -102,6 +103,8 @@ class Pair:
             # country or phone field verbatim into a free-text field.
             return self.transform
         types = {t for t in (self.a_type, self.b_type) if t}
+        if types == {"owner"}:
+            return "owner"  # ids of each app's users: they cross through user links
         if types & MULTI_TYPES:
             return "set"
         specific = {_SCALAR_KINDS.get(t, "text") for t in types} - {"text"}
@@ -128,10 +131,54 @@ _SCALAR_KINDS = {
 
 
 @dataclass(frozen=True)
+class OwnerMap:
+    """How owner ids cross: ``links`` A id -> B id; ``defaults`` per side, the user that
+    an owner with no link on the other side becomes there ("" for none: the owner is not
+    written, and the app's own default applies to a new record)."""
+
+    links: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def a_of(self) -> dict[str, str]:
+        """B id -> A id."""
+        return {b_id: a_id for a_id, b_id in self.links.items()}
+
+    def token(self, side: str, value: object) -> str | None:
+        """``side``'s owner id as a value comparable across sides: a linked user is the
+        same token on both sides; an unlinked one is its side and id."""
+        if value in (None, ""):
+            return None
+        owner = str(value)
+        if side == "a":
+            linked = self.links.get(owner)
+            return f"user:{owner}:{linked}" if linked else f"a:{owner}"
+        linked = self.a_of.get(owner)
+        return f"user:{linked}:{owner}" if linked else f"b:{owner}"
+
+    def owner_on(self, side: str, token: object) -> str | None:
+        """The owner id ``token`` is on ``side``: the linked user, the same user for a
+        token of that side, else (an owner of the other side with no link) ``side``'s
+        default user; None when there is none."""
+        if token in (None, ""):
+            return None
+        text = str(token)
+        if text.startswith("user:"):
+            _tag, a_id, b_id = text.split(":", 2)
+            return a_id if side == "a" else b_id
+        origin, _sep, owner = text.partition(":")
+        if origin == side:
+            return owner
+        return self.defaults.get(side) or None
+
+
+@dataclass(frozen=True)
 class MappingContext:
-    """What normalization needs to know about the connection."""
+    """What normalization needs to know about the connection: the default phone
+    country, and how owner ids cross (an owner ↔ owner pair)."""
 
     default_phone_country: str = ""
+    owners: OwnerMap = field(default_factory=OwnerMap)
 
 
 def _is_multi(spec: FieldSpec) -> bool:
@@ -258,10 +305,10 @@ def default_pairs(a_specs: list[FieldSpec], b_specs: list[FieldSpec]) -> list[Pa
     when one side has both names and the other only a full name), each with the direction
     type compatibility allows (see ``allowed_direction``); read-only fields only flow out.
 
-    Incompatible pairs are left out, and so are the common keys in ``NOT_DEFAULT`` (owner,
-    status, lists, subscribed), whose values are app-specific ids handled by user links,
-    rule actions and the unsubscribe option. Order: side A's field order, the composite
-    name pair first.
+    Incompatible pairs are left out, and so are the common keys in ``NOT_DEFAULT``
+    (status, lists, subscribed), whose values are app-specific ids handled by rule
+    actions and the unsubscribe option; owner ↔ owner pairs cross through user links.
+    Order: side A's field order, the composite name pair first.
     """
     a_common, b_common = _by_common(a_specs), _by_common(b_specs)
     pairs: list[Pair] = []
@@ -409,6 +456,8 @@ def normalized_values(
         if NAME_PARTS in field:
             first, last = field.split(NAME_PARTS, 1)
             values[pair.key] = norm.join_name(fields.get(first), fields.get(last))
+        elif pair.kind == "owner":
+            values[pair.key] = ctx.owners.token(side, fields.get(field))
         else:
             values[pair.key] = normalize_for(pair.kind, fields.get(field), ctx)
     return values
@@ -454,6 +503,10 @@ def write_side(
             previous = current or {}
             first, last = norm.split_name(value, previous.get(first_key), previous.get(last_key))
             changes[first_key], changes[last_key] = first, last
+        elif pair.kind == "owner":
+            owner = ctx.owners.owner_on(side, value)
+            if owner is not None:  # no link and no default user: the owner stays
+                changes[field] = owner
         else:
             changes[field] = _vendor_value(pair.kind, value, pair.field_type(side))
     return changes

@@ -43,6 +43,7 @@ from sync.models import (
     Trigger,
     link_column,
 )
+from sync.setup import replaced_side
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +75,20 @@ def run_connection(
     ``initial`` lists both sides whole; ``dry_run`` plans without writing anything (the
     preview: counts and samples in ``SyncRun.preview``; it stages in a scratch copy of
     the links, so nothing of the run but the SyncRun row is stored); ``replace_destination``
-    (one-way connections, with ``confirm_replace``) removes destination records the
-    source does not have, journaled; ``confirm_mass_change`` lets a run through the
-    circuit breaker. A run that cannot claim the connection ends at once as aborted.
+    (with ``confirm_replace``; the target of a one-way connection, or the side
+    ``setup.replaced_side`` names) removes destination records the source does not have
+    and overwrites the others with the source's, journaled; ``confirm_mass_change`` lets
+    a run through the circuit breaker. A run that cannot claim the connection ends at
+    once as aborted.
     """
     if replace_destination and not confirm_replace:
         raise ValueError("Replacing the destination deletes records; confirm it explicitly.")
     connection = Connection.objects.select_related("account").get(pk=connection_id)
-    if replace_destination and connection.direction == TWO_WAY:
-        raise ValueError("Replace destination needs a one-way connection.")
+    if replace_destination and connection.direction == TWO_WAY and not replaced_side(connection):
+        raise ValueError(
+            "Replace destination needs a one-way connection, or a side whose app is "
+            "replaced at activation."
+        )
     run = SyncRun.objects.create(
         connection=connection, trigger=trigger, dry_run=dry_run, status=RunStatus.QUEUED
     )
@@ -216,6 +222,7 @@ class Runner:
                 "counts": run.counts,
                 "summary": run.match_summary,
                 "samples": self.tally.sampled(),
+                "replace": self.replace_destination,  # its deletes are the replacement's
             }
         run.api_calls = self.ctx.api_calls() if self.ctx else 0
         if not self.dry_run and self.ctx is not None:

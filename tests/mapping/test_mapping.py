@@ -7,6 +7,7 @@ import pytest
 from connectors.base import FieldSpec
 from sync.engine.mapping import (
     MappingContext,
+    OwnerMap,
     Pair,
     allowed_direction,
     content_hash,
@@ -41,6 +42,7 @@ def test_default_pairs_join_fields_of_the_same_common_key() -> None:
         "title|job",
         "country|country",
         "tags|tags",
+        "user_id|owner",  # owners cross through the user links (sync/users.py)
     }
 
 
@@ -80,9 +82,24 @@ def test_a_text_field_of_a_typed_common_key_syncs_both_ways() -> None:
     assert pairs["country|country"].direction == "both"
 
 
-def test_owner_status_lists_and_subscription_are_not_default_pairs() -> None:
+def test_status_lists_and_subscription_are_not_default_pairs() -> None:
     fields = {f for p in default_pairs(CRM, MARKETING) for f in (p.a_field, p.b_field)}
-    assert not fields & {"user_id", "owner", "prospect_status", "lists", "subscribed"}
+    assert not fields & {"prospect_status", "lists", "subscribed"}
+
+
+def test_owners_cross_through_user_links_else_to_the_default_user() -> None:
+    owners = OwnerMap(links={"7": "005A"}, defaults={"b": "005D", "a": ""})
+    ctx = MappingContext(owners=owners)
+    pair = by_key(default_pairs(CRM, MARKETING))["user_id|owner"]
+    assert pair.kind == "owner"
+    linked = normalized_values([pair], "a", {"user_id": "7"}, ctx)
+    assert linked == normalized_values([pair], "b", {"owner": "005A"}, ctx)
+    assert write_side([pair], "b", linked, None, ctx) == {"owner": "005A"}
+    unlinked = normalized_values([pair], "a", {"user_id": "9"}, ctx)
+    assert write_side([pair], "b", unlinked, None, ctx) == {"owner": "005D"}
+    # No default user on A: an unlinked B owner leaves A's owner as it is.
+    stray = normalized_values([pair], "b", {"owner": "005X"}, ctx)
+    assert write_side([pair], "a", stray, None, ctx) == {}
 
 
 def test_a_read_only_field_only_flows_out() -> None:
@@ -189,6 +206,7 @@ def test_normalized_values_returns_normalized_values_by_pair_key() -> None:
         "title|job": "CEO",
         "country|country": "IT",
         "tags|tags": ["lead", "vip"],
+        "user_id|owner": None,
     }
 
 

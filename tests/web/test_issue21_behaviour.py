@@ -37,6 +37,8 @@ def test_1_every_connect_form_answers_garbage_with_a_message(
 ) -> None:
     """1: garbage in every input of every connect form is a form error, never a 500,
     and nothing is stored (the form refuses it before the app is called)."""
+    account.tier = "business"  # every app is in this plan (sync/tiers.py)
+    account.save(update_fields=["tier"])
     cls = all_connectors()[vendor]
     data = {"label": "Mine"}
     for name, _label, _secret in cls.auth_fields:

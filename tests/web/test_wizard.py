@@ -306,6 +306,19 @@ def test_users_can_be_linked_by_hand(owner_client: Client, connection: Connectio
     assert (link.a_user_id, link.b_user_id, link.auto) == ("u1", "u2", False)
 
 
+def test_default_users_are_saved_and_must_be_users_of_their_side(
+    owner_client: Client, connection: Connection
+) -> None:
+    url = step("setup_users", connection)
+    page = owner_client.get(url).content.decode()
+    assert "Automatic link" in page and 'name="default_user_b"' in page
+    refused = owner_client.post(url, {"op": "save", "default_user_b": "nobody"})
+    assert refused.status_code == 400
+    owner_client.post(url, {"op": "save", "default_user_b": "u2", "default_user_a": "u1"})
+    connection.refresh_from_db()
+    assert (connection.default_user_a, connection.default_user_b) == ("u1", "u2")
+
+
 def test_one_b_user_cannot_be_linked_twice(owner_client: Client, connection: Connection) -> None:
     response = owner_client.post(
         step("setup_users", connection), {"op": "save", "user_u1": "u1", "user_u2": "u1"}

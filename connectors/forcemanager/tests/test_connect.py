@@ -14,6 +14,13 @@ from sync.models import Account, AppAuthorization, Health
 URL = reverse("web:app_connect", args=["forcemanager"])
 
 
+@pytest.fixture(autouse=True)
+def business(account: Account) -> None:
+    """ForceManager is offered on the Business plan (sync/tiers.py)."""
+    account.tier = "business"
+    account.save(update_fields=["tier"])
+
+
 @pytest.fixture
 def keys(sandbox: SandboxControl) -> dict[str, str]:
     made = sandbox.create_account("forcemanager", name="Field team")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from connectors.base import AuthError, Connector, ConnectorError, RateLimited
 from connectors.registry import VENDORS, all_connectors, connector_class
+from sync import tiers
 from sync.models import AppAuthorization
 from sync.tenancy import get_scoped_or_404, scoped
 from sync.vendors import open_connector
@@ -86,8 +87,11 @@ def app_list(request: HttpRequest) -> HttpResponse:
             )
             if flag
         ]
+        plan_lacks = not tiers.vendor_allowed(request.tenant.account.tier, vendor)
         catalogue.append(
             {
+                # Greyed, with the plan that has it, when the account's plan lacks it.
+                "needs": tiers.needs_words(tiers.tier_for_vendor(vendor)) if plan_lacks else "",
                 "vendor": vendor,
                 "cls": app_info(vendor, cls),
                 "badge": badge(vendor, cls.label),
@@ -152,6 +156,11 @@ def app_connect(request: HttpRequest, vendor: str) -> HttpResponse:
     cls = _connector_or_404(vendor)
     require_manager(request)
     next_url = _safe_next(request)
+    try:
+        tiers.check_vendor(request.tenant.account, vendor, cls.label)
+    except tiers.NotInPlan as exc:
+        messages.error(request, str(exc))
+        return redirect("web:apps")
     if cls.auth_kind == "oauth" or (
         request.GET.get("with") == "oauth" and "oauth" in cls.extra_auth_kinds
     ):

@@ -205,6 +205,9 @@ def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     try:
         if name == "pause":
             outcome = lifecycle.pause(connection, by=request.user.get_username())
+        elif name == "start":
+            consent = request.POST.get("confirm_replace") == "1"
+            outcome = lifecycle.start(connection, confirm_replace=consent)
         else:
             outcome = getattr(lifecycle, name)(connection)
     except lifecycle.Refused as exc:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from connectors.base import VendorUser
-from sync import setup
+from sync import lifecycle, setup, users
 from sync.models import (
     ActionKind,
     AppAuthorization,
@@ -38,7 +38,6 @@ from sync.models import (
     RuleFilter,
     RunStatus,
     SyncRun,
-    UserLink,
 )
 from sync.tenancy import get_scoped_or_404, scoped
 from sync.web import services
@@ -114,15 +113,21 @@ def connection_new(request: HttpRequest) -> HttpResponse:
             b_authorization=form.cleaned_data["b_authorization"],
             interval_minutes=max(15, minimum),
         )
+        setup.apply_pair_defaults(connection)  # e.g. Salesforce prevails over ForceManager
         try:
-            connection.full_clean()
-        except ValidationError as exc:
-            # One app on both sides is fine if two different lists are chosen next.
-            problems = {k: v for k, v in exc.message_dict.items() if k != "b_scope"}
-            if problems:
-                raise ValidationError(problems) from exc
-        connection.save()
-        return redirect("web:setup_scopes", pk=connection.pk)
+            setup.check_plan(connection)
+        except setup.Invalid as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            try:
+                connection.full_clean()
+            except ValidationError as exc:
+                # One app on both sides is fine if two different lists are chosen next.
+                problems = {k: v for k, v in exc.message_dict.items() if k != "b_scope"}
+                if problems:
+                    raise ValidationError(problems) from exc
+            connection.save()
+            return redirect("web:setup_scopes", pk=connection.pk)
     return render(
         request,
         "web/wizard/apps.html",
@@ -541,28 +546,6 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Step 6: user linking ---------------------------------------------------------------
 
 
-def auto_links(a_users: list[VendorUser], b_users: list[VendorUser]) -> dict[str, str]:
-    """A user id → B user id, linked by email (case-insensitive), else by exact name;
-    each B user is linked at most once."""
-    links: dict[str, str] = {}
-    taken: set[str] = set()
-    for key in ("email", "name"):
-        index: dict[str, str] = {}
-        for user in b_users:
-            value = getattr(user, key).strip().lower()
-            if value and user.id not in taken:
-                index.setdefault(value, user.id)
-        for user in a_users:
-            value = getattr(user, key).strip().lower()
-            if user.id in links or not value or value not in index:
-                continue
-            if index[value] in taken:
-                continue
-            links[user.id] = index[value]
-            taken.add(index[value])
-    return links
-
-
 def owners_on_both_sides(connection: Connection) -> bool:
     """Whether both sides' apps have an owner field, so the Users step has something to
     link; remembered a few minutes per connection and scopes (it costs two vendor calls,
@@ -601,48 +584,36 @@ def setup_users(request: HttpRequest, pk: int) -> HttpResponse:
             "web/wizard/users.html",
             {"rows": [], "no_owners": True},
         )
-    a_info = services.side_info(connection, "a", fields=False, users=True)
-    b_info = services.side_info(connection, "b", fields=False, users=True)
-    b_by_id = {u.id: u for u in b_info.users}
+    team = users.read_team(connection)
+    b_by_id = team.by_id("b")
     current = {link.a_user_id: link for link in connection.user_links.all()}
-    suggested = auto_links(a_info.users, b_info.users)
+    suggested = users.suggest_links(team.users["a"], team.users["b"])
     error = ""
     if request.method == "POST":
         op = request.POST.get("op", "save")
-        if op == "auto":
-            chosen = dict(suggested)
+        defaults = {side: request.POST.get(f"default_user_{side}", "") for side in users.SIDES}
+        try:
+            for side, user_id in defaults.items():
+                users.check_default_user(user_id, side, team)
+            if op == "auto":
+                saved = users.link_automatically(connection, team)
+            else:
+                chosen = {u.id: request.POST.get(f"user_{u.id}", "") for u in team.users["a"]}
+                chosen = {a: b for a, b in chosen.items() if b in b_by_id}
+                saved = users.save_links(connection, chosen, team, suggested)
+        except users.Invalid as exc:
+            error = str(exc)
         else:
-            chosen = {u.id: request.POST.get(f"user_{u.id}", "") for u in a_info.users}
-            chosen = {a: b for a, b in chosen.items() if b in b_by_id}
-        duplicates = {b for b in chosen.values() if list(chosen.values()).count(b) > 1}
-        if duplicates:
-            error = gettext(
-                "Each user of side B can be linked to one user of side A only: %(users)s."
-            ) % {"users": ", ".join(b_by_id[b].name for b in duplicates)}
-        else:
-            with transaction.atomic():
-                connection.user_links.all().delete()
-                a_by_id = {u.id: u for u in a_info.users}
-                UserLink.objects.bulk_create(
-                    [
-                        UserLink(
-                            connection=connection,
-                            a_user_id=a,
-                            a_user_label=a_by_id[a].name,
-                            b_user_id=b,
-                            b_user_label=b_by_id[b].name,
-                            auto=suggested.get(a) == b,
-                        )
-                        for a, b in chosen.items()
-                    ]
-                )
-            saved = ngettext(
-                "%(count)d user link saved.", "%(count)d user links saved.", len(chosen)
+            connection.default_user_a, connection.default_user_b = defaults["a"], defaults["b"]
+            connection.save(update_fields=["default_user_a", "default_user_b", "updated_at"])
+            messages.success(
+                request,
+                ngettext("%(count)d user link saved.", "%(count)d user links saved.", len(saved))
+                % {"count": len(saved)},
             )
-            messages.success(request, saved % {"count": len(chosen)})
             return _after_save(request, connection, "setup_users")
     rows = []
-    for user in a_info.users:
+    for user in team.users["a"]:
         link = current.get(user.id)
         rows.append(
             {
@@ -659,9 +630,12 @@ def setup_users(request: HttpRequest, pk: int) -> HttpResponse:
         "web/wizard/users.html",
         {
             "rows": rows,
-            "b_users": b_info.users,
+            "a_users": team.users["a"],
+            "b_users": team.users["b"],
+            "default_user_a": connection.default_user_a,
+            "default_user_b": connection.default_user_b,
             "error": error,
-            "vendor_error": a_info.error or b_info.error,
+            "vendor_error": team.error,
         },
         status=400 if error else 200,
     )
@@ -757,6 +731,8 @@ def _preview_context(connection: Connection) -> dict[str, Any]:
         "phase": preview_phase(status.run) if status.state == "running" else "",
         "preview": preview_rows(ended.preview if ended else {}, direction_titles(connection)),
         "can_start": ended is not None and ended.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL),
+        # Its activation replaces a side's records: said, with the count, and consented to.
+        "replacement": lifecycle.replacement(connection, count_live=False),
     }
 
 
