@@ -251,53 +251,125 @@ def side_calls(counts: dict[str, int]) -> tuple[int, int]:
     return reads, sum(counts.values()) - reads
 
 
+PAIRS = {
+    "getresponse-salesforce": ("getresponse", "salesforce"),
+    "mailchimp-salesforce": ("mailchimp", "salesforce"),
+    "sellf-getresponse": ("sellf", "getresponse"),
+}
+LABELS = {
+    "getresponse": "GetResponse",
+    "salesforce": "Salesforce",
+    "mailchimp": "Mailchimp",
+    "sellf": "Sellf",
+}
+
+
+@dataclass
+class App:
+    """One side's sandbox account: its authorization, its scope, and how many contacts
+    its sandbox holds now."""
+
+    authorization: Any
+    scope: str
+    count: Callable[[], int]
+
+
+def open_app(control: Any, account: Any, vendor: str, n: int, start: int) -> App:
+    """A sandbox account of ``vendor`` seeded with ``n`` contacts numbered from ``start``
+    (the two sides never share an email), and an authorization of it."""
+    from sync.models import AppAuthorization
+
+    auth = AppAuthorization(account=account, vendor=vendor, label=LABELS[vendor])
+    if vendor == "salesforce":
+        org = control.create_account("salesforce", name="Bench CRM", api_max=10_000_000)
+        org_id = org["account_id"]
+        control.seed("salesforce", org_id, n, seed=1, start=start)
+        auth.settings = {"instance_url": control.vendor_url("salesforce")}
+        auth.secrets = {"access_token": org["access_token"], "refresh_token": org["refresh_token"]}
+        auth.save()
+        return App(
+            auth,
+            "Contact",
+            lambda: len(control.state("salesforce", org_id)["orgs"][org_id]["records"]["Contact"]),
+        )
+    if vendor == "getresponse":
+        gr = control.create_account("getresponse", name="Bench news", lists=["bench_list"])
+        gr_id = gr["account_id"]
+        control.seed("getresponse", gr_id, n, seed=2, start=start)
+        auth.secrets = {"api_key": gr["api_key"]}
+        auth.settings = {"page_size": 1000, "resolve_timeout": 30}
+        auth.save()
+        return App(
+            auth,
+            str(gr["lists"][0]["id"]),
+            lambda: len(control.state("getresponse", gr_id)["accounts"][gr_id]["contacts"]),
+        )
+    if vendor == "mailchimp":
+        mc = control.create_account("mailchimp", name="Bench audience", dc="us7")
+        mc_id, list_id = mc["account_id"], str(mc["lists"][0]["id"])
+        control.seed("mailchimp", mc_id, n, seed=3, start=start)
+        auth.secrets = {"api_key": mc["api_key"]}
+        auth.save()
+        return App(
+            auth,
+            list_id,
+            lambda: len(
+                control.state("mailchimp", mc_id)["accounts"][mc_id]["lists"][list_id]["members"]
+            ),
+        )
+    if vendor == "sellf":
+        team = control.create_account("sellf", name="Bench team")
+        team_id = team["team_id"]
+        control.seed("sellf", team_id, n, seed=4, start=start)
+        auth.secrets = {"api_key": team["api_key"]}
+        auth.settings = {"user_id": team["users"][0]["id"]}
+        auth.save()
+        return App(
+            auth,
+            "people",
+            lambda: len(control.state("sellf", team_id)["teams"][team_id]["people"]),
+        )
+    raise ValueError(vendor)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="contacts per app")
     parser.add_argument("--latency-ms", type=int, default=50, help="injected per call")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pair", choices=sorted(PAIRS), default="getresponse-salesforce")
     args = parser.parse_args()
     configure_django("bench_floor" if args.db == "sqlite" else None, flush=args.db == "postgres")
     from django.conf import settings
 
-    from connectors.getresponse.connector import GetResponseConnector
-    from connectors.salesforce.connector import SalesforceConnector
+    from connectors.registry import connector_class
     from connectors.sandbox.control import SandboxControl
     from connectors.sandbox.server import SandboxServer
     from sync.engine import run_connection
     from sync.engine.mapping import ensure_default_mappings
-    from sync.models import Account, AppAuthorization, Connection, Rule, SyncRun
+    from sync.models import Account, Connection, Rule, SyncRun
     from sync.vendors import open_connector
 
+    vendors = PAIRS[args.pair]
     server = SandboxServer(port=0).start()
     try:
         control = SandboxControl(server.url, timeout=300)
         settings.VENDOR_SANDBOXES, settings.SANDBOX_URL = True, server.url
         settings.SALESFORCE_LOGIN_URL = control.vendor_url("salesforce")
-        org = control.create_account("salesforce", name="Bench CRM", api_max=10_000_000)
-        gr = control.create_account("getresponse", name="Bench news", lists=["bench_list"])
-        control.seed("salesforce", org["account_id"], args.n, seed=1, start=0)
-        control.seed("getresponse", gr["account_id"], args.n, seed=2, start=500_000)
-
+        settings.MAILCHIMP_API_URL_TEMPLATE = control.vendor_url("mailchimp", "/3.0")
+        settings.SELLF_API_URL = control.vendor_url("sellf", "/v2")
         account = Account.objects.create(name="Bench", slug="bench-floor", tier="business")
-        salesforce = AppAuthorization(account=account, vendor="salesforce", label="CRM")
-        salesforce.settings = {"instance_url": control.vendor_url("salesforce")}
-        salesforce.secrets = {
-            "access_token": org["access_token"],
-            "refresh_token": org["refresh_token"],
-        }
-        salesforce.save()
-        getresponse = AppAuthorization(account=account, vendor="getresponse", label="GR")
-        getresponse.secrets = {"api_key": gr["api_key"]}
-        getresponse.settings = {"page_size": 1000, "resolve_timeout": 30}
-        getresponse.save()
+        apps = [
+            open_app(control, account, vendor, args.n, start)
+            for vendor, start in zip(vendors, (500_000, 0), strict=True)
+        ]
         connection = Connection.objects.create(
             account=account,
             name="floor",
-            a_authorization=getresponse,
-            a_scope=str(gr["lists"][0]["id"]),
-            b_authorization=salesforce,
-            b_scope="Contact",
+            a_authorization=apps[0].authorization,
+            a_scope=apps[0].scope,
+            b_authorization=apps[1].authorization,
+            b_scope=apps[1].scope,
             state="previewed",
             breaker_count=10 * args.n,
         )
@@ -311,17 +383,13 @@ def main() -> None:
             Rule.objects.create(connection=connection, direction=direction)
 
         breakdown = Breakdown()
-        for cls, vendor in (
-            (GetResponseConnector, "getresponse"),
-            (SalesforceConnector, "salesforce"),
-        ):
-            breakdown.wrap(cls, vendor)
-        for vendor in ("getresponse", "salesforce"):
+        for vendor in vendors:
+            breakdown.wrap(connector_class(vendor), vendor)
             control.faults(vendor, latency_ms=args.latency_ms, rate_limits=True)
-        before = {v: dict(control.requests(v)["endpoints"]) for v in ("getresponse", "salesforce")}
+        before = {v: dict(control.requests(v)["endpoints"]) for v in vendors}
         print(
-            f"GetResponse ↔ Salesforce initial sync: {args.n} + {args.n} contacts, "
-            f"{args.latency_ms} ms a call, real rate limits on, {args.db}",
+            f"{LABELS[vendors[0]]} ↔ {LABELS[vendors[1]]} initial sync: {args.n} + {args.n} "
+            f"contacts, {args.latency_ms} ms a call, real rate limits on, {args.db}",
             flush=True,
         )
         started = time.perf_counter()
@@ -330,7 +398,7 @@ def main() -> None:
         served = {v: control.requests(v) for v in before}
 
         latency = args.latency_ms / 1000
-        floor = floor_of(("getresponse", "salesforce"), args.n, latency)
+        floor = floor_of(vendors, args.n, latency)
         floor_seconds = floor.seconds
         # A run longer than SYNC_RUN_BUDGET_SECONDS stops at a checkpoint and its
         # continuation runs at once (synchronously here): count every run it took.
@@ -363,11 +431,10 @@ def main() -> None:
         print("where the wall time went:")
         for line in breakdown.report(started, wall):
             print(line)
-        listed = control.state("getresponse", gr["account_id"])["accounts"][gr["account_id"]]
-        records = control.state("salesforce", org["account_id"])["orgs"][org["account_id"]]
         print(
-            f"final state: GetResponse contacts {len(listed['contacts'])}, "
-            f"Salesforce Contacts {len(records['records']['Contact'])} (expected {2 * args.n} each)"
+            "final state: "
+            + ", ".join(f"{LABELS[v]} {app.count()}" for v, app in zip(vendors, apps, strict=True))
+            + f" contacts (expected {2 * args.n} each)"
         )
     finally:
         server.stop()

@@ -10,7 +10,7 @@ in the same transaction, so a crash re-reads at most one page. Memory holds one 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
@@ -71,13 +71,16 @@ def stage_side(
     *,
     save_cursor: bool,
     on_page: Callable[[int], None],
+    pages: Iterable[Page] | None = None,
 ) -> int:
-    """Read ``side`` since ``cursor`` into the links; returns the records read."""
+    """Read ``side`` since ``cursor`` into the links; returns the records read.
+    ``pages``: the connector's ``fetch(cursor)`` already under way (run.py reads side B
+    ahead while side A is staged)."""
     connector = ctx.connectors[side]
     listing = cursor is None or not connector.capabilities.delta
     connector.stubs = True
     total = 0
-    for page in map(clean_page, connector.fetch(cursor)):
+    for page in map(clean_page, connector.fetch(cursor) if pages is None else pages):
         unchanged = _read_stubs(ctx, side, page) if page.stubs else []
         total += len(page.records) + len(unchanged)
         if page.complete and total == 0:
