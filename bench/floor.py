@@ -1,26 +1,24 @@
-"""Benchmark against the floor (issue 18 point 6): an initial two-way sync between the
-GetResponse and Salesforce sandboxes with the vendors' real rate limits on and injected
-latency on every call. Not a test.
+"""Benchmark against the floor (issue 18 point 6): an initial two-way sync between two
+vendors' sandboxes with their real rate limits on and injected latency on every call.
+Not a test.
 
-N contacts in a GetResponse list and N other Contacts in a Salesforce org (no shared
-emails: every contact is created on the other side), one in-process sandbox server on a
-loopback port, the real engine on a fresh SQLite file (``--db postgres`` for
-PostgreSQL at ``DATABASE_URL``). Prints the wall time, the API calls each side cost
-(reads and writes), the floor and the ratios.
+N contacts in one app and N others in the other (no shared emails: every contact is
+created on the other side), one in-process sandbox server on a loopback port, the real
+engine on a fresh SQLite file (``--db postgres`` for PostgreSQL at ``DATABASE_URL``).
+Prints the wall time, the API calls each side cost per endpoint, the floor with its
+terms, the ratios, and where the wall time went (each connector's reads, details and
+writes, and the engine's own work between them).
 
     .venv/bin/python bench/floor.py [--n 10000] [--latency-ms 50]
+        [--pair getresponse-salesforce|mailchimp-salesforce|sellf-getresponse]
 
-The floor is what the vendors' published batch sizes, rates and parallelism allow at
-best, each side's calls in the order a sync needs them (its listing, then the other
-side's records written), the two vendors working at once:
-
-- GetResponse: a listing of ``perPage`` 1,000 rows a call; creates through
-  ``POST /contacts/batch``, 1,000 a call at 1 call a second; 80 calls a second and 10 in
-  parallel overall (connectors/limits.py, ../shared/apis section 2);
-- Salesforce: SOQL pages of 2,000 records; sObject Collections of 200; 25 in parallel.
-
-A call costs the injected latency; calls in parallel overlap. The floor counts only
-the calls that move contacts (no describe, no list of tags), so it is a lower bound.
+The floor (``floor_of``) is the fewest calls the vendors' documented API allows for
+this sync (``floor_calls``: each term with its source in ../shared/apis), at their
+published rate and parallelism (connectors/limits.py), each call costing the latency:
+the two sides work at once, and a side's writes wait for the other side's reads. It
+leaves out the schema calls (describe, custom fields, tags) and the engine's own time,
+so it is a lower bound. GetResponse's term is its details: list rows lack tags and
+custom fields, so a first sync reads every contact once, at 80 a second at best.
 """
 
 from __future__ import annotations
