@@ -411,6 +411,12 @@ class Connector(Hooks):
         if http.gate is None:
             http.limit(self.limits())
 
+    def __exit__(self, *exc: object) -> None:
+        try:
+            super().__exit__(*exc)
+        finally:
+            self.http.release()  # the account's limits shared no longer (limits.py)
+
     @classmethod
     def limits(cls) -> Limits:
         """The vendor's published limits per account (connectors/limits.py)."""

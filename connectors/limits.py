@@ -266,6 +266,12 @@ class Gate:
         self.remaining: tuple[int, float, int] | None = None
         self.next_paced = 0.0
 
+    def adopt(self) -> None:
+        """The calling thread owns the seam from now on (renews the registration): the
+        run hands a side's reads to a thread of its own (sync/engine/run.py), and takes
+        the seam back after."""
+        self.owner = threading.get_ident()
+
     def refresh(self, *, force: bool = False) -> None:
         """Renew this run's registration and re-read its share (owner thread only)."""
         if not (self.key and self.store) or threading.get_ident() != self.owner:

@@ -13,6 +13,7 @@ Docs: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -215,6 +216,9 @@ class SalesforceClient:
         self.page_size = page_size
         self.usage = Usage()
         self.version = version
+        # Calls go out in parallel (connectors.base.parallel): one refresh for all of
+        # those a session's expiry fails at once.
+        self._refreshing = threading.Lock()
         self._check_instance(session.instance_url)
         self.base = f"{session.instance_url.rstrip('/')}/services/data/v{version}"
         http.classify = classify
@@ -261,12 +265,15 @@ class SalesforceClient:
         self._check_budget()
         if not url.startswith(("http://", "https://")):
             url = f"{self.session.instance_url.rstrip('/')}{url}"
+        token = self.session.access_token
         try:
             return self.http.json(method, url, **kwargs)
         except SessionExpired:
             if not self.session.refresh_token:
                 raise
-            self.refresh()
+            with self._refreshing:
+                if self.session.access_token == token:  # not renewed meanwhile by another
+                    self.refresh()
             return self.http.json(method, url, **kwargs)
 
     def refresh(self) -> None:

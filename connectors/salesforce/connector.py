@@ -50,7 +50,9 @@ from connectors.base import (
     Result,
     Scope,
     VendorUser,
+    parallel,
 )
+from connectors.limits import VENDOR_LIMITS
 from connectors.salesforce import soql
 from connectors.salesforce.client import (
     MAX_BATCH,
@@ -176,7 +178,9 @@ class SalesforceConnector(Connector):
     capabilities = Capabilities(
         delta=True,
         deletion_feed=True,
-        batch_size=MAX_BATCH,
+        # A push is cut into sObject Collections calls of 200 that go out in parallel
+        # (push): up to the org's 25 concurrent requests' worth of them [1.5, 1.9].
+        batch_size=MAX_BATCH * VENDOR_LIMITS["salesforce"].parallel,
         subscription=True,
     )
 
@@ -390,30 +394,38 @@ class SalesforceConnector(Connector):
             except ConnectorError as exc:
                 results[change.key] = Result(change.key, id=change.id, error=exc)
         self._resolve_accounts(changes, bodies, results)
-        for op in ("create", "update"):
-            batch = [c for c in changes if c.op == op and c.key in bodies]
-            for start in range(0, len(batch), MAX_BATCH):
-                chunk = batch[start : start + MAX_BATCH]
-                if op == "create":
-                    answers = self.client.create(self.scope, [bodies[c.key] for c in chunk])
-                else:
-                    answers = self.client.update(
-                        self.scope, [{"id": c.id, **bodies[c.key]} for c in chunk]
-                    )
-                for change, answer in zip(chunk, answers, strict=True):
-                    results[change.key] = self._result(change, answer)
-        deletes = [c for c in changes if c.op == "delete"]
-        for start in range(0, len(deletes), MAX_BATCH):
-            chunk = deletes[start : start + MAX_BATCH]
-            answers = self.client.delete([str(c.id) for c in chunk])
+        chunks: list[tuple[str, list[Change]]] = []
+        for op in ("create", "update", "delete"):
+            batch = [c for c in changes if c.op == op and (op == "delete" or c.key in bodies)]
+            chunks += [(op, batch[i : i + MAX_BATCH]) for i in range(0, len(batch), MAX_BATCH)]
+        # The chunks are independent (one change per record): up to the org's concurrent
+        # requests at once (connectors.base.parallel, limits.py); a chunk that fails as
+        # a whole fails its records, an AuthError or RateLimited the whole push.
+        sent = parallel(self.http, chunks, lambda chunk: self._send(*chunk, bodies))
+        for (op, chunk), answers in zip(chunks, sent, strict=True):
+            if isinstance(answers, ConnectorError):
+                for change in chunk:
+                    results[change.key] = Result(change.key, id=change.id, error=answers)
+                continue
             for change, answer in zip(chunk, answers, strict=True):
                 codes = {e.code for e in answer.errors}
-                if answer.success or codes <= {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}:
-                    results[change.key] = Result(change.key, id=change.id)  # gone: goal reached
+                gone = codes <= {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}
+                if op == "delete" and (answer.success or gone):
+                    results[change.key] = Result(change.key, id=change.id)  # goal reached
                 else:
                     results[change.key] = self._result(change, answer)
         self._read_back([results[c.key] for c in changes if c.op != "delete"])
         return [results[change.key] for change in changes]
+
+    def _send(
+        self, op: str, chunk: list[Change], bodies: dict[str, dict[str, Any]]
+    ) -> list[SaveResult]:
+        """One sObject Collections call for ``chunk`` (≤200 changes of one ``op``)."""
+        if op == "create":
+            return self.client.create(self.scope, [bodies[c.key] for c in chunk])
+        if op == "update":
+            return self.client.update(self.scope, [{"id": c.id, **bodies[c.key]} for c in chunk])
+        return self.client.delete([str(c.id) for c in chunk])
 
     def _result(self, change: Change, answer: SaveResult) -> Result:
         if answer.success:
@@ -433,12 +445,21 @@ class SalesforceConnector(Connector):
         """The records as stored (server defaults included), so the engine's memory of
         them matches what the next read returns."""
         written = {r.id: r for r in results if r.error is None and r.id}
-        ids = list(written)
-        for chunk in soql.in_lists(ids, MAX_BATCH):
+        if not written:
+            return
+        columns = ", ".join(self._columns())
+
+        def read(chunk: list[str]) -> list[dict[str, Any]]:
             in_list = ", ".join(soql.quote(i) for i in chunk)
-            columns = ", ".join(self._columns())
             query = f"SELECT {columns} FROM {self.scope} WHERE Id IN ({in_list})"  # noqa: S608
-            for row in self.client.query(query):
+            return self.client.query(query)
+
+        # One query per 200 ids, up to the org's concurrent requests at once; a failed
+        # read-back leaves those records as written, to be read by the next run.
+        for rows in parallel(self.http, list(soql.in_lists(list(written), MAX_BATCH)), read):
+            if isinstance(rows, ConnectorError):
+                continue
+            for row in rows:
                 result = written.get(str(row["Id"]))
                 if result is not None:
                     result.record = self.record(row)

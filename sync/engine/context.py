@@ -153,6 +153,8 @@ def close_all(connectors: dict[str, Connector]) -> None:
             connector.close()
         except Exception:
             logger.warning("Closing the %s side's connector failed", side, exc_info=True)
+        finally:
+            connector.http.release()  # its share of the account's limits (limits.py)
 
 
 def _resolve(

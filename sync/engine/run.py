@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,9 +24,10 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.db import connections as db_connections
 from django.utils import timezone
 
-from connectors.base import AuthError, ConnectorError
+from connectors.base import AuthError, Connector, ConnectorError, Page
 from sync.engine import match, outcome
 from sync.engine.apply import Applier, Planned, Tally, decide, side_state
 from sync.engine.bulk import fewer_collections, refresh_statistics
@@ -48,11 +51,71 @@ from sync.setup import replaced_side
 logger = logging.getLogger(__name__)
 
 CHUNK = 500  # links planned and written per transaction
+READ_AHEAD = 4  # pages of side B read ahead while side A is staged
 # Staging this many links changes the link table enough that PostgreSQL's statistics
 # must be refreshed before the write phase (see _refresh_statistics).
 ANALYZE_AFTER = 10_000
 # Plans the circuit breaker's check keeps for the write phase (see _check_and_write).
 KEEP_PLANNED = 10_000
+
+
+class ReadAhead:
+    """A side's pages read in a thread of its own, up to READ_AHEAD pages ahead of the
+    staging that consumes them (``pages``, in the run's thread). Only the connector's
+    ``fetch`` runs there, which makes HTTP calls and touches no database: the seam's
+    limits registration is renewed from there meanwhile (Gate.adopt, limits.py, with a
+    database connection of that thread's own, closed at its end). An error of the read
+    is raised where its page would have been staged; ``close`` stops the read early."""
+
+    def __init__(self, connector: Connector, cursor: Any) -> None:
+        self.connector = connector
+        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD)
+        self.stop = threading.Event()
+        connector.stubs = True  # as stage_side sets it before its fetch
+        self.thread = threading.Thread(
+            target=self._read, args=(cursor,), name="read-ahead", daemon=True
+        )
+        self.thread.start()
+
+    def _read(self, cursor: Any) -> None:
+        gate = self.connector.http.gate
+        if gate is not None:
+            gate.adopt()
+        try:
+            for page in self.connector.fetch(cursor):
+                if not self._put(("page", page)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # raised in the run's thread, at its page
+            self._put(("error", exc))
+        finally:
+            db_connections.close_all()  # only this thread's (a store's registration)
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pages(self) -> Iterator[Page]:
+        while True:
+            kind, value = self.queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def close(self) -> None:
+        """Stop the read (after the call under way) and take the seam back."""
+        self.stop.set()
+        self.thread.join()
+        gate = self.connector.http.gate
+        if gate is not None:
+            gate.adopt()
 
 
 class Paused(Abort):
@@ -240,30 +303,42 @@ class Runner:
         if self.replace_destination:
             links_of(self.connection).update(dirty=True)  # every record gets a decision
         read: dict[str, int] = {}
-        for side in SIDES:
-            cursor = self._cursor(side)
-            self._phase(f"list_{side}")
-            try:
-                read[side] = stage_side(
-                    ctx,
-                    self.run,
-                    side,
-                    cursor,
-                    save_cursor=not self.dry_run,
-                    on_page=partial(self._progress, f"list_{side}"),
-                )
-            except ConnectorError as exc:
-                exc.side = side
-                raise
-            if side == "a" and read[side] >= ANALYZE_AFTER:
-                refresh_statistics()  # B's records are matched against A's links next
-            if cursor is None and not self.dry_run:
-                Connection.objects.filter(pk=self.connection.pk).update(
-                    **{link_column(side, "listed_at"): timezone.now()}
-                )
+        cursors = {side: self._cursor(side) for side in SIDES}
+        # Side B's pages are read while side A is staged (issue 18: independent reads at
+        # once); they are staged after A's, in their order, as before. Not in a dry run,
+        # whose reads stay in the thread that has the scratch database (scratch.py).
+        ahead = None if self.dry_run else ReadAhead(ctx.connectors["b"], cursors["b"])
+        try:
+            for side in SIDES:
+                self._phase(f"list_{side}")
+                try:
+                    read[side] = stage_side(
+                        ctx,
+                        self.run,
+                        side,
+                        cursors[side],
+                        save_cursor=not self.dry_run,
+                        on_page=partial(self._progress, f"list_{side}"),
+                        pages=ahead.pages() if ahead and side == "b" else None,
+                    )
+                except ConnectorError as exc:
+                    exc.side = side
+                    raise
+                self._after_listing(side, read[side], cursors[side])
+        finally:
+            if ahead is not None:
+                ahead.close()
         if read["b"]:  # only B's changes can overwrite A; a quiet B needs no second look
             self._catch_up()
         self._check_and_write()
+
+    def _after_listing(self, side: str, read: int, cursor: Any) -> None:
+        if side == "a" and read >= ANALYZE_AFTER:
+            refresh_statistics()  # B's records are matched against A's links next
+        if cursor is None and not self.dry_run:
+            Connection.objects.filter(pk=self.connection.pk).update(
+                **{link_column(side, "listed_at"): timezone.now()}
+            )
 
     def _catch_up(self) -> None:
         """Read side A once more, from the cursor its listing just saved, before anything

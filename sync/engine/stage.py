@@ -10,12 +10,13 @@ in the same transaction, so a crash re-reads at most one page. Memory holds one 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.db import transaction
 
-from connectors.base import Page
+from connectors.base import Page, Record
 from sync.engine import match
 from sync.engine.bulk import insert_rows, update_rows
 from sync.engine.context import RunContext
@@ -71,14 +72,20 @@ def stage_side(
     *,
     save_cursor: bool,
     on_page: Callable[[int], None],
+    pages: Iterable[Page] | None = None,
 ) -> int:
-    """Read ``side`` since ``cursor`` into the links; returns the records read."""
+    """Read ``side`` since ``cursor`` into the links; returns the records read.
+    ``pages``: the connector's ``fetch(cursor)`` already under way (run.py reads side B
+    ahead while side A is staged)."""
     connector = ctx.connectors[side]
     listing = cursor is None or not connector.capabilities.delta
     connector.stubs = True
     total = 0
-    for page in map(clean_page, connector.fetch(cursor)):
-        unchanged = _read_stubs(ctx, side, page) if page.stubs else []
+
+    def stage(page: Page, unchanged: list[str], details: Future[list[Record]] | None) -> None:
+        nonlocal total
+        if details is not None:
+            page.records.extend(clean_page(Page(details.result())).records)
         total += len(page.records) + len(unchanged)
         if page.complete and total == 0:
             _guard_empty_side(ctx, side)
@@ -95,6 +102,19 @@ def stage_side(
                     **{f"cursor_{side}": page.cursor}
                 )
         on_page(total)
+
+    # Pipelined (issue 18): the details of a page's stubs are read, in a thread that
+    # makes HTTP calls only, while the page before is staged; pages are staged in order.
+    waiting: tuple[Page, list[str], Future[list[Record]] | None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="details") as ahead:
+        for page in map(clean_page, connector.fetch(cursor) if pages is None else pages):
+            unchanged, wanted = _split_stubs(ctx, side, page) if page.stubs else ([], [])
+            details = ahead.submit(connector.details, wanted) if wanted else None
+            if waiting is not None:
+                stage(*waiting)
+            waiting = (page, unchanged, details)
+        if waiting is not None:
+            stage(*waiting)
     return total
 
 
@@ -112,11 +132,13 @@ def _guard_empty_side(ctx: RunContext, side: str) -> None:
         )
 
 
-def _read_stubs(ctx: RunContext, side: str, page: Page) -> list[str]:
-    """Read the page's stubs whose updated_at differs from the one last read into their
-    link (adding them to ``page.records``); the ids of the others, unchanged. The link's
+def _split_stubs(ctx: RunContext, side: str, page: Page) -> tuple[list[str], list[str]]:
+    """The ids of the page's stubs whose updated_at equals the one last read into their
+    link (unchanged), and of the others, whose details are read (wanted). The link's
     updated_at is that of its last read, synced or still pending in this run (the
-    re-read before writing), so either way an equal one is nothing new."""
+    re-read before writing), so either way an equal one is nothing new. Asked before
+    the page ahead of it is staged: a link that staging moves on is then only wanted
+    once more, never taken for unchanged."""
     by_id = {stub.id: stub for stub in page.stubs}
     id_field, at_field = link_column(side, "id"), link_column(side, "updated_at")
     known = links_of(ctx.connection).filter(
@@ -127,10 +149,7 @@ def _read_stubs(ctx: RunContext, side: str, page: Page) -> list[str]:
         for record_id, updated_at in known.values_list(id_field, at_field)
         if updated_at is not None and updated_at == by_id[record_id].updated_at
     ]
-    wanted = [record_id for record_id in by_id if record_id not in set(unchanged)]
-    if wanted:
-        page.records.extend(clean_page(Page(ctx.connectors[side].details(wanted))).records)
-    return unchanged
+    return unchanged, [record_id for record_id in by_id if record_id not in set(unchanged)]
 
 
 def _stage_page(

@@ -26,6 +26,7 @@ from connectors.limits import (
     RedisStore,
 )
 from connectors.registry import VENDORS
+from connectors.salesforce.connector import SalesforceConnector
 from connectors.sandbox.control import SandboxControl
 from connectors.sandbox.server import discover_emulators
 
@@ -267,3 +268,64 @@ def test_a_sellf_teams_authorizations_share_the_limits_of_their_one_key(account:
     keys = [open_connector(a, "people").http.gate.key for a in (one, two, other)]  # type: ignore[union-attr]
     assert keys[0] == keys[1] != keys[2]
     assert keys[0].startswith("sellf:") and "team-key" not in keys[0]
+
+
+def test_salesforce_writes_its_chunks_in_parallel_within_the_declared_concurrency(
+    sandbox: SandboxControl,
+) -> None:
+    sandbox.strict(True, vendor="salesforce")
+    org = sandbox.create_account("salesforce", name="Chunks")
+    sandbox.faults("salesforce", latency_ms=LATENCY_MS, rate_limits=True)
+    http = Http(retries=1, backoff=0.0)
+    http.limit(Limits(parallel=3))  # under the sandbox's 25: the seam's cap is measured
+    credentials = Credentials(
+        secrets={"access_token": org["access_token"], "refresh_token": ""},
+        settings={"instance_url": sandbox.vendor_url("salesforce")},
+    )
+    connector = SalesforceConnector(credentials, "Contact", http)
+    changes = [
+        Change(
+            "create",
+            key=f"new-{n}",
+            fields={"LastName": f"Chunk {n}", "Email": f"chunk.{n}@example.com"},
+        )
+        for n in range(1000)  # five sObject Collections calls of 200
+    ]
+
+    results = connector.push(changes)
+
+    assert [r.key for r in results] == [c.key for c in changes]
+    assert all(r.error is None and r.id for r in results)
+    assert len({r.id for r in results}) == 1000
+    assert results[999].record is not None  # read back as stored
+    assert results[999].record.fields["LastName"] == "Chunk 999"
+    counts = sandbox.requests("salesforce")
+    assert counts["endpoints"]["POST /services/data/{version}/composite/sobjects"] == 5
+    # The five chunks (and the five read-back queries) went out three at a time.
+    assert counts["max_in_flight"]["*"] == 3
+    assert counts["faults"]["limited"] == 0
+
+
+def test_a_closed_connector_gives_its_share_of_the_limits_back_at_once(
+    sandbox: SandboxControl,
+) -> None:
+    from sync.engine.context import close_all
+
+    account, _ids = gr_account(sandbox, 1)
+    store = MemoryStore()
+    key = "getresponse:released"
+    for close in ("with", "engine"):
+        connector = gr_connector(account)
+        connector.http.share(key, store)
+        connector.custom_fields()  # a first call registers the run as a holder
+        assert store.join(key, "probe", 10.0) == 2
+        store.leave(key, "probe")
+        if close == "with":
+            with connector:
+                pass
+        else:
+            close_all({"a": connector})
+        # Without the release the registration would last HOLDER_TTL (10 s), and a run
+        # starting now would take half the limits meanwhile.
+        assert store.join(key, "next run", 10.0) == 1, close
+        store.leave(key, "next run")
