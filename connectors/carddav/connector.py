@@ -298,7 +298,7 @@ class CardDavConnector(Connector):
         pending: list[Future[tuple[list[Record], list[str], int]]] = []
         try:
             for number in range(1, max(len(batches), 1) + 1):
-                while len(pending) < ahead and number - 1 + len(pending) < len(batches):
+                while len(pending) <= ahead and number - 1 + len(pending) < len(batches):
                     pending.append(pool.submit(self._read, batches[number - 1 + len(pending)]))
                 records, gone, bad = pending.pop(0).result() if pending else ([], [], 0)
                 deleted.extend(gone)  # gone between the listing and the fetch

@@ -24,6 +24,8 @@ from typing import Any
 
 from vobject.base import ParseError, parseLine
 
+from sync.engine.normalize import split_name
+
 FOLD_OCTETS = 75  # RFC 6350 3.2: lines SHOULD NOT be longer than 75 octets
 _FOLD = re.compile(r"\r?\n[ \t]")  # a line break and the whitespace that folds a line
 
@@ -454,18 +456,11 @@ class Card:
             p for p in (old_given, old_family) if p
         ):
             return
-        given, family = split_full_name(self._value(self.first("FN")) or "")
+        # One home for splitting a name (nameparser: "Ludwig van Beethoven" has the last
+        # name "van Beethoven"); an unchanged given or family name is kept as it was.
+        given, family = split_name(self._value(self.first("FN")), old_given, old_family)
         self._set_part("N", N_PARTS["first_name"], given, size=5, keep_empty=True)
         self._set_part("N", N_PARTS["last_name"], family, size=5, keep_empty=True)
-
-
-def split_full_name(full: str) -> tuple[str, str]:
-    """ "Ann Marie Lee" → ("Ann Marie", "Lee"): the last word is the family name; a single
-    word is a given name."""
-    words = full.split()
-    if len(words) < 2:
-        return full.strip(), ""
-    return " ".join(words[:-1]), words[-1]
 
 
 def card_from_fields(uid: str, fields: dict[str, Any], version: str = "3.0") -> Card:
