@@ -3,7 +3,9 @@ with Google Contacts as a preset.
 
 Reads use RFC 6578 sync-collection with the sync-token as the cursor (deletions included);
 a server without it, or a token it no longer knows, gets a complete listing from PROPFIND
-ETags instead. Cards are fetched with addressbook-multiget, one page per request. Writes
+ETags instead. Cards are fetched with addressbook-multiget, one page per request, two
+requests ahead of the page the engine reads (the server prepares the next answer while
+the engine works on this one). Writes
 are conditional: If-None-Match: * on create (the resource name and UID come from the
 change key, so a retried create finds its card), If-Match on update and delete. A 412 on
 update means the card changed since it was read: it is re-read and only the change's
