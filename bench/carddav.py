@@ -19,15 +19,29 @@ DATABASE_URL is set.
     # 5% of them share an email with another card; reports wrong links and edits and
     # deletions delivered to each card's own counterpart
     .venv/bin/python bench/carddav.py --n 10000 --seed-both --same-uids --shared-emails 0.05
+    # issue 18: the initial sync side by side with vdirsyncer's first sync of copies of
+    # the same two books on the same Radicale (vdirsyncer in its own virtualenv)
+    .venv/bin/python bench/carddav.py --n 10000 --seed-both --same-uids --initial-only \
+        --vdirsyncer /tmp/carddav-venv/bin/vdirsyncer
+    # where the initial sync's time goes (cProfile of this process, top 25 by own time)
+    .venv/bin/python bench/carddav.py --n 2000 --seed-both --same-uids --initial-only \
+        --profile /tmp/carddav.prof
+
+For each run, ``cpu_s`` is this process's CPU time (user + system) and ``server_cpu_s``
+Radicale's, read from /proc; vdirsyncer's ``cpu_s`` is its own (its child processes').
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -131,6 +145,92 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU time of this process (or of its waited-for children)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another running process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] is field 3 (state).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+VDIRSYNCER_CONFIG = """[general]
+status_path = "{status}"
+
+[pair bench]
+a = "bench_a"
+b = "bench_b"
+collections = null
+conflict_resolution = "a wins"
+
+[storage bench_a]
+type = "carddav"
+url = "{a}"
+username = "{username}"
+password = "{password}"
+
+[storage bench_b]
+type = "carddav"
+url = "{b}"
+username = "{username}"
+password = "{password}"
+"""
+
+
+def run_vdirsyncer(
+    executable: str, server: Any, book_a: str, book_b: str, n: int
+) -> dict[str, Any]:
+    """vdirsyncer's first sync of two books (config in a temporary folder): ``discover``
+    then ``sync``, timed together; its CPU time and Radicale's, measured apart."""
+    with tempfile.TemporaryDirectory(prefix="bench-vdirsyncer-") as folder:
+        config = Path(folder) / "config"
+        config.write_text(
+            VDIRSYNCER_CONFIG.format(
+                status=Path(folder) / "status",
+                a=book_a,
+                b=book_b,
+                username=server.username,
+                password=server.password,
+            )
+        )
+        env = {**os.environ, "VDIRSYNCER_CONFIG": str(config)}
+        cpu_before = cpu_seconds(resource.RUSAGE_CHILDREN)
+        server_before = process_cpu_seconds(server.pid)
+        begin = time.monotonic()
+        status = "succeeded"
+        for command in (["discover"], ["sync"]):
+            done = subprocess.run(
+                [executable, "--verbosity", "WARNING", *command],
+                env=env,
+                input="y\n" * 4,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                check=False,
+            )
+            if done.returncode:
+                status = f"failed ({' '.join(command)}: {done.stderr.strip()[-200:]})"
+                break
+    return {
+        "n": n,
+        "run": "vdirsyncer first sync",
+        "status": status,
+        "seconds": round(time.monotonic() - begin, 2),
+        "requests": None,
+        "writes": None,
+        "cpu_s": round(cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before, 2),
+        "server_cpu_s": round(process_cpu_seconds(server.pid) - server_before, 2),
+        "peak_rss_mb": None,
+    }
+
+
 def edit_cards(session: Any, addressbook: str, names: list[str], title: str) -> None:
     """Another CardDAV client (a phone) changes TITLE on the given cards."""
     for name in names:
@@ -200,6 +300,9 @@ def bench(
     *,
     same_uids: bool = False,
     shared_rate: float = 0.0,
+    initial_only: bool = False,
+    vdirsyncer: str | None = None,
+    profile: str | None = None,
 ) -> list[dict[str, Any]]:
     import requests
 
@@ -245,6 +348,17 @@ def bench(
         assert warm(phone, book_a) == n
         if seed_both:
             assert warm(phone, book_b) == n
+        twins: tuple[str, str] | None = None
+        if vdirsyncer:
+            # vdirsyncer syncs copies of the same two books (Radicale's item cache
+            # included, so they need no second warming), so that neither run sees what
+            # the other wrote.
+            twins = (server.create_addressbook(), server.create_addressbook())
+            for source, copy in zip((book_a, book_b), twins, strict=True):
+                target = book_folder(server.storage, server.username, copy)
+                shutil.rmtree(target)
+                shutil.copytree(book_folder(server.storage, server.username, source), target)
+                assert warm(phone, copy) == (n if source == book_a or seed_both else 0)
         seeding = time.monotonic() - started
         account = Account.objects.create(name=f"Bench {n}", slug=f"bench-{n}-{time.time_ns()}")
         auths = []
@@ -275,8 +389,14 @@ def bench(
             Rule.objects.create(connection=connection, direction=direction, name="Everyone")
 
         def measure(label: str, **kwargs: Any) -> dict[str, Any]:
+            profiler = cProfile.Profile() if profile and kwargs.get("initial") else None
+            cpu_before, server_before = cpu_seconds(), process_cpu_seconds(server.pid)
             begin = time.monotonic()
+            if profiler:
+                profiler.enable()
             run = run_connection(connection.pk, "manual", **kwargs)
+            if profiler:
+                profiler.disable()
             row = {
                 "n": n,
                 "run": label,
@@ -284,8 +404,13 @@ def bench(
                 "seconds": round(time.monotonic() - begin, 2),
                 "requests": run.api_calls,
                 "writes": run.writes,
+                "cpu_s": round(cpu_seconds() - cpu_before, 2),
+                "server_cpu_s": round(process_cpu_seconds(server.pid) - server_before, 2),
                 "peak_rss_mb": round(peak_rss_mb(), 1),
             }
+            if profiler and profile:
+                profiler.dump_stats(profile)
+                pstats.Stats(profile).sort_stats("tottime").print_stats(25)
             if run.error:
                 row["error"] = run.error[:200]
             print(json.dumps(row), flush=True)
@@ -305,9 +430,35 @@ def bench(
             ),
             flush=True,
         )
+        if twins and vdirsyncer:
+            theirs = run_vdirsyncer(vdirsyncer, server, *twins, n)
+            print(json.dumps(theirs), flush=True)
+            rows.append(theirs)
         first = measure("initial sync", initial=True)
         first.update(check_links(connection, folders))
         print(json.dumps({"after initial sync": check_links(connection, folders)}), flush=True)
+        if twins:
+            ratio = first["seconds"] / max(theirs["seconds"], 0.01)
+            per_card = {
+                who: round(1000 * (row["cpu_s"] + row["server_cpu_s"]) / n, 3)
+                for who, row in (("ours", first), ("vdirsyncer", theirs))
+            }
+            print(
+                json.dumps(
+                    {
+                        "n": n,
+                        "wall_ratio_ours_to_vdirsyncer": round(ratio, 2),
+                        "cpu_ms_per_card_client": {
+                            "ours": round(1000 * first["cpu_s"] / n, 3),
+                            "vdirsyncer": round(1000 * theirs["cpu_s"] / n, 3),
+                        },
+                        "cpu_ms_per_card_client_and_server": per_card,
+                    }
+                ),
+                flush=True,
+            )
+        if initial_only:
+            return rows
         measure("no change")
         k = max(1, int(n * edit_share))
         # Half of the edits (and deletions) on cards sharing an email: the cards that
@@ -377,6 +528,15 @@ def main() -> None:
         default=0.0,
         help="share of cards whose email another card also has (e.g. 0.05)",
     )
+    parser.add_argument("--initial-only", action="store_true", help="stop after the initial sync")
+    parser.add_argument(
+        "--vdirsyncer",
+        metavar="PATH",
+        help="vdirsyncer executable: also time its first sync of copies of the two books",
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the initial sync into FILE; print the top"
+    )
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-carddav-") as folder:
@@ -390,18 +550,24 @@ def main() -> None:
                 args.seed_both,
                 same_uids=args.same_uids,
                 shared_rate=args.shared_emails,
+                initial_only=args.initial_only,
+                vdirsyncer=args.vdirsyncer,
+                profile=args.profile,
             )
         ]
     print()
     print(
-        f"{'N':>6}  {'run':<32} {'status':<10} {'s':>8} {'requests':>9} {'writes':>7} {'RSS MB':>7}"
+        f"{'N':>6}  {'run':<32} {'status':<10} {'s':>8} {'requests':>9} {'writes':>7} "
+        f"{'CPU s':>7} {'srv CPU':>7} {'RSS MB':>7}"
     )
     for row in rows:
         if "run" not in row:
             continue
+        cells = {k: "-" if row.get(k) is None else row[k] for k in row}
         print(
-            f"{row['n']:>6}  {row['run']:<32} {row['status']:<10} {row['seconds']:>8} "
-            f"{row['requests']:>9} {row['writes']:>7} {row['peak_rss_mb']:>7}"
+            f"{row['n']:>6}  {row['run']:<32} {str(row['status'])[:10]:<10} {row['seconds']:>8} "
+            f"{cells['requests']:>9} {cells['writes']:>7} {cells['cpu_s']:>7} "
+            f"{cells['server_cpu_s']:>7} {cells['peak_rss_mb']:>7}"
         )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

@@ -798,10 +798,16 @@ def one_way_reason(pair: FieldMapping, apps: dict[str, SideApp]) -> str:
     if a_spec is None or b_spec is None:
         return ""
     allowed = allowed_direction(a_spec, b_spec, transform=pair.transform)
-    if allowed == MappingDirection.BOTH:
-        return gettext("one-way by choice")
     source, target = (a_spec, b_spec) if pair.direction == "a_to_b" else (b_spec, a_spec)
     target_app = apps["b" if pair.direction == "a_to_b" else "a"]
+    if pair.is_default and (source.common, target.common) == ("mobile", "phone"):
+        # The default mobile → phone pair (mapping._mobile_fallback).
+        return gettext(
+            "%(app)s has no mobile field, so mobile numbers go to its “%(field)s”; "
+            "that phone is not written back as a mobile, since it may be a landline"
+        ) % {"app": target_app.label, "field": target.label}
+    if allowed == MappingDirection.BOTH:
+        return gettext("one-way by choice")
     if target.read_only:
         return gettext("“%(field)s” is read-only in %(app)s") % {
             "field": target.label,

@@ -8,6 +8,7 @@ RFC 6764 and RFC 5397 (discovery). Google's CardDAV: https://developers.google.c
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -214,16 +215,24 @@ class DavClient:
     def __init__(self, http: Http, auth: Auth) -> None:
         self.http = http
         self.auth = auth
+        self._refreshing = threading.Lock()  # one refresh at a time
         http.classify = classify
         auth.apply(http)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One call; a 401 refreshes expiring credentials (OAuth) and retries once."""
+        """One call; a 401 refreshes expiring credentials (OAuth) and retries once. Reads
+        go out from a read-ahead thread too: a 401 answered to credentials that another
+        thread has refreshed meanwhile is retried with the new ones."""
+        sent = self.http.session.headers.get("Authorization")
         try:
             return self.http.request(method, url, **kwargs)
         except AuthError as exc:
-            if exc.status != 401 or not self.auth.refresh(self.http):
+            if exc.status != 401:
                 raise
+            with self._refreshing:
+                renewed = self.http.session.headers.get("Authorization") != sent
+                if not renewed and not self.auth.refresh(self.http):
+                    raise
         return self.http.request(method, url, **kwargs)
 
     # --- WebDAV reads

@@ -3,7 +3,9 @@ with Google Contacts as a preset.
 
 Reads use RFC 6578 sync-collection with the sync-token as the cursor (deletions included);
 a server without it, or a token it no longer knows, gets a complete listing from PROPFIND
-ETags instead. Cards are fetched with addressbook-multiget, one page per request. Writes
+ETags instead. Cards are fetched with addressbook-multiget, one page per request, two
+requests ahead of the page the engine reads (the server prepares the next answer while
+the engine works on this one). Writes
 are conditional: If-None-Match: * on create (the resource name and UID come from the
 change key, so a retried create finds its card), If-Match on update and delete. A 412 on
 update means the card changed since it was read: it is re-read and only the change's
@@ -15,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -56,6 +60,10 @@ logger = logging.getLogger(__name__)
 
 _REMEMBERED_CARDS = 2000  # cards kept from reads so an update needs no extra GET
 _UPDATE_ATTEMPTS = 3  # re-merges after 412 before the record is retried next run
+# Multigets fetched (and their cards parsed) ahead of the page the engine is reading, so
+# that the server prepares the next answer while the engine works on this one; bounded by
+# the seam's parallel limit too.
+_READ_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,9 @@ class CardDavConnector(Connector):
         self.page_size = int(options.get("page_size") or self.page_size)
         self.client = DavClient(http, self._auth())
         # name -> (etag, text) of recently read cards: the base of a conditional update.
+        # Pages are read ahead in a thread, hence the lock.
         self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._cards_lock = threading.Lock()
 
     def _pin_tenant_server(self, http: Http) -> None:
         """The server's address is what the tenant typed: validated (https in production,
@@ -285,25 +295,44 @@ class CardDavConnector(Connector):
         # Pages before the last carry the old cursor: a crash re-reads from there.
         batches = [urls[i : i + self.page_size] for i in range(0, len(urls), self.page_size)]
         unreadable = 0
-        for number, batch in enumerate(batches or [[]], start=1):
-            records: list[Record] = []
-            for url, etag, text in self.client.multiget(self.collection, batch) if batch else []:
-                if text is None:
-                    deleted.append(self._id(url))  # gone between the listing and the fetch
-                    continue
-                try:
-                    records.append(self._record(url, etag, text))
-                except VCardError as exc:
-                    unreadable += 1
-                    logger.warning("skipping unreadable card %s: %s", self._id(url), exc)
-            last = number == max(len(batches), 1)
-            yield Page(
-                records=records,
-                deleted=list(deleted) if last else [],
-                cursor=new_cursor if last else old_cursor,
-                # An unreadable card is absent from the listing, not deleted.
-                complete=complete and last and not unreadable,
-            )
+        ahead = max(1, min(_READ_AHEAD, self.http.parallel - 1))
+        pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="carddav-read")
+        pending: list[Future[tuple[list[Record], list[str], int]]] = []
+        try:
+            for number in range(1, max(len(batches), 1) + 1):
+                while len(pending) <= ahead and number - 1 + len(pending) < len(batches):
+                    pending.append(pool.submit(self._read, batches[number - 1 + len(pending)]))
+                records, gone, bad = pending.pop(0).result() if pending else ([], [], 0)
+                deleted.extend(gone)  # gone between the listing and the fetch
+                unreadable += bad
+                last = number == max(len(batches), 1)
+                yield Page(
+                    records=records,
+                    deleted=list(deleted) if last else [],
+                    cursor=new_cursor if last else old_cursor,
+                    # An unreadable card is absent from the listing, not deleted.
+                    complete=complete and last and not unreadable,
+                )
+        finally:
+            # The engine may stop reading early: requests not started are not sent.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self, batch: list[str]) -> tuple[list[Record], list[str], int]:
+        """One multiget: the records of its cards, the ids of cards gone since they were
+        listed, and how many cards could not be read."""
+        records: list[Record] = []
+        gone: list[str] = []
+        unreadable = 0
+        for url, etag, text in self.client.multiget(self.collection, batch):
+            if text is None:
+                gone.append(self._id(url))
+                continue
+            try:
+                records.append(self._record(url, etag, text))
+            except VCardError as exc:
+                unreadable += 1
+                logger.warning("skipping unreadable card %s: %s", self._id(url), exc)
+        return records, gone, unreadable
 
     def _record(self, url: str, etag: str, text: str) -> Record:
         card = Card.parse(text)
@@ -312,10 +341,16 @@ class CardDavConnector(Connector):
         return Record(id=record_id, updated_at=card.revision(), fields=card.to_fields())
 
     def _remember(self, record_id: str, etag: str, text: str) -> None:
-        self._cards[record_id] = (etag, text)
-        self._cards.move_to_end(record_id)
-        while len(self._cards) > _REMEMBERED_CARDS:
-            self._cards.popitem(last=False)
+        with self._cards_lock:
+            self._cards[record_id] = (etag, text)
+            self._cards.move_to_end(record_id)
+            while len(self._cards) > _REMEMBERED_CARDS:
+                self._cards.popitem(last=False)
+
+    def _recall(self, record_id: str) -> tuple[str, str] | None:
+        """The (etag, text) read last of a card, forgotten as it is used."""
+        with self._cards_lock:
+            return self._cards.pop(record_id, None)
 
     # --- Writes
 
@@ -360,7 +395,7 @@ class CardDavConnector(Connector):
     def _update(self, change: Change) -> Result:
         record_id = change.id or ""
         url = self._url(record_id)
-        remembered = self._cards.pop(record_id, None)
+        remembered = self._recall(record_id)
         for _ in range(_UPDATE_ATTEMPTS):
             if remembered:
                 etag, text = remembered
@@ -388,7 +423,7 @@ class CardDavConnector(Connector):
 
     def _delete(self, change: Change) -> Result:
         record_id = change.id or ""
-        etag = self._cards.pop(record_id, ("", ""))[0]
+        etag = (self._recall(record_id) or ("", ""))[0]
         try:
             self.client.delete(self._url(record_id), if_match=etag or None)
         except RecordGone:

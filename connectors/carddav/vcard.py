@@ -19,11 +19,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from vobject.base import ParseError, parseLine
 
+from sync.engine.normalize import split_name
+
 FOLD_OCTETS = 75  # RFC 6350 3.2: lines SHOULD NOT be longer than 75 octets
+_FOLD = re.compile(r"\r?\n[ \t]")  # a line break and the whitespace that folds a line
 
 # Which TEL types are not a voice line of the given kind.
 _NOT_VOICE = {"cell", "fax", "pager", "mobile"}
@@ -47,7 +51,7 @@ class Line:
 
     @classmethod
     def parse(cls, raw: str) -> Line:
-        unfolded = re.sub(r"\r?\n[ \t]", "", raw)
+        unfolded = _FOLD.sub("", raw) if "\n" in raw else raw
         try:
             name, params, value, group = parseLine(unfolded)
         except ParseError:
@@ -70,7 +74,7 @@ class Line:
     def with_value(self, value: str) -> Line:
         """This line with another (escaped) value, keeping its group and parameters
         exactly as written."""
-        unfolded = re.sub(r"\r?\n[ \t]", "", self.raw)
+        unfolded = _FOLD.sub("", self.raw)
         prefix = unfolded[: len(unfolded) - len(self.value)]
         return Line(
             raw=fold(prefix + value),
@@ -89,13 +93,15 @@ class Line:
                     found.extend(v.strip() for v in value.split(","))
         return found
 
-    @property
-    def types(self) -> set[str]:
+    # A line's parameters never change (a write builds a new Line), so what is read from
+    # them is worked out once: cards are read far more often than written.
+    @cached_property
+    def types(self) -> frozenset[str]:
         """TYPE values in lower case, including vCard 2.1-style bare parameters."""
         bare = {p[0].lower() for p in self.params if len(p) == 1}
-        return {t.lower() for t in self.param("TYPE")} | bare
+        return frozenset({t.lower() for t in self.param("TYPE")} | bare)
 
-    @property
+    @cached_property
     def pref(self) -> int:
         """Preference rank: 1 is most preferred (4.0 PREF=1 or 3.0 TYPE=pref)."""
         ranks = self.param("PREF")
@@ -122,6 +128,8 @@ def fold(text: str) -> str:
 
 def unescape(value: str) -> str:
     """Text value to plain text (``\\n``, ``\\,``, ``\\;``, ``\\\\``)."""
+    if "\\" not in value:
+        return value
     return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value, flags=re.S)
 
 
@@ -137,6 +145,8 @@ def escape(value: str) -> str:
 
 def split_unescaped(value: str, separator: str) -> list[str]:
     """Split at separators not preceded by a backslash; parts stay escaped."""
+    if "\\" not in value:
+        return value.split(separator)
     parts: list[str] = []
     current = ""
     i = 0
@@ -203,6 +213,8 @@ class Card:
 
     def __init__(self, lines: list[Line]) -> None:
         self.lines = lines
+        # name -> lines, while ``to_fields`` reads (nothing changes the card meanwhile).
+        self._index: dict[str, list[Line]] | None = None
 
     # --- parsing and serialising
 
@@ -250,6 +262,8 @@ class Card:
         return unescape(found.value) if found else ""
 
     def all(self, name: str) -> list[Line]:
+        if self._index is not None:
+            return self._index.get(name, [])
         return [line for line in self.lines if line.name == name]
 
     def first(self, name: str, selector: Callable[[Line], bool] | None = None) -> Line | None:
@@ -276,6 +290,16 @@ class Card:
 
     def to_fields(self) -> dict[str, Any]:
         """Connector field values; a missing property is None (tags: [])."""
+        index: dict[str, list[Line]] = {}
+        for line in self.lines:
+            index.setdefault(line.name, []).append(line)
+        self._index = index
+        try:
+            return self._fields()
+        finally:
+            self._index = None
+
+    def _fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         for key, prop in SIMPLE.items():
             fields[key] = self._value(self.first(prop))
@@ -432,18 +456,11 @@ class Card:
             p for p in (old_given, old_family) if p
         ):
             return
-        given, family = split_full_name(self._value(self.first("FN")) or "")
+        # One home for splitting a name (nameparser: "Ludwig van Beethoven" has the last
+        # name "van Beethoven"); an unchanged given or family name is kept as it was.
+        given, family = split_name(self._value(self.first("FN")), old_given, old_family)
         self._set_part("N", N_PARTS["first_name"], given, size=5, keep_empty=True)
         self._set_part("N", N_PARTS["last_name"], family, size=5, keep_empty=True)
-
-
-def split_full_name(full: str) -> tuple[str, str]:
-    """ "Ann Marie Lee" → ("Ann Marie", "Lee"): the last word is the family name; a single
-    word is a given name."""
-    words = full.split()
-    if len(words) < 2:
-        return full.strip(), ""
-    return " ".join(words[:-1]), words[-1]
 
 
 def card_from_fields(uid: str, fields: dict[str, Any], version: str = "3.0") -> Card:

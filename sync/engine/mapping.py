@@ -308,7 +308,8 @@ def default_pairs(a_specs: list[FieldSpec], b_specs: list[FieldSpec]) -> list[Pa
     Incompatible pairs are left out, and so are the common keys in ``NOT_DEFAULT``
     (status, lists, subscribed), whose values are app-specific ids handled by rule
     actions and the unsubscribe option; owner ↔ owner pairs cross through user links.
-    Order: side A's field order, the composite name pair first.
+    Order: side A's field order, the composite name pair first, a mobile → phone pair
+    (``_mobile_fallback``) last.
     """
     a_common, b_common = _by_common(a_specs), _by_common(b_specs)
     pairs: list[Pair] = []
@@ -327,7 +328,35 @@ def default_pairs(a_specs: list[FieldSpec], b_specs: list[FieldSpec]) -> list[Pa
         pairs.append(
             Pair(a_spec.key, b_spec.key, direction, transform, _type_of(a_spec), _type_of(b_spec))
         )
+    pairs.extend(_mobile_fallback(a_common, b_common, pairs))
     return pairs
+
+
+def _mobile_fallback(
+    a: dict[str, FieldSpec], b: dict[str, FieldSpec], pairs: list[Pair]
+) -> list[Pair]:
+    """Mobile → phone, one way, when one side has a mobile field and the other none but a
+    phone field no pair uses (issue 21): a contact with only a mobile number then still
+    reaches that app. Never back: that app's phone may be a landline."""
+    found: list[Pair] = []
+    sides: tuple[tuple[dict[str, FieldSpec], dict[str, FieldSpec], PairDirection], ...] = (
+        (a, b, "a_to_b"),
+        (b, a, "b_to_a"),
+    )
+    for source, target, direction in sides:
+        mobile, phone = source.get("mobile"), target.get("phone")
+        if mobile is None or phone is None or "mobile" in target or phone.read_only:
+            continue
+        if phone.key in {p.b_field if direction == "a_to_b" else p.a_field for p in pairs}:
+            continue
+        if allowed_direction(mobile, phone) is None:
+            continue
+        a_spec, b_spec = (mobile, phone) if direction == "a_to_b" else (phone, mobile)
+        transform = infer_transform(a_spec, b_spec)
+        found.append(
+            Pair(a_spec.key, b_spec.key, direction, transform, _type_of(a_spec), _type_of(b_spec))
+        )
+    return found
 
 
 def _spec_type(specs: dict[str, FieldSpec], field: str) -> str | None:

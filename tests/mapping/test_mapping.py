@@ -46,6 +46,37 @@ def test_default_pairs_join_fields_of_the_same_common_key() -> None:
     }
 
 
+# Issue 21 (22): a contact with only a mobile number reaches an app without a mobile field.
+MOBILE_ONLY = [
+    FieldSpec("email", "Email", "email", common="email"),
+    FieldSpec("cell", "Cell", "phone", common="mobile"),
+]
+PHONE_ONLY = [
+    FieldSpec("email", "Email", "email", common="email"),
+    FieldSpec("tel", "Phone", "phone", common="phone"),
+]
+
+
+def test_mobile_goes_one_way_to_the_phone_of_an_app_without_a_mobile_field() -> None:
+    pairs = by_key(default_pairs(MOBILE_ONLY, PHONE_ONLY))
+    assert set(pairs) == {"email|email", "cell|tel"}
+    assert (pairs["cell|tel"].direction, pairs["cell|tel"].transform) == ("a_to_b", "phone")
+    reverse = by_key(default_pairs(PHONE_ONLY, MOBILE_ONLY))["tel|cell"]
+    assert reverse.direction == "b_to_a"
+
+
+def test_no_mobile_fallback_where_the_phone_is_mapped_or_a_mobile_exists() -> None:
+    both = [*MOBILE_ONLY, FieldSpec("work", "Work phone", "phone", common="phone")]
+    # The phone-only app's phone already pairs with the other phone.
+    assert set(by_key(default_pairs(both, PHONE_ONLY))) == {"email|email", "work|tel"}
+    # Both apps have a mobile: mobile ↔ mobile, both ways, and nothing else for it.
+    pairs = by_key(default_pairs(CRM, MARKETING))
+    assert pairs["mobile|mobile"].direction == "both"
+    assert not [k for k in pairs if k.startswith("mobile|") and k != "mobile|mobile"]
+    read_only = [PHONE_ONLY[0], FieldSpec("tel", "Phone", "phone", common="phone", read_only=True)]
+    assert set(by_key(default_pairs(MOBILE_ONLY, read_only))) == {"email|email"}
+
+
 def test_first_and_last_name_pair_with_a_full_name_field() -> None:
     pair = by_key(default_pairs(CRM, MARKETING))["first_name+last_name|name"]
     assert (pair.direction, pair.transform) == ("both", "full_name")
@@ -330,3 +361,25 @@ def test_content_hash_ignores_key_order() -> None:
 
 def test_content_hash_changes_with_a_value() -> None:
     assert content_hash({"a": "x"}) != content_hash({"a": "y"})
+
+
+def test_the_wizard_says_why_mobile_numbers_go_one_way_to_the_phone() -> None:
+    from connectors.base import Capabilities
+    from sync.models import FieldMapping
+    from sync.setup import SideApp, one_way_reason
+
+    apps = {
+        "a": SideApp("Address book", Capabilities(), MOBILE_ONLY),
+        "b": SideApp("Newsletter", Capabilities(), PHONE_ONLY),
+    }
+    (pair,) = [p for p in default_pairs(MOBILE_ONLY, PHONE_ONLY) if p.a_field == "cell"]
+    row = FieldMapping(
+        a_field=pair.a_field, b_field=pair.b_field, direction=pair.direction, is_default=True
+    )
+    assert one_way_reason(row, apps) == (
+        "Newsletter has no mobile field, so mobile numbers go to its “Phone”; that phone "
+        "is not written back as a mobile, since it may be a landline"
+    )
+    # The same two fields paired one way by hand are one-way by choice.
+    row.is_default = False
+    assert one_way_reason(row, apps) == "one-way by choice"

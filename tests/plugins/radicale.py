@@ -40,6 +40,7 @@ class RadicaleServer:
     username: str
     password: str
     storage: Path
+    pid: int = 0  # the server process (the benchmark reads its CPU time from /proc)
 
     @property
     def principal_url(self) -> str:
@@ -136,6 +137,7 @@ def running_radicale() -> Iterator[RadicaleServer]:
                 username=USERNAME,
                 password=PASSWORD,
                 storage=folder / "collections" / "collection-root",
+                pid=process.pid,
             )
         finally:
             process.terminate()

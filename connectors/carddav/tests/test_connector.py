@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -96,6 +97,44 @@ def test_full_listing_spans_several_pages_and_only_the_last_is_complete(
     assert [p.complete for p in pages] == [False, False, True]
     assert sorted(r.id for p in pages for r in p.records) == sorted(ids)
     assert pages[0].cursor is None and pages[-1].cursor["sync_token"]
+
+
+def test_pages_read_ahead_hold_every_card_once_and_deletions_on_the_last(
+    connector: CardDavConnector, phone: requests.Session
+) -> None:
+    """Multigets run at most two ahead of the page being read (issue 18); the pages
+    still hold each card once, and cards deleted after the listing but before their
+    multiget are reported deleted on the last page."""
+    ids = create(connector, 23)
+    connector.page_size = 4
+    pages = connector.fetch(None)
+    first = next(pages)
+    assert len(first.records) == 4 and not first.deleted
+    # Pages 2 and 3 may be fetched already; pages 4 to 6 are not asked for before the
+    # engine reads on, so at least their 11 cards are reported gone.
+    seen = {r.id for r in first.records}
+    for name in sorted(set(ids) - seen):
+        phone.delete(connector.collection + name, timeout=10).raise_for_status()
+    rest = list(pages)
+    read = [r.id for p in [first, *rest] for r in p.records]
+    deleted = rest[-1].deleted
+    assert len(rest) == 5
+    assert sorted(read + deleted) == sorted(ids)
+    assert len(deleted) >= 11
+    assert all(not p.deleted for p in rest[:-1])
+    assert [p.complete for p in [first, *rest]] == [False] * 5 + [True]
+
+
+def test_a_listing_closed_early_sends_no_more_multigets(connector: CardDavConnector) -> None:
+    create(connector, 30)
+    connector.page_size = 3
+    calls = connector.http.calls
+    pages = connector.fetch(None)
+    next(pages)
+    pages.close()
+    # sync-token and ETag listing, the first multiget and at most two read ahead.
+    assert connector.http.calls - calls <= 5
+    assert not [t for t in threading.enumerate() if t.name.startswith("carddav-read")]
 
 
 def test_listing_reads_fields_of_a_card_written_by_another_client(

@@ -75,3 +75,28 @@ def test_the_token_url_comes_from_the_django_setting_never_the_authorization() -
     connector = CardDavConnector(Credentials(secrets={}, settings=options), "", Http())
     assert isinstance(connector.client.auth, BearerAuth)
     assert connector.client.auth.token_url == "https://oauth2.googleapis.com/token"
+
+
+def test_a_token_expiring_under_read_ahead_multigets_is_refreshed_once(
+    gateway: Gateway, addressbook: str, settings: Any
+) -> None:
+    """Two multigets in flight answered 401 at once: one thread refreshes the token, the
+    other repeats its call with the new one; the run does not fail."""
+    gateway.access_token = "old-token"
+    secrets = {"access_token": "old-token", "refresh_token": "refresh-1"}
+    connector = google_connector(gateway, addressbook, secrets, settings)
+    changes = [Change("create", f"g-{i}", fields={"full_name": f"G {i}"}) for i in range(12)]
+    assert all(r.error is None for r in connector.push(changes))
+    connector.page_size = 4
+    listing = connector.client.etags
+
+    def etags_then_expire(collection: str) -> dict[str, str]:
+        found = listing(collection)
+        gateway.access_token = "new-token"  # the old one expires after the listing
+        return found
+
+    connector.client.etags = etags_then_expire  # type: ignore[method-assign]
+    records = [r for page in connector.fetch(None) for r in page.records]
+    assert sorted(r.fields["full_name"] for r in records) == sorted(f"G {i}" for i in range(12))
+    assert len(gateway.token_calls) == 1
+    assert secrets["access_token"] == "new-token"
