@@ -10,6 +10,11 @@ sync into a chain of runs.
 
     .venv/bin/python bench/engine.py --db sqlite [--n 100000]
     .venv/bin/python bench/engine.py --db postgres [--n 100000]
+    .venv/bin/python bench/engine.py --db both [--n 100000] [--until initial]
+
+``--db both`` runs SQLite, then PostgreSQL, each in a process of its own, one after
+the other in one go (side by side on the same machine load); ``--until initial`` stops
+after the initial sync (``preview``: after the preview).
 
 SQLite uses a fresh file in /tmp, of this process only; PostgreSQL uses DATABASE_URL or the database
 ``bench_engine`` on 127.0.0.1 (created if missing, its sync tables emptied first). Where
@@ -24,6 +29,7 @@ import atexit
 import gc
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -169,9 +175,17 @@ def measure(label: str, connection, contacts: int, apps, trigger="manual", **opt
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--n", type=int, default=100_000, help="contacts per app")
+    parser.add_argument(
+        "--until", choices=["preview", "initial", "all"], default="all", help="last run measured"
+    )
     args = parser.parse_args()
+    if args.db == "both":
+        for db in ("sqlite", "postgres"):
+            command = [sys.executable, __file__, "--db", db, "--n", str(args.n)]
+            subprocess.run([*command, "--until", args.until], check=True)
+        return
     configure(args.db)
     from django.db import connection as db
 
@@ -186,7 +200,11 @@ def main() -> None:
     apps = (a, b)
     total = 2 * args.n
     measure("preview (dry run)", connection, total, apps, "preview", dry_run=True, initial=True)
+    if args.until == "preview":
+        return
     measure("initial sync", connection, total, apps, initial=True)
+    if args.until == "initial":
+        return
     # The first delta read after the initial sync reads back the initial sync's own
     # writes (echoes, recognised by hash): reads only, no writes.
     measure("first delta run (echoes only)", connection, total, apps)

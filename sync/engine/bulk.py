@@ -4,8 +4,11 @@ database and memory tuning a large run needs (statistics, garbage collection).
 Django's ``bulk_update`` builds one ``CASE WHEN pk=… THEN …`` expression per field and
 row, and ``bulk_create`` compiles a placeholder and a prepared value per field and row
 through several layers; for the hundreds of thousands of rows of an initial sync that
-costs far more than the database work. Here each row is one parameterized statement
-sent with ``executemany`` (SQLite runs it in-process; psycopg 3 pipelines it).
+costs far more than the database work. Here, on SQLite, each row is one parameterized
+statement sent with ``executemany`` (SQLite runs it in-process); on PostgreSQL, rows are
+streamed with ``COPY`` (inserts straight into their table; updates into a temporary
+table, then one ``UPDATE … FROM`` for the batch): a statement per row would cost a round
+trip, a parse and a plan each, several times the row's own work.
 
 Values are prepared the way the ORM would store them: JSON and date fields through the
 field's own ``get_db_prep_save``; plain text, numbers, booleans and foreign keys, which
@@ -15,12 +18,13 @@ the database drivers take as they are, without it.
 from __future__ import annotations
 
 import gc
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
@@ -107,9 +111,49 @@ def update_rows(objs: Sequence[models.Model], field_names: Sequence[str]) -> Non
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
     names = [f.attname for f in fields] + [meta.pk.attname]  # type: ignore[union-attr]
+    if db.vendor == "postgresql":
+        # One row per object, the last one's values winning as the statements in
+        # order would (UPDATE … FROM takes an arbitrary one of duplicate keys).
+        latest = {obj.pk: obj for obj in objs}.values()
+        with_pk = [*fields, meta.pk]
+        rows = _prepared(with_pk, ([getattr(o, n) for n in names] for o in latest), db)  # type: ignore[arg-type]
+        _update_from_copy(db, meta.db_table, with_pk, rows)  # type: ignore[arg-type]
+        return
     rows = _prepared(fields, ([getattr(obj, n) for n in names] for obj in objs), db)  # type: ignore[arg-type]
     with db.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def _update_from_copy(
+    db: BaseDatabaseWrapper,
+    table_name: str,
+    fields: Sequence[models.Field[Any, Any]],
+    prepared: list[list[Any]],
+) -> None:
+    """PostgreSQL: COPY ``prepared`` (the values of ``fields``, the primary key last)
+    into a temporary table of those columns, then UPDATE ``table_name`` from it in one
+    statement. The temporary table lives as long as the database session (one per set
+    of columns); its rows go at the end of each use, and at commit or rollback."""
+    quote = db.ops.quote_name
+    *assigned, pk = (quote(f.column) for f in fields)
+    columns = ", ".join([*assigned, pk])
+    table = quote(table_name)
+    temp = quote(f"bulk_{table_name}_{zlib.crc32(columns.encode()):08x}")
+    assignments = ", ".join(f"{c} = s.{c}" for c in assigned)
+    create = (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS "  # noqa: S608
+        f"AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    update = f"UPDATE {table} SET {assignments} FROM {temp} s WHERE {table}.{pk} = s.{pk}"  # noqa: S608
+    with transaction.atomic(using=db.alias, savepoint=False), db.cursor() as cursor:
+        # Asked each time (a no-op once made): a rollback takes back the table made in
+        # its transaction, and the session may be a new one.
+        cursor.execute(create)
+        with cursor.cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
+            for row in prepared:
+                copy.write_row(row)
+        cursor.execute(update)
+        cursor.execute(f"DELETE FROM {temp}")  # noqa: S608
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
