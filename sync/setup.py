@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils.translation import gettext_lazy as _
 
 from connectors.base import (
     Capabilities,
@@ -30,18 +31,22 @@ from connectors.base import (
     Credentials,
     FieldSpec,
     Hooks,
+    Scope,
     SetupReview,
     VendorUser,
 )
 from connectors.registry import connector_class
 from sync.models import (
+    PRIMARY_ENTITY,
     ActionKind,
     Connection,
+    ConnectionEntity,
     DeletionMode,
     FieldMapping,
     FilterKind,
     MappingDirection,
     Rule,
+    SyncDirection,
     UnsubscribeMode,
 )
 
@@ -106,8 +111,9 @@ class SideApp:
         return next((f for f in self.fields if f.common == common), None)
 
 
-def side_app(connection: Connection, side: str) -> SideApp:
-    """Read what ``side`` of ``connection`` offers from its connector."""
+def side_app(connection: Connection, side: str, entity: str = PRIMARY_ENTITY) -> SideApp:
+    """Read what ``side`` of ``connection`` offers from its connector (for ``entity``:
+    opened on that entity's scope, issue 17)."""
     from sync.vendors import open_connector
 
     authorization = connection.authorization(side)
@@ -117,7 +123,7 @@ def side_app(connection: Connection, side: str) -> SideApp:
         return SideApp(authorization.label, Capabilities(), error="This app is not installed.")
     app = SideApp(authorization.label, capabilities, connection=connection)
     try:
-        with open_connector(authorization, connection.scope(side)) as connector:
+        with open_connector(authorization, _entity_scope(connection, side, entity)) as connector:
             # The instance's: a connector may know its capabilities only once opened.
             app.capabilities = connector.capabilities
             app.fields = list(connector.fields())
@@ -126,8 +132,100 @@ def side_app(connection: Connection, side: str) -> SideApp:
     return app
 
 
-def side_apps(connection: Connection) -> dict[str, SideApp]:
-    return {side: side_app(connection, side) for side in SIDES}
+def side_apps(connection: Connection, entity: str = PRIMARY_ENTITY) -> dict[str, SideApp]:
+    return {side: side_app(connection, side, entity) for side in SIDES}
+
+
+def _entity_scope(connection: Connection, side: str, entity: str) -> str:
+    if entity == PRIMARY_ENTITY:
+        return connection.scope(side)
+    return ConnectionEntity.objects.get(connection=connection, entity=entity).scope(side)
+
+
+# --- Entities (issue 17) -------------------------------------------------------------------
+
+
+def offered_entities(connection: Connection, side: str) -> dict[str, Scope]:
+    """The entity types ``side``'s app offers, with the scope holding each (the first
+    scope its connector lists per entity)."""
+    from sync.vendors import open_connector
+
+    offered: dict[str, Scope] = {}
+    with open_connector(connection.authorization(side), connection.scope(side)) as connector:
+        for scope in connector.scopes():
+            offered.setdefault(scope.entity, scope)
+    return offered
+
+
+def add_entity(
+    connection: Connection,
+    entity: str,
+    *,
+    a_scope: str | None = None,
+    b_scope: str | None = None,
+    direction: str = SyncDirection.TWO_WAY,
+) -> ConnectionEntity:
+    """Sync ``entity`` on ``connection`` too (or enable it again): its scopes (by default
+    the scope each app lists for that entity), its direction and its default mapping,
+    reference fields included (pairs of fields referring to the same entity). Refused
+    (``Invalid``) when an app does not offer the entity or it is the primary one."""
+    from sync.engine import mapping
+    from sync.engine.context import entity_order
+
+    if entity == PRIMARY_ENTITY:
+        raise Invalid(_("Contacts are the connection's own entity."), "entity")
+    scopes = {"a": a_scope, "b": b_scope}
+    for side in SIDES:
+        if scopes[side] is None:
+            offered = offered_entities(connection, side).get(entity)
+            if offered is None:
+                label = connection.authorization(side).label
+                raise Invalid(
+                    _("%(app)s offers no %(entity)s records.") % {"app": label, "entity": entity},
+                    "entity",
+                )
+            scopes[side] = offered.id
+    row, _created = ConnectionEntity.objects.update_or_create(
+        connection=connection,
+        entity=entity,
+        defaults={
+            "a_scope": scopes["a"] or "",
+            "b_scope": scopes["b"] or "",
+            "direction": direction,
+            "enabled": True,
+            "position": entity_order(entity),
+        },
+    )
+    apps = side_apps(connection, entity)
+    error = apps["a"].error or apps["b"].error
+    if error:
+        raise Invalid(error, "entity")
+    mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields, entity)
+    for rule_direction in ENDS:
+        if row.syncs(rule_direction):
+            Rule.objects.get_or_create(
+                connection=connection,
+                entity=entity,
+                direction=rule_direction,
+                defaults={"name": default_rule_name(connection, rule_direction)},
+            )
+    return row
+
+
+def entity_problems(connection: Connection) -> list[str]:
+    """What is wrong with the connection's set of entities: companies are mandatory
+    when contacts sync and both apps offer companies ("company synchronisation is
+    mandatory", issue 17), so that a contact's company is never lost on the way."""
+    problems = []
+    synced = set(connection.entities.filter(enabled=True).values_list("entity", flat=True))
+    if "company" not in synced:
+        try:
+            offers = all("company" in offered_entities(connection, side) for side in SIDES)
+        except ConnectorError:
+            offers = False
+        if offers:
+            problems.append(str(_("Both apps have companies: sync them with the contacts.")))
+    return problems
 
 
 # --- Rules -------------------------------------------------------------------------------
@@ -147,7 +245,7 @@ def synced_directions(connection: Connection) -> list[str]:
 def ensure_default_rules(connection: Connection) -> None:
     """A connection starts with one filterless rule per synced direction."""
     for direction in synced_directions(connection):
-        if not connection.rules.filter(direction=direction).exists():
+        if not connection.rules.filter(direction=direction, entity=PRIMARY_ENTITY).exists():
             Rule.objects.create(
                 connection=connection,
                 direction=direction,
