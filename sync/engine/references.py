@@ -17,6 +17,9 @@ Deleted referenced records: a reference to a link that is deleted or trashed res
 no value (``None``), and the runner clears the references that still point at a record
 the run removed (``Runner._clear_references``, journaled: undo puts them back).
 
+A preview (dry run) writes nothing, so there a reference to a linked record counts as
+written (``assume_created``): the preview shows the records that would land in the run.
+
 One ``References`` per entity pass of a run: it caches lookups, and ``reset`` drops them
 when the referenced entity's links have changed (after its write pass).
 """
@@ -29,6 +32,7 @@ from typing import Any
 from sync.models import LinkState, RecordLink
 
 PREFIX = "ref:"
+PREVIEWED = "(created by this run)"
 _DEAD = (LinkState.DELETED, LinkState.TRASHED)
 
 
@@ -52,6 +56,9 @@ class References:
         self.connection_id = connection_id
         self._by_id: dict[tuple[str, str, str], int | None] = {}
         self._links: dict[int, RecordLink | None] = {}
+        # A preview writes nothing, so a referenced record it would create never gets
+        # its id: there a linked record counts as on the target side (``PREVIEWED``).
+        self.assume_created = False
 
     def reset(self) -> None:
         self._by_id.clear()
@@ -115,6 +122,8 @@ class References:
             record_id = link.side_id(side) if link is not None else None
             if record_id:
                 return record_id
+            if self.assume_created and link is not None:
+                return PREVIEWED
             return Waiting(entity, pk, link.match_key if link is not None else "")
         if text.startswith(f"?{side}:"):
             return text[len(side) + 2 :]  # the side's own unresolved id: unchanged

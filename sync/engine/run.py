@@ -178,6 +178,9 @@ class Runner:
                     connection, replace_destination=self.replace_destination, track=track
                 )
                 self.contexts.append(ctx)
+                references = ctx.options.mapping.references
+                if self.dry_run and references is not None:
+                    references.assume_created = True  # a preview's creates count (refs)
                 applier = Applier(ctx, run)
                 if self.claim is not None:
                     applier.before_write = self.claim.keep  # never write once taken over

@@ -177,3 +177,43 @@ def test_conflicts_are_per_entity_and_field(account, apps):
     assert list(conflict.changes) == ["domain|domain"]
     assert bc.get(acme_b)["domain"] == "acme.com"  # A wins the conflicting field
     assert ac.get(acme_a)["name"] == "Acme Corp"  # B's other edit merges in
+
+
+def test_with_deletions_off_only_the_side_that_lost_the_company_is_cleared(account, apps):
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(account, apps)  # deletions are not synced
+    acme_a = ac.add(name="Acme")
+    ann_a = a.add(email="ann@example.com", company_id=acme_a)
+    synced(connection)
+    (ann_b,) = b.by_email("ann@example.com")
+    acme_b = only(bc, name="Acme")
+    ac.remove(acme_a)
+    synced(connection)
+    assert acme_b in bc.records  # kept in B, as the option says
+    assert b.get(ann_b)["company_id"] == acme_b  # B's contact still has its company
+    assert a.get(ann_a)["company_id"] is None  # A's no longer points at a deleted one
+    assert synced(connection).writes == 0
+
+
+def test_a_preview_plans_every_entity_and_writes_nothing(account, apps):
+    from sync.engine import preview
+
+    a, ac = apps["a"], apps["ac"]
+    connection = entity_connection(account, apps)
+    acme_a = ac.add(name="Acme")
+    a.add(email="ann@example.com", company_id=acme_a)
+    run = preview(connection)
+    assert run.status == "succeeded", run.error
+    # The company and, once it is there, its contact would be created.
+    assert run.preview["counts"]["a_to_b"] == {"create": 2}
+    assert apps["b"].records == {} and apps["bc"].records == {}
+    assert not RecordLink.objects.filter(connection=connection).exists()
+
+
+def test_a_single_entity_connection_reads_no_other_scope(account, fake_apps):
+    a, b = fake_apps
+    connection = make_fake_connection(account, a, b)
+    a.add(email="ann@example.com")
+    run = synced(connection)
+    assert run.api_calls == a.calls + b.calls
+    assert set(RecordLink.objects.values_list("entity", flat=True)) == {"contact"}
