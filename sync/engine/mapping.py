@@ -16,6 +16,8 @@ Normalized value conventions (what ``normalized_values`` returns per pair key):
 - full_name pairs -> the joined full name ``"First Last"``
 - bool -> ``bool``; numbers -> ``str`` of the number (so 1 and "1" compare equal);
   dates -> ISO text (``YYYY-MM-DD``; datetimes in UTC)
+- references (``Pair.refers_to``) -> ``"ref:<link pk>"`` of the referenced record, the
+  same on both sides (sync/engine/references.py)
 
 How a pair's values are normalized (its *kind*) comes from its transform when that names
 one (email, phone, country, set, full_name), else from the two fields' types (``a_type``,

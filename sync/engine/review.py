@@ -144,6 +144,9 @@ def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -
         elif event.action == "delete":
             change = Change("create", key, fields={k: v for k, v in old.items() if v is not None})
         else:
+            old = _without_dangling(ctx, side, old)
+            if not old:
+                continue  # only references to records that are gone: nothing to restore
             change = Change("update", key, id=link.side_id(side), fields=old)
         result = _push(ctx, side, [change]).get(key)
         error = result.error if result else ConnectorError("no answer")
@@ -167,6 +170,22 @@ def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -
             SyncEvent.objects.filter(pk=event.pk).update(status=EventStatus.UNDONE)
         undo.writes += 1
     return errors
+
+
+def _without_dangling(ctx: RunContext, side: str, old: dict[str, Any]) -> dict[str, Any]:
+    """``old`` without the references to records no longer linked on ``side`` (a
+    company deleted since): undo never writes a dangling id back."""
+    references = ctx.options.mapping.references
+    if references is None:
+        return old
+    kept = dict(old)
+    for pair in ctx.pairs:
+        field = pair.field(side)
+        if pair.refers_to and kept.get(field) not in (None, ""):
+            value = references.normalize(side, pair.refers_to, kept[field])
+            if value is None or value.startswith("?"):
+                del kept[field]
+    return kept
 
 
 def _review_run(connection: Connection) -> SyncRun:

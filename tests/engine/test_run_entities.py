@@ -217,3 +217,20 @@ def test_a_single_entity_connection_reads_no_other_scope(account, fake_apps):
     run = synced(connection)
     assert run.api_calls == a.calls + b.calls
     assert set(RecordLink.objects.values_list("entity", flat=True)) == {"contact"}
+
+
+def test_undo_never_writes_a_reference_to_a_deleted_company_back(account, apps):
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(account, apps, deletions_a_to_b="delete")
+    acme_a = ac.add(name="Acme")
+    a.add(email="ann@example.com", company_id=acme_a, first_name="Ann")
+    synced(connection)
+    assert len(b.by_email("ann@example.com")) == 1
+    ac.remove(acme_a)
+    run = synced(connection)
+    undo = undo_run(run)
+    assert undo.status == "succeeded", undo.error
+    (again,) = [rid for rid, r in bc.records.items() if r.fields["name"] == "Acme"]
+    # The company is back in B (a new record); no contact names the deleted ids.
+    refs = {r.fields.get("company_id") for app in (a, b) for r in app.records.values()}
+    assert refs <= {None, again}
