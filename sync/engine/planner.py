@@ -193,16 +193,18 @@ def plan(link: LinkView, a: SideState, b: SideState, options: Options) -> Decisi
     if not b.exists or not a.exists:
         source = "a" if a.exists else "b"
         created = _plan_create(link, source, state, options, matched, rules_matched)
-        return _wait_for_references(link, created)
+        return _wait_for_references(link, created, options)
     decision = Decision(rules_matched=rules_matched)
     _merge(link, state, options, matched, in_scope, decision)
-    return _wait_for_references(link, decision)
+    return _wait_for_references(link, decision, options)
 
 
-def _wait_for_references(link: LinkView, decision: Decision) -> Decision:
+def _wait_for_references(link: LinkView, decision: Decision, options: Options) -> Decision:
     """A write carrying a reference whose record is not on the target side yet is not
     made at all (never a dangling id): the pair waits, journaled as a skip that says
     what for, and is planned again (references.py)."""
+    if options.mapping.references is None:
+        return decision  # no pair holds a reference
     for target, write in decision.writes.items():
         waiting = waiting_in(write.fields)
         if waiting:
