@@ -234,3 +234,27 @@ def test_undo_never_writes_a_reference_to_a_deleted_company_back(account, apps):
     # The company is back in B (a new record); no contact names the deleted ids.
     refs = {r.fields.get("company_id") for app in (a, b) for r in app.records.values()}
     assert refs <= {None, again}
+
+
+def test_a_long_run_continues_across_entities_in_chained_runs(account, apps, settings, monkeypatch):
+    import sync.engine.run as run_module
+
+    monkeypatch.setattr(run_module, "CHUNK", 10)
+    settings.SYNC_RUN_BUDGET_SECONDS = 0  # every run stops after its first chunk
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(account, apps)
+    companies = [ac.add(name=f"Company {n}") for n in range(15)]
+    for n in range(15):
+        a.add(email=f"p{n}@example.com", company_id=companies[n])
+    first = sync(connection, initial=True)  # tasks run inline in tests: the chain too
+    assert first.progress.get("continues")
+    runs = list(connection.runs.order_by("pk"))
+    # 15 companies then 15 contacts, 10 a run: the second run ends the companies.
+    assert [r.progress.get("continues", False) for r in runs] == [True, True, True, False]
+    assert len(bc.records) == 15 and len(b.records) == 15
+    by_name = {r.fields["name"]: rid for rid, r in bc.records.items()}
+    for n in range(15):
+        (contact,) = b.by_email(f"p{n}@example.com")
+        assert b.get(contact)["company_id"] == by_name[f"Company {n}"]
+    settings.SYNC_RUN_BUDGET_SECONDS = 480
+    assert sync(connection).writes == 0
