@@ -258,3 +258,30 @@ def test_a_long_run_continues_across_entities_in_chained_runs(account, apps, set
         assert b.get(contact)["company_id"] == by_name[f"Company {n}"]
     settings.SYNC_RUN_BUDGET_SECONDS = 480
     assert sync(connection).writes == 0
+
+
+def test_each_entity_has_its_own_rules(account, apps):
+    from sync.models import RuleFilter
+
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(account, apps)
+    rule = Rule.objects.get(connection=connection, entity="company", direction="a_to_b")
+    RuleFilter.objects.create(rule=rule, kind="field", field="domain", value="keep.example")
+    ac.add(name="Kept", domain="keep.example")
+    ac.add(name="Left", domain="other.example")
+    a.add(email="ann@example.com")  # the contacts' rule has no filter: Ann syncs
+    run = synced(connection)
+    assert [r.fields["name"] for r in bc.records.values()] == ["Kept"]
+    assert len(b.by_email("ann@example.com")) == 1
+    skipped = [e for e in events(run, "skip") if e.entity == "company"]
+    assert [e.reason for e in skipped] == ["out of scope"]
+
+
+def test_the_ops_console_shows_a_connections_entities(account, apps, admin_client):
+    from django.urls import reverse
+
+    connection = entity_connection(account, apps)
+    page = admin_client.get(reverse("admin:sync_connection_change", args=[connection.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="entities-0-entity"' in body and 'value="company"' in body
