@@ -560,7 +560,7 @@ def add_pair(
         raise Invalid("Your plan does not include custom field mappings; upgrade to add them.")
     apps = apps or side_apps(connection)
     transform = check_pair(a_field, b_field, direction, transform, apps)
-    if connection.mappings.filter(a_field=a_field, b_field=b_field).exists():
+    if connection.mappings.filter(a_field=a_field, b_field=b_field, entity=PRIMARY_ENTITY).exists():
         raise Invalid("These two fields are already paired.")
     _refuse_mapped(connection, a_field, b_field, apps)
     return FieldMapping.objects.create(
@@ -580,10 +580,15 @@ PROBLEMS = NON_FIELD_ERRORS
 
 
 def enabled_pairs(connection: Connection) -> set[tuple[str, str]]:
-    """(a field, b field) of ``connection``'s enabled pairs (prefetched ones are reused)."""
+    """(a field, b field) of ``connection``'s enabled pairs of its primary entity, the
+    one in its own scopes (prefetched ones are reused)."""
     if not connection.pk:
         return set()
-    return {(m.a_field, m.b_field) for m in connection.mappings.all() if m.enabled}
+    return {
+        (m.a_field, m.b_field)
+        for m in connection.mappings.all()
+        if m.enabled and m.entity == PRIMARY_ENTITY
+    }
 
 
 def setup_of(
@@ -673,7 +678,7 @@ def _refuse_mapped(
 ) -> None:
     """A field already in a pair (alone or as part of a composite name) is not paired
     again: two pairs writing one field would overwrite each other every run."""
-    for pair in connection.mappings.all():
+    for pair in connection.mappings.filter(entity=PRIMARY_ENTITY):
         for side, key, theirs, partner in (
             ("a", a_field, pair.a_field, pair.b_field),
             ("b", b_field, pair.b_field, pair.a_field),
