@@ -23,7 +23,7 @@ from typing import Any
 from connectors.base import FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
-from sync.engine.references import waiting_in
+from sync.engine.references import unresolved, waiting_in
 from sync.engine.rules import RuleContext, RuleSpec
 from sync.engine.sides import SIDES, direction_from, other, source_of
 
@@ -403,10 +403,10 @@ def _merge_fields(
 
 def _winner(av: Any, bv: Any, state: dict[str, SideState], options: Options) -> str:
     """Which side's value wins a conflict."""
-    if av is None:
+    if av is None or unresolved(av):
         return "b"  # An empty value never erases a filled one.
-    if bv is None:
-        return "a"
+    if bv is None or unresolved(bv):
+        return "a"  # (nor a reference to a record never synced one that is)
     if options.conflict_policy == "a_wins":
         return "a"
     if options.conflict_policy == "b_wins":

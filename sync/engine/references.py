@@ -131,6 +131,13 @@ class References:
         return Waiting(entity, 0, text.split(":", 1)[-1])
 
 
+def unresolved(value: Any) -> bool:
+    """Whether a normalized value is a reference to a record without a link (never
+    synced, out of scope, or deleted in its app before it synced): in a conflict it
+    counts as empty, so a reference the other side can translate wins."""
+    return isinstance(value, str) and value[:3] in ("?a:", "?b:")
+
+
 def waiting_in(fields: dict[str, Any]) -> list[Waiting]:
     """The ``Waiting`` markers among a write's values."""
     return [v for v in fields.values() if isinstance(v, Waiting)]
