@@ -415,6 +415,9 @@ SYNC_RUN_BUDGET_SECONDS = env.int("SYNC_RUN_BUDGET_SECONDS", default=480)
 # Sides whose app reports no deletions in delta reads are listed completely this often,
 # which is when deletions and removals from a list are noticed there.
 SYNC_FULL_LISTING_MINUTES = env.int("SYNC_FULL_LISTING_MINUTES", default=60)
+# Runs a record may wait for the record it references (a contact for its company) before
+# the wait is reported as an error (it is still retried; sync/engine/references.py).
+SYNC_REFERENCE_WAIT_RUNS = env.int("SYNC_REFERENCE_WAIT_RUNS", default=3)
 
 LOGGING = {
     "version": 1,

@@ -116,7 +116,10 @@ class FieldSpec:
     (``"vcard-uid"``, an external id we wrote): when both connectors of a connection
     declare a field with the same namespace, records holding the same value in it are
     the same person and are matched by it before any email (issue 13). Declare it only
-    for a value that two apps (or two accounts of one app) can really share."""
+    for a value that two apps (or two accounts of one app) can really share.
+
+    ``refers_to`` names the entity whose record id the field holds (a contact's
+    company: ``"company"``): the engine translates it through that entity's links."""
 
     key: str
     label: str
@@ -129,15 +132,19 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     max_length: int | None = None
     identity: str = ""
+    refers_to: str = ""
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Something a user picks to sync: a list, a phonebook, a userdb, an object type."""
+    """Something a user picks to sync: a list, a phonebook, a userdb, an object type.
+    ``entity``: the kind of record it holds (a connector offering several lists one
+    scope per entity: company, contact, opportunity, activity…)."""
 
     id: str
     label: str
     kind: str = "list"
+    entity: str = "contact"
 
 
 @dataclass(frozen=True)

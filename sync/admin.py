@@ -29,10 +29,12 @@ from sync import lifecycle, setup
 from sync.models import (
     BREAKER_OPTIONS,
     CONNECTION_OPTIONS,
+    PRIMARY_ENTITY,
     Account,
     ApiToken,
     AppAuthorization,
     Connection,
+    ConnectionEntity,
     FieldMapping,
     Invitation,
     RecordLink,
@@ -296,7 +298,19 @@ class ConnectionForm(SetupCheckedForm):
                     self.add_error(f"default_user_{side}", str(exc))
 
 
-class FieldMappingForm(SetupCheckedForm):
+class EntityDefaultForm(forms.ModelForm):
+    """A row of one entity (issue 17): left empty, the connection's primary entity."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "entity" in self.fields:
+            self.fields["entity"].required = False
+
+    def clean_entity(self) -> str:
+        return self.cleaned_data.get("entity") or PRIMARY_ENTITY
+
+
+class FieldMappingForm(EntityDefaultForm, SetupCheckedForm):
     """A custom pair: both fields exist and values may flow in its direction."""
 
     def check_setup(self, instance: FieldMapping) -> None:
@@ -307,7 +321,7 @@ class FieldMappingForm(SetupCheckedForm):
             instance.b_field,
             instance.direction,
             instance.transform,
-            setup.side_apps(instance.connection),
+            setup.side_apps(instance.connection, instance.entity),
         )
 
 
@@ -331,12 +345,17 @@ class RuleActionForm(SetupCheckedForm):
             setup.check_action(instance.kind, instance.field, rule.direction, apps)
 
 
+class RuleForm(EntityDefaultForm):
+    pass
+
+
 class RuleInline(admin.TabularInline):
     """Rules of a connection; filters and actions are edited on the rule's own page."""
 
     model = Rule
+    form = RuleForm
     extra = 0
-    fields = ["direction", "name", "order", "enabled", "filter_count", "action_count"]
+    fields = ["entity", "direction", "name", "order", "enabled", "filter_count", "action_count"]
     readonly_fields = ["filter_count", "action_count"]
     show_change_link = True
 
@@ -353,7 +372,25 @@ class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
     form = FieldMappingForm
     extra = 0
-    fields = ["a_field", "b_field", "direction", "transform", "enabled", "is_default", "order"]
+    fields = [
+        "entity",
+        "a_field",
+        "b_field",
+        "direction",
+        "transform",
+        "enabled",
+        "is_default",
+        "order",
+    ]
+
+
+class ConnectionEntityInline(admin.TabularInline):
+    """The entity types the connection syncs beyond its primary one (issue 17); set
+    up through ``sync.setup.add_entity`` (default mapping, checks)."""
+
+    model = ConnectionEntity
+    extra = 0
+    fields = ["entity", "a_scope", "b_scope", "direction", "enabled", "position"]
 
 
 @admin.register(Connection)
@@ -396,7 +433,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [RuleInline, FieldMappingInline]
+    inlines = [ConnectionEntityInline, RuleInline, FieldMappingInline]
     actions = [
         "pause",
         "resume",
@@ -557,6 +594,7 @@ class RuleActionInline(admin.TabularInline):
 class RuleAdmin(admin.ModelAdmin):
     """A rule (IF filters THEN actions) of one connection and direction."""
 
+    form = RuleForm
     list_display = ["__str__", "connection", "direction", "order", "enabled"]
     list_filter = ["direction", "enabled"]
     search_fields = ["name", "connection__name", "connection__account__name"]

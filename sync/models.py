@@ -458,11 +458,52 @@ class Connection(models.Model):
         return self.direction in (SyncDirection.TWO_WAY, direction)
 
 
+# The entity a connection's own scopes (a_scope, b_scope) hold.
+PRIMARY_ENTITY = "contact"
+
+
+class ConnectionEntity(models.Model):
+    """One more entity type a connection syncs beyond its primary one (contacts, in the
+    connection's own scopes, cursors and direction): the scope holding it on each side,
+    its own direction, cursors and last complete listings (issue 17). Its mapping and
+    rules are the connection's FieldMapping and Rule rows of the same ``entity``."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="entities")
+    entity = models.CharField(max_length=40)
+    a_scope = models.CharField(max_length=200, blank=True)
+    b_scope = models.CharField(max_length=200, blank=True)
+    direction = models.CharField(
+        max_length=10, choices=SyncDirection.choices, default=SyncDirection.TWO_WAY
+    )
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    cursor_a = models.JSONField(null=True, blank=True)
+    cursor_b = models.JSONField(null=True, blank=True)
+    a_listed_at = models.DateTimeField(null=True, blank=True)
+    b_listed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["connection", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "entity"], name="one_connection_entity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} of connection {self.connection_id}"
+
+    def scope(self, side: str) -> str:
+        return self.a_scope if side == Side.A else self.b_scope
+
+    def syncs(self, direction: str) -> bool:
+        return self.direction in (SyncDirection.TWO_WAY, direction)
+
+
 class Rule(models.Model):
     """IF all filters hold for a record on the source side THEN sync it to the other side
     and apply the actions. A record syncs if any enabled rule of its direction matches."""
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="rules")
+    entity = models.CharField(max_length=40, default=PRIMARY_ENTITY)
     direction = models.CharField(max_length=10, choices=Direction.choices)
     name = models.CharField(max_length=200, blank=True)
     order = models.PositiveIntegerField(default=0)
@@ -584,6 +625,7 @@ class FieldMapping(models.Model):
     with two fields names them joined by ``+`` (e.g. ``first_name+last_name``)."""
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="mappings")
+    entity = models.CharField(max_length=40, default=PRIMARY_ENTITY)
     a_field = models.CharField(max_length=200)
     b_field = models.CharField(max_length=200)
     direction = models.CharField(
@@ -602,7 +644,8 @@ class FieldMapping(models.Model):
         ordering = ["connection", "order", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "a_field", "b_field"], name="one_mapping_per_pair"
+                fields=["connection", "entity", "a_field", "b_field"],
+                name="one_mapping_per_pair",
             )
         ]
 

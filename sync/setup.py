@@ -32,19 +32,23 @@ from connectors.base import (
     Credentials,
     FieldSpec,
     Hooks,
+    Scope,
     SetupReview,
     VendorUser,
 )
 from connectors.registry import connector_class
 from sync.models import (
+    PRIMARY_ENTITY,
     ActionKind,
     ConflictPolicy,
     Connection,
+    ConnectionEntity,
     DeletionMode,
     FieldMapping,
     FilterKind,
     MappingDirection,
     Rule,
+    SyncDirection,
     UnsubscribeMode,
 )
 
@@ -118,8 +122,9 @@ class SideApp:
         return next((f for f in self.fields if f.common == common), None)
 
 
-def side_app(connection: Connection, side: str) -> SideApp:
-    """Read what ``side`` of ``connection`` offers from its connector."""
+def side_app(connection: Connection, side: str, entity: str = PRIMARY_ENTITY) -> SideApp:
+    """Read what ``side`` of ``connection`` offers from its connector (for ``entity``:
+    opened on that entity's scope, issue 17)."""
     from sync.vendors import open_connector
 
     authorization = connection.authorization(side)
@@ -131,7 +136,7 @@ def side_app(connection: Connection, side: str) -> SideApp:
         )
     app = SideApp(authorization.label, capabilities, connection=connection)
     try:
-        with open_connector(authorization, connection.scope(side)) as connector:
+        with open_connector(authorization, _entity_scope(connection, side, entity)) as connector:
             # The instance's: a connector may know its capabilities only once opened.
             app.capabilities = connector.capabilities
             app.fields = list(connector.fields())
@@ -140,8 +145,100 @@ def side_app(connection: Connection, side: str) -> SideApp:
     return app
 
 
-def side_apps(connection: Connection) -> dict[str, SideApp]:
-    return {side: side_app(connection, side) for side in SIDES}
+def side_apps(connection: Connection, entity: str = PRIMARY_ENTITY) -> dict[str, SideApp]:
+    return {side: side_app(connection, side, entity) for side in SIDES}
+
+
+def _entity_scope(connection: Connection, side: str, entity: str) -> str:
+    if entity == PRIMARY_ENTITY:
+        return connection.scope(side)
+    return ConnectionEntity.objects.get(connection=connection, entity=entity).scope(side)
+
+
+# --- Entities (issue 17) -------------------------------------------------------------------
+
+
+def offered_entities(connection: Connection, side: str) -> dict[str, Scope]:
+    """The entity types ``side``'s app offers, with the scope holding each (the first
+    scope its connector lists per entity)."""
+    from sync.vendors import open_connector
+
+    offered: dict[str, Scope] = {}
+    with open_connector(connection.authorization(side), connection.scope(side)) as connector:
+        for scope in connector.scopes():
+            offered.setdefault(scope.entity, scope)
+    return offered
+
+
+def add_entity(
+    connection: Connection,
+    entity: str,
+    *,
+    a_scope: str | None = None,
+    b_scope: str | None = None,
+    direction: str = SyncDirection.TWO_WAY,
+) -> ConnectionEntity:
+    """Sync ``entity`` on ``connection`` too (or enable it again): its scopes (by default
+    the scope each app lists for that entity), its direction and its default mapping,
+    reference fields included (pairs of fields referring to the same entity). Refused
+    (``Invalid``) when an app does not offer the entity or it is the primary one."""
+    from sync.engine import mapping
+    from sync.engine.context import entity_order
+
+    if entity == PRIMARY_ENTITY:
+        raise Invalid(_("Contacts are the connection's own entity."), "entity")
+    scopes = {"a": a_scope, "b": b_scope}
+    for side in SIDES:
+        if scopes[side] is None:
+            offered = offered_entities(connection, side).get(entity)
+            if offered is None:
+                label = connection.authorization(side).label
+                raise Invalid(
+                    _("%(app)s offers no %(entity)s records.") % {"app": label, "entity": entity},
+                    "entity",
+                )
+            scopes[side] = offered.id
+    row, _created = ConnectionEntity.objects.update_or_create(
+        connection=connection,
+        entity=entity,
+        defaults={
+            "a_scope": scopes["a"] or "",
+            "b_scope": scopes["b"] or "",
+            "direction": direction,
+            "enabled": True,
+            "position": entity_order(entity),
+        },
+    )
+    apps = side_apps(connection, entity)
+    error = apps["a"].error or apps["b"].error
+    if error:
+        raise Invalid(error, "entity")
+    mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields, entity)
+    for rule_direction in ENDS:
+        if row.syncs(rule_direction):
+            Rule.objects.get_or_create(
+                connection=connection,
+                entity=entity,
+                direction=rule_direction,
+                defaults={"name": default_rule_name(connection, rule_direction)},
+            )
+    return row
+
+
+def entity_problems(connection: Connection) -> list[str]:
+    """What is wrong with the connection's set of entities: companies are mandatory
+    when contacts sync and both apps offer companies ("company synchronisation is
+    mandatory", issue 17), so that a contact's company is never lost on the way."""
+    problems = []
+    synced = set(connection.entities.filter(enabled=True).values_list("entity", flat=True))
+    if "company" not in synced:
+        try:
+            offers = all("company" in offered_entities(connection, side) for side in SIDES)
+        except ConnectorError:
+            offers = False
+        if offers:
+            problems.append(str(_("Both apps have companies: sync them with the contacts.")))
+    return problems
 
 
 def preview_options(connection: Connection) -> dict[str, bool]:
@@ -306,7 +403,7 @@ def synced_directions(connection: Connection) -> list[str]:
 def ensure_default_rules(connection: Connection) -> None:
     """A connection starts with one filterless rule per synced direction."""
     for direction in synced_directions(connection):
-        if not connection.rules.filter(direction=direction).exists():
+        if not connection.rules.filter(direction=direction, entity=PRIMARY_ENTITY).exists():
             Rule.objects.create(
                 connection=connection,
                 direction=direction,
@@ -649,7 +746,7 @@ def add_pair(
         )
     apps = apps or side_apps(connection)
     transform = check_pair(a_field, b_field, direction, transform, apps)
-    if connection.mappings.filter(a_field=a_field, b_field=b_field).exists():
+    if connection.mappings.filter(a_field=a_field, b_field=b_field, entity=PRIMARY_ENTITY).exists():
         raise Invalid(gettext("These two fields are already paired."))
     _refuse_mapped(connection, a_field, b_field, apps)
     return FieldMapping.objects.create(
@@ -669,10 +766,15 @@ PROBLEMS = NON_FIELD_ERRORS
 
 
 def enabled_pairs(connection: Connection) -> set[tuple[str, str]]:
-    """(a field, b field) of ``connection``'s enabled pairs (prefetched ones are reused)."""
+    """(a field, b field) of ``connection``'s enabled pairs of its primary entity, the
+    one in its own scopes (prefetched ones are reused)."""
     if not connection.pk:
         return set()
-    return {(m.a_field, m.b_field) for m in connection.mappings.all() if m.enabled}
+    return {
+        (m.a_field, m.b_field)
+        for m in connection.mappings.all()
+        if m.enabled and m.entity == PRIMARY_ENTITY
+    }
 
 
 def setup_of(
@@ -765,7 +867,7 @@ def _refuse_mapped(
 ) -> None:
     """A field already in a pair (alone or as part of a composite name) is not paired
     again: two pairs writing one field would overwrite each other every run."""
-    for pair in connection.mappings.all():
+    for pair in connection.mappings.filter(entity=PRIMARY_ENTITY):
         for side, key, theirs, partner in (
             ("a", a_field, pair.a_field, pair.b_field),
             ("b", b_field, pair.b_field, pair.a_field),

@@ -22,6 +22,7 @@ from sync import setup, tiers
 from sync.models import (
     BREAKER_OPTIONS,
     CONNECTION_OPTIONS,
+    PRIMARY_ENTITY,
     Account,
     AppAuthorization,
     Connection,
@@ -453,7 +454,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
             setattr(instance, name, value)
         instance.save()
         if rules is not None:
-            instance.rules.all().delete()
+            instance.rules.filter(entity=PRIMARY_ENTITY).delete()  # (other entities' stay)
             self._write_rules(instance, rules)
         if mappings is not None:
             self._write_mappings(instance, mappings)
@@ -472,8 +473,9 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
     @staticmethod
     def _write_mappings(connection: Connection, mappings: list[dict[str, Any]]) -> None:
-        defaults = {(m.a_field, m.b_field): m for m in connection.mappings.filter(is_default=True)}
-        connection.mappings.filter(is_default=False).delete()
+        mine = connection.mappings.filter(entity=PRIMARY_ENTITY)  # other entities' stay
+        defaults = {(m.a_field, m.b_field): m for m in mine.filter(is_default=True)}
+        mine.filter(is_default=False).delete()
         for order, data in enumerate(mappings):
             locked = defaults.get((data["a_field"], data["b_field"]))
             if locked is not None:

@@ -20,7 +20,10 @@ for one record pair), ``apply`` (writing decisions: journal, vendor batches, lin
 means for the connection), ``review`` (undo, conflict resolution, deletion review).
 Beneath them: ``sides`` (the side and direction vocabulary), ``mapping`` (pairs,
 normalized values, hashes), ``normalize`` (email, phone, name, country), ``rules``
-(filters and actions), ``bulk`` (fast inserts and updates). Scheduling lives in
+(filters and actions), ``bulk`` (fast inserts and updates), ``references`` (fields that
+hold another entity's record id, translated through that entity's links). A connection
+with several entities (``sync.models.ConnectionEntity``) runs them in reference order
+in one run, each with its own context (``context.tracks_of``). Scheduling lives in
 ``sync/tasks.py``.
 """
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from connectors.base import Change, Connector, ConnectorError, RecordGone, Result
@@ -196,6 +197,12 @@ class Applier:
         failed_events: list[SyncEvent] = []
         repeats: list[int] = []  # journal rows of an attempt that failed as the last one did
         for link, states, decision in planned:
+            if decision.wait:
+                # A reference not on the target side yet: nothing written, the link
+                # stays dirty with what was read, planned again (references.py).
+                self._wait(link, decision, journal)
+                done.append(link)
+                continue
             errors = []
             failed_sides: list[str] = []
             for side in decision.writes:
@@ -238,6 +245,7 @@ class Applier:
                     {
                         "connection_id": self.run.connection_id,
                         "run_id": self.run.pk,
+                        "entity": self.ctx.entity,
                         "link_id": link.pk,
                         "action": "error",
                         "direction": direction_into(side),
@@ -268,6 +276,27 @@ class Applier:
             SyncEvent.objects.filter(pk__in=repeats).delete()
         SyncRun.objects.filter(pk=self.run.pk).update(writes=self.run.writes)
 
+    def _wait(
+        self,
+        link: RecordLink,
+        decision: Decision,
+        journal: dict[tuple[int, str], list[SyncEvent]],
+    ) -> None:
+        """Past SYNC_REFERENCE_WAIT_RUNS runs of waiting, the wait is an error: the
+        run's skip event says so and the link carries it (it is still retried)."""
+        waits = SyncEvent.objects.filter(
+            link_id=link.pk, action="skip", reason__startswith="waiting for"
+        ).count()
+        if waits <= settings.SYNC_REFERENCE_WAIT_RUNS:
+            return
+        message = f"{decision.wait} since {waits} runs; check that it is in scope"[:2000]
+        rows = [row for rows in journal.values() for row in rows if row.link_id == link.pk]
+        for row in rows:
+            row.status, row.error = "error", message
+            row.save(update_fields=["status", "error"])
+        self.record_errors += 1
+        link.last_error = message
+
     def _absorb_echo_links(self, done: list[RecordLink], planned: list[Planned]) -> None:
         """A create retried with its idempotency key may answer with a record this run's
         listing already put on a half link of its own (a vendor that keeps the key but
@@ -284,7 +313,7 @@ class Applier:
                 # Primary keys first: almost always there is none, and a delete() would
                 # load whole rows to look for related events.
                 echoes = list(
-                    links_of(self.ctx.connection)
+                    links_of(self.ctx.connection, self.ctx.entity)
                     .filter(
                         **{
                             link_column(side, "id__in"): created,
@@ -342,6 +371,7 @@ class Applier:
         return {
             "connection_id": self.run.connection_id,
             "run_id": self.run.pk,
+            "entity": self.ctx.entity,
             "link_id": link.pk,
             "action": event.action,
             "direction": event.direction,

@@ -1,10 +1,17 @@
 """What one run knows about its connection: the two live connectors, their field specs,
-the mapping pairs, the rules and the planner's options, resolved once per run."""
+the mapping pairs, the rules and the planner's options, resolved once per run and entity.
+
+A connection syncs its primary entity (contacts: the connection's own scopes, cursors
+and direction) and the entities of its ConnectionEntity rows (issue 17); each gets a
+RunContext of its own (``build_context(connection, track=row)``): connectors opened on
+that entity's scopes, its specs, mapping, rules, cursors and links. Matching: contacts
+by email, companies by normalized name, every other entity by its link only."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -13,8 +20,9 @@ from connectors.base import Connector, ConnectorError, FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
 from sync.engine.planner import Options, SideSpec, values
+from sync.engine.references import References
 from sync.engine.sides import SIDES, direction_into
-from sync.models import Connection, RecordLink, SyncDirection
+from sync.models import PRIMARY_ENTITY, Connection, ConnectionEntity, RecordLink, SyncDirection
 from sync.setup import replaced_side
 from sync.users import owner_map
 from sync.vendors import open_connector
@@ -38,6 +46,33 @@ class RunContext:
     hashed_fields: dict[str, list[str]] = field(default_factory=dict)
     # What matching did this run, by reason (sync/engine/match.py), for the run summary.
     match_stats: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # The entity this context syncs and, beyond the primary one, its ConnectionEntity.
+    entity: str = PRIMARY_ENTITY
+    track: ConnectionEntity | None = None
+
+    def scope(self, side: str) -> str:
+        return self.track.scope(side) if self.track else self.connection.scope(side)
+
+    def _holder(self) -> tuple[Any, Any]:
+        """The model and row keeping this entity's cursors and listing times."""
+        if self.track is not None:
+            return ConnectionEntity, self.track
+        return Connection, self.connection
+
+    def cursor(self, side: str) -> Any:
+        model, row = self._holder()
+        return model.objects.values_list(f"cursor_{side}", flat=True).get(pk=row.pk)
+
+    def save_cursor(self, side: str, cursor: Any) -> None:
+        model, row = self._holder()
+        model.objects.filter(pk=row.pk).update(**{f"cursor_{side}": cursor})
+
+    def listed_at(self, side: str) -> Any:
+        return getattr(self._holder()[1], f"{side}_listed_at")
+
+    def save_listed_at(self, side: str, when: Any) -> None:
+        model, row = self._holder()
+        model.objects.filter(pk=row.pk).update(**{f"{side}_listed_at": when})
 
     @property
     def pairs(self) -> list[Pair]:
@@ -110,6 +145,8 @@ class RunContext:
         # more than their match key while a side is staged.
         pair = self._email_pair
         value = mapping.normalized_values([pair], side, fields, self.options.mapping)[pair.key]
+        if value and self.entity != PRIMARY_ENTITY:
+            value = " ".join(str(value).casefold().split())  # a company's name
         return str(value)[:320] if value else ""
 
     @cached_property
@@ -121,7 +158,7 @@ class RunContext:
         """Whether a link awaits a create whose answer was lost (see ``signature``);
         asked once per run, before any of its writes."""
         return (
-            RecordLink.objects.filter(connection=self.connection)
+            RecordLink.objects.filter(connection=self.connection, entity=self.entity)
             .exclude(create_signature="")
             .exists()
         )
@@ -132,15 +169,21 @@ def build_context(
     *,
     connectors: dict[str, Connector] | None = None,
     replace_destination: bool = False,
+    track: ConnectionEntity | None = None,
 ) -> RunContext:
-    """Open both connectors and resolve the connection's options for the planner."""
+    """Open both connectors (on the scopes of ``track``'s entity, else the connection's
+    own) and resolve the connection's options for the planner."""
     if connectors is None:
-        connectors = {
-            side: open_connector(connection.authorization(side), connection.scope(side))
-            for side in SIDES
-        }
+        connectors = {}
+        try:
+            for side in SIDES:
+                scope = track.scope(side) if track else connection.scope(side)
+                connectors[side] = open_connector(connection.authorization(side), scope)
+        except BaseException:
+            close_all(connectors)
+            raise
     try:
-        return _resolve(connection, connectors, replace_destination)
+        return _resolve(connection, connectors, replace_destination, track)
     except BaseException:
         close_all(connectors)  # no RunContext will close them
         raise
@@ -158,8 +201,13 @@ def close_all(connectors: dict[str, Connector]) -> None:
 
 
 def _resolve(
-    connection: Connection, connectors: dict[str, Connector], replace_destination: bool
+    connection: Connection,
+    connectors: dict[str, Connector],
+    replace_destination: bool,
+    track: ConnectionEntity | None = None,
 ) -> RunContext:
+    entity = track.entity if track else PRIMARY_ENTITY
+    syncs = track.syncs if track else connection.syncs
     specs = {}
     for side in SIDES:
         try:
@@ -167,7 +215,7 @@ def _resolve(
         except ConnectorError as exc:
             exc.side = side  # which authorization failed
             raise
-    pairs = mapping.pairs_for(connection, specs["a"], specs["b"])
+    pairs = mapping.pairs_for(connection, specs["a"], specs["b"], entity)
     if not pairs:
         # A connection saved without mapping rows syncs the default pairs.
         pairs = mapping.default_pairs(specs["a"], specs["b"])
@@ -180,19 +228,22 @@ def _resolve(
         mapping=MappingContext(
             default_phone_country=connection.default_phone_country,
             owners=owner_map(connection),
+            references=References(connection.pk) if any(p.refers_to for p in pairs) else None,
         ),
         sides={
             side: SideSpec.from_specs(
                 specs[side],
-                connection.scope(side),
+                track.scope(side) if track else connection.scope(side),
                 connection.marker_field_a if side == "a" else connection.marker_field_b,
             )
             for side in SIDES
         },
-        rules=rules.load_rules(connection),
+        rules=rules.load_rules(connection, entity),
         rule_contexts=rule_contexts,
-        flows=_flows(connection, replace_destination),
-        avoid_duplicates=connection.avoid_duplicates,
+        flows=_flows(connection, syncs, replace_destination),
+        # "No email, no create" is the contacts' rule; other entities match by name or
+        # by link only, and a record without a match key is created like any other.
+        avoid_duplicates=connection.avoid_duplicates and entity == PRIMARY_ENTITY,
         deletions={"a_to_b": connection.deletions_a_to_b, "b_to_a": connection.deletions_b_to_a},
         deletion_review=connection.deletion_review,
         trash_tag=connection.trash_tag,
@@ -210,16 +261,32 @@ def _resolve(
         )
         for side in SIDES
     }
-    email_key = next(
-        (
-            p.key
-            for p in pairs
-            if p.transform == "email"
-            or (by_key["a"].get(p.a_field) and by_key["a"][p.a_field].type == "email")
-        ),
-        None,
+    email_key = _match_pair(entity, pairs, by_key["a"])
+    return RunContext(
+        connection, connectors, specs, options, email_key, hashed, entity=entity, track=track
     )
-    return RunContext(connection, connectors, specs, options, email_key, hashed)
+
+
+def _match_pair(entity: str, pairs: list[Pair], a_specs: dict[str, FieldSpec]) -> str | None:
+    """The key of the pair records of ``entity`` are matched by: the email for contacts,
+    the company name for companies, none for the rest (matched by their link only)."""
+    if entity == PRIMARY_ENTITY:
+        return next(
+            (
+                p.key
+                for p in pairs
+                if p.transform == "email"
+                or (a_specs.get(p.a_field) and a_specs[p.a_field].type == "email")
+            ),
+            None,
+        )
+    if entity == "company":
+        names = ("company", "full_name", "name")
+        return next(
+            (p.key for p in pairs if a_specs.get(p.a_field) and a_specs[p.a_field].common in names),
+            None,
+        )
+    return None
 
 
 def _destination(connection: Connection) -> str:
@@ -232,8 +299,10 @@ def _destination(connection: Connection) -> str:
     return replaced_side(connection) or "b"
 
 
-def _flows(connection: Connection, replace_destination: bool) -> dict[str, bool]:
-    flows = {d: connection.syncs(d) for d in ("a_to_b", "b_to_a")}
+def _flows(
+    connection: Connection, syncs: Callable[[str], bool], replace_destination: bool
+) -> dict[str, bool]:
+    flows = {d: syncs(d) for d in ("a_to_b", "b_to_a")}
     if replace_destination:
         # Replacing: nothing flows out of the destination during this run, so what only
         # it holds is removed and what both hold is overwritten by the source.
@@ -244,3 +313,35 @@ def _flows(connection: Connection, replace_destination: bool) -> dict[str, bool]
 def _destination_wins(connection: Connection) -> str:
     # Replace destination: the source overwrites everything it holds.
     return "a_wins" if _destination(connection) == "b" else "b_wins"
+
+
+# Referenced entities first: a record is written after the records it refers to.
+ENTITY_ORDER = ("company", "contact", "lead", "opportunity", "activity", "event", "task")
+
+
+def entity_order(entity: str) -> int:
+    return ENTITY_ORDER.index(entity) if entity in ENTITY_ORDER else len(ENTITY_ORDER)
+
+
+def tracks_of(connection: Connection) -> list[ConnectionEntity | None]:
+    """The entities a run of ``connection`` syncs, in reference order: its enabled
+    ConnectionEntity rows and None for the primary entity (the connection's own scopes);
+    an entity outside ENTITY_ORDER goes last, by its position."""
+    rows: list[ConnectionEntity | None] = list(connection.entities.filter(enabled=True))
+    rows.append(None)
+    return sorted(
+        rows,
+        key=lambda row: (
+            entity_order(row.entity if row else PRIMARY_ENTITY),
+            row.position if row else 0,
+        ),
+    )
+
+
+def context_of(connection: Connection, entity: str = PRIMARY_ENTITY) -> RunContext:
+    """A context for ``entity`` of ``connection`` outside a run (undo, conflict
+    resolution, deletion review): its ConnectionEntity's scopes, else the connection's."""
+    track = None
+    if entity != PRIMARY_ENTITY:
+        track = ConnectionEntity.objects.get(connection=connection, entity=entity)
+    return build_context(connection, track=track)

@@ -16,6 +16,8 @@ Normalized value conventions (what ``normalized_values`` returns per pair key):
 - full_name pairs -> the joined full name ``"First Last"``
 - bool -> ``bool``; numbers -> ``str`` of the number (so 1 and "1" compare equal);
   dates -> ISO text (``YYYY-MM-DD``; datetimes in UTC)
+- references (``Pair.refers_to``) -> ``"ref:<link pk>"`` of the referenced record, the
+  same on both sides (sync/engine/references.py)
 
 How a pair's values are normalized (its *kind*) comes from its transform when that names
 one (email, phone, country, set, full_name), else from the two fields' types (``a_type``,
@@ -77,6 +79,7 @@ class Pair:
     transform: str = ""
     a_type: str = ""
     b_type: str = ""
+    refers_to: str = ""  # both fields hold ids of this entity (sync/engine/references.py)
 
     @cached_property
     def key(self) -> str:
@@ -98,6 +101,8 @@ class Pair:
     @cached_property
     def kind(self) -> str:
         """How values of this pair are normalized (see the module docstring)."""
+        if self.refers_to:
+            return "reference"
         if self.transform in ("email", "phone", "country", "set", "full_name", "text"):
             # An explicit transform wins over the field types: "text" maps e.g. a
             # country or phone field verbatim into a free-text field.
@@ -179,6 +184,8 @@ class MappingContext:
 
     default_phone_country: str = ""
     owners: OwnerMap = field(default_factory=OwnerMap)
+    # The run's reference translation (sync/engine/references.py), where pairs have any.
+    references: Any = None
 
 
 def _is_multi(spec: FieldSpec) -> bool:
@@ -217,6 +224,9 @@ def _flows(src: FieldSpec, dst: FieldSpec, transform: str) -> bool:
             return dst.type == "text"
         # ...and read back from one only when the pair says it holds a set.
         return src.type == "text" and transform == "set"
+    if src.refers_to != dst.refers_to:
+        # A reference pairs only with a reference to the same entity (issue 17).
+        return False
     if src.type == dst.type:
         return True
     if "owner" in (src.type, dst.type):
@@ -326,7 +336,15 @@ def default_pairs(a_specs: list[FieldSpec], b_specs: list[FieldSpec]) -> list[Pa
             logger.info("No default pair %s ↔ %s: incompatible types", a_spec.key, b_spec.key)
             continue
         pairs.append(
-            Pair(a_spec.key, b_spec.key, direction, transform, _type_of(a_spec), _type_of(b_spec))
+            Pair(
+                a_spec.key,
+                b_spec.key,
+                direction,
+                transform,
+                _type_of(a_spec),
+                _type_of(b_spec),
+                a_spec.refers_to,
+            )
         )
     pairs.extend(_mobile_fallback(a_common, b_common, pairs))
     return pairs
@@ -372,8 +390,9 @@ def pairs_for(
     connection: Connection,
     a_specs: list[FieldSpec] | None = None,
     b_specs: list[FieldSpec] | None = None,
+    entity: str = "contact",
 ) -> list[Pair]:
-    """The connection's enabled FieldMapping rows as Pairs, in order.
+    """The connection's enabled FieldMapping rows of ``entity`` as Pairs, in order.
 
     Given both sides' FieldSpecs (recommended), each Pair carries the field types, a blank
     transform is inferred from them (``infer_transform``), and a row whose field no
@@ -383,8 +402,8 @@ def pairs_for(
     a_by_key = {s.key: s for s in a_specs} if a_specs is not None else None
     b_by_key = {s.key: s for s in b_specs} if b_specs is not None else None
     pairs = []
-    for row in connection.mappings.filter(enabled=True).order_by("order", "pk"):
-        a_type = b_type = ""
+    for row in connection.mappings.filter(enabled=True, entity=entity).order_by("order", "pk"):
+        a_type = b_type = refers_to = ""
         transform = row.transform
         if a_by_key is not None and b_by_key is not None:
             found_a = _spec_type(a_by_key, row.a_field)
@@ -395,14 +414,25 @@ def pairs_for(
                 )
                 continue
             a_type, b_type = found_a, found_b
-            if not transform and row.a_field in a_by_key and row.b_field in b_by_key:
-                transform = infer_transform(a_by_key[row.a_field], b_by_key[row.b_field])
-        pairs.append(Pair(row.a_field, row.b_field, row.direction, transform, a_type, b_type))
+            if row.a_field in a_by_key and row.b_field in b_by_key:
+                a_spec, b_spec = a_by_key[row.a_field], b_by_key[row.b_field]
+                if a_spec.refers_to != b_spec.refers_to:
+                    logger.warning("Mapping %s pairs a reference with another field", row)
+                    continue
+                refers_to = a_spec.refers_to
+                if not transform:
+                    transform = infer_transform(a_spec, b_spec)
+        pairs.append(
+            Pair(row.a_field, row.b_field, row.direction, transform, a_type, b_type, refers_to)
+        )
     return pairs
 
 
 def ensure_default_mappings(
-    connection: Connection, a_specs: list[FieldSpec], b_specs: list[FieldSpec]
+    connection: Connection,
+    a_specs: list[FieldSpec],
+    b_specs: list[FieldSpec],
+    entity: str = "contact",
 ) -> list[FieldMapping]:
     """Create the connection's missing default FieldMapping rows (``is_default=True``) from
     the two apps' FieldSpecs, and return the rows of every default pair, in order.
@@ -418,6 +448,7 @@ def ensure_default_mappings(
         [
             FieldMapping(
                 connection=connection,
+                entity=entity,
                 a_field=pair.a_field,
                 b_field=pair.b_field,
                 direction=pair.direction,
@@ -431,7 +462,7 @@ def ensure_default_mappings(
     )
     rows = {
         (row.a_field, row.b_field): row
-        for row in FieldMapping.objects.filter(connection=connection)
+        for row in FieldMapping.objects.filter(connection=connection, entity=entity)
     }
     return [rows[(p.a_field, p.b_field)] for p in pairs if (p.a_field, p.b_field) in rows]
 
@@ -487,6 +518,8 @@ def normalized_values(
             values[pair.key] = norm.join_name(fields.get(first), fields.get(last))
         elif pair.kind == "owner":
             values[pair.key] = ctx.owners.token(side, fields.get(field))
+        elif pair.refers_to and ctx.references is not None:
+            values[pair.key] = ctx.references.normalize(side, pair.refers_to, fields.get(field))
         else:
             values[pair.key] = normalize_for(pair.kind, fields.get(field), ctx)
     return values
@@ -536,6 +569,9 @@ def write_side(
             owner = ctx.owners.owner_on(side, value)
             if owner is not None:  # no link and no default user: the owner stays
                 changes[field] = owner
+        elif pair.refers_to and ctx.references is not None:
+            # The referenced record's id on ``side``, or a Waiting marker (references.py).
+            changes[field] = ctx.references.to_side(side, pair.refers_to, value)
         else:
             changes[field] = _vendor_value(pair.kind, value, pair.field_type(side))
     return changes

@@ -23,6 +23,7 @@ from typing import Any
 from connectors.base import FieldSpec
 from sync.engine import mapping, rules
 from sync.engine.mapping import MappingContext, Pair
+from sync.engine.references import unresolved, waiting_in
 from sync.engine.rules import RuleContext, RuleSpec
 from sync.engine.sides import SIDES, direction_from, other, source_of
 
@@ -154,6 +155,9 @@ class Decision:
     rules_matched: list[int] = field(default_factory=list)
     forget: set[str] = field(default_factory=set)  # sides whose (deleted) id is dropped
     destructive: int = 0  # deletes, unsubscribes and overwrites, for the circuit breaker
+    # Why nothing is written yet: a reference whose record is not on the target side
+    # (sync/engine/references.py); the link stays dirty and is planned again.
+    wait: str = ""
 
     def skip(self, direction: str, target: str, reason: str) -> Decision:
         self.events.append(Event("skip", direction, target, status="skipped", reason=reason))
@@ -188,9 +192,25 @@ def plan(link: LinkView, a: SideState, b: SideState, options: Options) -> Decisi
     rules_matched = sorted({r.id for d in matched for r in matched[d] or []})
     if not b.exists or not a.exists:
         source = "a" if a.exists else "b"
-        return _plan_create(link, source, state, options, matched, rules_matched)
+        created = _plan_create(link, source, state, options, matched, rules_matched)
+        return _wait_for_references(link, created, options)
     decision = Decision(rules_matched=rules_matched)
     _merge(link, state, options, matched, in_scope, decision)
+    return _wait_for_references(link, decision, options)
+
+
+def _wait_for_references(link: LinkView, decision: Decision, options: Options) -> Decision:
+    """A write carrying a reference whose record is not on the target side yet is not
+    made at all (never a dangling id): the pair waits, journaled as a skip that says
+    what for, and is planned again (references.py)."""
+    if options.mapping.references is None:
+        return decision  # no pair holds a reference
+    for target, write in decision.writes.items():
+        waiting = waiting_in(write.fields)
+        if waiting:
+            reason = str(waiting[0])
+            waited = Decision(state=link.state, rules_matched=link.rules_matched, wait=reason)
+            return waited.skip(direction_from(other(target)), target, reason)
     return decision
 
 
@@ -383,10 +403,10 @@ def _merge_fields(
 
 def _winner(av: Any, bv: Any, state: dict[str, SideState], options: Options) -> str:
     """Which side's value wins a conflict."""
-    if av is None:
+    if av is None or unresolved(av):
         return "b"  # An empty value never erases a filled one.
-    if bv is None:
-        return "a"
+    if bv is None or unresolved(bv):
+        return "a"  # (nor a reference to a record never synced one that is)
     if options.conflict_policy == "a_wins":
         return "a"
     if options.conflict_policy == "b_wins":

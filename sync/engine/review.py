@@ -18,7 +18,7 @@ from django.utils import timezone
 from connectors.base import Change, ConnectorError, Result
 from sync.engine import mapping
 from sync.engine.apply import push, remember
-from sync.engine.context import RunContext, build_context
+from sync.engine.context import RunContext, close_all, context_of
 from sync.engine.planner import deletion_write
 from sync.engine.sides import direction_into, other, target_of
 from sync.models import (
@@ -77,6 +77,7 @@ def _event(run: SyncRun | None, link: RecordLink | None, side: str, **kwargs: An
         connection_id=(run.connection_id if run else link.connection_id),  # type: ignore[union-attr]
         run=run,
         link=link,
+        entity=link.entity if link else "contact",
         direction=direction_into(side),
         record_id=(link.side_id(side) or "") if link else "",
         label=link.match_key if link else "",
@@ -98,10 +99,14 @@ def undo_run(run: SyncRun) -> SyncRun:
     )
     try:
         with _Claimed(connection, f"undo-{run.pk}"):
-            ctx = build_context(connection)
-            errors = _undo_events(ctx, run, undo)
+            contexts: dict[str, RunContext] = {}
+            try:
+                errors = _undo_events(contexts, run, undo)
+            finally:
+                undo.api_calls = sum(ctx.api_calls() for ctx in contexts.values())
+                for ctx in contexts.values():
+                    close_all(ctx.connectors)
             undo.status = RunStatus.PARTIAL if errors else RunStatus.SUCCEEDED
-            undo.api_calls = ctx.api_calls()
     except (ConnectionBusy, ConnectorError) as exc:
         undo.status, undo.error = RunStatus.FAILED, str(exc)
     undo.finished_at = timezone.now()
@@ -109,7 +114,9 @@ def undo_run(run: SyncRun) -> SyncRun:
     return undo
 
 
-def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
+def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -> int:
+    """Undo ``run``'s events newest first: a later entity's writes (contacts) are undone
+    before those of the entities they refer to (companies), written earlier."""
     events = list(
         run.events.filter(
             # An approved deletion is written in the review's run (its own event there).
@@ -123,6 +130,9 @@ def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
     errors = 0
     for event in events:
         link = RecordLink.objects.get(pk=event.link_id)
+        if link.entity not in contexts:
+            contexts[link.entity] = context_of(run.connection, link.entity)
+        ctx = contexts[link.entity]
         side = _target(event)
         current = dict(link.side(side).fields or {})
         old = {k: v.get("old") for k, v in (event.changes or {}).items() if isinstance(v, dict)}
@@ -134,6 +144,9 @@ def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
         elif event.action == "delete":
             change = Change("create", key, fields={k: v for k, v in old.items() if v is not None})
         else:
+            old = _without_dangling(ctx, side, old)
+            if not old:
+                continue  # only references to records that are gone: nothing to restore
             change = Change("update", key, id=link.side_id(side), fields=old)
         result = _push(ctx, side, [change]).get(key)
         error = result.error if result else ConnectorError("no answer")
@@ -157,6 +170,22 @@ def _undo_events(ctx: RunContext, run: SyncRun, undo: SyncRun) -> int:
             SyncEvent.objects.filter(pk=event.pk).update(status=EventStatus.UNDONE)
         undo.writes += 1
     return errors
+
+
+def _without_dangling(ctx: RunContext, side: str, old: dict[str, Any]) -> dict[str, Any]:
+    """``old`` without the references to records no longer linked on ``side`` (a
+    company deleted since): undo never writes a dangling id back."""
+    references = ctx.options.mapping.references
+    if references is None:
+        return old
+    kept = dict(old)
+    for pair in ctx.pairs:
+        field = pair.field(side)
+        if pair.refers_to and kept.get(field) not in (None, ""):
+            value = references.normalize(side, pair.refers_to, kept[field])
+            if value is None or value.startswith("?"):
+                del kept[field]
+    return kept
 
 
 def _review_run(connection: Connection) -> SyncRun:
@@ -189,8 +218,8 @@ def resolve_conflict(event: SyncEvent, use: str = "other") -> SyncEvent:
         raise ValueError("use must be 'other' or 'kept'.")
     if use != "kept" and event.link_id:
         with _Claimed(event.connection, f"resolve-{event.pk}"):
-            ctx = build_context(event.connection)
             link = RecordLink.objects.get(pk=event.link_id)
+            ctx = context_of(event.connection, link.entity)
             wanted = {k: v["lost"] for k, v in event.changes.items() if isinstance(v, dict)}
             pairs = [p for p in ctx.pairs if p.key in wanted]
             run: SyncRun | None = None
@@ -230,14 +259,14 @@ def review_deletions(events: Iterable[SyncEvent], approve: bool) -> int:
     """Approve (apply the configured deletion action) or dismiss (keep the record) the
     given deletions awaiting review. Returns how many were handled."""
     handled = 0
-    by_connection: dict[int, list[SyncEvent]] = {}
+    by_connection: dict[tuple[int, str], list[SyncEvent]] = {}
     for event in events:
         if event.status == EventStatus.PENDING_REVIEW:
-            by_connection.setdefault(event.connection_id, []).append(event)
-    for connection_id, pending in by_connection.items():
+            by_connection.setdefault((event.connection_id, event.entity), []).append(event)
+    for (connection_id, entity), pending in by_connection.items():
         connection = Connection.objects.get(pk=connection_id)
         with _Claimed(connection, f"review-{connection_id}"):
-            ctx = build_context(connection) if approve else None
+            ctx = context_of(connection, entity) if approve else None
             run = _review_run(connection) if approve else None
             counts: dict[str, Any] = {}
             try:

@@ -90,11 +90,11 @@ NATURAL_KEYS: dict[str, str] = {
 }
 
 
-def load_rules(connection: Connection) -> list[RuleSpec]:
+def load_rules(connection: Connection, entity: str = "contact") -> list[RuleSpec]:
     """The connection's enabled rules with their filters and actions, in order (three
     queries: the rules, then all their filters, then all their actions)."""
     rules = (
-        connection.rules.filter(enabled=True)
+        connection.rules.filter(enabled=True, entity=entity)
         .order_by("direction", "order", "pk")
         .prefetch_related("filters", "actions")
     )

@@ -6,6 +6,13 @@ breaker over the whole plan, ``write`` applies the plans chunk by chunk (apply.p
 run goes through the same phases in a scratch copy of the links (scratch.py) and only
 tallies the plans. Here: claiming, phases, progress (small updates outside any
 transaction) and the outcome (outcome.py records it); every run ends in ``Runner._end``.
+
+A connection with several entities (issue 17) runs them in one SyncRun, in reference
+order (``context.tracks_of``: companies before contacts before opportunities…), each
+with its own RunContext: every entity is listed, then the circuit breaker checks the plans
+of all of them, then each entity is written in turn, so that a reference is translated
+once its record is on the other side (references.py). Before an entity is written, its
+references to records the run removed are cleared (``_clear_references``).
 """
 
 from __future__ import annotations
@@ -29,12 +36,12 @@ from django.utils import timezone
 
 from connectors.base import AuthError, Connector, ConnectorError, Page
 from sync.engine import match, outcome
-from sync.engine.apply import Applier, Planned, Tally, decide, side_state
+from sync.engine.apply import Applier, Planned, Tally, decide, push, remember, side_state
 from sync.engine.bulk import fewer_collections, refresh_statistics
 from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
-from sync.engine.context import RunContext, build_context
+from sync.engine.context import RunContext, build_context, close_all, tracks_of
 from sync.engine.scratch import staged_in_scratch
-from sync.engine.sides import SIDES, TWO_WAY
+from sync.engine.sides import SIDES, TWO_WAY, direction_into
 from sync.engine.stage import Abort, links_of, stage_side
 from sync.models import (
     Connection,
@@ -42,9 +49,9 @@ from sync.models import (
     LinkState,
     RecordLink,
     RunStatus,
+    SyncEvent,
     SyncRun,
     Trigger,
-    link_column,
 )
 from sync.setup import replaced_side
 
@@ -210,7 +217,11 @@ class Runner:
         self.initial = initial
         self.replace_destination = replace_destination
         self.confirm_mass_change = confirm_mass_change
-        self.ctx: RunContext | None = None
+        self.ctx: RunContext | None = None  # the entity being staged or written
+        self.contexts: list[RunContext] = []  # one per entity, in reference order
+        self.appliers: dict[str, Applier] = {}
+        # Ids of records this run removed (deleted, found gone), by entity and side.
+        self.removed: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.tally = Tally(sampling=dry_run)
         self.applier: Applier | None = None
         self.written = 0
@@ -231,10 +242,19 @@ class Runner:
                 outcome.set_state(connection, ConnectionState.INITIAL_SYNC, "")
         started = time.monotonic()
         try:
-            self.ctx = build_context(connection, replace_destination=self.replace_destination)
-            self.applier = Applier(self.ctx, run)
-            if self.claim is not None:
-                self.applier.before_write = self.claim.keep  # never write once taken over
+            for track in tracks_of(connection):
+                ctx = build_context(
+                    connection, replace_destination=self.replace_destination, track=track
+                )
+                self.contexts.append(ctx)
+                references = ctx.options.mapping.references
+                if self.dry_run and references is not None:
+                    references.assume_created = True  # a preview's creates count (refs)
+                applier = Applier(ctx, run)
+                if self.claim is not None:
+                    applier.before_write = self.claim.keep  # never write once taken over
+                self.appliers[ctx.entity] = applier
+            self._enter(self.contexts[0])
             # A dry run stages and plans in a scratch copy of the links (scratch.py): it
             # leaves no trace but its run, and holds no transaction on the product's
             # database while it reads the apps.
@@ -242,7 +262,7 @@ class Runner:
                 try:
                     self._phases()
                 finally:
-                    run.match_summary = match.summary(self.ctx, self.skipped, connection)
+                    run.match_summary = match.summary(self._stats(), self.skipped, connection)
         except ClaimLost as exc:
             # The connection is another run's now: record this one, touch nothing else.
             run.status, run.error = RunStatus.ABORTED, str(exc)
@@ -262,7 +282,7 @@ class Runner:
             error = ConnectorError(f"Internal error: {type(exc).__name__}: {exc}")
             outcome.failed(connection, run, error, auth=False)
         else:
-            errors = self.applier.record_errors if self.applier else 0
+            errors = sum(applier.record_errors for applier in self.appliers.values())
             run.status = RunStatus.PARTIAL if errors else RunStatus.SUCCEEDED
             outcome.succeeded(
                 connection,
@@ -287,21 +307,47 @@ class Runner:
                 "samples": self.tally.sampled(),
                 "replace": self.replace_destination,  # its deletes are the replacement's
             }
-        run.api_calls = self.ctx.api_calls() if self.ctx else 0
-        if not self.dry_run and self.ctx is not None:
-            outcome.save_authorizations(self.connection, self.ctx.connectors)
+        run.api_calls = sum(ctx.api_calls() for ctx in self.contexts)
+        if not self.dry_run:
+            for ctx in self.contexts:
+                outcome.save_authorizations(self.connection, ctx.connectors)
         run.progress = {**run.progress, "seconds": round(time.monotonic() - started, 3)}
         try:
             run.save()
         finally:  # the connectors' sessions end with the run, always
-            if self.ctx is not None:
-                self.ctx.close()
+            for ctx in self.contexts:
+                close_all(ctx.connectors)
+
+    def _enter(self, ctx: RunContext) -> None:
+        """Make ``ctx``'s entity the one being staged or written."""
+        self.ctx, self.applier = ctx, self.appliers[ctx.entity]
+
+    def _stats(self) -> Any:
+        """The contexts' matching counts together, for the run summary."""
+        from types import SimpleNamespace
+
+        stats: dict[str, int] = defaultdict(int)
+        for ctx in self.contexts:
+            for reason, count in ctx.match_stats.items():
+                stats[reason] += count
+        return SimpleNamespace(match_stats=stats)
+
+    def _key(self, phase: str) -> str:
+        """A progress key: the phase, with the entity beyond the primary one."""
+        ctx = self.ctx
+        return phase if ctx is None or ctx.track is None else f"{phase}:{ctx.entity}"
 
     def _phases(self) -> None:
+        for ctx in self.contexts:
+            self._enter(ctx)
+            self._stage()
+        self._check_and_write()
+
+    def _stage(self) -> None:
         ctx = self.ctx
         assert ctx is not None
         if self.replace_destination:
-            links_of(self.connection).update(dirty=True)  # every record gets a decision
+            links_of(self.connection, ctx.entity).update(dirty=True)  # every record decides
         read: dict[str, int] = {}
         cursors = {side: self._cursor(side) for side in SIDES}
         # Side B's pages are read while side A is staged (issue 18: independent reads at
@@ -318,7 +364,7 @@ class Runner:
                         side,
                         cursors[side],
                         save_cursor=not self.dry_run,
-                        on_page=partial(self._progress, f"list_{side}"),
+                        on_page=partial(self._progress, self._key(f"list_{side}")),
                         pages=ahead.pages() if ahead and side == "b" else None,
                     )
                 except ConnectorError as exc:
@@ -330,15 +376,13 @@ class Runner:
                 ahead.close()
         if read["b"]:  # only B's changes can overwrite A; a quiet B needs no second look
             self._catch_up()
-        self._check_and_write()
 
     def _after_listing(self, side: str, read: int, cursor: Any) -> None:
         if side == "a" and read >= ANALYZE_AFTER:
             refresh_statistics()  # B's records are matched against A's links next
         if cursor is None and not self.dry_run:
-            Connection.objects.filter(pk=self.connection.pk).update(
-                **{link_column(side, "listed_at"): timezone.now()}
-            )
+            assert self.ctx is not None
+            self.ctx.save_listed_at(side, timezone.now())
 
     def _catch_up(self) -> None:
         """Read side A once more, from the cursor its listing just saved, before anything
@@ -352,7 +396,7 @@ class Runner:
         connector = ctx.connectors["a"]
         if self.dry_run or not connector.capabilities.delta:
             return
-        cursor = Connection.objects.values_list("cursor_a", flat=True).get(pk=self.connection.pk)
+        cursor = ctx.cursor("a")
         if cursor is None:
             return
         try:
@@ -365,14 +409,14 @@ class Runner:
         """Where to read ``side`` from: its cursor, or None for a complete listing on an
         initial run, when the cursor has expired, or when the app reports no deletions
         and the last complete listing is older than SYNC_FULL_LISTING_MINUTES."""
-        cursor = getattr(self.connection, f"cursor_{side}")
+        cursor = self.ctx.cursor(side) if self.ctx else None
         connector = self.ctx.connectors[side] if self.ctx else None
         if self.initial or cursor is None or connector is None:
             return None
         if connector.cursor_expired(cursor):
             return None
         if not connector.capabilities.deletion_feed:
-            listed_at = getattr(self.connection, link_column(side, "listed_at"))
+            listed_at = self.ctx.listed_at(side) if self.ctx else None
             every = timedelta(minutes=settings.SYNC_FULL_LISTING_MINUTES)
             if listed_at is None or timezone.now() - listed_at >= every:
                 return None
@@ -394,8 +438,9 @@ class Runner:
     # --- Planning and applying.
 
     def _dirty_chunks(self, after: int = 0) -> Iterator[list[RecordLink]]:
-        """The dirty links of the connection in primary-key order, CHUNK at a time."""
-        links = links_of(self.connection)
+        """The dirty links of the entity in primary-key order, CHUNK at a time."""
+        assert self.ctx is not None
+        links = links_of(self.connection, self.ctx.entity)
         while True:
             # Held links (an ambiguous group, match.py) wait for the tenant's decision.
             chunk = list(links.filter(dirty=True, held="", pk__gt=after).order_by("pk")[:CHUNK])
@@ -411,11 +456,16 @@ class Runner:
 
     def _check_and_write(self) -> None:
         """The ``check`` phase plans the dirty links and stops a mass change (the
-        circuit breaker); the ``write`` phase applies the plans. A link is planned once:
-        the check keeps up to KEEP_PLANNED plans for the writes (beyond that, memory
-        wins over planning time and the rest are planned again as they are written)."""
+        circuit breaker); the ``write`` phase applies the plans, entity by entity. A link
+        is planned once: the check keeps up to KEEP_PLANNED plans of the first entity for
+        the writes (beyond that, memory wins over planning time and the rest are planned
+        again as they are written; a later entity's plans depend on the writes of those
+        before it, so they are made again)."""
         self._phase("check")
-        dirty = links_of(self.connection).filter(dirty=True).count()
+        dirty = sum(
+            links_of(self.connection, ctx.entity).filter(dirty=True).count()
+            for ctx in self.contexts
+        )
         self._progress("check", dirty)
         if dirty >= ANALYZE_AFTER:
             refresh_statistics()
@@ -423,52 +473,149 @@ class Runner:
         if not (self.initial or self.dry_run or self.confirm_mass_change):
             kept = self._check_breaker()
         self._phase("write")
-        last_pk = 0
-        for planned in kept:
-            last_pk = planned[-1][0].pk
-            self._write(planned)
-            if self._out_of_time(last_pk):
-                return
-        for chunk in self._dirty_chunks(after=last_pk):
-            self._write(self._plan(chunk))
-            if self._out_of_time(chunk[-1].pk):
-                return
+        for index, ctx in enumerate(self.contexts):
+            self._enter(ctx)
+            references = ctx.options.mapping.references
+            if references is not None:
+                references.reset()  # the entities written before changed their links
+                if not self.dry_run:
+                    self._clear_references()
+            last_pk = 0
+            for planned in kept if index == 0 else []:
+                last_pk = planned[-1][0].pk
+                self._write(planned)
+                if self._out_of_time(index, last_pk):
+                    return
+            for chunk in self._dirty_chunks(after=last_pk):
+                self._write(self._plan(chunk))
+                if self._out_of_time(index, chunk[-1].pk):
+                    return
 
-    def _out_of_time(self, last_pk: int) -> bool:
+    def _out_of_time(self, index: int, last_pk: int) -> bool:
         """Whether to stop at this checkpoint: past the run's budget, before the task
-        timeout could kill it mid-write, with dirty links left for the next run."""
+        timeout could kill it mid-write, with dirty links left for the next run (of this
+        entity after ``last_pk``, or of the entities after it)."""
         if self.dry_run or time.monotonic() - self.started <= self.budget:
             return False
-        later = links_of(self.connection).filter(dirty=True, held="", pk__gt=last_pk)
-        self.continues = later.exists()
+        ctx = self.contexts[index]
+        later = links_of(self.connection, ctx.entity).filter(dirty=True, held="", pk__gt=last_pk)
+        self.continues = later.exists() or any(
+            links_of(self.connection, after.entity).filter(dirty=True, held="").exists()
+            for after in self.contexts[index + 1 :]
+        )
         return self.continues
 
     def _write(self, planned: list[Planned]) -> None:
-        assert self.applier is not None
+        assert self.applier is not None and self.ctx is not None
+        removed = self.removed[self.ctx.entity]
         for link, states, decision in planned:
             self.tally.add(link, states, decision)
             for event in decision.events:
                 if event.action == "skip":
                     self.skipped[match.skip_reason(event.reason)] += 1
+            for side in SIDES:
+                # Records gone from a side (found deleted, or deleted by this write):
+                # the references to them are cleared before the next entity is written.
+                write = decision.writes.get(side)
+                if states[side].id and (
+                    states[side].gone or (write is not None and write.op == "delete")
+                ):
+                    removed[side].add(str(states[side].id))
         if not self.dry_run:
             self.applier.apply(planned)
         self.written += len(planned)
         self._progress("write", self.written)
 
+    def _clear_references(self) -> None:
+        """Before this entity is written: its records that still refer to a record the
+        run removed (a deleted company) get that reference cleared on their side, never
+        left pointing at a deleted id. Each is journaled as an update (undo puts it
+        back) and remembered on the link, so the next run sees no change of its own.
+        A deleted company's contacts are never deleted for it: a vendor that deletes
+        them with it reports their deletions, which follow the contacts' own deletion
+        option; those that survive stay, without the company."""
+        ctx = self.ctx
+        assert ctx is not None
+        for side in SIDES:
+            for pair in ctx.pairs:
+                removed = self.removed.get(pair.refers_to, {}).get(side)
+                field = pair.field(side)
+                if not pair.refers_to or not removed:
+                    continue
+                self._clear(ctx, side, field, sorted(removed))
+
+    def _clear(self, ctx: RunContext, side: str, field: str, removed: list[str]) -> None:
+        from django.db.models import Q
+
+        column = f"{side}_fields"
+        pending = f"{side}_pending"
+        links = links_of(self.connection, ctx.entity).filter(
+            Q(**{f"{column}__{field}__in": removed}) | Q(**{f"{pending}__{field}__in": removed}),
+            **{f"{side}_id__isnull": False, f"{side}_gone": False},
+        )
+        found = list(links)
+        if not found:
+            return
+        from connectors.base import Change
+
+        changes = [
+            Change("update", f"{link.pk}-{side}", id=link.side_id(side), fields={field: None})
+            for link in found
+        ]
+        answers = push(
+            ctx.connectors[side], side, changes, self.applier.before_write if self.applier else None
+        )
+        events = []
+        for link, sent in zip(found, changes, strict=True):
+            result = answers.get(sent.key)
+            view = link.side(side)
+            old = (view.pending if view.pending is not None else view.fields or {}).get(field)
+            ok = result is not None and result.error is None
+            events.append(
+                SyncEvent(
+                    connection_id=self.connection.pk,
+                    run=self.run,
+                    entity=ctx.entity,
+                    link=link,
+                    action="update",
+                    direction=direction_into(side),
+                    record_id=view.id or "",
+                    label=link.match_key,
+                    changes={field: {"old": old, "new": None}},
+                    status="ok" if ok else "error",
+                    reason=f"{field}: the record it referred to was deleted",
+                    error="" if ok else str(result.error if result else "no answer"),
+                )
+            )
+            if not ok:
+                continue
+            pending = view.pending
+            if view.fields is not None:
+                remember(ctx, view, {**view.fields, field: None})  # (drops pending)
+            if pending is not None:
+                view.pending = {**pending, field: None}
+            link.save()
+        SyncEvent.objects.bulk_create(events)
+
     def _check_breaker(self) -> list[list[Planned]]:
-        """Pause instead of running a mass change (deletes, unsubscribes, overwrites).
-        Returns the plans kept for the write phase."""
+        """Pause instead of running a mass change (deletes, unsubscribes, overwrites) of
+        any entity. Returns the plans of the first entity kept for the write phase."""
         kept: list[list[Planned]] = []
-        destructive, planned_links = 0, 0
-        for chunk in self._dirty_chunks():
-            planned = self._plan(chunk)
-            destructive += sum(decision.destructive for _link, _states, decision in planned)
-            if planned_links + len(planned) <= KEEP_PLANNED:
-                kept.append(planned)  # (once one is not kept, no later one fits either)
-            planned_links += len(planned)
+        destructive, planned_links, linked = 0, 0, 0
+        for index, ctx in enumerate(self.contexts):
+            self._enter(ctx)
+            for chunk in self._dirty_chunks():
+                planned = self._plan(chunk)
+                destructive += sum(decision.destructive for _link, _states, decision in planned)
+                if index == 0 and planned_links + len(planned) <= KEEP_PLANNED:
+                    kept.append(planned)  # (once one is not kept, no later one fits either)
+                planned_links += len(planned)
+        self._enter(self.contexts[0])
         if destructive < self.connection.breaker_count:
             return kept
-        linked = links_of(self.connection).filter(state=LinkState.LINKED).count() or 1
+        for ctx in self.contexts:
+            linked += links_of(self.connection, ctx.entity).filter(state=LinkState.LINKED).count()
+        linked = linked or 1
         if destructive >= self.connection.breaker_share * linked:
             raise Paused(
                 f"This run would delete, unsubscribe or overwrite {destructive} of {linked} "

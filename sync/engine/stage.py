@@ -60,8 +60,9 @@ class Abort(Exception):
     """A safety check stopped the run; the message says why (shown to the user)."""
 
 
-def links_of(connection: Connection) -> Any:
-    return RecordLink.objects.filter(connection=connection, entity="contact")
+def links_of(connection: Connection, entity: str = "contact") -> Any:
+    """The links of ``connection``'s records of ``entity``."""
+    return RecordLink.objects.filter(connection=connection, entity=entity)
 
 
 def stage_side(
@@ -98,9 +99,7 @@ def stage_side(
             # A complete listing's cursor is saved only at its end: resuming a listing
             # half-way from a delta cursor would miss the records not listed yet.
             if save_cursor and (page.complete or not listing) and page.cursor is not None:
-                Connection.objects.filter(pk=ctx.connection.pk).update(
-                    **{f"cursor_{side}": page.cursor}
-                )
+                ctx.save_cursor(side, page.cursor)
         on_page(total)
 
     # Pipelined (issue 18): the details of a page's stubs are read, in a thread that
@@ -121,7 +120,7 @@ def stage_side(
 def _guard_empty_side(ctx: RunContext, side: str) -> None:
     """vdirsyncer's guard: a side that suddenly lists nothing while links exist is far
     more likely broken (wrong scope, revoked access) than emptied on purpose."""
-    linked = links_of(ctx.connection).filter(
+    linked = links_of(ctx.connection, ctx.entity).filter(
         **{link_column(side, "id__isnull"): False}, state__in=_LIVE
     )
     count = linked.count()
@@ -141,7 +140,7 @@ def _split_stubs(ctx: RunContext, side: str, page: Page) -> tuple[list[str], lis
     once more, never taken for unchanged."""
     by_id = {stub.id: stub for stub in page.stubs}
     id_field, at_field = link_column(side, "id"), link_column(side, "updated_at")
-    known = links_of(ctx.connection).filter(
+    known = links_of(ctx.connection, ctx.entity).filter(
         **{f"{id_field}__in": list(by_id), link_column(side, "gone"): False}
     )
     unchanged = [
@@ -159,7 +158,7 @@ def _stage_page(
     count as seen by a complete listing."""
     id_field = link_column(side, "id")
     seen_field = link_column(side, "seen_run")
-    links = links_of(ctx.connection)
+    links = links_of(ctx.connection, ctx.entity)
     ids = [r.id for r in page.records]
     # Only this side's columns: most records of a page are unchanged, and decoding the
     # other side's fields and the base of each would cost more than the comparison.
@@ -272,6 +271,7 @@ def _match_unlinked(
                 {
                     "connection_id": ctx.connection.pk,
                     "run_id": run.pk,
+                    "entity": ctx.entity,
                     "action": "skip",
                     "direction": direction_from(side),
                     "source_id": record.id,
@@ -284,7 +284,7 @@ def _match_unlinked(
         new_links.append(
             {
                 "connection_id": ctx.connection.pk,
-                "entity": "contact",
+                "entity": ctx.entity,
                 "match_key": key,
                 "identity_key": matches.identities.get(record.id, ""),
                 "held": match.AMBIGUOUS if held else "",
@@ -326,7 +326,7 @@ def _lost_creates(
 
 def _sweep(ctx: RunContext, run: SyncRun, side: str) -> None:
     """After a complete listing, linked records it did not contain were deleted."""
-    links_of(ctx.connection).filter(
+    links_of(ctx.connection, ctx.entity).filter(
         **{link_column(side, "id__isnull"): False}, state__in=_LIVE
     ).exclude(**{link_column(side, "seen_run"): run.pk}).update(
         **{link_column(side, "gone"): True, "dirty": True}

@@ -13,6 +13,7 @@ from sync.models import (
     ConnectionState,
     FieldMapping,
     Role,
+    Rule,
     TeamUser,
     Tier,
 )
@@ -261,3 +262,22 @@ def test_admin_manages_connections_like_an_owner(
     assert response.status_code == 200
     connection.refresh_from_db()
     assert connection.state == ConnectionState.PAUSED
+
+
+def test_writing_the_rules_and_mappings_leaves_other_entities_alone(
+    owner_api: APIClient, connection: Connection
+) -> None:
+    # Another entity's rows (issue 17): the API writes the primary entity's only.
+    Rule.objects.create(connection=connection, entity="company", direction="a_to_b")
+    FieldMapping.objects.create(connection=connection, entity="company", a_field="n", b_field="n")
+    FieldMapping.objects.create(
+        connection=connection, a_field="email", b_field="email", is_default=True
+    )
+    rules = [{"direction": "a_to_b"}]
+    mappings = [{"a_field": "email", "b_field": "email", "enabled": False}]
+    for body in ({"rules": rules}, {"mappings": mappings}):
+        response = owner_api.patch(f"{URL}{connection.pk}/", body, format="json")
+        assert response.status_code == 200, response.content
+    assert Rule.objects.filter(connection=connection, entity="company").count() == 1
+    assert FieldMapping.objects.filter(connection=connection, entity="company").count() == 1
+    assert Rule.objects.filter(connection=connection, entity="contact").count() == 1

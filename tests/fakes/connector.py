@@ -7,6 +7,12 @@ vendor. Capabilities (delta reads, deletion feed, batch size, tags, lists, subsc
 full-name-only records) and faults (fail the Nth write, crash after the Nth write before
 answering, 429, auth failure) are switched per app.
 
+Several entities (issue 17): an app ``x`` may have a companion app ``x:companies``
+(``FakeConnector.make_app("x:companies", kind="company")``) holding its companies; a
+connector of ``x`` opened on scope ``"companies"`` reads and writes it, and ``scopes``
+lists it with ``entity="company"``. ``company_ref=True`` gives contacts a ``company_id``
+field referring to a company.
+
 Change tracking: every write bumps a per-app sequence number. A delta cursor is the
 highest sequence number seen; reads are inclusive of it (the engine's contract), so the
 last record of a read comes again once, as an echo.
@@ -79,6 +85,8 @@ class FakeApp:
     full_name_only: bool = False  # one "name" field instead of first/last
     keeps_create_keys: bool = True  # a create retried with the same key is not repeated
     identity: bool = False  # a "uid" field declared as an identity both apps share
+    kind: str = "contact"  # "company": the records are companies (name, domain, notes)
+    company_ref: bool = False  # contacts have "company_id", a reference to a company
     # Faults. Write numbers count records written since the app was made (1-based).
     fail_write: set[int] = field(default_factory=set)
     crash_after_write: set[int] = field(default_factory=set)
@@ -143,6 +151,12 @@ class FakeApp:
     # --- Specs.
 
     def field_specs(self) -> list[FieldSpec]:
+        if self.kind == "company":
+            return [
+                FieldSpec("name", "Name", "text", common="company", required=True),
+                FieldSpec("domain", "Domain", "text", common="website"),
+                FieldSpec("notes", "Notes", "text", custom=True),
+            ]
         specs = [FieldSpec("email", "Email", "email", common="email")]
         if self.full_name_only:
             specs.append(FieldSpec("name", "Name", "text", common="full_name"))
@@ -168,6 +182,10 @@ class FakeApp:
             specs.append(FieldSpec("subscribed", "Subscribed", "subscription", common="subscribed"))
         if self.identity:
             specs.append(FieldSpec("uid", "UID", "text", read_only=True, identity="fake-uid"))
+        if self.company_ref:
+            specs.append(
+                FieldSpec("company_id", "Company", "text", common="company_id", refers_to="company")
+            )
         return specs
 
 
@@ -180,7 +198,12 @@ class FakeConnector(Connector):
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         super().__init__(credentials, scope, http)
-        self.app = self.apps[credentials.settings["store"]]
+        store = credentials.settings["store"]
+        self.app = self.apps[store]
+        if f"{store}:{scope}" in self.apps:
+            # A scope naming a companion app (``"companies"``): another entity's records.
+            self.app = self.apps[f"{store}:{scope}"]
+            self.scope = ""
         # Capabilities are per app here, so the instance attribute shadows the ClassVar.
         self.capabilities = Capabilities(  # type: ignore[misc]
             delta=self.app.delta,
@@ -217,7 +240,11 @@ class FakeConnector(Connector):
         return self.app.field_specs()
 
     def scopes(self) -> list[Scope]:
-        return [Scope("", "All contacts", "all"), Scope("newsletter", "Newsletter", "list")]
+        scopes = [Scope("", "All contacts", "all"), Scope("newsletter", "Newsletter", "list")]
+        store = self.credentials.settings["store"]
+        if f"{store}:companies" in self.apps:
+            scopes.append(Scope("companies", "Companies", "object", entity="company"))
+        return scopes
 
     def users(self) -> list[VendorUser]:
         return [VendorUser("u1", "Ann", "ann@example.com"), VendorUser("u2", "Ben", "")]
