@@ -19,7 +19,7 @@ from connectors.google.tests.conftest import google_carddav_host
 from connectors.registry import VENDORS
 from connectors.sandbox.control import SandboxControl
 from connectors.sandbox.server import SandboxServer
-from sync.models import Account, AppAuthorization, Health
+from sync.models import Account, AppAuthorization, Health, Tier
 from tests.browser.conftest import screenshot
 from tests.plugins.personas import PERSONA_PASSWORD
 from tests.plugins.radicale import RadicaleServer
@@ -167,6 +167,8 @@ def test_every_app_of_the_catalogue_connects_on_the_development_settings(
     account: Account,
 ) -> None:
     assert set(CONNECT) == set(VENDORS), "a vendor of the catalogue is not tried here"
+    account.tier = Tier.BUSINESS  # as the demo tenant: ForceManager is on that plan only
+    account.save(update_fields=["tier"])
     base = live_server.url
     sign_in(page, base)
     for vendor, connect in CONNECT.items():
