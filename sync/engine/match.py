@@ -204,10 +204,15 @@ def match_records(
     others: dict[str, int] = defaultdict(int)
     taken: dict[str, int] = defaultdict(int)
     for link in links.filter(match_key__in=set(groups)).order_by("pk"):
-        if link.side_id(other_side) is not None:
+        # A record found deleted holds its key no more, and neither does the record
+        # linked to it: a company deleted and made again under the same name (on one
+        # side or both) is one holder of the name, not two.
+        other_gone = link.side_id(other_side) is not None and link.side(other_side).gone
+        if link.side_id(other_side) is not None and not other_gone:
             others[link.match_key] += 1
         if link.side_id(side) is not None:
-            taken[link.match_key] += 1
+            if not (link.side(side).gone or other_gone):
+                taken[link.match_key] += 1
         elif not link.held and link.pk not in claimed:
             free[link.match_key].append(link)
     second = SecondKeys.of(ctx.pairs, ctx.specs)

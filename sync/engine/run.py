@@ -549,8 +549,12 @@ class Runner:
 
         column = f"{side}_fields"
         pending = f"{side}_pending"
+        # What the record holds now decides: its pending read when it changed this run
+        # (a user who moved the contact to another company keeps the move), else what
+        # was last synced.
         links = links_of(self.connection, ctx.entity).filter(
-            Q(**{f"{column}__{field}__in": removed}) | Q(**{f"{pending}__{field}__in": removed}),
+            Q(**{f"{pending}__{field}__in": removed})
+            | Q(**{f"{pending}__isnull": True, f"{column}__{field}__in": removed}),
             **{f"{side}_id__isnull": False, f"{side}_gone": False},
         )
         found = list(links)

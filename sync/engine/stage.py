@@ -183,6 +183,18 @@ def _stage_page(
             continue  # The same content as last synced: an echo of our own write.
         view.stage(fields, record.updated_at if record.updated_at else view.updated_at)
         changed.append(link)
+    if page.deleted:
+        # The vendor's deletion feed: the planner decides what a deletion means. Only
+        # linked records: a deletion already handled (trashed, deleted, under review) is
+        # not handled again when a feed that lists every removal reports it once more.
+        # Marked before the page's new records are matched, so that a record deleted
+        # and made again under the same key (a company of the same name) is not
+        # counted as a second holder of the key.
+        listed = set(ids)
+        links.filter(
+            **{f"{id_field}__in": [i for i in page.deleted if i not in listed]},
+            state__in=_LIVE,
+        ).update(**{link_column(side, "gone"): True, "dirty": True})
     new_links, events = _match_unlinked(ctx, run, side, unlinked, links, changed)
     if listing:
         for link in changed:
@@ -202,13 +214,6 @@ def _stage_page(
         )
     insert_rows(RecordLink, new_links)
     insert_rows(SyncEvent, events)
-    if page.deleted:
-        # The vendor's deletion feed: the planner decides what a deletion means. Only
-        # linked records: a deletion already handled (trashed, deleted, under review) is
-        # not handled again when a feed that lists every removal reports it once more.
-        links.filter(**{f"{id_field}__in": page.deleted}, state__in=_LIVE).update(
-            **{link_column(side, "gone"): True, "dirty": True}
-        )
 
 
 def _match_unlinked(

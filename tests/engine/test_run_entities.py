@@ -285,3 +285,58 @@ def test_the_ops_console_shows_a_connections_entities(account, apps, admin_clien
     assert page.status_code == 200
     body = page.content.decode()
     assert 'name="entities-0-entity"' in body and 'value="company"' in body
+
+
+def test_a_contact_moved_to_a_new_company_keeps_the_move_when_the_old_one_dies(account, apps):
+    """A deletes Acme and makes a new Acme, moving Ann to it; B deletes its Acme too. The
+    run clears the references to the deleted companies by what each record holds now:
+    Ann's move on A is an edit, never overwritten by the clearing, and reaches B."""
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = ac.add(name="Acme")
+    ann_a = a.add(email="ann@example.com", company_id=acme_a)
+    ac.add(name="Other")
+    synced(connection)
+    (ann_b,) = b.by_email("ann@example.com")
+    ac.remove(acme_a)
+    new_acme_a = ac.add(name="Acme")
+    a.edit(ann_a, company_id=new_acme_a)
+    bc.remove(only(bc, name="Acme"))
+    synced(connection)
+    assert a.get(ann_a)["company_id"] == new_acme_a
+    assert b.get(ann_b)["company_id"] == only(bc, name="Acme")
+    assert synced(connection).writes == 0
+
+
+@pytest.mark.parametrize("delta", [True, False], ids=["deletion feed", "complete listing"])
+def test_a_company_deleted_and_made_again_on_both_sides_links_the_new_ones(
+    account, fake_vendor, delta
+):
+    """Both apps delete Acme and make a new Acme. The deleted records hold the name no
+    more, so the two new ones pair by name (never two half links held as ambiguous,
+    never a duplicate): by the deletion feed or by a complete listing missing the old."""
+    apps = {
+        "a": fake_vendor.make_app("a", company_ref=True, delta=delta),
+        "b": fake_vendor.make_app("b", company_ref=True, delta=delta),
+        "ac": fake_vendor.make_app("a:companies", kind="company", delta=delta),
+        "bc": fake_vendor.make_app("b:companies", kind="company", delta=delta),
+    }
+    ac, bc = apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = ac.add(name="Acme")
+    apps["a"].add(email="ann@example.com", company_id=acme_a)
+    ac.add(name="Other")
+    synced(connection)
+    bc.remove(only(bc, name="Acme"))
+    new_b = bc.add(name="Acme")
+    ac.remove(acme_a)
+    new_a = ac.add(name="Acme")
+    synced(connection)
+    link = RecordLink.objects.get(connection=connection, entity="company", a_id=new_a)
+    assert (link.b_id, link.held, link.dirty) == (new_b, "", False)
+    assert len(ac.records) == len(bc.records) == 2
+    assert synced(connection).writes == 0
