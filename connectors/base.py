@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
+from django.utils.translation import gettext_lazy
+
 from connectors.limits import Limits, limits_of
 
 if TYPE_CHECKING:
@@ -396,8 +398,11 @@ class Connector(Hooks):
     # OAuth only: whether the user chooses between the production and a sandbox/test
     # instance of the app before signing in (Salesforce orgs).
     oauth_instances: ClassVar[bool] = False
-    # Form fields for api_key/password kinds: (name, label, secret?).
-    auth_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = (("api_key", "API key", True),)
+    # Form fields for api_key/password kinds: (name, label, secret?); the labels are
+    # shown to tenants, so connectors mark them for translation (gettext_lazy).
+    auth_fields: ClassVar[tuple[tuple[str, str, bool], ...]] = (
+        ("api_key", gettext_lazy("API key"), True),
+    )
     # Names among ``auth_fields`` that may be left empty (the rest are required).
     optional_auth_fields: ClassVar[tuple[str, ...]] = ()
     # Further settings a tenant may set (beyond the non-secret auth fields). Everything

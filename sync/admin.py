@@ -522,7 +522,7 @@ class ConnectionAdmin(admin.ModelAdmin):
             setup.apply_pair_defaults(obj, given=form.changed_data)
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Link users automatically (same email or name)")
+    @admin.action(description=_("Link users automatically (same email or name)"))
     def link_users(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
         from sync import users
 
@@ -532,7 +532,12 @@ class ConnectionAdmin(admin.ModelAdmin):
             except users.Invalid as exc:
                 self.message_user(request, f"{connection}: {exc}", messages.WARNING)
                 continue
-            self.message_user(request, f"{connection}: {len(saved)} user link(s).")
+            done = ngettext(
+                "%(connection)s: %(count)d user link.",
+                "%(connection)s: %(count)d user links.",
+                len(saved),
+            )
+            self.message_user(request, done % {"connection": connection, "count": len(saved)})
 
     def _transition(
         self,

@@ -1140,7 +1140,7 @@ class AppCallback(models.Model):
     status = models.CharField(
         max_length=12, choices=CallbackStatus.choices, default=CallbackStatus.QUEUED
     )
-    message = models.TextField(blank=True, help_text="The app's refusal, when it refused")
+    message = models.TextField(blank=True, help_text=_("The app's refusal, when it refused"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -192,9 +192,12 @@ def add_entity(
         if scopes[side] is None:
             offered = offered_entities(connection, side).get(entity)
             if offered is None:
+                from sync.web.describe import entity_label
+
                 label = connection.authorization(side).label
                 raise Invalid(
-                    _("%(app)s offers no %(entity)s records.") % {"app": label, "entity": entity},
+                    _("%(app)s offers no %(entity)s records.")
+                    % {"app": label, "entity": entity_label(entity)},
                     "entity",
                 )
             scopes[side] = offered.id

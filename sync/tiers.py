@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from sync.models import Account
 
 ORDER = ("free", "team", "business")  # cheapest first
-NAMES = {"free": "Free", "team": "Team", "business": "Business"}
 
 
 @dataclass(frozen=True)
@@ -91,11 +90,20 @@ def tier_for_entity(entity: str) -> str | None:
     return None
 
 
+def plan_name(tier: str) -> str:
+    """The tier's name as tenants read it, in their language (sync.models.Tier's label;
+    the key itself for a tier no longer offered). Imported here, not at the top:
+    sync.models reads this module's limits."""
+    from sync.models import Tier
+
+    return str(Tier(tier).label) if tier in Tier.values else tier
+
+
 def needs_words(tier: str | None) -> str:
     """ "needs the Business plan" (what the catalogue shows on a greyed app)."""
     if tier is None:
         return _("not offered on any plan")
-    return _("needs the %(plan)s plan") % {"plan": NAMES[tier]}
+    return _("needs the %(plan)s plan") % {"plan": plan_name(tier)}
 
 
 def check_vendor(account: Account, vendor: str, label: str = "") -> None:
@@ -107,13 +115,15 @@ def check_vendor(account: Account, vendor: str, label: str = "") -> None:
         % {
             "app": label or vendor,
             "needs": needs_words(tier_for_vendor(vendor)),
-            "plan": NAMES.get(account.tier, account.tier),
+            "plan": plan_name(account.tier),
         }
     )
 
 
 def check_entities(account: Account, entities: list[str] | tuple[str, ...]) -> None:
     """Raise NotInPlan unless ``account``'s tier may sync every one of ``entities``."""
+    from sync.web.describe import entity_label
+
     allowed = TIERS[account.tier].entities
     for entity in entities:
         if allowed is None or entity in allowed:
@@ -121,8 +131,8 @@ def check_entities(account: Account, entities: list[str] | tuple[str, ...]) -> N
         raise NotInPlan(
             _("Syncing %(entity)s %(needs)s; your plan is %(plan)s.")
             % {
-                "entity": entity,
+                "entity": entity_label(entity, plural=True),
                 "needs": needs_words(tier_for_entity(entity)),
-                "plan": NAMES.get(account.tier, account.tier),
+                "plan": plan_name(account.tier),
             }
         )

@@ -112,13 +112,16 @@ def save_links(
     a_by_id, b_by_id = team.by_id("a"), team.by_id("b")
     unknown = [a for a, b in chosen.items() if a not in a_by_id or b not in b_by_id]
     if unknown:
-        raise Invalid(_("These users are not users of the apps: %s.") % ", ".join(unknown))
+        raise Invalid(
+            _("These users are not users of the apps: %(users)s.") % {"users": ", ".join(unknown)}
+        )
     values = list(chosen.values())
     twice = sorted({b for b in values if values.count(b) > 1})
     if twice:
         names = ", ".join(b_by_id[b].name for b in twice)
         raise Invalid(
-            _("Each user of side B can be linked to one user of side A only: %s.") % names
+            _("Each user of side B can be linked to one user of side A only: %(users)s.")
+            % {"users": names}
         )
     if suggested is None:
         suggested = suggest_links(team.users["a"], team.users["b"])
@@ -142,7 +145,7 @@ def link_automatically(connection: Connection, team: Team | None = None) -> list
     users still unlinked on both sides."""
     team = team or read_team(connection)
     if team.error:
-        raise Invalid(_("The users could not be read: %s") % team.error)
+        raise Invalid(_("The users could not be read: %(error)s") % {"error": team.error})
     suggested = suggest_links(team.users["a"], team.users["b"])
     by_hand = {
         link.a_user_id: link.b_user_id for link in connection.user_links.all() if not link.auto
@@ -159,9 +162,12 @@ def link_automatically(connection: Connection, team: Team | None = None) -> list
 def check_default_user(user_id: str, side: str, team: Team) -> None:
     """A default user is one of ``side``'s users (blank: none)."""
     if user_id and team.error:
-        raise Invalid(_("The users could not be read: %s") % team.error)
+        raise Invalid(_("The users could not be read: %(error)s") % {"error": team.error})
     if user_id and user_id not in team.by_id(side):
-        raise Invalid(_("Choose one of the users of side %s as its default user.") % side.upper())
+        raise Invalid(
+            _("Choose one of the users of side %(side)s as its default user.")
+            % {"side": side.upper()}
+        )
 
 
 # --- Owner values across the connection (the engine's part) --------------------------------

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from django.conf import settings as django_settings
+from django.utils.translation import gettext_lazy as _
 
 from connectors.base import (
     AuthError,
@@ -149,13 +150,13 @@ class CardDavConnector(Connector):
     """
 
     vendor = "carddav"
-    label = "CardDAV address book"
-    description = "Any CardDAV address book: Nextcloud, iCloud, Fastmail, Radicale and more."
+    label = _("CardDAV address book")
+    description = _("Any CardDAV address book: Nextcloud, iCloud, Fastmail, Radicale and more.")
     auth_kind = "password"
     auth_fields = (
-        ("url", "Server URL", False),
-        ("username", "Username", False),
-        ("password", "Password (an app password where the server offers them)", True),
+        ("url", _("Server URL"), False),
+        ("username", _("Username"), False),
+        ("password", _("Password (an app password where the server offers them)"), True),
     )
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=50, tags=True)
     page_size = 200  # cards per multiget request and per Page
@@ -396,7 +397,7 @@ class CardDavConnector(Connector):
         record_id = change.id or ""
         url = self._url(record_id)
         remembered = self._recall(record_id)
-        for _ in range(_UPDATE_ATTEMPTS):
+        for _attempt in range(_UPDATE_ATTEMPTS):
             if remembered:
                 etag, text = remembered
                 remembered = None

@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors import contactlab_rules
 from connectors.base import (
     AuthError,
@@ -110,16 +112,16 @@ class ContacthubConnector(Connector):
     """Customers of one Contacthub node, by a source's token."""
 
     vendor = "contacthub"
-    label = "Contactlab Contacthub"
-    description = "Customer data platform: customers of one node, with tags and subscriptions."
+    label = _("Contactlab Contacthub")
+    description = _("Customer data platform: customers of one node, with tags and subscriptions.")
     auth_kind = "api_key"
     auth_fields = (
-        ("token", "Token (Settings -> Sources)", True),
-        ("workspace_id", "Workspace id (Settings -> Sources)", False),
-        ("node_id", "Node id (Settings -> Sources)", False),
+        ("token", _("Token (Settings -> Sources)"), True),
+        ("workspace_id", _("Workspace id (Settings -> Sources)"), False),
+        ("node_id", _("Node id (Settings -> Sources)"), False),
         (
             "node_access",
-            "Node access under the source's active nodes: read, write, or empty for both",
+            _("Node access under the source's active nodes: read, write, or empty for both"),
             False,
         ),
     )

@@ -32,6 +32,8 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -98,12 +100,14 @@ class ContactSendConnector(Connector):
     """Subscribers of one ContactSend userdb, by apiKey + userKey."""
 
     vendor = "contactsend"
-    label = "Contactlab ContactSend"
-    description = "Email marketing (SOAP): subscribers of one userdb, with webform subscriptions."
+    label = _("Contactlab ContactSend")
+    description = _(
+        "Email marketing (SOAP): subscribers of one userdb, with webform subscriptions."
+    )
     auth_kind = "api_key"
     auth_fields = (
-        ("api_key", "API key (issued by Contactlab)", True),
-        ("user_key", "User key (issued by Contactlab)", True),
+        ("api_key", _("API key (issued by Contactlab)"), True),
+        ("user_key", _("User key (issued by Contactlab)"), True),
     )
     capabilities = Capabilities(
         delta=True,  # by content hash over a complete walk

@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -113,16 +115,16 @@ class ForceManagerConnector(Connector):
     """Contacts of one ForceManager account, by API key pair."""
 
     vendor = "forcemanager"
-    label = "ForceManager"
-    description = (
+    label = _("ForceManager")
+    description = _(
         "Mobile field-sales CRM: contacts with their company, sales rep, lookups and extra "
         "fields. Create a key pair in ForceManager under Settings → Integrations → API key "
         "management and paste both keys."
     )
     auth_kind = "api_key"
     auth_fields = (
-        ("public_key", "Public key (Settings → Integrations → API key management)", True),
-        ("private_key", "Private key", True),
+        ("public_key", _("Public key (Settings → Integrations → API key management)"), True),
+        ("private_key", _("Private key"), True),
     )
     tenant_settings = ("sales_rep_id",)  # the default owner of what we create
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=1)

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -136,10 +138,10 @@ class GetResponseConnector(Connector):
     """Contacts of one GetResponse list, by API key."""
 
     vendor = "getresponse"
-    label = "GetResponse"
-    description = "Email marketing: contacts of one list, with tags and custom fields."
+    label = _("GetResponse")
+    description = _("Email marketing: contacts of one list, with tags and custom fields.")
     auth_kind = "api_key"
-    auth_fields = (("api_key", "API key", True),)
+    auth_fields = (("api_key", _("API key"), True),)
     tenant_settings = ("domain",)
     capabilities = Capabilities(
         delta=True,

@@ -8,6 +8,8 @@ tokens from connectors/google/oauth.py, refreshed once on a 401.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import ConnectorError, Credentials
 from connectors.carddav.connector import CardDavConnector
 from connectors.http import Http
@@ -24,8 +26,8 @@ class GoogleContactsConnector(CardDavConnector):
     """
 
     vendor = "google"
-    label = "Google Contacts"
-    description = "The contacts of a Google account, signed in with Google (CardDAV)."
+    label = _("Google Contacts")
+    description = _("The contacts of a Google account, signed in with Google (CardDAV).")
     auth_kind = "oauth"
     auth_fields = ()
 

@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -136,11 +138,11 @@ class MailchimpConnector(Connector):
     """Members of one Mailchimp audience, by API key or OAuth."""
 
     vendor = "mailchimp"
-    label = "Mailchimp"
-    description = "Email marketing: members of one audience, with merge fields and tags."
+    label = _("Mailchimp")
+    description = _("Email marketing: members of one audience, with merge fields and tags.")
     auth_kind = "api_key"
     extra_auth_kinds = ("oauth",)  # connectors/mailchimp/oauth.py stores access_token
-    auth_fields = (("api_key", "API key", True),)
+    auth_fields = (("api_key", _("API key"), True),)
     capabilities = Capabilities(
         delta=True,
         deletion_feed=True,  # archived members are reported; permanent deletes are not

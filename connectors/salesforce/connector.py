@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -169,9 +171,9 @@ class SalesforceConnector(Connector):
     """Contacts or Leads of one Salesforce org, over OAuth."""
 
     vendor = "salesforce"
-    label = "Salesforce"
+    label = _("Salesforce")
     oauth_instances = True
-    description = "CRM: Contacts (with their Account) or Leads, owners, email opt-outs."
+    description = _("CRM: Contacts (with their Account) or Leads, owners, email opt-outs.")
     auth_kind = "oauth"
     auth_fields = ()
     tenant_settings = ("api_budget_share", "lead_default_company", "default_last_name")

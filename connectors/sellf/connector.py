@@ -27,6 +27,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -122,14 +124,14 @@ class SellfConnector(Connector):
     """People of a Sellf team, per team user, by API key."""
 
     vendor = "sellf"
-    label = "Sellf"
-    description = (
+    label = _("Sellf")
+    description = _(
         "Sales CRM: people with their company, status, tags, owner and custom fields. "
         "Find your API key in Sellf under Settings → API (press GENERATE if there is none); "
         "after the key, choose which Sellf user this connection is for."
     )
     auth_kind = "api_key"
-    auth_fields = (("api_key", "API key (in Sellf: Settings → API)", True),)
+    auth_fields = (("api_key", _("API key (in Sellf: Settings → API)"), True),)
     tenant_settings = ("user_id",)  # the team user this authorization stands for
     # One key serves a whole team: after the key, the tenant picks the user this
     # authorization stands for (sync/web/views/apps.py app_team_user).

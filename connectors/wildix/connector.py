@@ -32,6 +32,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy as _
+
 from connectors.base import (
     AuthError,
     Capabilities,
@@ -83,8 +85,8 @@ class WildixConnector(Connector):
     """Contacts of one phonebook of a Wildix PBX."""
 
     vendor = "wildix"
-    label = "Wildix"
-    description = (
+    label = _("Wildix")
+    description = _(
         "Business phone system: the contacts of one PBX phonebook, so the softphone shows "
         "who is calling. Subdomain: your PBX name, as in NAME.wildixin.com (or the full "
         "host of an on-premise PBX). Sign in with a WMS user allowed to use phonebooks, or "
@@ -95,9 +97,9 @@ class WildixConnector(Connector):
     )
     auth_kind = "password"
     auth_fields = (
-        ("pbx", "Subdomain — your PBX name", False),
-        ("username", "User name (or “apikey” for an API key or Simple Token)", False),
-        ("password", "Password, company API key (wsk-v1-…) or Simple Token", True),
+        ("pbx", _("Subdomain — your PBX name"), False),
+        ("username", _("User name (or “apikey” for an API key or Simple Token)"), False),
+        ("password", _("Password, company API key (wsk-v1-…) or Simple Token"), True),
     )
     capabilities = Capabilities(
         delta=True,  # by content digests kept in the cursor; every read lists everything

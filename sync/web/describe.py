@@ -5,17 +5,23 @@ conflicts page say the same thing."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from connectors.registry import connector_class
+from sync.engine import match
 from sync.models import (
     ActionKind,
     AppAuthorization,
     Connection,
+    DeletionMode,
+    EventAction,
     FilterKind,
     Operator,
     Rule,
@@ -332,3 +338,216 @@ def describe_configuration(connection: Connection) -> dict[str, Any]:
         "rules": describe_rules(connection),
         "pairs": pairs,
     }
+
+
+# --- Vocabularies: codes the engine and the connectors store, in the page's words ------
+
+# Each entity type a connection may sync (sync/engine/context.py ENTITY_ORDER): its name
+# for one record and for several ("Syncs contacts, companies").
+ENTITIES: dict[str, tuple[Promise, Promise]] = {
+    "company": (_("company"), _("companies")),
+    "contact": (_("contact"), _("contacts")),
+    "lead": (_("lead"), _("leads")),
+    "opportunity": (_("opportunity"), _("opportunities")),
+    "activity": (_("activity"), _("activities")),
+    "event": (pgettext_lazy("calendar", "event"), pgettext_lazy("calendar", "events")),
+    "task": (_("task"), _("tasks")),
+}
+
+# Each field type of connectors/base.py FieldType, as the mapping and options pages
+# show it next to a field's label.
+FIELD_TYPES: dict[str, Promise] = {
+    "text": _("text"),
+    "email": _("email"),
+    "phone": _("phone"),
+    "number": _("number"),
+    "date": _("date"),
+    "datetime": _("date and time"),
+    "bool": _("yes / no"),
+    "choice": _("choice"),
+    "url": _("web address"),
+    "country": _("country"),
+    "tags": _("tags"),
+    "lists": _("lists"),
+    "owner": _("owner"),
+    "status": _("status"),
+    "subscription": _("subscription"),
+}
+
+# Each kind of scope the connectors offer (connectors/base.py Scope.kind): what the
+# thing a tenant picks to sync is in that app.
+SCOPE_KINDS: dict[str, Promise] = {
+    "all": _("everything"),
+    "list": _("list"),
+    "object": _("object"),
+    "node": _("node"),
+    "people": _("people"),
+    "userdb": _("user database"),
+    "addressbook": _("address book"),
+    "phonebook": _("phonebook"),
+}
+
+# The run summary's skip reasons (sync/engine/match.py), as the dashboard counts them.
+SKIP_REASONS: dict[str, Promise] = {
+    match.NO_EMAIL: _("no email"),
+    match.OUT_OF_SCOPE: _("out of scope"),
+    match.DUPLICATE_EMAIL: _("duplicate email"),
+    match.AMBIGUOUS: _("ambiguous group"),
+    "other": _("other"),
+}
+
+
+def entity_label(entity: str, plural: bool = False) -> str:
+    """An entity type's name ("contact", "contacts"); its key for a type not listed."""
+    names = ENTITIES.get(entity)
+    return str(names[plural]) if names else entity
+
+
+def field_type_label(field_type: str) -> str:
+    """A field type's name; its key for a type not listed."""
+    return str(FIELD_TYPES.get(field_type, field_type))
+
+
+def scope_kind_label(kind: str) -> str:
+    """A scope kind's name; its key for a kind not listed."""
+    return str(SCOPE_KINDS.get(kind, kind))
+
+
+def _deletion_mode(value: str) -> str:
+    return str(DeletionMode(value).label) if value in DeletionMode.values else value
+
+
+def _entity(value: str) -> str:
+    return entity_label(value)
+
+
+# The engine stores why it skipped, held or stopped as English text (SyncEvent.reason,
+# SyncRun.error, Connection.state_reason, RecordLink.held), written in a worker where no
+# tenant's language is active and kept so for the ops console and the logs. The pages
+# translate those texts when they show them: each known phrase of the engine is a
+# pattern here with the same words marked for translation, its variable parts named; a
+# part whose value is itself a code is named through the function given for it. Text
+# that matches none (a vendor's own error message) is shown as stored.
+_REASONS: list[tuple[str, Promise]] = [
+    # sync/engine/match.py: the summary's reasons and a held record's reason.
+    (re.escape(match.NO_EMAIL), _("no email")),
+    (re.escape(match.OUT_OF_SCOPE), _("out of scope")),
+    (re.escape(match.DUPLICATE_EMAIL), _("duplicate email")),
+    (re.escape(match.AMBIGUOUS), _("ambiguous group")),
+    (
+        r"ambiguous group: (?P<key>.*) \((?P<mine>\d+) in (?P<side>[AB]), (?P<theirs>\d+) in "
+        r"(?P<other>[AB]) not told apart by name or phone\)",
+        _(
+            "ambiguous group: %(key)s (%(mine)s in %(side)s, %(theirs)s in %(other)s not "
+            "told apart by name or phone)"
+        ),
+    ),
+    # sync/engine/planner.py: deletions and what survives them.
+    (r"deleted in (?P<side>[AB])", _("deleted in %(side)s")),
+    (r"deleted in (?P<side>[AB]); not synced", _("deleted in %(side)s; not synced")),
+    (
+        r"unsubscribed, then removed in (?P<side>[AB])",
+        _("unsubscribed, then removed in %(side)s"),
+    ),
+    (r"changed after the deletion; kept", _("changed after the deletion; kept")),
+    (
+        r"modified in (?P<side>[AB]) after the deletion",
+        _("modified in %(side)s after the deletion"),
+    ),
+    (
+        r"cannot apply '(?P<mode>\w+)' on this app",
+        _("cannot apply “%(mode)s” on this app"),
+    ),
+    # sync/engine/references.py and run.py: references.
+    (r"waiting for (?P<entity>\w+) (?P<record>.+)", _("waiting for %(entity)s %(record)s")),
+    (
+        r"(?P<field>[^:]+): the record it referred to was deleted",
+        _("%(field)s: the record it referred to was deleted"),
+    ),
+    # sync/engine/run.py, claim.py and stage.py: runs that were stopped.
+    (
+        r"Its worker stopped before the run finished \(killed, or past the task timeout\); run "
+        r"(?P<run>\d+) took over from where it had got to\.",
+        _(
+            "Its worker stopped before the run finished (killed, or past the task timeout); "
+            "run %(run)s took over from where it had got to."
+        ),
+    ),
+    (
+        r"Its worker stopped before the run finished \(killed, or past the task timeout\)\.",
+        _("Its worker stopped before the run finished (killed, or past the task timeout)."),
+    ),
+    # sync/engine/outcome.py and apply.py: the connection's state, a write that failed.
+    (
+        r"The sync continues in the next run, from where this one stopped\.",
+        _("The sync continues in the next run, from where this one stopped."),
+    ),
+    (r"Authorization failed: (?P<error>.*)", _("Authorization failed: %(error)s")),
+    (r"outcome unknown or failed: (?P<error>.*)", _("outcome unknown or failed: %(error)s")),
+    (
+        r"Another run of this connection is in progress\.",
+        _("Another run of this connection is in progress."),
+    ),
+    (
+        r"This run stalled past its lease and another run took the connection over; it "
+        r"stopped before writing again\.",
+        _(
+            "This run stalled past its lease and another run took the connection over; it "
+            "stopped before writing again."
+        ),
+    ),
+    (
+        r"This run would delete, unsubscribe or overwrite (?P<count>\d+) of (?P<linked>\d+) "
+        r"synced contacts, so the connection was paused\. Check the apps, then run it again "
+        r"confirming the change\.",
+        ngettext_lazy(
+            "This run would delete, unsubscribe or overwrite %(count)s of %(linked)s synced "
+            "contact, so the connection was paused. Check the apps, then run it again "
+            "confirming the change.",
+            "This run would delete, unsubscribe or overwrite %(count)s of %(linked)s synced "
+            "contacts, so the connection was paused. Check the apps, then run it again "
+            "confirming the change.",
+            "linked",
+        ),
+    ),
+    (
+        r"Side (?P<side>[AB]) listed no contacts while (?P<count>\d+) are linked; the run was "
+        r"stopped so that nothing is deleted\. Check the app's scope and access\.",
+        ngettext_lazy(
+            "Side %(side)s listed no contacts while %(count)s is linked; the run was stopped "
+            "so that nothing is deleted. Check the app's scope and access.",
+            "Side %(side)s listed no contacts while %(count)s are linked; the run was stopped "
+            "so that nothing is deleted. Check the app's scope and access.",
+            "count",
+        ),
+    ),
+]
+_REASON_PATTERNS = [(re.compile(pattern, re.S), words) for pattern, words in _REASONS]
+# What a named part holds when it is a code rather than data.
+_REASON_PARTS: dict[str, Callable[[str], str]] = {
+    "mode": _deletion_mode,
+    "entity": _entity,
+}
+
+
+def reason_words(text: str) -> str:
+    """A reason or error the engine stored in English, in the page's language: a known
+    phrase translated with its values kept, a deletion mode or an event's action (the
+    reasons of deletions and undos) by its label, anything else as stored. A side's
+    letter (A, B) reads the same in every language and is kept."""
+    if not text:
+        return text
+    if text in DeletionMode.values:
+        return str(DeletionMode(text).label)
+    if text in EventAction.values:
+        return str(EventAction(text).label)
+    for pattern, words in _REASON_PATTERNS:
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        values: dict[str, Any] = {}
+        for name, value in found.groupdict().items():
+            part = _REASON_PARTS.get(name)
+            values[name] = part(value) if part else int(value) if value.isdigit() else value
+        return str(words % values) if values else str(words)
+    return text

@@ -25,6 +25,7 @@ from sync.models import (
     UnsubscribeMode,
 )
 from sync.setup import SideApp
+from sync.web import describe
 
 
 class AuthorizationForm(forms.Form):
@@ -243,7 +244,8 @@ class OptionsForm(forms.ModelForm):
                 continue  # fields unknown now: free text, judged when saved
             current = getattr(connection, f"marker_field_{side}")
             choices = [("", "—")] + [
-                (f.key, f"{f.label} ({f.type})") for f in setup.writable_fields(app)
+                (f.key, f"{f.label} ({describe.field_type_label(f.type)})")
+                for f in setup.writable_fields(app)
             ]
             if current and current not in {key for key, _ in choices}:
                 choices.append((current, current))
@@ -342,7 +344,10 @@ class ActionForm(forms.Form):
 
 
 def field_choices(specs: list[FieldSpec]) -> list[tuple[str, str]]:
-    return [("", "—")] + [(s.key, f"{s.label} ({s.type})") for s in specs]
+    """A select's choices of fields: each by its label and its type in the page's words."""
+    return [("", "—")] + [
+        (s.key, f"{s.label} ({describe.field_type_label(s.type)})") for s in specs
+    ]
 
 
 class MappingForm(forms.Form):

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 def vendor_label(vendor: str) -> str:
     """The connector's display name; the raw key for a vendor no longer registered."""
     try:
-        return connector_class(vendor).label
+        return str(connector_class(vendor).label)
     except (KeyError, ImportError, AttributeError):
         return vendor
 

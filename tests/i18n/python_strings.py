@@ -18,7 +18,10 @@ PYTHON_SOURCES = (
     "sync/lifecycle.py",
     "sync/models.py",
     "sync/setup.py",
+    "sync/tiers.py",
+    "sync/users.py",
     "sync/web/",
+    "connectors/",
 )
 
 

@@ -4,12 +4,9 @@ for translation (or that `make messages` has not gathered yet).
 
 Data stays as the apps and the tenant gave it (vendor and app names, field labels,
 record values, names typed in the pages, emails, numbers): those words come from the
-scenario's own objects, not from a list of exceptions.
-
-Until the Python strings (forms, views' messages and titles, choices, describe.py) are
-marked in the i18npy branch, the pages showing them are expected to fail here:
-``PYTHON_STRINGS`` marks them (every signed-in tenant page shows the member's role, a
-model choice). The lead removes that mark once both branches are merged."""
+scenario's own objects, not from a list of exceptions. Python strings (forms, views'
+messages and titles, choices, describe.py's vocabularies) are held to the same rule as
+the templates' text."""
 
 from __future__ import annotations
 
@@ -37,13 +34,10 @@ from sync.models import (
     SyncRun,
     hash_token,
 )
+from sync.web.services import side_info
 from tests.fakes.connector import FakeApp, FakeConnector
 from tests.i18n import pseudo
 from tests.plugins.personas import logged_in_client
-
-PYTHON_STRINGS = pytest.mark.xfail(
-    strict=False, reason="Python strings: i18npy marks them in its branch"
-)
 
 # Language names in their own languages (the switcher) are data too.
 LANGUAGE_NAMES = {"english", "italiano", "polski", "norsk"}
@@ -112,6 +106,8 @@ def scenario(
         account=connection.account, email="dan@acme.test", token_hash=hash_token("open")
     )
     specs = [*crm.field_specs(), *news.field_specs()]
+    # What the apps offer to choose from: their scopes' names and their users.
+    offered = [side_info(connection, side, fields=False, scopes=True, users=True) for side in "ab"]
     data = pseudo.data_words(
         FakeConnector.label,
         connection.account.name,
@@ -126,11 +122,20 @@ def scenario(
             for value in record.fields.values()
         ),
         *(record_id for app in (crm, news) for record_id in app.records),
+        *(scope.label for info in offered for scope in info.scopes),
+        *(user.name for info in offered for user in info.users),
+        # The tags the tenant may change in the options (their defaults here).
+        connection.trash_tag,
+        connection.unsubscribe_tag,
         owner.get_username(),
         member.get_username(),
         "Zapier",
     )
-    fields = pseudo.data_words(*(spec.label for spec in specs), *(spec.key for spec in specs))
+    fields = pseudo.data_words(
+        *(spec.label for spec in specs),
+        *(spec.key for spec in specs),
+        *(choice for spec in specs for choice in spec.choices),
+    )
     return Scenario(connection, link, event, run, data | LANGUAGE_NAMES, fields)
 
 
@@ -215,7 +220,6 @@ def test_an_invitation_used_already_is_all_marked(client: Client, account: Any) 
     assert_all_marked(html, LANGUAGE_NAMES | pseudo.data_words(account.name))
 
 
-@PYTHON_STRINGS
 @pytest.mark.usefixtures("pseudo_locale")
 def test_an_open_invitation_is_all_marked(client: Client, account: Any) -> None:
     Invitation.objects.create(account=account, email="dan@acme.test", token_hash=hash_token("t"))
@@ -271,7 +275,6 @@ PAGE_NAMES = [
 ]  # fmt: skip
 
 
-@PYTHON_STRINGS  # every signed-in page shows the member's role, a model choice
 @pytest.mark.usefixtures("pseudo_locale")
 @pytest.mark.parametrize("name", PAGE_NAMES)
 def test_tenant_page_is_all_marked(scenario: Scenario, owner: Any, name: str) -> None:

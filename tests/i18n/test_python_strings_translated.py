@@ -178,10 +178,6 @@ def test_counts_stay_english_in_english() -> None:
         assert segment_title("errors", date(2026, 12, 2), 1) == "02 Dec: 1 error"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the API is forced to English by i18ntpl's middleware, merged separately",
-)
 def test_api_refusal_answers_in_english_whatever_the_browser_asks(
     owner: Any, account: Account, connection: Connection
 ) -> None:

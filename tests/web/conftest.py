@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils.translation import gettext_lazy
 
 from connectors.registry import VENDORS
 from sync.models import (
@@ -26,9 +27,9 @@ def web_apps(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FakeApp]]:
     """Vendor "fake" in the registry, with two fresh apps: "crm" and "news". Its connect
     form asks for the app's name (a non-secret setting) besides the API key."""
     monkeypatch.setitem(VENDORS, "fake", "tests.fakes.connector.FakeConnector")
-    monkeypatch.setattr(
-        FakeConnector, "auth_fields", (("api_key", "API key", True), ("store", "App", False))
-    )
+    # Marked for translation as a real connector's are (the pseudo-locale test reads them).
+    fields = (("api_key", gettext_lazy("API key"), True), ("store", gettext_lazy("App"), False))
+    monkeypatch.setattr(FakeConnector, "auth_fields", fields)
     monkeypatch.setattr(FakeConnector, "apps", {})
     apps = {name: FakeConnector.make_app(name) for name in ("crm", "news")}
     yield apps

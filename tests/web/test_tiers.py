@@ -102,7 +102,7 @@ def test_the_ops_console_refuses_a_connection_outside_the_plan(
 
 def test_entities_beyond_contacts_need_the_business_plan(account: Account) -> None:
     tiers.check_entities(account, ["contact"])
-    with pytest.raises(tiers.NotInPlan, match="Syncing opportunity needs the Business plan"):
+    with pytest.raises(tiers.NotInPlan, match="Syncing opportunities needs the Business plan"):
         tiers.check_entities(account, ["contact", "opportunity"])
     account.tier = "business"
     tiers.check_entities(account, ["company", "contact", "opportunity", "task"])

@@ -23,7 +23,7 @@ from sync import tiers
 from sync.models import AppAuthorization
 from sync.tenancy import get_scoped_or_404, scoped
 from sync.vendors import open_connector
-from sync.web import services
+from sync.web import describe, services
 from sync.web.forms import AuthorizationForm
 from sync.web.tenant import require_manager, tenant_required
 
@@ -76,14 +76,16 @@ def app_list(request: HttpRequest) -> HttpResponse:
     catalogue = []
     for vendor, cls in sorted(all_connectors().items(), key=lambda kv: kv[1].label.lower()):
         capabilities = cls.capabilities
-        syncs = ["contacts"] + [e + "s" for e in cls.entities if e != "contact"]
+        syncs = [describe.entity_label("contact", plural=True)] + [
+            describe.entity_label(e, plural=True) for e in cls.entities if e != "contact"
+        ]
         extras = [
-            name
+            str(name)
             for name, flag in (
-                ("tags", capabilities.tags),
-                ("lists", capabilities.lists),
-                ("subscriptions", capabilities.subscription),
-                ("webhooks", capabilities.webhooks),
+                (describe.FIELD_TYPES["tags"], capabilities.tags),
+                (describe.FIELD_TYPES["lists"], capabilities.lists),
+                (gettext("subscriptions"), capabilities.subscription),
+                (gettext("webhooks"), capabilities.webhooks),
             )
             if flag
         ]

@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from sync import lifecycle
-from sync.engine import match
 from sync.models import (
     CallbackStatus,
     Connection,
@@ -140,22 +139,12 @@ def activity_counts(connection: Connection, since: Any) -> dict[str, int]:
     return counts
 
 
-# The run summary's skip reasons (sync/engine/match.py) in the page's words.
-SKIP_REASONS = {
-    match.NO_EMAIL: _("no email"),
-    match.OUT_OF_SCOPE: _("out of scope"),
-    match.DUPLICATE_EMAIL: _("duplicate email"),
-    match.AMBIGUOUS: _("ambiguous group"),
-    "other": _("other"),
-}
-
-
 def _last_skips(connection: Connection) -> dict[str, int]:
     """Records the last finished run skipped or held, by reason (SyncRun.match_summary),
     each reason in the page's language."""
     run = connection.runs.filter(dry_run=False).exclude(match_summary={}).order_by("-pk").first()
     skipped = (run.match_summary.get("skipped") or {}) if run else {}
-    return {str(SKIP_REASONS.get(reason, reason)): n for reason, n in skipped.items()}
+    return {str(describe.SKIP_REASONS.get(reason, reason)): n for reason, n in skipped.items()}
 
 
 @tenant_required

@@ -40,7 +40,7 @@ from sync.models import (
     SyncRun,
 )
 from sync.tenancy import get_scoped_or_404, scoped
-from sync.web import services
+from sync.web import describe, services
 from sync.web.forms import (
     ActionForm,
     ConnectionAppsForm,
@@ -155,7 +155,7 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
         scopes, error = services.authorization_scopes(connection.authorization(side))
         if error:
             errors.append(f"{connection.authorization(side).label}: {error}")
-        choices[side] = [(s.id, f"{s.label} ({s.kind})") for s in scopes]
+        choices[side] = [(s.id, f"{s.label} ({describe.scope_kind_label(s.kind)})") for s in scopes]
         names[side] = {s.id: s.label for s in scopes}
     form = ScopesForm(
         request.POST or None,
