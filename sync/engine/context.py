@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from connectors.base import Connector, ConnectorError, FieldSpec
-from sync.engine import mapping, rules
+from sync.engine import mapping, match, rules
 from sync.engine.mapping import MappingContext, Pair
 from sync.engine.planner import Options, SideSpec, values
 from sync.engine.references import References
@@ -146,7 +146,7 @@ class RunContext:
         pair = self._email_pair
         value = mapping.normalized_values([pair], side, fields, self.options.mapping)[pair.key]
         if value and self.entity != PRIMARY_ENTITY:
-            value = " ".join(str(value).casefold().split())  # a company's name
+            value = match.company_key(value)  # a company's name
         return str(value)[:320] if value else ""
 
     @cached_property

@@ -16,6 +16,8 @@ Pure decisions over plain values; ``sync/engine/stage.py`` applies them to the l
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,22 +38,70 @@ OUT_OF_SCOPE = "out of scope"
 _NAME_COMMONS = {"first_name", "last_name", "full_name"}
 
 
-def identity_fields(specs: dict[str, list[FieldSpec]]) -> dict[str, str]:
-    """The field of each side carrying an identity both sides share: the first pair of
-    fields declaring the same ``identity`` namespace; ``{}`` when the two apps share none."""
+DOMAIN = "domain"  # the identity of companies: their website's domain
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The field of each side carrying an identity both sides share, and its namespace."""
+
+    a: str = ""
+    b: str = ""
+    namespace: str = ""
+
+    def get(self, side: str) -> str:
+        return self.a if side == "a" else self.b
+
+
+def identity_fields(specs: dict[str, list[FieldSpec]], entity: str = "contact") -> Identity:
+    """The first pair of fields declaring the same ``identity`` namespace; for companies
+    without one, their websites (a domain names one company: issue 17's "matched by name
+    or domain"); an empty Identity when the two apps share none."""
     theirs = {s.identity: s.key for s in specs.get("b", []) if s.identity}
     for spec in specs.get("a", []):
         if spec.identity and spec.identity in theirs:
-            return {"a": spec.key, "b": theirs[spec.identity]}
-    return {}
+            return Identity(spec.key, theirs[spec.identity], spec.identity)
+    if entity == "company":
+        sites = {
+            side: next((s.key for s in specs.get(side, []) if s.common == "website"), "")
+            for side in ("a", "b")
+        }
+        if sites["a"] and sites["b"]:
+            return Identity(sites["a"], sites["b"], DOMAIN)
+    return Identity()
 
 
-def identity_of(fields: dict[str, Any], key: str | None) -> str:
-    """The record's identity value (stripped text, at most 255 characters), "" if none."""
+def identity_of(fields: dict[str, Any], key: str | None, namespace: str = "") -> str:
+    """The record's identity value (stripped text, at most 255 characters), "" if none;
+    a website as its domain (``https://www.Acme.example/about`` -> ``acme.example``)."""
     if not key:
         return ""
     value = fields.get(key)
-    return str(value).strip()[:255] if value not in (None, "") else ""
+    if value in (None, ""):
+        return ""
+    if namespace == DOMAIN:
+        return domain_key(value)
+    return str(value).strip()[:255]
+
+
+def domain_key(value: Any) -> str:
+    """The host of a website or bare domain, lower case, without ``www.``, port or path;
+    "" for a value with no dotted host."""
+    text = str(value).strip().casefold()
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
+    host = re.split(r"[/?#:@\s]", text, maxsplit=1)[0].strip(".")
+    host = host.removeprefix("www.")
+    return host[:255] if "." in host else ""
+
+
+def company_key(value: Any) -> str:
+    """A company's name as a match key: accents, case and punctuation ignored, white
+    space collapsed (``"ACME, Inc."`` and ``"Acme Inc"`` are one key)."""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = re.sub(r"[.'’]", "", text)  # S.r.l. -> srl, O'Neil -> oneil
+    text = re.sub(r"[^\w\s&]", " ", text)
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -171,35 +221,72 @@ def match_records(
     each adopts (by identity, else email, else second key inside an email group) and
     which are held. Records not in ``links`` nor ``held`` get a new half link. Counts go
     to ``ctx.match_stats``."""
-    other_side = other(side)
     result = Matches()
     stats = ctx.match_stats
-    id_field = identity_fields(ctx.specs).get(side)
-    result.identities = {r.id: identity_of(r.fields, id_field) for r in records}
+    identity = identity_fields(ctx.specs, ctx.entity)
+    id_field = identity.get(side)
+    result.identities = {r.id: identity_of(r.fields, id_field, identity.namespace) for r in records}
     claimed: set[int] = set()
-    wanted = {v for v in result.identities.values() if v}
-    if wanted:
-        by_identity: dict[str, list[Any]] = defaultdict(list)
-        for link in links.filter(identity_key__in=wanted):
-            by_identity[link.identity_key].append(link)
-        seen: dict[str, int] = defaultdict(int)
-        for value in result.identities.values():
-            seen[value] += 1
-        for record in records:
-            value = result.identities[record.id]
-            found = by_identity.get(value, [])
-            # Trusted only when it names one record on each side.
-            if value and seen[value] == 1 and len(found) == 1 and found[0].side_id(side) is None:
-                result.links[record.id] = found[0]
-                claimed.add(found[0].pk)
-                stats["matched by identity"] += 1
+    # A shared id decides before anything else; a company's domain only for the
+    # companies their name did not pair (a name is what users see and keep unique).
+    late = identity.namespace == DOMAIN
+    if not late:
+        _match_identities(side, records, links, result, claimed, stats)
     rest = [r for r in records if r.id not in result.links]
     groups: dict[str, list[Any]] = defaultdict(list)
     for record in rest:
         if keys[record.id]:
             groups[keys[record.id]].append(record)
-    if not groups:
-        return result
+    if groups:
+        _match_keys(ctx, side, groups, links, result, claimed, stats)
+    if late:
+        claimed.update(link.pk for link in result.links.values())
+        left = [r for r in records if r.id not in result.links and r.id not in result.held]
+        _match_identities(side, left, links, result, claimed, stats)
+    return result
+
+
+def _match_identities(
+    side: str,
+    records: list[Any],
+    links: Any,
+    result: Matches,
+    claimed: set[int],
+    stats: dict[str, int],
+) -> None:
+    """Pair ``records`` by their identity (``result.identities``) with the free link
+    holding the same one, trusted only when it names one record on each side."""
+    wanted = {result.identities[r.id] for r in records if result.identities[r.id]}
+    if not wanted:
+        return
+    by_identity: dict[str, list[Any]] = defaultdict(list)
+    for link in links.filter(identity_key__in=wanted):
+        if link.pk not in claimed:
+            by_identity[link.identity_key].append(link)
+    seen: dict[str, int] = defaultdict(int)
+    for record in records:
+        seen[result.identities[record.id]] += 1
+    for record in records:
+        value = result.identities[record.id]
+        found = by_identity.get(value, [])
+        if value and seen[value] == 1 and len(found) == 1 and found[0].side_id(side) is None:
+            result.links[record.id] = found[0]
+            claimed.add(found[0].pk)
+            stats["matched by identity"] += 1
+
+
+def _match_keys(
+    ctx: Any,
+    side: str,
+    groups: dict[str, list[Any]],
+    links: Any,
+    result: Matches,
+    claimed: set[int],
+    stats: dict[str, int],
+) -> None:
+    """Pair records by their match key (email; a company's name), and inside a group
+    sharing one by a second key (name, then phone); hold what cannot be told apart."""
+    other_side = other(side)
     free: dict[str, list[Any]] = defaultdict(list)
     others: dict[str, int] = defaultdict(int)
     taken: dict[str, int] = defaultdict(int)
@@ -213,8 +300,8 @@ def match_records(
         if link.side_id(side) is not None:
             if not (link.side(side).gone or other_gone):
                 taken[link.match_key] += 1
-        elif not link.held and link.pk not in claimed:
-            free[link.match_key].append(link)
+        elif not link.held and link.pk not in claimed and link.side_id(other_side) is not None:
+            free[link.match_key].append(link)  # (a link of no record at all is nobody)
     second = SecondKeys.of(ctx.pairs, ctx.specs)
     for key, members in groups.items():
         candidates = free.get(key, [])
@@ -247,7 +334,6 @@ def match_records(
             )
         result.held_links.extend(outcome.held_links)
         stats[AMBIGUOUS] += len(outcome.held_records) + len(outcome.held_links)
-    return result
 
 
 def _member(ctx: Any, second: SecondKeys, side: str, ref: Any, fields: dict[str, Any]) -> Member:

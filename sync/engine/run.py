@@ -221,7 +221,9 @@ class Runner:
         self.contexts: list[RunContext] = []  # one per entity, in reference order
         self.appliers: dict[str, Applier] = {}
         # Ids of records this run removed (deleted, found gone), by entity and side.
-        self.removed: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        # (id -> the link that held it: a record put back under a new id is referred to
+        # by that id again.)
+        self.removed: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
         self.tally = Tally(sampling=dry_run)
         self.applier: Applier | None = None
         self.written = 0
@@ -520,7 +522,7 @@ class Runner:
                 if states[side].id and (
                     states[side].gone or (write is not None and write.op == "delete")
                 ):
-                    removed[side].add(str(states[side].id))
+                    removed[side][str(states[side].id)] = link.pk
         if not self.dry_run:
             self.applier.apply(planned)
         self.written += len(planned)
@@ -542,9 +544,9 @@ class Runner:
                 field = pair.field(side)
                 if not pair.refers_to or not removed:
                     continue
-                self._clear(ctx, side, field, sorted(removed))
+                self._clear(ctx, side, field, removed)
 
-    def _clear(self, ctx: RunContext, side: str, field: str, removed: list[str]) -> None:
+    def _clear(self, ctx: RunContext, side: str, field: str, removed: dict[str, int]) -> None:
         from django.db.models import Q
 
         column = f"{side}_fields"
@@ -552,9 +554,10 @@ class Runner:
         # What the record holds now decides: its pending read when it changed this run
         # (a user who moved the contact to another company keeps the move), else what
         # was last synced.
+        ids = list(removed)
         links = links_of(self.connection, ctx.entity).filter(
-            Q(**{f"{pending}__{field}__in": removed})
-            | Q(**{f"{pending}__isnull": True, f"{column}__{field}__in": removed}),
+            Q(**{f"{pending}__{field}__in": ids})
+            | Q(**{f"{pending}__isnull": True, f"{column}__{field}__in": ids}),
             **{f"{side}_id__isnull": False, f"{side}_gone": False},
         )
         found = list(links)
@@ -562,15 +565,31 @@ class Runner:
             return
         from connectors.base import Change
 
+        # A referenced record this run put back under a new id (deleted on this side,
+        # edited on the other) is referred to by its new id; any other is cleared.
+        now = {
+            link.pk: link.side_id(side)
+            for link in RecordLink.objects.filter(
+                pk__in=set(removed.values()), state=LinkState.LINKED, **{f"{side}_gone": False}
+            )
+        }
+
+        def replacement(link: RecordLink) -> str | None:
+            view = link.side(side)
+            held = (view.pending if view.pending is not None else view.fields or {}).get(field)
+            new_id = now.get(removed.get(str(held), 0))
+            return new_id if new_id and new_id != str(held) else None
+
+        targets = [replacement(link) for link in found]
         changes = [
-            Change("update", f"{link.pk}-{side}", id=link.side_id(side), fields={field: None})
-            for link in found
+            Change("update", f"{link.pk}-{side}", id=link.side_id(side), fields={field: target})
+            for link, target in zip(found, targets, strict=True)
         ]
         answers = push(
             ctx.connectors[side], side, changes, self.applier.before_write if self.applier else None
         )
         events = []
-        for link, sent in zip(found, changes, strict=True):
+        for link, sent, target in zip(found, changes, targets, strict=True):
             result = answers.get(sent.key)
             view = link.side(side)
             old = (view.pending if view.pending is not None else view.fields or {}).get(field)
@@ -585,7 +604,7 @@ class Runner:
                     direction=direction_into(side),
                     record_id=view.id or "",
                     label=link.match_key,
-                    changes={field: {"old": old, "new": None}},
+                    changes={field: {"old": old, "new": target}},
                     status="ok" if ok else "error",
                     reason=f"{field}: the record it referred to was deleted",
                     error="" if ok else str(result.error if result else "no answer"),
@@ -595,9 +614,9 @@ class Runner:
                 continue
             pending = view.pending
             if view.fields is not None:
-                remember(ctx, view, {**view.fields, field: None})  # (drops pending)
+                remember(ctx, view, {**view.fields, field: target})  # (drops pending)
             if pending is not None:
-                view.pending = {**pending, field: None}
+                view.pending = {**pending, field: target}
             link.save()
         SyncEvent.objects.bulk_create(events)
 

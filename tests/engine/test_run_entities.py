@@ -96,6 +96,27 @@ def test_companies_match_by_normalized_name(account, apps):
     assert link.a_id and link.b_id
 
 
+def test_companies_match_by_name_whatever_the_punctuation_and_accents(account, apps):
+    apps["ac"].add(name="Caffè Rossi, S.r.l.")
+    apps["bc"].add(name="CAFFE ROSSI SRL")
+    connection = entity_connection(account, apps)
+    synced(connection)
+    assert len(apps["ac"].records) == len(apps["bc"].records) == 1
+
+
+def test_companies_match_by_their_websites_domain_when_the_names_differ(account, apps):
+    """One company spelt two ways, one website: paired by its domain, never duplicated
+    (the two names are then one, as the conflict policy says)."""
+    acme_a = apps["ac"].add(name="Acme", domain="https://www.acme.example/about")
+    acme_b = apps["bc"].add(name="Acme Corporation", domain="ACME.example")
+    connection = entity_connection(account, apps)
+    synced(connection)
+    assert len(apps["ac"].records) == len(apps["bc"].records) == 1
+    link = RecordLink.objects.get(connection=connection, entity="company")
+    assert (link.a_id, link.b_id) == (acme_a, acme_b)
+    assert apps["ac"].get(acme_a)["name"] == apps["bc"].get(acme_b)["name"]
+
+
 def test_a_contact_waits_for_its_company_then_lands(account, apps, settings):
     a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
     connection = entity_connection(account, apps)
@@ -339,4 +360,48 @@ def test_a_company_deleted_and_made_again_on_both_sides_links_the_new_ones(
     link = RecordLink.objects.get(connection=connection, entity="company", a_id=new_a)
     assert (link.b_id, link.held, link.dirty) == (new_b, "", False)
     assert len(ac.records) == len(bc.records) == 2
+    assert synced(connection).writes == 0
+
+
+def test_a_company_deleted_and_made_again_twice_is_linked_each_time(account, fake_vendor):
+    """A link left of no record at all (both sides deleted) is nobody: it is never a
+    candidate that makes the next record of that name ambiguous."""
+    options = {"delta": False, "batch_size": 1}
+    apps = {
+        "a": fake_vendor.make_app("a", company_ref=True, **options),
+        "b": fake_vendor.make_app("b", company_ref=True, **options),
+        "ac": fake_vendor.make_app("a:companies", kind="company", **options),
+        "bc": fake_vendor.make_app("b:companies", kind="company", **options),
+    }
+    ac, bc = apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    ac.add(name="Acme")
+    synced(connection)
+    for _round in range(2):
+        ac.remove(only(ac, name="Acme"))
+        new_a = ac.add(name="Acme")
+        synced(connection)
+        link = RecordLink.objects.get(connection=connection, entity="company", a_id=new_a)
+        assert (link.b_id, link.held) == (only(bc, name="Acme"), "")
+        assert synced(connection).writes == 0
+
+
+def test_a_company_put_back_keeps_its_contacts(account, apps):
+    """B deletes Acme while A edits it: the edit beats the deletion and Acme is put
+    back in B under a new id, and B's contacts that referred to the deleted one refer to
+    the new one (never cleared while A's still point at Acme)."""
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = ac.add(name="Acme")
+    a.add(email="ann@example.com", company_id=acme_a)
+    synced(connection)
+    (ann_b,) = b.by_email("ann@example.com")
+    ac.edit(acme_a, domain="acme.example")
+    bc.remove(only(bc, name="Acme"))
+    synced(connection)
+    assert b.get(ann_b)["company_id"] == only(bc, name="Acme")
     assert synced(connection).writes == 0
