@@ -82,13 +82,14 @@ def tier_for_vendor(vendor: str) -> str | None:
     return next((tier for tier in ORDER if vendor_allowed(tier, vendor)), None)
 
 
+def entity_allowed(tier: str, entity: str) -> bool:
+    allowed = TIERS[tier].entities
+    return allowed is None or entity in allowed
+
+
 def tier_for_entity(entity: str) -> str | None:
     """The cheapest tier whose connections may sync ``entity``."""
-    for tier in ORDER:
-        allowed = TIERS[tier].entities
-        if allowed is None or entity in allowed:
-            return tier
-    return None
+    return next((tier for tier in ORDER if entity_allowed(tier, entity)), None)
 
 
 def needs_words(tier: str | None) -> str:
@@ -114,9 +115,8 @@ def check_vendor(account: Account, vendor: str, label: str = "") -> None:
 
 def check_entities(account: Account, entities: list[str] | tuple[str, ...]) -> None:
     """Raise NotInPlan unless ``account``'s tier may sync every one of ``entities``."""
-    allowed = TIERS[account.tier].entities
     for entity in entities:
-        if allowed is None or entity in allowed:
+        if entity_allowed(account.tier, entity):
             continue
         raise NotInPlan(
             _("Syncing %(entity)s %(needs)s; your plan is %(plan)s.")

@@ -1,5 +1,6 @@
 """The new-connection wizard, also used to edit a running connection's configuration:
-apps → what and which way → rules → options → field mapping → users → preview → start.
+apps → what and which way → elements → rules → options → field mapping → users →
+preview → start.
 
 The connection exists as a *draft* from the first step on, so every step saves to the
 database and the user can leave and come back; starting it switches it to initial sync.
@@ -24,7 +25,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from connectors.base import VendorUser
+from connectors.base import ConnectorError, VendorUser
 from sync import lifecycle, setup, users
 from sync.models import (
     ActionKind,
@@ -203,6 +204,106 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
         "web/wizard/scopes.html",
         {"form": form, "vendor_errors": errors},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Step 2b: elements (entity types beyond contacts, issue 17) -----------------------
+
+
+def entities_offered(connection: Connection) -> bool:
+    """Whether both apps offer an entity type beyond contacts, so the Elements step has
+    something to choose; remembered a few minutes per connection and scopes, as
+    ``owners_on_both_sides`` is (every wizard page's step list asks)."""
+    key = (
+        f"sync:entities-offered:{connection.pk}:{connection.a_authorization_id}:"
+        f"{connection.b_authorization_id}:{connection.a_scope}:{connection.b_scope}:"
+        f"{connection.updated_at.timestamp() if connection.updated_at else ''}"
+    )
+    known = cache.get(key)
+    if known is None:
+        try:
+            known = bool(setup.entity_choices(connection))
+        except ConnectorError:
+            known = connection.entities.exists()  # the page says what went wrong
+        cache.set(key, known, timeout=300)
+    return bool(known)
+
+
+def _entity_rows(
+    choices: list[setup.EntityChoice], posted: Any, errors: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The Elements step's rows: each choice with what the form shows checked, which
+    direction is selected (as posted when the page comes back with errors) and what is
+    wrong with it."""
+    rows = []
+    for choice in choices:
+        checked, direction = choice.synced or choice.mandatory, choice.direction
+        if posted is not None:
+            checked = choice.mandatory or bool(posted.get(f"entity_{choice.entity}"))
+            direction = posted.get(f"direction_{choice.entity}") or direction
+        rows.append(
+            {
+                "choice": choice,
+                "checked": checked and choice.allowed,
+                "direction": direction,
+                "error": errors.get(choice.entity, ""),
+            }
+        )
+    return rows
+
+
+@tenant_required
+def setup_entities(request: HttpRequest, pk: int) -> HttpResponse:
+    """Which elements sync besides the contacts, each two-way or one way: those both apps
+    offer, companies mandatory where both have them, those the plan lacks greyed and
+    refused. Saving goes through sync/setup.py (``choose_entity``, ``drop_entity``),
+    which the API and the ops console use too."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    errors: dict[str, str] = {}
+    vendor_error = ""
+    try:
+        choices = setup.entity_choices(connection)
+    except ConnectorError as exc:
+        choices, vendor_error = [], str(exc)
+    posted = request.POST if request.method == "POST" else None
+    if posted is not None and not vendor_error:
+        chosen: dict[str, str] = {}
+        for choice in choices:
+            if choice.mandatory or posted.get(f"entity_{choice.entity}"):
+                direction = posted.get(f"direction_{choice.entity}") or choice.direction
+                try:
+                    setup.check_entity(connection, choice.entity, direction)
+                except setup.Invalid as exc:
+                    errors[choice.entity] = exc.message
+                chosen[choice.entity] = direction
+        if not errors:
+            for choice in choices:
+                try:
+                    if choice.entity in chosen:
+                        setup.choose_entity(connection, choice.entity, chosen[choice.entity])
+                    elif choice.synced:
+                        setup.drop_entity(connection, choice.entity)
+                except setup.Invalid as exc:
+                    errors[choice.entity] = exc.message
+        if not errors:
+            messages.success(request, gettext("Elements saved."))
+            return _after_save(request, connection, "setup_entities")
+    return _page(
+        request,
+        connection,
+        "setup_entities",
+        "web/wizard/entities.html",
+        {
+            "rows": _entity_rows(choices, posted if errors else None, errors),
+            "directions": setup.direction_choices(connection),
+            "contacts_direction": direction_titles(connection).get(
+                connection.direction, connection.get_direction_display()
+            ),
+            "vendor_error": vendor_error,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
     )
 
 
@@ -565,7 +666,10 @@ def owners_on_both_sides(connection: Connection) -> bool:
 
 def skipped_steps(connection: Connection) -> set[str]:
     """Wizard steps with nothing to do for this connection."""
-    return set() if owners_on_both_sides(connection) else {"setup_users"}
+    skipped = set() if owners_on_both_sides(connection) else {"setup_users"}
+    if not entities_offered(connection):
+        skipped.add("setup_entities")
+    return skipped
 
 
 @tenant_required

@@ -1,0 +1,138 @@
+"""The wizard's Elements step and the per-element mapping and rules (issue 17): the
+fake apps "crm" and "news" of tests/web/conftest.py, each with its companies in a
+companion app (tests/fakes/connector.py), so both apps offer companies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sync.models import (
+    Account,
+    Connection,
+    ConnectionEntity,
+    FieldMapping,
+    Rule,
+    Tier,
+)
+from tests.fakes.connector import FakeApp, FakeConnector
+
+
+@pytest.fixture
+def companies(web_apps: dict[str, FakeApp]) -> dict[str, FakeApp]:
+    """Companies in both apps: both offer the element "company"."""
+    return {
+        name: FakeConnector.make_app(f"{name}:companies", kind="company")
+        for name in ("crm", "news")
+    }
+
+
+@pytest.fixture
+def business(account: Account) -> Account:
+    account.tier = Tier.BUSINESS
+    account.save(update_fields=["tier"])
+    return account
+
+
+def step(name: str, connection: Connection, query: str = "") -> str:
+    return reverse(f"web:{name}", args=[connection.pk]) + query
+
+
+def elements(client: Client, connection: Connection, **posted: Any) -> Any:
+    return client.post(step("setup_entities", connection), posted)
+
+
+def test_step_is_left_out_when_the_apps_share_only_contacts(
+    owner_client: Client, draft: Connection
+) -> None:
+    page = owner_client.get(step("setup_scopes", draft)).content.decode()
+    assert step("setup_entities", draft) not in page
+    assert "Elements" not in page
+
+
+def test_step_follows_the_scopes_when_both_apps_have_companies(
+    owner_client: Client, draft: Connection, companies: Any, business: Account
+) -> None:
+    response = owner_client.post(
+        step("setup_scopes", draft),
+        {"a_scope": "", "b_scope": "", "direction": "two_way", "continue": "1"},
+    )
+    assert response["Location"] == step("setup_entities", draft)
+
+
+def test_companies_are_offered_pre_checked_and_mandatory(
+    owner_client: Client, draft: Connection, companies: Any, business: Account
+) -> None:
+    page = owner_client.get(step("setup_entities", draft)).content.decode()
+    assert "Companies" in page
+    assert "Mandatory: both apps have companies" in page
+    assert 'name="entity_company" value="1" checked disabled' in page
+    # A one-way direction whose deletions are off carries new and updated records only.
+    assert "Acme CRM → Acme newsletter, new and updated only" in page
+
+
+def test_saving_syncs_companies_with_their_direction_mapping_and_rules(
+    owner_client: Client, draft: Connection, companies: Any, business: Account
+) -> None:
+    response = elements(owner_client, draft, direction_company="a_to_b", **{"continue": "1"})
+    assert response.status_code == 302
+    row = ConnectionEntity.objects.get(connection=draft, entity="company")
+    assert (row.enabled, row.direction, row.a_scope, row.b_scope) == (
+        True,
+        "a_to_b",
+        "companies",
+        "companies",
+    )
+    assert FieldMapping.objects.filter(connection=draft, entity="company").exists()
+    rules = Rule.objects.filter(connection=draft, entity="company")
+    assert [r.direction for r in rules] == ["a_to_b"]
+    assert rules[0].name == "Companies: all records Acme CRM → Acme newsletter"
+
+
+def test_companies_are_kept_when_unchecked(
+    owner_client: Client, draft: Connection, companies: Any, business: Account
+) -> None:
+    elements(owner_client, draft, entity_company="1", direction_company="two_way")
+    elements(owner_client, draft)  # the disabled box posts nothing: companies stay
+    assert ConnectionEntity.objects.get(connection=draft, entity="company").enabled
+
+
+def test_plan_without_companies_greys_them_and_refuses_them_when_posted(
+    owner_client: Client, draft: Connection, companies: Any
+) -> None:
+    page = owner_client.get(step("setup_entities", draft)).content.decode()
+    assert 'class="unavailable"' in page
+    assert "needs the Business plan" in page
+    response = elements(owner_client, draft, entity_company="1", direction_company="two_way")
+    assert response.status_code == 400
+    assert "Syncing company needs the Business plan; your plan is Team." in response.content.decode()
+    assert not ConnectionEntity.objects.filter(connection=draft).exists()
+    # Contacts alone still save on that plan.
+    assert elements(owner_client, draft).status_code == 302
+
+
+def test_companies_going_against_one_way_contacts_are_refused(
+    owner_client: Client, draft: Connection, companies: Any, business: Account
+) -> None:
+    draft.direction = "a_to_b"
+    draft.save()
+    response = elements(owner_client, draft, direction_company="b_to_a")
+    assert response.status_code == 400
+    assert "companies must sync at least the way the contacts do" in response.content.decode()
+    assert not ConnectionEntity.objects.filter(connection=draft).exists()
+
+
+def test_member_cannot_choose_elements(
+    member_client: Client, draft: Connection, companies: Any, business: Account
+) -> None:
+    assert elements(member_client, draft, direction_company="two_way").status_code == 403
+    assert not ConnectionEntity.objects.filter(connection=draft).exists()
+
+
+def test_outsider_cannot_see_the_elements(
+    outsider_client: Client, draft: Connection, companies: Any
+) -> None:
+    assert outsider_client.get(step("setup_entities", draft)).status_code == 404
