@@ -108,7 +108,8 @@ def test_plan_without_companies_greys_them_and_refuses_them_when_posted(
     assert "needs the Business plan" in page
     response = elements(owner_client, draft, entity_company="1", direction_company="two_way")
     assert response.status_code == 400
-    assert "Syncing company needs the Business plan; your plan is Team." in response.content.decode()
+    refusal = "Syncing company needs the Business plan; your plan is Team."
+    assert refusal in response.content.decode()
     assert not ConnectionEntity.objects.filter(connection=draft).exists()
     # Contacts alone still save on that plan.
     assert elements(owner_client, draft).status_code == 302

@@ -108,7 +108,11 @@ class Command(BaseCommand):
             ensure_user(admin_user, admin_password, "admin@example.com", superuser=True)
             user = ensure_user(demo_user, demo_password, "demo@example.com", superuser=False)
             account, _ = Account.objects.get_or_create(
-                slug=DEMO_ACCOUNT_SLUG, defaults={"name": DEMO_ACCOUNT_NAME, "tier": Tier.BUSINESS}  # every app of the catalogue to try
+                slug=DEMO_ACCOUNT_SLUG,
+                defaults={
+                    "name": DEMO_ACCOUNT_NAME,
+                    "tier": Tier.BUSINESS,
+                },  # every app of the catalogue to try
             )
             TeamUser.objects.update_or_create(
                 account=account, user=user, defaults={"role": Role.OWNER}
