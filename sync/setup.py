@@ -793,17 +793,21 @@ def check_options(
 # --- Field pairs -----------------------------------------------------------------------------
 
 
-def ensure_default_mappings(connection: Connection, apps: dict[str, SideApp] | None = None) -> str:
-    """Create the locked default pairs from both sides' common keys; the vendor's error
-    message if a side's fields could not be read ("" when done)."""
+def ensure_default_mappings(
+    connection: Connection,
+    apps: dict[str, SideApp] | None = None,
+    entity: str = PRIMARY_ENTITY,
+) -> str:
+    """Create the locked default pairs of ``entity`` from both sides' common keys; the
+    vendor's error message if a side's fields could not be read ("" when done)."""
     from sync.engine import mapping
 
-    apps = apps or side_apps(connection)
+    apps = apps or side_apps(connection, entity)
     error = apps["a"].error or apps["b"].error
     if error:
         logger.info("No default mappings for connection %s yet: %s", connection.pk, error)
         return error
-    mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields)
+    mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields, entity)
     return ""
 
 

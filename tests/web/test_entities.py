@@ -137,3 +137,55 @@ def test_outsider_cannot_see_the_elements(
     outsider_client: Client, draft: Connection, companies: Any
 ) -> None:
     assert outsider_client.get(step("setup_entities", draft)).status_code == 404
+
+
+@pytest.fixture
+def with_companies(
+    owner_client: Client, draft: Connection, companies: Any, business: Account
+) -> Connection:
+    """The draft syncing companies two-way besides its contacts."""
+    elements(owner_client, draft, direction_company="two_way")
+    return draft
+
+
+def test_mapping_step_switches_to_the_companies_pairs(
+    owner_client: Client, with_companies: Connection
+) -> None:
+    page = owner_client.get(step("setup_mapping", with_companies)).content.decode()
+    assert step("setup_mapping", with_companies, "?entity=company") in page  # the switcher
+    page = owner_client.get(step("setup_mapping", with_companies, "?entity=company")).content
+    text = page.decode()
+    assert "Field mapping · Companies" in text
+    # The companies' pairs, not the contacts'.
+    assert '<td>Domain <small class="muted">text</small></td>' in text
+    assert '<td>Email <small class="muted">email</small></td>' not in text
+
+
+def test_custom_pair_of_companies_is_stored_for_companies(
+    owner_client: Client, with_companies: Connection
+) -> None:
+    response = owner_client.post(
+        step("setup_mapping", with_companies, "?entity=company"),
+        {"op": "add", "a_field": "notes", "b_field": "notes", "direction": "both"},
+    )
+    assert response["Location"] == step("setup_mapping", with_companies, "?entity=company")
+    pair = FieldMapping.objects.get(connection=with_companies, a_field="notes")
+    assert pair.entity == "company"
+
+
+def test_rules_step_shows_and_adds_the_companies_rules(
+    owner_client: Client, with_companies: Connection
+) -> None:
+    here = step("setup_rules", with_companies, "?entity=company")
+    assert "Companies: all records" in owner_client.get(here).content.decode()
+    assert "Companies: all records" not in (
+        owner_client.get(step("setup_rules", with_companies)).content.decode()
+    )
+    owner_client.post(here, {"op": "add_rule", "direction": "b_to_a", "name": "Big ones"})
+    assert Rule.objects.get(connection=with_companies, name="Big ones").entity == "company"
+
+
+def test_an_element_the_connection_does_not_sync_is_not_found(
+    owner_client: Client, draft: Connection
+) -> None:
+    assert owner_client.get(step("setup_mapping", draft, "?entity=task")).status_code == 404
