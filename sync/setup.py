@@ -365,10 +365,10 @@ def choose_entity(
     return add_entity(connection, entity, direction=direction, **scopes)
 
 
-def drop_entity(connection: Connection, entity: str) -> None:
-    """Stop syncing ``entity`` on ``connection``; its links, mapping and rules stay, for
-    the day it is chosen again. Companies are refused while both apps offer them (and
-    the plan has them: after a downgrade they may go)."""
+def check_drop(connection: Connection, entity: str) -> None:
+    """Whether ``connection`` may stop syncing ``entity``: not its contacts, and not
+    companies while both apps offer them (and the plan has them: after a downgrade they
+    may go). Raises Invalid."""
     from sync import tiers
 
     if entity == PRIMARY_ENTITY:
@@ -376,6 +376,12 @@ def drop_entity(connection: Connection, entity: str) -> None:
     in_plan = tiers.entity_allowed(connection.account.tier, entity)
     if entity == "company" and in_plan and companies_mandatory(connection):
         raise Invalid(str(COMPANIES_MANDATORY), "entity")
+
+
+def drop_entity(connection: Connection, entity: str) -> None:
+    """Stop syncing ``entity`` on ``connection`` (``check_drop`` first); its links,
+    mapping and rules stay, for the day it is chosen again."""
+    check_drop(connection, entity)
     connection.entities.filter(entity=entity).update(enabled=False)
 
 

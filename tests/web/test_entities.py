@@ -189,3 +189,46 @@ def test_an_element_the_connection_does_not_sync_is_not_found(
     owner_client: Client, draft: Connection
 ) -> None:
     assert owner_client.get(step("setup_mapping", draft, "?entity=task")).status_code == 404
+
+
+# --- The ops console's inline, checked by sync/setup.py
+
+
+def admin_post(client: Client, connection: Connection, **row: Any) -> str:
+    """Save ``connection``'s admin page with its first element row set to ``row``."""
+    from tests.core.test_capabilities import admin_form_data
+
+    url = reverse("admin:sync_connection_change", args=[connection.pk])
+    data = admin_form_data(client.get(url))
+    existing = ConnectionEntity.objects.filter(connection=connection).first()
+    if existing is None:
+        data["entities-TOTAL_FORMS"] = 1
+    else:
+        data["entities-0-id"] = existing.pk
+    data.pop("entities-0-enabled", None)
+    for name, value in row.items():
+        if value is not False:
+            data[f"entities-0-{name}"] = "on" if value is True else value
+    data.setdefault("entities-0-position", 0)
+    return client.post(url, data).content.decode()
+
+
+def test_ops_console_sets_companies_up_through_setup(
+    admin_client: Client, draft: Connection, companies: Any, business: Account
+) -> None:
+    admin_post(admin_client, draft, entity="company", direction="two_way", enabled=True)
+    row = ConnectionEntity.objects.get(connection=draft, entity="company")
+    assert (row.a_scope, row.b_scope) == ("companies", "companies")  # the apps' scopes
+    assert Rule.objects.filter(connection=draft, entity="company").count() == 2
+    assert FieldMapping.objects.filter(connection=draft, entity="company").exists()
+    page = admin_post(admin_client, draft, entity="company", direction="two_way", enabled=False)
+    assert "Both apps have companies: sync them with the contacts." in page
+    assert ConnectionEntity.objects.get(connection=draft, entity="company").enabled
+
+
+def test_ops_console_refuses_an_element_outside_the_plan(
+    admin_client: Client, draft: Connection, companies: Any
+) -> None:
+    page = admin_post(admin_client, draft, entity="company", direction="two_way", enabled=True)
+    assert "Syncing company needs the Business plan; your plan is Team." in page
+    assert not ConnectionEntity.objects.filter(connection=draft).exists()
