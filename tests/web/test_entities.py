@@ -16,6 +16,7 @@ from sync.models import (
     ConnectionEntity,
     FieldMapping,
     Rule,
+    SyncEvent,
     Tier,
 )
 from tests.fakes.connector import FakeApp, FakeConnector
@@ -232,3 +233,76 @@ def test_ops_console_refuses_an_element_outside_the_plan(
     page = admin_post(admin_client, draft, entity="company", direction="two_way", enabled=True)
     assert "Syncing company needs the Business plan; your plan is Team." in page
     assert not ConnectionEntity.objects.filter(connection=draft).exists()
+
+
+# --- Statistics per element
+
+
+def stats(client: Client, connection: Connection, query: str = "") -> Any:
+    return client.get(reverse("web:stats", args=[connection.pk]) + query)
+
+
+def record_events(connection: Connection) -> None:
+    """Two companies and a contact synced A → B, one company failing back B → A."""
+    for entity, label in (("company", "Acme Inc"), ("company", "Beta Ltd"), ("contact", "ann@x")):
+        SyncEvent.objects.create(
+            connection=connection, entity=entity, action="create", direction="a_to_b", label=label
+        )
+    SyncEvent.objects.create(
+        connection=connection,
+        entity="company",
+        action="error",
+        direction="b_to_a",
+        status="error",
+        label="Gamma SA",
+        error="Name is required",
+    )
+
+
+def test_statistics_count_and_list_per_element(
+    member_client: Client, connection: Connection
+) -> None:
+    ConnectionEntity.objects.create(connection=connection, entity="company")
+    record_events(connection)
+    response = stats(member_client, connection)
+    crm, news = "Fake app · Acme CRM", "Fake app · Acme newsletter"
+    totals = [
+        (row["label"], row["direction"], row["created"], row["errors"])
+        for row in response.context["totals"]
+    ]
+    assert totals == [
+        ("Companies", f"{crm} → {news}", 2, 0),
+        ("Companies", f"{news} → {crm}", 0, 1),
+        ("Contacts", f"{crm} → {news}", 1, 0),
+    ]
+    page = response.content.decode()
+    assert '<option value="company" >Companies</option>' in page  # the element filter
+    assert "<td>Companies</td>" in page  # each record's element
+    assert "Fake app · Acme newsletter → Fake app · Acme CRM" in page  # its direction
+    assert "Name is required" in page  # its result
+
+    only = stats(member_client, connection, "?entity=contact").content.decode()
+    assert "ann@x" in only and "Acme Inc" not in only and "Gamma SA" not in only
+
+
+def test_statistics_name_the_apps_in_each_direction(
+    member_client: Client, connection: Connection, auth_b: Any
+) -> None:
+    auth_b.vendor = "other"  # an app no longer installed shows by its key
+    auth_b.save()
+    record_events(connection)
+    page = stats(member_client, connection).content.decode()
+    assert "other → Fake app" in page
+
+
+def test_statistics_of_contacts_alone_have_no_element_column(
+    member_client: Client, connection: Connection
+) -> None:
+    SyncEvent.objects.create(
+        connection=connection, action="create", direction="a_to_b", label="ann@x"
+    )
+    page = stats(member_client, connection).content.decode()
+    assert "ann@x" in page
+    assert 'name="entity"' not in page  # no element filter
+    assert '<th scope="col">Element</th><th scope="col">Action' not in page
+    assert '<tr data-entity="contact"><td>Contacts</td>' in page  # the totals say it
