@@ -322,6 +322,7 @@ class FieldMappingForm(EntityDefaultForm, SetupCheckedForm):
             instance.direction,
             instance.transform,
             setup.side_apps(instance.connection, instance.entity),
+            instance.entity,
         )
 
 
@@ -331,7 +332,7 @@ class RuleFilterForm(SetupCheckedForm):
     def check_setup(self, instance: RuleFilter) -> None:
         if instance.rule_id:
             rule = instance.rule
-            apps = setup.side_apps(rule.connection)
+            apps = setup.side_apps(rule.connection, rule.entity)
             setup.check_filter(instance.kind, instance.field, rule.direction, apps)
 
 
@@ -341,7 +342,7 @@ class RuleActionForm(SetupCheckedForm):
     def check_setup(self, instance: RuleAction) -> None:
         if instance.rule_id:
             rule = instance.rule
-            apps = setup.side_apps(rule.connection)
+            apps = setup.side_apps(rule.connection, rule.entity)
             setup.check_action(instance.kind, instance.field, rule.direction, apps)
 
 

@@ -12,6 +12,11 @@ What an app can do comes from its connector: the class's ``Capabilities`` (tags,
 subscription) and ``fields()`` of the chosen scope (owner and status fields, the
 marker field, any field a filter or action names). Filters act on the source side of a
 rule's direction, actions and deletion / unsubscribe modes on its target side.
+
+The elements a connection syncs beyond its contacts (issue 17) are chosen here too:
+``entity_choices`` says what both apps offer and what the plan lacks, ``choose_entity``
+and ``drop_entity`` change the set after ``check_entity`` / ``check_drop`` (the plan, in
+sync/tiers.py; companies mandatory where both apps have them).
 """
 
 from __future__ import annotations

@@ -306,3 +306,13 @@ def test_statistics_of_contacts_alone_have_no_element_column(
     assert 'name="entity"' not in page  # no element filter
     assert '<th scope="col">Element</th><th scope="col">Action' not in page
     assert '<tr data-entity="contact"><td>Contacts</td>' in page  # the totals say it
+
+
+def test_ops_console_judges_a_companies_rule_by_the_companies_fields(
+    admin_client: Client, with_companies: Connection
+) -> None:
+    rule = Rule.objects.get(connection=with_companies, entity="company", direction="a_to_b")
+    data = {"rule": rule.pk, "kind": "field", "field": "domain", "operator": "equals"}
+    response = admin_client.post(reverse("admin:sync_rulefilter_add"), data | {"value": "x"})
+    assert response.status_code == 302  # "domain" is a company field, unknown to contacts
+    assert rule.filters.get().field == "domain"
