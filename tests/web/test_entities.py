@@ -316,3 +316,24 @@ def test_ops_console_judges_a_companies_rule_by_the_companies_fields(
     response = admin_client.post(reverse("admin:sync_rulefilter_add"), data | {"value": "x"})
     assert response.status_code == 302  # "domain" is a company field, unknown to contacts
     assert rule.filters.get().field == "domain"
+
+
+def test_a_company_explains_itself_by_the_companies_pairs(
+    member_client: Client, with_companies: Connection
+) -> None:
+    from sync.models import RecordLink
+
+    link = RecordLink.objects.create(
+        connection=with_companies,
+        entity="company",
+        a_id="c1",
+        b_id="c2",
+        a_fields={"name": "Acme Inc", "domain": "acme.example"},
+        b_fields={"name": "Acme Inc", "domain": "acme.example"},
+    )
+    url = reverse("web:record_explain", args=[with_companies.pk, link.pk])
+    base = member_client.get(url).context["base"]
+    assert {(row["a_field"], row["value"]) for row in base} >= {
+        ("name", "Acme Inc"),
+        ("domain", "acme.example"),
+    }

@@ -206,7 +206,7 @@ def base_rows(
     fields = link.side(side).fields
     if fields is None:
         return []
-    pairs = mapping.pairs_for(connection)
+    pairs = mapping.pairs_for(connection, entity=link.entity)  # the pairs of its element
     context = mapping.MappingContext(default_phone_country=connection.default_phone_country)
     synced = mapping.normalized_values(pairs, side, fields, context)
     rows = []
