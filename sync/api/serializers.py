@@ -588,9 +588,10 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class StatSerializer(serializers.Serializer):
-    """How many events of one action and direction a day saw."""
+    """How many events of one element, action and direction a day saw."""
 
     day = serializers.DateField()
+    entity = serializers.CharField()
     direction = serializers.CharField()
     action = serializers.CharField()
     count = serializers.IntegerField()

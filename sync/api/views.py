@@ -403,14 +403,18 @@ class ConnectionViewSet(
             OpenApiParameter("status", str, enum=EventStatus.values),
             OpenApiParameter("direction", str, enum=Direction.values),
             OpenApiParameter("action", str, enum=EventAction.values),
+            OpenApiParameter("entity", str, description="One element: contact, company, …"),
             OpenApiParameter("page_size", int, description="Up to 1000; 100 by default."),
         ],
     )
     @action(detail=True, methods=["get"], pagination_class=EventPagination)
     def events(self, request: Request, pk: str | None = None) -> Response:
-        """The last synced records (100 per page), newest first, filterable."""
+        """The last synced records (100 per page), newest first, filterable (by element
+        too)."""
         connection = self.get_object()
         events = connection.events.all()
+        if request.query_params.get("entity"):
+            events = events.filter(entity=request.query_params["entity"])
         for name, allowed in (
             ("status", EventStatus.values),
             ("direction", Direction.values),
@@ -432,7 +436,7 @@ class ConnectionViewSet(
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def stats(self, request: Request, pk: str | None = None) -> Response:
-        """Events per day, action and direction (dry runs excluded)."""
+        """Events per day, element, action and direction (dry runs excluded)."""
         connection = self.get_object()
         try:
             days = int(request.query_params.get("days", 30))
@@ -448,9 +452,9 @@ class ConnectionViewSet(
             connection.events.filter(created_at__gte=since)
             .exclude(status=EventStatus.PREVIEW)
             .annotate(day=TruncDate("created_at"))
-            .values("day", "direction", "action")
+            .values("day", "entity", "direction", "action")
             .annotate(count=Count("pk"))
-            .order_by("day", "direction", "action")
+            .order_by("day", "entity", "direction", "action")
         )
         return Response(s.StatSerializer(rows, many=True).data)
 

@@ -104,3 +104,20 @@ def test_outsider_cannot_see_the_elements(outsider_api: APIClient, connection: C
 
 def test_an_element_not_synced_is_not_found(owner_api: APIClient, connection: Connection) -> None:
     assert owner_api.delete(url(connection, "company")).status_code == 404
+
+
+def test_events_and_stats_per_element(member_api: APIClient, connection: Connection) -> None:
+    from sync.models import SyncEvent
+
+    for entity in ("company", "company", "contact"):
+        SyncEvent.objects.create(
+            connection=connection, entity=entity, action="create", direction="a_to_b"
+        )
+    base = f"/api/v1/connections/{connection.pk}"
+    listed = member_api.get(f"{base}/events/?entity=company").json()["results"]
+    assert [e["entity"] for e in listed] == ["company", "company"]
+    rows = member_api.get(f"{base}/stats/").json()
+    assert [(r["entity"], r["action"], r["count"]) for r in rows] == [
+        ("company", "create", 2),
+        ("contact", "create", 1),
+    ]
