@@ -103,7 +103,7 @@ def test_user_chooses_companies_and_contacts_and_reads_the_statistics_per_elemen
     assert "Fake app · Acme CRM → Fake app · Acme newsletter" in acme.inner_text()
     assert "OK" in acme.inner_text()
     screenshot(page, "17-03-statistics")
-    page.get_by_label("Element").select_option(label="Companies")
+    page.get_by_label("Entity").select_option(label="Companies")
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("link", name="Clear the filters").wait_for()
     listed = page.locator("table.records tbody tr")

@@ -304,7 +304,7 @@ def test_statistics_of_contacts_alone_have_no_element_column(
     page = stats(member_client, connection).content.decode()
     assert "ann@x" in page
     assert 'name="entity"' not in page  # no element filter
-    assert '<th scope="col">Element</th><th scope="col">Action' not in page
+    assert '<th scope="col">Entity</th><th scope="col">Action' not in page
     assert '<tr data-entity="contact"><td>Contacts</td>' in page  # the totals say it
 
 
