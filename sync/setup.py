@@ -234,9 +234,25 @@ def add_entity(
 COMPANIES_MANDATORY = _("Both apps have companies: sync them with the contacts.")
 
 
+def declared_entities(connection: Connection, side: str) -> tuple[str, ...]:
+    """The entity types ``side``'s connector class declares (``Connector.entities``):
+    only where it declares more than contacts are its scopes asked which entity holds
+    what, so that an app of contacts alone costs the pages no vendor call."""
+    try:
+        return tuple(connector_class(connection.authorization(side).vendor).entities)
+    except (KeyError, ImportError, AttributeError):
+        return ()
+
+
+def _beyond_contacts(connection: Connection) -> bool:
+    return all(set(declared_entities(connection, side)) - {PRIMARY_ENTITY} for side in SIDES)
+
+
 def companies_mandatory(connection: Connection) -> bool:
     """Whether both apps offer companies, which then sync with the contacts ("company
     synchronisation is mandatory", issue 17); False when an app cannot say now."""
+    if not all("company" in declared_entities(connection, side) for side in SIDES):
+        return False
     try:
         return all("company" in offered_entities(connection, side) for side in SIDES)
     except ConnectorError:
@@ -292,11 +308,13 @@ class EntityChoice:
 
 def entity_choices(connection: Connection) -> list[EntityChoice]:
     """The entity types both of ``connection``'s apps offer beyond its contacts, in
-    reference order (companies first). Raises ConnectorError when an app cannot list
-    what it offers."""
+    reference order (companies first): those both connectors declare, held by a scope
+    each app lists. Raises ConnectorError when an app cannot list what it offers."""
     from sync import tiers
     from sync.engine.context import entity_order
 
+    if not _beyond_contacts(connection):
+        return []
     offered = {side: offered_entities(connection, side) for side in SIDES}
     common = sorted(
         (e for e in offered["a"] if e in offered["b"] and e != PRIMARY_ENTITY), key=entity_order
