@@ -322,6 +322,7 @@ class FieldMappingForm(EntityDefaultForm, SetupCheckedForm):
             instance.direction,
             instance.transform,
             setup.side_apps(instance.connection, instance.entity),
+            instance.entity,
         )
 
 
@@ -331,7 +332,7 @@ class RuleFilterForm(SetupCheckedForm):
     def check_setup(self, instance: RuleFilter) -> None:
         if instance.rule_id:
             rule = instance.rule
-            apps = setup.side_apps(rule.connection)
+            apps = setup.side_apps(rule.connection, rule.entity)
             setup.check_filter(instance.kind, instance.field, rule.direction, apps)
 
 
@@ -341,7 +342,7 @@ class RuleActionForm(SetupCheckedForm):
     def check_setup(self, instance: RuleAction) -> None:
         if instance.rule_id:
             rule = instance.rule
-            apps = setup.side_apps(rule.connection)
+            apps = setup.side_apps(rule.connection, rule.entity)
             setup.check_action(instance.kind, instance.field, rule.direction, apps)
 
 
@@ -384,11 +385,28 @@ class FieldMappingInline(admin.TabularInline):
     ]
 
 
+class ConnectionEntityForm(SetupCheckedForm):
+    """An element synced beyond the contacts: the account's plan must have it, companies
+    must share a direction with the contacts and cannot be stopped while both apps have
+    them, as in the wizard and the API (sync/setup.py)."""
+
+    def check_setup(self, instance: ConnectionEntity) -> None:
+        if not instance.connection_id:
+            return
+        connection = instance.connection
+        if instance.enabled:
+            setup.check_entity(connection, instance.entity, instance.direction)
+        elif self.initial.get("enabled"):  # it synced, and is to stop
+            setup.check_drop(connection, instance.entity)
+
+
 class ConnectionEntityInline(admin.TabularInline):
-    """The entity types the connection syncs beyond its primary one (issue 17); set
-    up through ``sync.setup.add_entity`` (default mapping, checks)."""
+    """The entity types the connection syncs beyond its primary one (issue 17); checked
+    by ``ConnectionEntityForm`` and, once saved, set up through ``sync.setup.add_entity``
+    (scopes left blank: those the apps list; the default mapping and rules)."""
 
     model = ConnectionEntity
+    form = ConnectionEntityForm
     extra = 0
     fields = ["entity", "a_scope", "b_scope", "direction", "enabled", "position"]
 
@@ -521,6 +539,25 @@ class ConnectionAdmin(admin.ModelAdmin):
             # The pair's defaults (Salesforce prevails over ForceManager) unless chosen.
             setup.apply_pair_defaults(obj, given=form.changed_data)
         super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is not ConnectionEntity:
+            return
+        for row in formset.new_objects + [changed for changed, _fields in formset.changed_objects]:
+            if not row.enabled:
+                continue
+            try:
+                # Its scopes (blank: those the apps list), default mapping and rules.
+                setup.add_entity(
+                    row.connection,
+                    row.entity,
+                    a_scope=row.a_scope or None,
+                    b_scope=row.b_scope or None,
+                    direction=row.direction,
+                )
+            except setup.Invalid as exc:
+                self.message_user(request, f"{row}: {exc.message}", messages.WARNING)
 
     @admin.action(description=_("Link users automatically (same email or name)"))
     def link_users(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:

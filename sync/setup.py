@@ -12,6 +12,11 @@ What an app can do comes from its connector: the class's ``Capabilities`` (tags,
 subscription) and ``fields()`` of the chosen scope (owner and status fields, the
 marker field, any field a filter or action names). Filters act on the source side of a
 rule's direction, actions and deletion / unsubscribe modes on its target side.
+
+The elements a connection syncs beyond its contacts (issue 17) are chosen here too:
+``entity_choices`` says what both apps offer and what the plan lacks, ``choose_entity``
+and ``drop_entity`` change the set after ``check_entity`` / ``check_drop`` (the plan, in
+sync/tiers.py; companies mandatory where both apps have them).
 """
 
 from __future__ import annotations
@@ -223,9 +228,38 @@ def add_entity(
                 connection=connection,
                 entity=entity,
                 direction=rule_direction,
-                defaults={"name": default_rule_name(connection, rule_direction)},
+                defaults={"name": default_rule_name(connection, rule_direction, entity)},
             )
     return row
+
+
+# Why companies cannot be left out (entity_problems, and drop_entity refusing it).
+COMPANIES_MANDATORY = _("Both apps have companies: sync them with the contacts.")
+
+
+def declared_entities(connection: Connection, side: str) -> tuple[str, ...]:
+    """The entity types ``side``'s connector class declares (``Connector.entities``):
+    only where it declares more than contacts are its scopes asked which entity holds
+    what, so that an app of contacts alone costs the pages no vendor call."""
+    try:
+        return tuple(connector_class(connection.authorization(side).vendor).entities)
+    except (KeyError, ImportError, AttributeError):
+        return ()
+
+
+def _beyond_contacts(connection: Connection) -> bool:
+    return all(set(declared_entities(connection, side)) - {PRIMARY_ENTITY} for side in SIDES)
+
+
+def companies_mandatory(connection: Connection) -> bool:
+    """Whether both apps offer companies, which then sync with the contacts ("company
+    synchronisation is mandatory", issue 17); False when an app cannot say now."""
+    if not all("company" in declared_entities(connection, side) for side in SIDES):
+        return False
+    try:
+        return all("company" in offered_entities(connection, side) for side in SIDES)
+    except ConnectorError:
+        return False
 
 
 def entity_problems(connection: Connection) -> list[str]:
@@ -234,14 +268,141 @@ def entity_problems(connection: Connection) -> list[str]:
     mandatory", issue 17), so that a contact's company is never lost on the way."""
     problems = []
     synced = set(connection.entities.filter(enabled=True).values_list("entity", flat=True))
-    if "company" not in synced:
-        try:
-            offers = all("company" in offered_entities(connection, side) for side in SIDES)
-        except ConnectorError:
-            offers = False
-        if offers:
-            problems.append(str(_("Both apps have companies: sync them with the contacts.")))
+    if "company" not in synced and companies_mandatory(connection):
+        problems.append(str(COMPANIES_MANDATORY))
     return problems
+
+
+# How the pages name each entity type (the wizard's Elements step, the statistics).
+def entity_label(entity: str) -> str:
+    """ "Companies" for ``company`` (the vocabulary of sync/web/describe.py, capitalized
+    as a heading); an entity type without a label shows its own name."""
+    from django.utils.text import capfirst
+
+    from sync.web.describe import entity_label as name
+
+    return str(capfirst(name(entity, plural=True)))
+
+
+@dataclass
+class EntityChoice:
+    """One entity type both apps offer beyond contacts, as a user chooses it: whether
+    the connection syncs it and which way, whether it must (companies, where the plan
+    has them), and what the account's plan says (``needs``: "needs the Business plan",
+    empty when it has it)."""
+
+    entity: str
+    label: str
+    synced: bool
+    direction: str
+    mandatory: bool
+    needs: str
+
+    @property
+    def allowed(self) -> bool:
+        return not self.needs
+
+
+def entity_choices(connection: Connection) -> list[EntityChoice]:
+    """The entity types both of ``connection``'s apps offer beyond its contacts, in
+    reference order (companies first): those both connectors declare, held by a scope
+    each app lists. Raises ConnectorError when an app cannot list what it offers."""
+    from sync import tiers
+    from sync.engine.context import entity_order
+
+    if not _beyond_contacts(connection):
+        return []
+    offered = {side: offered_entities(connection, side) for side in SIDES}
+    common = sorted(
+        (e for e in offered["a"] if e in offered["b"] and e != PRIMARY_ENTITY), key=entity_order
+    )
+    rows = {row.entity: row for row in connection.entities.all()}
+    choices = []
+    for entity in common:
+        row = rows.get(entity)
+        allowed = tiers.entity_allowed(connection.account.tier, entity)
+        choices.append(
+            EntityChoice(
+                entity=entity,
+                label=entity_label(entity),
+                synced=bool(row and row.enabled),
+                direction=row.direction if row else SyncDirection.TWO_WAY,
+                mandatory=entity == "company" and allowed,
+                needs="" if allowed else tiers.needs_words(tiers.tier_for_entity(entity)),
+            )
+        )
+    return choices
+
+
+def direction_choices(connection: Connection) -> list[tuple[str, str]]:
+    """The directions an entity may sync, in words naming the apps; a one-way direction
+    whose deletions are off says it carries "new and updated only" (the engine passes
+    a deletion on in a direction only where that direction's deletion mode says so)."""
+    labels = {side: connection.authorization(side).label for side in SIDES}
+    choices = [(str(SyncDirection.TWO_WAY), gettext("Two-way"))]
+    for direction in ENDS:
+        source, target = ENDS[direction]
+        words = f"{labels[source]} → {labels[target]}"
+        if getattr(connection, f"deletions_{direction}") == DeletionMode.OFF:
+            words = gettext("%(direction)s, new and updated only") % {"direction": words}
+        choices.append((direction, words))
+    return choices
+
+
+def check_entity(connection: Connection, entity: str, direction: str) -> None:
+    """Whether ``connection`` may sync ``entity`` in ``direction``: the account's plan
+    has it (sync/tiers.py) and, for companies, they share a direction with the contacts
+    (a contact is written after its company, so a company never synced its way would
+    hold the contact back for ever). Raises Invalid."""
+    from sync import tiers
+
+    if direction not in SyncDirection.values:
+        raise Invalid(gettext("Choose two-way or one of the two directions."), "direction")
+    try:
+        tiers.check_entities(connection.account, [entity])
+    except tiers.NotInPlan as exc:
+        raise Invalid(str(exc), "entity") from exc
+    shared = [d for d in ENDS if connection.syncs(d) and direction in (SyncDirection.TWO_WAY, d)]
+    if entity == "company" and not shared:
+        raise Invalid(
+            gettext(
+                "Contacts sync the other way: companies must sync at least the way the "
+                "contacts do, since a contact is written after its company."
+            ),
+            "direction",
+        )
+
+
+def choose_entity(
+    connection: Connection, entity: str, direction: str = SyncDirection.TWO_WAY
+) -> ConnectionEntity:
+    """Sync ``entity`` in ``direction`` on ``connection`` (or change its direction), as
+    the wizard, the API and the ops console ask: checked (``check_entity``), then set up
+    by ``add_entity`` in the scopes it already has, if any."""
+    check_entity(connection, entity, direction)
+    row = connection.entities.filter(entity=entity).first()
+    scopes = {"a_scope": row.a_scope, "b_scope": row.b_scope} if row else {}
+    return add_entity(connection, entity, direction=direction, **scopes)
+
+
+def check_drop(connection: Connection, entity: str) -> None:
+    """Whether ``connection`` may stop syncing ``entity``: not its contacts, and not
+    companies while both apps offer them (and the plan has them: after a downgrade they
+    may go). Raises Invalid."""
+    from sync import tiers
+
+    if entity == PRIMARY_ENTITY:
+        raise Invalid(_("Contacts are the connection's own entity."), "entity")
+    in_plan = tiers.entity_allowed(connection.account.tier, entity)
+    if entity == "company" and in_plan and companies_mandatory(connection):
+        raise Invalid(str(COMPANIES_MANDATORY), "entity")
+
+
+def drop_entity(connection: Connection, entity: str) -> None:
+    """Stop syncing ``entity`` on ``connection`` (``check_drop`` first); its links,
+    mapping and rules stay, for the day it is chosen again."""
+    check_drop(connection, entity)
+    connection.entities.filter(entity=entity).update(enabled=False)
 
 
 def preview_options(connection: Connection) -> dict[str, bool]:
@@ -389,14 +550,16 @@ def create_missing_fields(connection: Connection) -> list[str]:
 # --- Rules -------------------------------------------------------------------------------
 
 
-def default_rule_name(connection: Connection, direction: str) -> str:
-    """ "All contacts <source> → <target>", the same in the wizard and the API."""
+def default_rule_name(connection: Connection, direction: str, entity: str = PRIMARY_ENTITY) -> str:
+    """ "All contacts <source> → <target>", the same in the wizard and the API; another
+    entity's rule names its entity ("Companies: all records <source> → <target>")."""
     source, target = ENDS[direction]
     labels = {side: connection.authorization(side).label for side in SIDES}
-    return gettext("All contacts %(source)s → %(target)s") % {
-        "source": labels[source],
-        "target": labels[target],
-    }
+    words = {"source": labels[source], "target": labels[target]}
+    if entity != PRIMARY_ENTITY:
+        words["entities"] = entity_label(entity)
+        return gettext("%(entities)s: all records %(source)s → %(target)s") % words
+    return gettext("All contacts %(source)s → %(target)s") % words
 
 
 def synced_directions(connection: Connection) -> list[str]:
@@ -656,17 +819,21 @@ def check_options(
 # --- Field pairs -----------------------------------------------------------------------------
 
 
-def ensure_default_mappings(connection: Connection, apps: dict[str, SideApp] | None = None) -> str:
-    """Create the locked default pairs from both sides' common keys; the vendor's error
-    message if a side's fields could not be read ("" when done)."""
+def ensure_default_mappings(
+    connection: Connection,
+    apps: dict[str, SideApp] | None = None,
+    entity: str = PRIMARY_ENTITY,
+) -> str:
+    """Create the locked default pairs of ``entity`` from both sides' common keys; the
+    vendor's error message if a side's fields could not be read ("" when done)."""
     from sync.engine import mapping
 
-    apps = apps or side_apps(connection)
+    apps = apps or side_apps(connection, entity)
     error = apps["a"].error or apps["b"].error
     if error:
         logger.info("No default mappings for connection %s yet: %s", connection.pk, error)
         return error
-    mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields)
+    mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields, entity)
     return ""
 
 
@@ -684,11 +851,16 @@ ARROWS = {"a_to_b": "A → B", "b_to_a": "B → A"}
 
 
 def check_pair(
-    a_field: str, b_field: str, direction: str, transform: str, apps: dict[str, SideApp]
+    a_field: str,
+    b_field: str,
+    direction: str,
+    transform: str,
+    apps: dict[str, SideApp],
+    entity: str = PRIMARY_ENTITY,
 ) -> str:
     """Whether values may flow between ``a_field`` and ``b_field`` in ``direction``
-    (mapping.allowed_direction on both FieldSpecs); returns the transform to store
-    (``transform`` or the guessed one). Raises Invalid."""
+    (mapping.allowed_direction on both FieldSpecs, ``apps`` read for ``entity``);
+    returns the transform to store (``transform`` or the guessed one). Raises Invalid."""
     from sync.engine.mapping import allowed_direction
 
     specs: dict[str, FieldSpec] = {}
@@ -705,7 +877,8 @@ def check_pair(
         specs[side] = spec
     a_spec, b_spec = specs["a"], specs["b"]
     connection = apps["a"].connection
-    if connection is not None and connection.pk and _judging_classes(connection):
+    judged = entity == PRIMARY_ENTITY  # the apps judge the pairs of the contacts
+    if judged and connection is not None and connection.pk and _judging_classes(connection):
         pairs = {*enabled_pairs(connection), (a_field, b_field)}
         problems = connection_problems(connection, pairs=pairs)
         if problems:
@@ -740,20 +913,22 @@ def add_pair(
     direction: str = MappingDirection.BOTH,
     transform: str = "",
     apps: dict[str, SideApp] | None = None,
+    entity: str = PRIMARY_ENTITY,
 ) -> FieldMapping:
-    """Validate and store a custom pair (the tier must allow custom pairs); raises
-    Invalid."""
+    """Validate and store a custom pair of ``entity`` (the tier must allow custom
+    pairs); raises Invalid."""
     if not connection.account.limit("custom_mappings_allowed"):
         raise Invalid(
             gettext("Your plan does not include custom field mappings; upgrade to add them.")
         )
-    apps = apps or side_apps(connection)
-    transform = check_pair(a_field, b_field, direction, transform, apps)
-    if connection.mappings.filter(a_field=a_field, b_field=b_field, entity=PRIMARY_ENTITY).exists():
+    apps = apps or side_apps(connection, entity)
+    transform = check_pair(a_field, b_field, direction, transform, apps, entity)
+    if connection.mappings.filter(a_field=a_field, b_field=b_field, entity=entity).exists():
         raise Invalid(gettext("These two fields are already paired."))
-    _refuse_mapped(connection, a_field, b_field, apps)
+    _refuse_mapped(connection, a_field, b_field, apps, entity)
     return FieldMapping.objects.create(
         connection=connection,
+        entity=entity,
         a_field=a_field,
         b_field=b_field,
         direction=direction,
@@ -866,11 +1041,15 @@ def connection_problems(
 
 
 def _refuse_mapped(
-    connection: Connection, a_field: str, b_field: str, apps: dict[str, SideApp]
+    connection: Connection,
+    a_field: str,
+    b_field: str,
+    apps: dict[str, SideApp],
+    entity: str = PRIMARY_ENTITY,
 ) -> None:
-    """A field already in a pair (alone or as part of a composite name) is not paired
-    again: two pairs writing one field would overwrite each other every run."""
-    for pair in connection.mappings.filter(entity=PRIMARY_ENTITY):
+    """A field already in a pair of ``entity`` (alone or as part of a composite name) is
+    not paired again: two pairs writing one field would overwrite each other every run."""
+    for pair in connection.mappings.filter(entity=entity):
         for side, key, theirs, partner in (
             ("a", a_field, pair.a_field, pair.b_field),
             ("b", b_field, pair.b_field, pair.a_field),

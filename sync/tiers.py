@@ -81,13 +81,14 @@ def tier_for_vendor(vendor: str) -> str | None:
     return next((tier for tier in ORDER if vendor_allowed(tier, vendor)), None)
 
 
+def entity_allowed(tier: str, entity: str) -> bool:
+    allowed = TIERS[tier].entities
+    return allowed is None or entity in allowed
+
+
 def tier_for_entity(entity: str) -> str | None:
     """The cheapest tier whose connections may sync ``entity``."""
-    for tier in ORDER:
-        allowed = TIERS[tier].entities
-        if allowed is None or entity in allowed:
-            return tier
-    return None
+    return next((tier for tier in ORDER if entity_allowed(tier, entity)), None)
 
 
 def plan_name(tier: str) -> str:
@@ -124,9 +125,8 @@ def check_entities(account: Account, entities: list[str] | tuple[str, ...]) -> N
     """Raise NotInPlan unless ``account``'s tier may sync every one of ``entities``."""
     from sync.web.describe import entity_label
 
-    allowed = TIERS[account.tier].entities
     for entity in entities:
-        if allowed is None or entity in allowed:
+        if entity_allowed(account.tier, entity):
             continue
         raise NotInPlan(
             _("Syncing %(entity)s %(needs)s; your plan is %(plan)s.")

@@ -33,6 +33,7 @@ from sync.models import (
     Rule,
     RuleAction,
     RuleFilter,
+    SyncDirection,
     SyncEvent,
     SyncRun,
     UserLink,
@@ -587,9 +588,10 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class StatSerializer(serializers.Serializer):
-    """How many events of one action and direction a day saw."""
+    """How many events of one element, action and direction a day saw."""
 
     day = serializers.DateField()
+    entity = serializers.CharField()
     direction = serializers.CharField()
     action = serializers.CharField()
     count = serializers.IntegerField()
@@ -696,3 +698,35 @@ class UsersSerializer(serializers.Serializer):
     suggested = serializers.DictField(child=serializers.CharField())
     default_user_a = serializers.CharField(allow_blank=True)
     default_user_b = serializers.CharField(allow_blank=True)
+
+
+# --- Elements (entity types beyond contacts, issue 17)
+
+
+class EntitySerializer(serializers.Serializer):
+    """An entity type both apps offer beyond the contacts: whether the connection syncs
+    it (``enabled``) and which way, whether it must (companies, where the plan has them)
+    and, where the account's plan lacks it, ``needs`` ("needs the Business plan")."""
+
+    entity = serializers.CharField()
+    label = serializers.CharField()
+    enabled = serializers.BooleanField(source="synced")
+    direction = serializers.ChoiceField(choices=SyncDirection.choices)
+    mandatory = serializers.BooleanField()
+    needs = serializers.CharField(allow_blank=True)
+
+
+class EntityInputSerializer(serializers.Serializer):
+    """Sync ``entity`` (one the two apps offer) in ``direction``."""
+
+    entity = serializers.CharField(max_length=40)
+    direction = serializers.ChoiceField(
+        choices=SyncDirection.choices, default=SyncDirection.TWO_WAY
+    )
+
+
+class EntityChangeSerializer(serializers.Serializer):
+    """Change an element's direction, or stop (``enabled: false``) or resume syncing it."""
+
+    direction = serializers.ChoiceField(choices=SyncDirection.choices, required=False)
+    enabled = serializers.BooleanField(required=False)

@@ -27,7 +27,7 @@ from rest_framework.serializers import BaseSerializer
 
 from connectors.base import ConnectorError
 from connectors.registry import VENDORS, all_connectors, connector_class
-from sync import lifecycle
+from sync import lifecycle, setup
 from sync.api import serializers as s
 from sync.api.permissions import current_account, current_membership
 from sync.api.throttling import RunStatusRateThrottle
@@ -280,6 +280,79 @@ class ConnectionViewSet(
         }
         return Response(s.UsersSerializer(answer).data)
 
+    # -- elements (entity types beyond contacts, issue 17)
+
+    def _entities(self, connection: Connection) -> list[Any]:
+        """What both apps offer beyond the contacts (502 when an app cannot say)."""
+        try:
+            return setup.entity_choices(connection)
+        except ConnectorError as exc:
+            raise VendorUnavailable(str(exc)) from exc
+
+    def _entity_answer(self, connection: Connection, entity: str, code: int) -> Response:
+        found = next((c for c in self._entities(connection) if c.entity == entity), None)
+        if found is None:  # synced, though an app no longer lists it
+            row = connection.entities.get(entity=entity)
+            found = setup.EntityChoice(
+                entity, setup.entity_label(entity), row.enabled, row.direction, False, ""
+            )
+        return Response(s.EntitySerializer(found).data, status=code)
+
+    @extend_schema(methods=["GET"], request=None, responses=s.EntitySerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=s.EntityInputSerializer, responses={201: s.EntitySerializer}
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def entities(self, request: Request, pk: str | None = None) -> Response:
+        """The elements both apps offer beyond the contacts, each with whether this
+        connection syncs it and which way (GET); sync one more, or change the direction
+        of one (POST). Refused (400) in the words of the wizard: an element the plan
+        lacks, or companies going against the contacts' direction."""
+        connection = self.get_object()
+        if request.method == "GET":
+            return Response(s.EntitySerializer(self._entities(connection), many=True).data)
+        body = s.EntityInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        entity = body.validated_data["entity"]
+        try:
+            setup.choose_entity(connection, entity, body.validated_data["direction"])
+        except setup.Invalid as exc:
+            raise ValidationError({exc.field or "non_field_errors": [exc.message]}) from exc
+        return self._entity_answer(connection, entity, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["PATCH"], request=s.EntityChangeSerializer, responses=s.EntitySerializer
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["patch", "delete"],
+        url_path=r"entities/(?P<entity>[a-z_]+)",
+        pagination_class=None,
+    )
+    def entity(self, request: Request, pk: str | None = None, entity: str = "") -> Response:
+        """Change one synced element's direction or stop syncing it (``enabled: false``
+        or DELETE; its links, mapping and rules stay); companies are refused while both
+        apps have them."""
+        connection = self.get_object()
+        row = connection.entities.filter(entity=entity).first()
+        if row is None:
+            raise NotFound("This connection does not sync that element.")
+        body = s.EntityChangeSerializer(data=request.data if request.method == "PATCH" else {})
+        body.is_valid(raise_exception=True)
+        enabled = body.validated_data.get("enabled", row.enabled)
+        try:
+            if request.method == "DELETE" or not enabled:
+                setup.drop_entity(connection, entity)
+            else:
+                direction = body.validated_data.get("direction", row.direction)
+                setup.choose_entity(connection, entity, direction)
+        except setup.Invalid as exc:
+            raise ValidationError({exc.field or "non_field_errors": [exc.message]}) from exc
+        if request.method == "DELETE":
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._entity_answer(connection, entity, status.HTTP_200_OK)
+
     # -- runs
 
     @extend_schema(
@@ -330,14 +403,18 @@ class ConnectionViewSet(
             OpenApiParameter("status", str, enum=EventStatus.values),
             OpenApiParameter("direction", str, enum=Direction.values),
             OpenApiParameter("action", str, enum=EventAction.values),
+            OpenApiParameter("entity", str, description="One element: contact, company, …"),
             OpenApiParameter("page_size", int, description="Up to 1000; 100 by default."),
         ],
     )
     @action(detail=True, methods=["get"], pagination_class=EventPagination)
     def events(self, request: Request, pk: str | None = None) -> Response:
-        """The last synced records (100 per page), newest first, filterable."""
+        """The last synced records (100 per page), newest first, filterable (by element
+        too)."""
         connection = self.get_object()
         events = connection.events.all()
+        if request.query_params.get("entity"):
+            events = events.filter(entity=request.query_params["entity"])
         for name, allowed in (
             ("status", EventStatus.values),
             ("direction", Direction.values),
@@ -359,7 +436,7 @@ class ConnectionViewSet(
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def stats(self, request: Request, pk: str | None = None) -> Response:
-        """Events per day, action and direction (dry runs excluded)."""
+        """Events per day, element, action and direction (dry runs excluded)."""
         connection = self.get_object()
         try:
             days = int(request.query_params.get("days", 30))
@@ -375,9 +452,9 @@ class ConnectionViewSet(
             connection.events.filter(created_at__gte=since)
             .exclude(status=EventStatus.PREVIEW)
             .annotate(day=TruncDate("created_at"))
-            .values("day", "direction", "action")
+            .values("day", "entity", "direction", "action")
             .annotate(count=Count("pk"))
-            .order_by("day", "direction", "action")
+            .order_by("day", "entity", "direction", "action")
         )
         return Response(s.StatSerializer(rows, many=True).data)
 

@@ -43,6 +43,7 @@ urlpatterns = [
     path("connections/<int:pk>/delete/", connections.connection_delete, name="connection_delete"),
     path("connections/<int:pk>/start/", wizard.connection_start, name="connection_start"),
     path("connections/<int:pk>/setup/scopes/", wizard.setup_scopes, name="setup_scopes"),
+    path("connections/<int:pk>/setup/elements/", wizard.setup_entities, name="setup_entities"),
     path("connections/<int:pk>/setup/rules/", wizard.setup_rules, name="setup_rules"),
     path("connections/<int:pk>/setup/options/", wizard.setup_options, name="setup_options"),
     path("connections/<int:pk>/setup/mapping/", wizard.setup_mapping, name="setup_mapping"),

@@ -118,7 +118,8 @@ def test_user_sets_up_a_connection_and_watches_it_sync(
     screenshot(page, "07-statistics")
 
     # Explain one record that came from the shop: its rule, key and fields.
-    page.locator("table.records tbody tr", has_text="A → B").first.get_by_role("link").click()
+    from_shop = page.locator("table.records tbody tr", has_text="GetResponse · Shop → ")
+    from_shop.first.get_by_role("link").click()
     page.get_by_role("heading", name="Why this record syncs as it does").wait_for()
     assert page.get_by_text("All contacts Shop → News").count() == 1
     assert page.locator("dd", has_text="email").count() >= 1

@@ -194,6 +194,8 @@ class FakeConnector(Connector):
 
     vendor = "fake"
     label = "Fake app"
+    # Companies where the app has a companion app of them (``scopes`` lists it).
+    entities = ("contact", "company")
     apps: ClassVar[dict[str, FakeApp]] = {}
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:

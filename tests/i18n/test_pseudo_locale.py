@@ -258,6 +258,7 @@ def tenant_pages(s: Scenario) -> dict[str, tuple[str, bool]]:
         "run_undo": (reverse("web:run_undo", args=[pk, s.run.pk]), True),
         "connection_delete": (reverse("web:connection_delete", args=[pk]), False),
         "setup_scopes": (reverse("web:setup_scopes", args=[pk]), False),
+        "setup_entities": (reverse("web:setup_entities", args=[pk]), False),
         "setup_rules": (reverse("web:setup_rules", args=[pk]), True),
         "setup_options": (reverse("web:setup_options", args=[pk]), True),
         "setup_mapping": (reverse("web:setup_mapping", args=[pk]), True),
@@ -270,8 +271,8 @@ PAGE_NAMES = [
     "connections", "apps", "app_connect", "app_reauthorize", "app_disconnect", "team",
     "tokens", "lookup_found", "lookup_nobody", "connection_new", "connection",
     "connection_live", "stats", "conflicts", "deletions", "duplicates", "event",
-    "record_explain", "run_undo", "connection_delete", "setup_scopes", "setup_rules",
-    "setup_options", "setup_mapping", "setup_users", "setup_preview",
+    "record_explain", "run_undo", "connection_delete", "setup_scopes", "setup_entities",
+    "setup_rules", "setup_options", "setup_mapping", "setup_users", "setup_preview",
 ]  # fmt: skip
 
 
@@ -296,7 +297,8 @@ def test_every_tenant_page_of_the_web_urls_is_rendered_here() -> None:
         "connections", "apps", "app_connect", "app_reauthorize", "app_disconnect", "team",
         "tokens", "lookup", "connection_new", "connection", "connection_live", "stats",
         "conflicts", "deletions", "duplicates", "event", "record_explain", "run_undo",
-        "connection_delete", "setup_scopes", "setup_rules", "setup_options", "setup_mapping",
+        "connection_delete", "setup_scopes", "setup_entities", "setup_rules", "setup_options",
+        "setup_mapping",
         "setup_users", "setup_preview", "invitation_accept",
     }  # fmt: skip
     actions = {

@@ -78,6 +78,7 @@ def test_chart_and_totals_per_entity_and_direction(
     assert totals == [
         {
             "entity": "contact",
+            "label": "Contacts",
             "direction": "Fake app · Acme CRM → Fake app · Acme newsletter",
             "created": 2,
             "updated": 1,

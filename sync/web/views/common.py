@@ -10,10 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from sync.models import Connection
 from sync.tenancy import get_scoped_or_404
 
-# The set-up steps, in the order PieSync users know: apps, what & direction, rules,
-# options, mapping, users, preview & start. Each entry: (url name, title).
+# The set-up steps, in the order PieSync users know: apps, what & direction, the
+# elements (entity types beyond contacts, where both apps have some), rules, options,
+# mapping, users, preview & start. Each entry: (url name, title).
 STEPS: list[tuple[str, str]] = [
     ("setup_scopes", _("What and which way")),
+    ("setup_entities", _("Elements")),
     ("setup_rules", _("Rules")),
     ("setup_options", _("Options")),
     ("setup_mapping", _("Field mapping")),

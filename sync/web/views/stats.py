@@ -1,5 +1,6 @@
-"""Statistics tab (created / updated / deleted / errors over time, per entity and
-direction; the last 100 synced records) and the per-record explain view."""
+"""Statistics tab (created / updated / deleted / errors over time, per element (entity
+type) and direction; the last 100 synced records, filterable by element) and the
+per-record explain view."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from sync import setup
 from sync.engine import mapping
+from sync.engine.context import entity_order
 from sync.models import (
+    PRIMARY_ENTITY,
     Connection,
     Direction,
     EventAction,
@@ -28,6 +32,7 @@ from sync.models import (
 )
 from sync.tenancy import get_scoped_or_404
 from sync.web.charts import CATEGORY_OF_ACTION, SERIES, days_back, stacked_chart
+from sync.web.describe import authorization_label, vendor_label
 from sync.web.tenant import tenant_required
 from sync.web.views.common import get_connection, side_labels
 
@@ -42,13 +47,18 @@ def _category(action: str, status: str) -> str | None:
     return CATEGORY_OF_ACTION.get(action)
 
 
-def statistics(connection: Any, today: date) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Charts per direction over the last CHART_DAYS days, and totals per entity and
-    direction, from one grouped query (the event_counts index)."""
+def statistics(
+    connection: Any, today: date, entity: str = ""
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Charts per direction over the last CHART_DAYS days (of ``entity`` alone when
+    given), and totals per entity and direction, from one grouped query (the
+    event_counts index)."""
     since = timezone.now() - timedelta(days=CHART_DAYS)
+    events = SyncEvent.objects.filter(connection=connection, created_at__gte=since)
+    if entity:
+        events = events.filter(entity=entity)
     rows = (
-        SyncEvent.objects.filter(connection=connection, created_at__gte=since)
-        .exclude(status=EventStatus.PREVIEW)
+        events.exclude(status=EventStatus.PREVIEW)
         .annotate(day=TruncDate("created_at"))
         .values("day", "entity", "action", "direction", "status")
         .annotate(n=Count("id"))
@@ -76,31 +86,69 @@ def statistics(connection: Any, today: date) -> tuple[list[Any], list[dict[str, 
     ]
     table = [
         {
-            "entity": entity,
+            "entity": name,
+            "label": setup.entity_label(name),
             "direction": titles.get(direction, direction or "—"),
             **{key: counts.get(key, 0) for key, _, _ in SERIES},
         }
-        for (entity, direction), counts in sorted(totals.items())
+        for (name, direction), counts in sorted(
+            totals.items(), key=lambda item: (entity_order(item[0][0]), item[0])
+        )
     ]
     return charts, table
 
 
+def app_titles(connection: Connection) -> dict[str, str]:
+    """Each direction by its apps, "ForceManager → Salesforce": the vendors' names, or
+    the authorizations' where both sides are the same app."""
+    authorizations = {side: connection.authorization(side) for side in ("a", "b")}
+    vendors = {side: a.vendor for side, a in authorizations.items()}
+    if vendors["a"] != vendors["b"]:
+        names = {side: vendor_label(vendor) for side, vendor in vendors.items()}
+    else:
+        names = {side: authorization_label(a) for side, a in authorizations.items()}
+    return {
+        Direction.A_TO_B: f"{names['a']} → {names['b']}",
+        Direction.B_TO_A: f"{names['b']} → {names['a']}",
+    }
+
+
+def synced_entities(connection: Connection) -> list[str]:
+    """The elements the statistics can be filtered by: the contacts and every element
+    the connection syncs or synced."""
+    names = [PRIMARY_ENTITY, *connection.entities.values_list("entity", flat=True)]
+    return sorted(dict.fromkeys(names), key=entity_order)
+
+
 @tenant_required
 def connection_stats(request: HttpRequest, pk: int) -> HttpResponse:
-    """The statistics tab with the last 100 synced records, filterable by status and
-    direction, 25 to a page."""
+    """The statistics tab with the last 100 synced records, filterable by element,
+    status and direction, 25 to a page; each record says its element, its direction
+    by the apps' names and its result. The element column and filter appear once the
+    connection syncs more than its contacts."""
     connection = get_connection(request, pk)
-    charts, table = statistics(connection, timezone.localdate())
+    entities = synced_entities(connection)
+    entity = request.GET.get("entity", "")
+    if entity not in entities:
+        entity = ""
+    charts, table = statistics(connection, timezone.localdate(), entity)
     status = request.GET.get("status", "")
     direction = request.GET.get("direction", "")
     events = SyncEvent.objects.filter(connection=connection).exclude(status=EventStatus.PREVIEW)
+    if entity:
+        events = events.filter(entity=entity)
     if status in EventStatus.values:
         events = events.filter(status=status)
     if direction in Direction.values:
         events = events.filter(direction=direction)
     last = list(events.select_related("link").order_by("-created_at", "-id")[:LAST_RECORDS])
+    titles = app_titles(connection)
+    for event in last:
+        event.entity_label = setup.entity_label(event.entity)  # type: ignore[attr-defined]
+        event.direction_title = titles.get(event.direction, "—")  # type: ignore[attr-defined]
     page = Paginator(last, PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = {k: v for k, v in (("status", status), ("direction", direction)) if v}
+    chosen = (("entity", entity), ("status", status), ("direction", direction))
+    filters = {k: v for k, v in chosen if v}
     query = urlencode(filters)
     # The record pages link back to this very list: filters and page (back_query).
     here = {**filters, **({"page": str(page.number)} if page.number > 1 else {})}
@@ -118,7 +166,9 @@ def connection_stats(request: HttpRequest, pk: int) -> HttpResponse:
             "statuses": [
                 (s, label) for s, label in EventStatus.choices if s != EventStatus.PREVIEW
             ],
-            "directions": Direction.choices,
+            "directions": [(d, titles[d]) for d in Direction.values],
+            "entity": entity,
+            "entities": [(e, setup.entity_label(e)) for e in entities] if len(entities) > 1 else [],
             "query": query,
             "back": quote(urlencode(here)) if here else "",
             "chart_days": CHART_DAYS,
@@ -130,7 +180,7 @@ def back_query(request: HttpRequest) -> str:
     """The statistics list's filters a record page was opened from (``?back=``), kept
     to the list's own parameters, for its "← Statistics" link."""
     wanted = QueryDict(request.GET.get("back", ""))
-    kept = {k: wanted[k] for k in ("status", "direction", "page") if wanted.get(k)}
+    kept = {k: wanted[k] for k in ("entity", "status", "direction", "page") if wanted.get(k)}
     return urlencode(kept)
 
 
@@ -156,7 +206,7 @@ def base_rows(
     fields = link.side(side).fields
     if fields is None:
         return []
-    pairs = mapping.pairs_for(connection)
+    pairs = mapping.pairs_for(connection, entity=link.entity)  # the pairs of its element
     context = mapping.MappingContext(default_phone_country=connection.default_phone_country)
     synced = mapping.normalized_values(pairs, side, fields, context)
     rows = []

@@ -1,5 +1,6 @@
 """The new-connection wizard, also used to edit a running connection's configuration:
-apps → what and which way → rules → options → field mapping → users → preview → start.
+apps → what and which way → elements → rules → options → field mapping → users →
+preview → start.
 
 The connection exists as a *draft* from the first step on, so every step saves to the
 database and the user can leave and come back; starting it switches it to initial sync.
@@ -16,17 +17,19 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from connectors.base import VendorUser
+from connectors.base import ConnectorError, VendorUser
 from sync import lifecycle, setup, users
 from sync.models import (
+    PRIMARY_ENTITY,
     ActionKind,
     AppAuthorization,
     Connection,
@@ -206,6 +209,153 @@ def setup_scopes(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# --- Step 2b: elements (entity types beyond contacts, issue 17) -----------------------
+
+
+def entities_offered(connection: Connection) -> bool:
+    """Whether both apps offer an entity type beyond contacts, so the Elements step has
+    something to choose; remembered a few minutes per connection and scopes, as
+    ``owners_on_both_sides`` is (every wizard page's step list asks)."""
+    key = (
+        f"sync:entities-offered:{connection.pk}:{connection.a_authorization_id}:"
+        f"{connection.b_authorization_id}:{connection.a_scope}:{connection.b_scope}:"
+        f"{connection.updated_at.timestamp() if connection.updated_at else ''}"
+    )
+    known = cache.get(key)
+    if known is None:
+        try:
+            known = bool(setup.entity_choices(connection))
+        except ConnectorError:
+            known = connection.entities.exists()  # the page says what went wrong
+        cache.set(key, known, timeout=300)
+    return bool(known)
+
+
+def _entity_rows(
+    choices: list[setup.EntityChoice], posted: Any, errors: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The Elements step's rows: each choice with what the form shows checked, which
+    direction is selected (as posted when the page comes back with errors) and what is
+    wrong with it."""
+    rows = []
+    for choice in choices:
+        checked, direction = choice.synced or choice.mandatory, choice.direction
+        if posted is not None:
+            checked = choice.mandatory or bool(posted.get(f"entity_{choice.entity}"))
+            direction = posted.get(f"direction_{choice.entity}") or direction
+        rows.append(
+            {
+                "choice": choice,
+                "checked": checked and choice.allowed,
+                "direction": direction,
+                "error": errors.get(choice.entity, ""),
+            }
+        )
+    return rows
+
+
+@tenant_required
+def setup_entities(request: HttpRequest, pk: int) -> HttpResponse:
+    """Which elements sync besides the contacts, each two-way or one way: those both apps
+    offer, companies mandatory where both have them, those the plan lacks greyed and
+    refused. Saving goes through sync/setup.py (``choose_entity``, ``drop_entity``),
+    which the API and the ops console use too."""
+    connection = get_connection(request, pk)
+    require_manager(request)
+    errors: dict[str, str] = {}
+    vendor_error = ""
+    try:
+        choices = setup.entity_choices(connection)
+    except ConnectorError as exc:
+        choices, vendor_error = [], str(exc)
+    posted = request.POST if request.method == "POST" else None
+    if posted is not None and not vendor_error:
+        chosen: dict[str, str] = {}
+        for choice in choices:
+            if choice.mandatory or posted.get(f"entity_{choice.entity}"):
+                direction = posted.get(f"direction_{choice.entity}") or choice.direction
+                try:
+                    setup.check_entity(connection, choice.entity, direction)
+                except setup.Invalid as exc:
+                    errors[choice.entity] = exc.message
+                chosen[choice.entity] = direction
+        if not errors:
+            for choice in choices:
+                try:
+                    if choice.entity in chosen:
+                        setup.choose_entity(connection, choice.entity, chosen[choice.entity])
+                    elif choice.synced:
+                        setup.drop_entity(connection, choice.entity)
+                except setup.Invalid as exc:
+                    errors[choice.entity] = exc.message
+        if not errors:
+            messages.success(request, gettext("Elements saved."))
+            return _after_save(request, connection, "setup_entities")
+    return _page(
+        request,
+        connection,
+        "setup_entities",
+        "web/wizard/entities.html",
+        {
+            "rows": _entity_rows(choices, posted if errors else None, errors),
+            "directions": setup.direction_choices(connection),
+            "contacts_direction": direction_titles(connection).get(
+                connection.direction, connection.get_direction_display()
+            ),
+            "vendor_error": vendor_error,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
+
+
+# --- Per element: the mapping and rules steps show one entity at a time -----------------
+
+
+def entity_of(request: HttpRequest, connection: Connection) -> str:
+    """The element a mapping or rules page is about (``?entity=company``): the contacts
+    by default, else one the connection syncs (404 for any other)."""
+    entity = request.GET.get("entity") or PRIMARY_ENTITY
+    if entity != PRIMARY_ENTITY and not connection.entities.filter(entity=entity).exists():
+        raise Http404("This connection does not sync that element.")
+    return entity
+
+
+def entity_syncs(connection: Connection, entity: str, direction: str) -> bool:
+    """Whether ``entity`` of ``connection`` syncs in ``direction`` (its own direction for
+    an element beyond the contacts)."""
+    if entity == PRIMARY_ENTITY:
+        return connection.syncs(direction)
+    row = connection.entities.filter(entity=entity).first()
+    return row is not None and row.syncs(direction)
+
+
+def _entity_switch(connection: Connection, step: str, entity: str) -> dict[str, Any]:
+    """The element switcher of a mapping or rules page, and ``here``, the page's own
+    address for its forms (the element kept in the query)."""
+
+    def url(name: str) -> str:
+        base = reverse(f"web:{step}", args=[connection.pk])
+        return base if name == PRIMARY_ENTITY else f"{base}?{urlencode({'entity': name})}"
+
+    names = [
+        PRIMARY_ENTITY,
+        *connection.entities.filter(enabled=True).values_list("entity", flat=True),
+    ]
+    if entity not in names:
+        names.append(entity)  # a disabled element opened by its address
+    tabs = [
+        {"label": setup.entity_label(name), "url": url(name), "current": name == entity}
+        for name in names
+    ]
+    return {
+        "entity": entity,
+        "entity_label": setup.entity_label(entity),
+        "entity_tabs": tabs if len(tabs) > 1 else [],
+        "here": url(entity),
+    }
+
+
 # --- Step 3: rules ----------------------------------------------------------------------
 
 
@@ -231,25 +381,31 @@ class RulesSides:
     owners: dict[str, list[VendorUser] | None]
 
     @classmethod
-    def read(cls, connection: Connection) -> RulesSides:
-        apps = setup.side_apps(connection)
+    def read(cls, connection: Connection, entity: str = PRIMARY_ENTITY) -> RulesSides:
+        apps = setup.side_apps(connection, entity)
         return cls(apps, {side: _owners(connection, side, apps[side]) for side in setup.SIDES})
 
 
-def _rules_context(connection: Connection, sides: RulesSides | None = None) -> dict[str, Any]:
+def _rules_context(
+    connection: Connection, sides: RulesSides | None = None, entity: str = PRIMARY_ENTITY
+) -> dict[str, Any]:
     limit = connection.account.limit("max_rules_per_connection")
     count = connection.rules.count()
-    sides = sides or RulesSides.read(connection)
+    sides = sides or RulesSides.read(connection, entity)
     apps = sides.apps
     a_label, b_label = side_labels(connection)
     filter_words, action_words = dict(FilterKind.choices), dict(ActionKind.choices)
     groups = []
-    for direction in synced_directions(connection):
+    for direction, _arrow in DIRECTIONS:
+        if not entity_syncs(connection, entity, direction):
+            continue
         source, target = setup.ENDS[direction]
         title = f"{a_label} → {b_label}" if direction == "a_to_b" else f"{b_label} → {a_label}"
         filter_kinds, action_kinds = setup.offered_kinds(direction, apps)
         rules = list(
-            connection.rules.filter(direction=direction).prefetch_related("filters", "actions")
+            connection.rules.filter(direction=direction, entity=entity).prefetch_related(
+                "filters", "actions"
+            )
         )
         _name_owners(rules, sides.owners[source], sides.owners[target])
         groups.append(
@@ -278,6 +434,7 @@ def _rules_context(connection: Connection, sides: RulesSides | None = None) -> d
         "operators": Operator.choices,
         "vendor_error": apps["a"].error or apps["b"].error,
         "kept": {},
+        **_entity_switch(connection, "setup_rules", entity),
     }
 
 
@@ -321,18 +478,24 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
     Every change is one POST naming its ``op``; htmx swaps the editor in place."""
     connection = get_connection(request, pk)
     require_manager(request)
+    entity = entity_of(request, connection)
     if request.method != "POST":
         return _page(
-            request, connection, "setup_rules", "web/wizard/rules.html", _rules_context(connection)
+            request,
+            connection,
+            "setup_rules",
+            "web/wizard/rules.html",
+            _rules_context(connection, entity=entity),
         )
     op = request.POST.get("op", "")
     problem: dict[str, Any] = {}
     sides: RulesSides | None = None
     if op == "add_rule":
         form = RuleForm(request.POST)
-        if form.is_valid() and connection.syncs(form.cleaned_data["direction"]):
+        if form.is_valid() and entity_syncs(connection, entity, form.cleaned_data["direction"]):
             rule = Rule(
                 connection=connection,
+                entity=entity,
                 direction=form.cleaned_data["direction"],
                 name=form.cleaned_data["name"],
                 order=connection.rules.count(),
@@ -359,7 +522,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
         data = _posted_item(request)
         form = (FilterForm if op == "add_filter" else ActionForm)(data)
         if form.is_valid():
-            sides = RulesSides.read(connection)
+            sides = RulesSides.read(connection, rule.entity)
             source, target = setup.ENDS[rule.direction]
             check = setup.check_filter if op == "add_filter" else setup.check_action
             try:
@@ -394,7 +557,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
     elif op == "continue":
         return _after_save(request, connection, "setup_rules")
     if problem:
-        context = _rules_context(connection, sides)
+        context = _rules_context(connection, sides, entity)
         context.update(problem)
         return _page(
             request,
@@ -404,7 +567,7 @@ def setup_rules(request: HttpRequest, pk: int) -> HttpResponse:
             context,
             status=form_status(request),
         )
-    return redirect("web:setup_rules", pk=connection.pk)
+    return redirect(_entity_switch(connection, "setup_rules", entity)["here"])
 
 
 # --- Step 4: options --------------------------------------------------------------------
@@ -439,11 +602,14 @@ def setup_options(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Step 5: field mapping --------------------------------------------------------------
 
 
-def _mapping_context(connection: Connection, form: MappingForm | None = None) -> dict[str, Any]:
-    apps = setup.side_apps(connection)
+def _mapping_context(
+    connection: Connection, form: MappingForm | None = None, entity: str = PRIMARY_ENTITY
+) -> dict[str, Any]:
+    apps = setup.side_apps(connection, entity)
     a_info, b_info = apps["a"], apps["b"]
+    pairs = list(connection.mappings.filter(entity=entity))
     rows = []
-    for pair in connection.mappings.all():
+    for pair in pairs:
         rows.append(
             {
                 "pair": pair,
@@ -453,8 +619,8 @@ def _mapping_context(connection: Connection, form: MappingForm | None = None) ->
                 "one_way": setup.one_way_reason(pair, apps),
             }
         )
-    mapped_a = {p.a_field for p in connection.mappings.all()}
-    mapped_b = {p.b_field for p in connection.mappings.all()}
+    mapped_a = {p.a_field for p in pairs}
+    mapped_b = {p.b_field for p in pairs}
     return {
         "rows": rows,
         "form": form or MappingForm(a_specs=a_info.fields, b_specs=b_info.fields),
@@ -462,13 +628,14 @@ def _mapping_context(connection: Connection, form: MappingForm | None = None) ->
         "unmapped_a": [f for f in a_info.fields if f.key not in mapped_a],
         "unmapped_b": [f for f in b_info.fields if f.key not in mapped_b],
         "vendor_error": a_info.error or b_info.error,
+        **_entity_switch(connection, "setup_mapping", entity),
     }
 
 
-def _add_mapping(request: HttpRequest, connection: Connection) -> MappingForm:
-    """Validate and store a custom pair through sync/setup.py; the form carries the
-    refusal, in the words the API and the ops console use too."""
-    apps = setup.side_apps(connection)
+def _add_mapping(request: HttpRequest, connection: Connection, entity: str) -> MappingForm:
+    """Validate and store a custom pair of ``entity`` through sync/setup.py; the form
+    carries the refusal, in the words the API and the ops console use too."""
+    apps = setup.side_apps(connection, entity)
     form = MappingForm(request.POST, a_specs=apps["a"].fields, b_specs=apps["b"].fields)
     if not connection.account.limit("custom_mappings_allowed"):
         form.add_error(
@@ -486,6 +653,7 @@ def _add_mapping(request: HttpRequest, connection: Connection) -> MappingForm:
             form.cleaned_data["direction"],
             form.cleaned_data["transform"],
             apps,
+            entity,
         )
     except setup.Invalid as exc:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -497,25 +665,26 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     """Default pairs (locked) and custom pairs: add, remove, enable, disable."""
     connection = get_connection(request, pk)
     require_manager(request)
+    entity = entity_of(request, connection)
     if request.method != "POST":
         return _page(
             request,
             connection,
             "setup_mapping",
             "web/wizard/mapping.html",
-            _mapping_context(connection),
+            _mapping_context(connection, entity=entity),
         )
     op = request.POST.get("op", "")
     if op == "add":
         with transaction.atomic():
-            form = _add_mapping(request, connection)
+            form = _add_mapping(request, connection, entity)
         if form.errors:
             return _page(
                 request,
                 connection,
                 "setup_mapping",
                 "web/wizard/mapping.html",
-                _mapping_context(connection, form),
+                _mapping_context(connection, form, entity),
                 status=form_status(request),
             )
     elif op in ("delete", "toggle"):
@@ -532,7 +701,7 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             pair.enabled = not pair.enabled
             pair.save(update_fields=["enabled"])
     elif op == "defaults":
-        error = setup.ensure_default_mappings(connection)
+        error = setup.ensure_default_mappings(connection, entity=entity)
         if error:
             messages.error(
                 request,
@@ -540,7 +709,7 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             )
     elif op == "continue":
         return _after_save(request, connection, "setup_mapping")
-    return redirect("web:setup_mapping", pk=connection.pk)
+    return redirect(_entity_switch(connection, "setup_mapping", entity)["here"])
 
 
 # --- Step 6: user linking ---------------------------------------------------------------
@@ -565,7 +734,10 @@ def owners_on_both_sides(connection: Connection) -> bool:
 
 def skipped_steps(connection: Connection) -> set[str]:
     """Wizard steps with nothing to do for this connection."""
-    return set() if owners_on_both_sides(connection) else {"setup_users"}
+    skipped = set() if owners_on_both_sides(connection) else {"setup_users"}
+    if not entities_offered(connection):
+        skipped.add("setup_entities")
+    return skipped
 
 
 @tenant_required
