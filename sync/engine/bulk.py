@@ -133,7 +133,7 @@ def _update_from_copy(
     """PostgreSQL: COPY ``prepared`` (the values of ``fields``, the primary key last)
     into a temporary table of those columns, then UPDATE ``table_name`` from it in one
     statement. The temporary table lives as long as the database session (one per set
-    of columns); its rows go at the end of each use, and at commit or rollback."""
+    of columns); its rows go as the UPDATE reads them, and at commit or rollback."""
     quote = db.ops.quote_name
     *assigned, pk = (quote(f.column) for f in fields)
     columns = ", ".join([*assigned, pk])
@@ -144,7 +144,11 @@ def _update_from_copy(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS "  # noqa: S608
         f"AS SELECT {columns} FROM {table} WITH NO DATA"
     )
-    update = f"UPDATE {table} SET {assignments} FROM {temp} s WHERE {table}.{pk} = s.{pk}"  # noqa: S608
+    # The rows go as they are used, in the same statement: a data-modifying WITH.
+    update = (
+        f"WITH s AS (DELETE FROM {temp} RETURNING *) "  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM s WHERE {table}.{pk} = s.{pk}"
+    )
     with transaction.atomic(using=db.alias, savepoint=False), db.cursor() as cursor:
         # Asked each time (a no-op once made): a rollback takes back the table made in
         # its transaction, and the session may be a new one.
@@ -153,7 +157,6 @@ def _update_from_copy(
             for row in prepared:
                 copy.write_row(row)
         cursor.execute(update)
-        cursor.execute(f"DELETE FROM {temp}")  # noqa: S608
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:

@@ -64,6 +64,9 @@ READ_AHEAD = 4  # pages of side B read ahead while side A is staged
 ANALYZE_AFTER = 10_000
 # Plans the circuit breaker's check keeps for the write phase (see _check_and_write).
 KEEP_PLANNED = 10_000
+# Seconds between two stored progress updates (the pages poll every few seconds): a
+# large run stages and writes several pages a second, each update a commit of its own.
+PROGRESS_EVERY = 0.5
 
 
 class ReadAhead:
@@ -226,6 +229,7 @@ class Runner:
         self.applier: Applier | None = None
         self.written = 0
         self.skipped: dict[str, int] = defaultdict(int)  # planner's skips by reason
+        self.progress_saved = 0.0  # when the progress was last stored (_progress)
 
     # --- Lifecycle.
 
@@ -433,6 +437,11 @@ class Runner:
         if self.claim is not None:
             self.claim.keep()
         self.run.progress = {**self.run.progress, phase: {"done": done}}
+        # The latest counts are stored at most every PROGRESS_EVERY, and always with the
+        # next phase and at the run's end (which save ``run.progress`` whole).
+        if time.monotonic() - self.progress_saved < PROGRESS_EVERY:
+            return
+        self.progress_saved = time.monotonic()
         SyncRun.objects.filter(pk=self.run.pk).update(progress=self.run.progress)
 
     # --- Planning and applying.
