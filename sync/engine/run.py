@@ -67,6 +67,8 @@ KEEP_PLANNED = 10_000
 # Seconds between two stored progress updates (the pages poll every few seconds): a
 # large run stages and writes several pages a second, each update a commit of its own.
 PROGRESS_EVERY = 0.5
+# Columns of a link that planning and writing never read.
+_UNREAD = ("created_at", "updated_at")
 
 
 class ReadAhead:
@@ -452,7 +454,10 @@ class Runner:
         links = links_of(self.connection, self.ctx.entity)
         while True:
             # Held links (an ambiguous group, match.py) wait for the tenant's decision.
-            chunk = list(links.filter(dirty=True, held="", pk__gt=after).order_by("pk")[:CHUNK])
+            # Their own created/updated times are left unread (and unparsed): nothing of
+            # the run reads them, and the links are written back by column (update_rows).
+            dirty = links.filter(dirty=True, held="", pk__gt=after).defer(*_UNREAD)
+            chunk = list(dirty.order_by("pk")[:CHUNK])
             if not chunk:
                 return
             after = chunk[-1].pk
