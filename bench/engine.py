@@ -10,11 +10,14 @@ sync into a chain of runs.
 
     .venv/bin/python bench/engine.py --db sqlite [--n 100000]
     .venv/bin/python bench/engine.py --db postgres [--n 100000]
-    .venv/bin/python bench/engine.py --db both [--n 100000] [--until initial]
+    .venv/bin/python bench/engine.py --db both [--n 100000] [--until initial] [--no-preview]
 
 ``--db both`` runs SQLite, then PostgreSQL, each in a process of its own, one after
 the other in one go (side by side on the same machine load); ``--until initial`` stops
-after the initial sync (``preview``: after the preview).
+after the initial sync (``preview``: after the preview); ``--no-preview`` starts with
+the initial sync. Each run also prints the CPU time of this process and of its
+PostgreSQL server process, which the load of a shared machine sways far less than the
+wall time.
 
 SQLite uses a fresh file in /tmp, of this process only; PostgreSQL uses DATABASE_URL or the database
 ``bench_engine`` on 127.0.0.1 (created if missing, its sync tables emptied first). Where
@@ -154,19 +157,42 @@ def vacuum_if_needed() -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time so far of this process and of its PostgreSQL server process (0 on
+    SQLite, or where the server's /proc entry cannot be read). On a shared machine wall
+    time follows the other sessions' load; CPU time much less so."""
+    from django.db import connection as db
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    own = usage.ru_utime + usage.ru_stime
+    if db.vendor != "postgresql":
+        return own, 0.0
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return own, 0.0
+    return own, (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(label: str, connection, contacts: int, apps, trigger="manual", **options) -> float:  # type: ignore[no-untyped-def]
     from sync.engine import run_connection
 
     vacuum_if_needed()
     writes_before = sum(app.writes for app in apps)
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     run = run_connection(connection.pk, trigger, **options)
     seconds = time.perf_counter() - started
+    own, server = (after - before for after, before in zip(cpu_seconds(), cpu_before, strict=True))
     vendor_writes = sum(app.writes for app in apps) - writes_before
     print(
         f"{label:<34} {seconds:8.2f} s  {contacts / seconds:10.0f} contacts/s  "
         f"writes {vendor_writes:7d}  api calls {run.api_calls:6d}  "
-        f"peak RSS {rss_mb():6.0f} MB  status {run.status}"
+        f"peak RSS {rss_mb():6.0f} MB  CPU {own:.1f} s + server {server:.1f} s  "
+        f"load {os.getloadavg()[0]:.1f}  status {run.status}"
         + (f"  ({run.error})" if run.error else ""),
         flush=True,
     )
@@ -180,11 +206,15 @@ def main() -> None:
     parser.add_argument(
         "--until", choices=["preview", "initial", "all"], default="all", help="last run measured"
     )
+    parser.add_argument(
+        "--no-preview", action="store_true", help="start with the initial sync (no dry run)"
+    )
     args = parser.parse_args()
     if args.db == "both":
         for db in ("sqlite", "postgres"):
             command = [sys.executable, __file__, "--db", db, "--n", str(args.n)]
-            subprocess.run([*command, "--until", args.until], check=True)
+            extra = ["--no-preview"] if args.no_preview else []
+            subprocess.run([*command, "--until", args.until, *extra], check=True)
         return
     configure(args.db)
     from django.db import connection as db
@@ -199,7 +229,8 @@ def main() -> None:
     connection = connection_between(a, b)
     apps = (a, b)
     total = 2 * args.n
-    measure("preview (dry run)", connection, total, apps, "preview", dry_run=True, initial=True)
+    if not args.no_preview:
+        measure("preview (dry run)", connection, total, apps, "preview", dry_run=True, initial=True)
     if args.until == "preview":
         return
     measure("initial sync", connection, total, apps, initial=True)

@@ -62,8 +62,13 @@ class _SideShape:
         return " ".join(str(p).strip() for p in parts if p)
 
 
-def index_links(ctx: RunContext, links: Iterable[RecordLink]) -> None:
-    """Replace the phone entries of ``links`` by what their sides hold now."""
+def index_links(
+    ctx: RunContext, links: Iterable[RecordLink], *, indexed_up_to: int | None = None
+) -> None:
+    """Replace the phone entries of ``links`` by what their sides hold now.
+    ``indexed_up_to``: the highest link primary key when the run began; links above it
+    were made by the run and have no entries yet, so there are none of theirs to delete
+    (an initial sync's links are all new: the delete would only search the index)."""
     links = [link for link in links if link.pk]
     if not links:
         return
@@ -98,9 +103,11 @@ def index_links(ctx: RunContext, links: Iterable[RecordLink]) -> None:
                         "company": company,
                     }
                 )
-    PhoneEntry.objects.filter(link_id__in=[link.pk for link in links])._raw_delete(
-        PhoneEntry.objects.db  # nothing refers to an entry: no collector needed
-    )
+    indexed = [link.pk for link in links if indexed_up_to is None or link.pk <= indexed_up_to]
+    if indexed:
+        PhoneEntry.objects.filter(link_id__in=indexed)._raw_delete(
+            PhoneEntry.objects.db  # nothing refers to an entry: no collector needed
+        )
     # Plain rows through the engine's bulk insert (COPY on PostgreSQL): an initial sync
     # indexes tens of thousands of numbers, and model instances cost more than the rows.
     insert_rows(PhoneEntry, rows)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from connectors.base import Change, Connector, ConnectorError, RecordGone, Result
-from sync.engine.bulk import insert_rows, update_rows
+from sync.engine.bulk import commit_without_waiting, insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.engine.planner import Decision, Event, LinkView, SideState, plan
 from sync.engine.sides import SIDES, direction_into, other
@@ -143,6 +143,9 @@ class Applier:
         self.run = run
         self.record_errors = 0
         self.before_write: Callable[[], None] | None = None
+        # Links above this primary key are the run's own (primary keys only grow): none
+        # has phone entries yet (index_links). Asked before the run stages anything.
+        self.links_before = 0 if run.dry_run else _last_link_pk()
 
     def apply(self, planned: list[Planned]) -> None:
         """Journal, write through the connectors, then record the outcome on the links.
@@ -181,6 +184,7 @@ class Applier:
             failure = exc
         # 3. Links and create events, in one transaction.
         with transaction.atomic():
+            commit_without_waiting(DEFAULT_DB_ALIAS)  # the writes are idempotent
             self._finalize(planned, results, journal, failure)
         if failure is not None:
             raise failure
@@ -268,7 +272,8 @@ class Applier:
             done.append(link)
         self._absorb_echo_links(done, planned)
         update_rows(done, _LINK_FIELDS)
-        index_links(self.ctx, done)  # caller ID's phone index follows the settled links
+        # Caller ID's phone index follows the settled links.
+        index_links(self.ctx, done, indexed_up_to=self.links_before)
         insert_rows(SyncEvent, creates)
         if failed_events:
             SyncEvent.objects.bulk_update(failed_events, ["status", "error"], batch_size=500)
@@ -382,6 +387,12 @@ class Applier:
             "status": event.status,
             "reason": event.reason[:300],
         }
+
+
+def _last_link_pk() -> int:
+    """The highest primary key of any link so far (0: none yet)."""
+    last = RecordLink.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return last or 0
 
 
 def change(link: RecordLink, side: str, decision: Decision) -> Change:

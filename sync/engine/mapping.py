@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -472,6 +473,13 @@ def ensure_default_mappings(
 
 def _as_text(value: Any) -> str | None:
     """Any value as comparable text (for the "text" kind)."""
+    if type(value) is str:
+        # Most values of a text pair are plain strings: the generic dispatch below gives
+        # them the same stripped text, at several times the cost.
+        text = value.strip()
+        if not text:
+            return None
+        return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple | set | frozenset):
@@ -483,27 +491,30 @@ def _as_text(value: Any) -> str | None:
     return normalized
 
 
+# How each kind of pair normalizes a value (``normalize_for``); any other kind goes by
+# the value's shape. A table rather than a chain of comparisons: normalization runs for
+# every pair of every record a run reads, plans and settles.
+_NORMALIZERS: dict[str, Callable[[Any, MappingContext], Any]] = {
+    "email": lambda value, _ctx: norm.normalize_email(value),
+    "phone": lambda value, ctx: norm.normalize_phone(value, ctx.default_phone_country),
+    "country": lambda value, _ctx: norm.normalize_country(value),
+    "set": lambda value, _ctx: norm.normalize_set(value),
+    "full_name": lambda value, _ctx: norm.normalize_name(value),
+    "number": lambda value, _ctx: norm.normalize_number(value),
+    "bool": lambda value, _ctx: norm.normalize_bool(value),
+    "date": lambda value, _ctx: norm.normalize_date(value),
+    "datetime": lambda value, _ctx: norm.normalize_date(value, with_time=True),
+    "text": lambda value, _ctx: _as_text(value),
+}
+
+
+def _by_shape(value: Any, _ctx: MappingContext) -> Any:
+    return norm.normalize_value(value)
+
+
 def normalize_for(kind: str, value: Any, ctx: MappingContext) -> Any:
     """``value`` normalized as ``kind`` (a ``Pair.kind``)."""
-    if kind == "email":
-        return norm.normalize_email(value)
-    if kind == "phone":
-        return norm.normalize_phone(value, ctx.default_phone_country)
-    if kind == "country":
-        return norm.normalize_country(value)
-    if kind == "set":
-        return norm.normalize_set(value)
-    if kind == "full_name":
-        return norm.normalize_name(value)
-    if kind == "number":
-        return norm.normalize_number(value)
-    if kind == "bool":
-        return norm.normalize_bool(value)
-    if kind in ("date", "datetime"):
-        return norm.normalize_date(value, with_time=kind == "datetime")
-    if kind == "text":
-        return _as_text(value)
-    return norm.normalize_value(value)
+    return _NORMALIZERS.get(kind, _by_shape)(value, ctx)
 
 
 def normalized_values(
@@ -511,17 +522,19 @@ def normalized_values(
 ) -> dict[str, Any]:
     """Normalized value of every pair (by ``pair.key``) as ``side``'s record holds it."""
     values: dict[str, Any] = {}
+    get = fields.get
     for pair in pairs:
-        field = pair.field(side)
+        field = pair.a_field if side == "a" else pair.b_field
+        kind = pair.kind
         if NAME_PARTS in field:
             first, last = field.split(NAME_PARTS, 1)
-            values[pair.key] = norm.join_name(fields.get(first), fields.get(last))
-        elif pair.kind == "owner":
-            values[pair.key] = ctx.owners.token(side, fields.get(field))
+            values[pair.key] = norm.join_name(get(first), get(last))
+        elif kind == "owner":
+            values[pair.key] = ctx.owners.token(side, get(field))
         elif pair.refers_to and ctx.references is not None:
-            values[pair.key] = ctx.references.normalize(side, pair.refers_to, fields.get(field))
+            values[pair.key] = ctx.references.normalize(side, pair.refers_to, get(field))
         else:
-            values[pair.key] = normalize_for(pair.kind, fields.get(field), ctx)
+            values[pair.key] = _NORMALIZERS.get(kind, _by_shape)(get(field), ctx)
     return values
 
 
@@ -577,7 +590,12 @@ def write_side(
     return changes
 
 
+# What ``json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)`` would
+# build anew for every hash: the same encoder, made once.
+_HASH_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def content_hash(values: dict[str, Any]) -> str:
     """Hash of normalized values; equal hashes mean nothing mapped changed (echoes)."""
-    blob = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    blob = _HASH_JSON.encode(values)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -64,6 +64,11 @@ READ_AHEAD = 4  # pages of side B read ahead while side A is staged
 ANALYZE_AFTER = 10_000
 # Plans the circuit breaker's check keeps for the write phase (see _check_and_write).
 KEEP_PLANNED = 10_000
+# Seconds between two stored progress updates (the pages poll every few seconds): a
+# large run stages and writes several pages a second, each update a commit of its own.
+PROGRESS_EVERY = 0.5
+# Columns of a link that planning and writing never read.
+_UNREAD = ("created_at", "updated_at")
 
 
 class ReadAhead:
@@ -228,6 +233,7 @@ class Runner:
         self.applier: Applier | None = None
         self.written = 0
         self.skipped: dict[str, int] = defaultdict(int)  # planner's skips by reason
+        self.progress_saved = 0.0  # when the progress was last stored (_progress)
 
     # --- Lifecycle.
 
@@ -435,6 +441,11 @@ class Runner:
         if self.claim is not None:
             self.claim.keep()
         self.run.progress = {**self.run.progress, phase: {"done": done}}
+        # The latest counts are stored at most every PROGRESS_EVERY, and always with the
+        # next phase and at the run's end (which save ``run.progress`` whole).
+        if time.monotonic() - self.progress_saved < PROGRESS_EVERY:
+            return
+        self.progress_saved = time.monotonic()
         SyncRun.objects.filter(pk=self.run.pk).update(progress=self.run.progress)
 
     # --- Planning and applying.
@@ -445,7 +456,10 @@ class Runner:
         links = links_of(self.connection, self.ctx.entity)
         while True:
             # Held links (an ambiguous group, match.py) wait for the tenant's decision.
-            chunk = list(links.filter(dirty=True, held="", pk__gt=after).order_by("pk")[:CHUNK])
+            # Their own created/updated times are left unread (and unparsed): nothing of
+            # the run reads them, and the links are written back by column (update_rows).
+            dirty = links.filter(dirty=True, held="", pk__gt=after).defer(*_UNREAD)
+            chunk = list(dirty.order_by("pk")[:CHUNK])
             if not chunk:
                 return
             after = chunk[-1].pk

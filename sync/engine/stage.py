@@ -18,7 +18,7 @@ from django.db import transaction
 
 from connectors.base import Page, Record
 from sync.engine import match
-from sync.engine.bulk import insert_rows, update_rows
+from sync.engine.bulk import commit_without_waiting, insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.engine.edge import clean_page
 from sync.engine.scratch import links_db
@@ -93,6 +93,7 @@ def stage_side(
         # The links' database: a dry run's scratch one (scratch.py), which its cursor
         # never reaches (``save_cursor`` is off), so the product's stays untouched.
         with transaction.atomic(using=links_db()):
+            commit_without_waiting(links_db())  # a lost page is read again
             _stage_page(ctx, run, side, page, listing, unchanged)
             if page.complete:
                 _sweep(ctx, run, side)

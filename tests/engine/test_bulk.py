@@ -51,6 +51,38 @@ def test_update_rows_saves_every_kind_of_value(fake_vendor, account) -> None:
     assert (third.a_id, third.state, third.a_id is None) == (None, "deleted", True)
 
 
+class Label(str):
+    """A str subclass, as Django's TextChoices members are."""
+
+
+# Values that go through json.dumps's and orjson's edges: text beyond ASCII and quotes,
+# nested empties, a 2**70 that orjson cannot write, keys that are not strings.
+AWKWARD_JSON = [
+    {"name": 'Zoë "Ω" \\ Straße\n\t', "tags": [], "sub": {"x": None}, "n": -0.5},
+    {"big": 2**70, "ok": True},
+    {1: "one", "two": [1, 2.25, None]},
+    {"label": Label("vip"), "text": "e\u0301"},
+    "just text",
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD_JSON, ids=range(len(AWKWARD_JSON)))
+def test_bulk_writes_store_json_as_the_orm_does(fake_vendor, account, value) -> None:
+    """Through COPY on PostgreSQL (JSON text written by orjson, or json.dumps for what
+    orjson cannot write), through executemany on SQLite: what reads back is what the
+    ORM's own save stores."""
+    connection = make_fake_connection(
+        account, fake_vendor.make_app("json-a"), fake_vendor.make_app("json-b")
+    )
+    bulk, orm = _links(connection, 2)
+    bulk.a_fields = value
+    update_rows([bulk], ["a_fields"])
+    orm.a_fields = value
+    orm.save(update_fields=["a_fields"])
+    stored = {link.pk: link.a_fields for link in RecordLink.objects.filter(connection=connection)}
+    assert stored[bulk.pk] == stored[orm.pk]
+
+
 def test_update_rows_of_one_object_twice_keeps_the_last(fake_vendor, account) -> None:
     """As the statements one by one did: the later values of the same row win."""
     connection = make_fake_connection(

@@ -62,7 +62,9 @@ def test_a_form_saves_at_once_while_a_large_preview_runs(tmp_path: Path) -> None
     assert all(s["http"] == 200 and s["saved"] for s in during + idle)
     phases = {phase for s in during for phase in s["phase"]}
     assert {"list_a", "list_b"} <= phases  # saved while the apps were being read, too
-    assert len(during) >= 5 and result["preview_seconds"] > 5
+    # Long enough for several saves, one every 0.5 s (preview_probe.py): 5 s before the
+    # engine's normalization got faster (issue 18), some 4 s now on a quiet machine.
+    assert len(during) >= 5 and result["preview_seconds"] > 2.5
     # No save waited for the preview (a lock held by it would make one wait for all of
     # it, or fail after SQLite's 20 s timeout): a typical save takes a fraction of a
     # second, the slowest a small fraction of the preview (a loaded machine's CPU

@@ -51,6 +51,65 @@ def test_malformed_emails_are_invalid(email: str) -> None:
     assert not is_valid_email(email)
 
 
+# Addresses near the edges of the plain shape the fast path accepts: each is judged by
+# the fast path exactly as email_validator judges it (or left to email_validator).
+EDGE_EMAILS = [
+    "anna@example.com",
+    "Anna.Rossi+news@Mail.Example.CO.UK",
+    "a_b-c.d@x-y.example.org",
+    "x@demo.test",
+    "x@test",
+    "x@host.local",
+    "x@a.localhost",
+    "x@b.onion",
+    "x@c.invalid",
+    "x@1.in-addr.arpa",
+    "x@ab--cd.com",
+    "x@xn--80ak6aa92e.com",
+    "x@xn--zz.com",
+    "x@-a.com",
+    "x@a-.com",
+    "x@a.c0m",
+    "x@a.123",
+    "x@a.c",
+    "a..b@example.com",
+    ".a@example.com",
+    "a.@example.com",
+    "a" * 64 + "@example.com",
+    "a" * 65 + "@example.com",
+    "x@" + "a" * 63 + ".com",
+    "x@" + "a" * 64 + ".com",
+    "x@" + ".".join(["a" * 60] * 4) + ".com",
+]
+
+
+def _validator_accepts(text: str) -> bool:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(text, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("email", EDGE_EMAILS)
+def test_the_fast_path_accepts_only_what_email_validator_accepts(email: str) -> None:
+    from sync.engine.normalize import _plain_email
+
+    assert is_valid_email(email) == _validator_accepts(email)
+    if _plain_email(email):
+        assert _validator_accepts(email)
+
+
+def test_the_fast_path_takes_the_plain_addresses_of_contact_data() -> None:
+    from sync.engine.normalize import _plain_email
+
+    assert _plain_email("person123@example.com")
+    assert _plain_email("Anna.Rossi+news@Mail.Example.CO.UK")
+    assert not _plain_email("x@host.local")  # reserved: email_validator refuses it
+
+
 # --- Phone
 
 

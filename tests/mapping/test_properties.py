@@ -230,6 +230,29 @@ def test_an_email_that_is_not_an_address_stays_as_typed(raw: str) -> None:
         assert normalize_email(raw) == (raw.strip() or None)
 
 
+# Addresses built from the characters the fast path of is_valid_email looks at, in
+# every arrangement, most of them within a character or two of its plain shape.
+PLAIN_ISH_EMAILS = st.builds(
+    "{}@{}{}".format,
+    st.text(alphabet="aZ9._+-", min_size=1, max_size=70),
+    st.text(alphabet="aZ9.-", min_size=1, max_size=70),
+    st.sampled_from(["", ".com", ".co.uk", ".c0m", ".x", ".local", ".test", ".onion", ".arpa"]),
+)
+
+
+@settings(deadline=None, max_examples=500)
+@given(PLAIN_ISH_EMAILS | st.text())
+def test_the_email_fast_path_agrees_with_email_validator(raw: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(raw.strip(), check_deliverability=False, test_environment=True)
+        accepted = True
+    except EmailNotValidError:
+        accepted = False
+    assert normalize.is_valid_email(raw) == accepted
+
+
 @FAST
 @given(COUNTRY_TEXT)
 def test_an_unknown_country_stays_as_typed(raw: str) -> None:
