@@ -30,7 +30,7 @@ from sync.engine.context import RunContext
 from sync.engine.planner import Decision, Event, LinkView, SideState, plan
 from sync.engine.sides import SIDES, direction_into, other
 from sync.engine.stage import create_key, links_of
-from sync.engine.writers import Job, Relay, SideWriter
+from sync.engine.writers import Job, NotSent, Relay, SideWriter
 from sync.lookup import index_links
 from sync.models import LinkSide, RecordLink, SyncEvent, SyncRun, link_column
 
@@ -215,18 +215,42 @@ class Applier:
             self.serve()
         results: dict[tuple[int, str], Result] = {}
         failure: ConnectorError | None = None
+        not_sent: set[str] = set()
         for side, job in pending.jobs.items():
             try:
                 answers = job.answers.result()
-            except ConnectorError as exc:
+            except NotSent as exc:
+                not_sent.add(side)
                 failure = failure or exc
+                continue
+            except ConnectorError as exc:
+                failure = exc if failure is None or isinstance(failure, NotSent) else failure
                 continue
             for pk, sent in pending.sent[side]:
                 if sent.key in answers:
                     results[(pk, side)] = answers[sent.key]
+        planned = pending.planned
+        # Links none of whose writes went out (their side had stopped at an earlier
+        # chunk's failure) stay as they were, dirty, with no error and no journal: the
+        # next run writes them as if this one had never planned them.
+        untouched = [
+            link.pk
+            for link, _states, decision in planned
+            if decision.writes and set(decision.writes) <= not_sent
+        ]
         # 3. Links and create events, in one transaction.
         with transaction.atomic():
-            self._finalize(pending.planned, results, pending.journal, failure)
+            if untouched:
+                skipped = set(untouched)
+                planned = [p for p in planned if p[0].pk not in skipped]
+                rows = [
+                    row.pk
+                    for (pk, _side), journaled in pending.journal.items()
+                    if pk in skipped
+                    for row in journaled
+                ]
+                SyncEvent.objects.filter(pk__in=rows).delete()
+            self._finalize(planned, results, pending.journal, failure)
         if failure is not None:
             raise failure
 

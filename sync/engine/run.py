@@ -75,7 +75,7 @@ ANALYZE_AFTER = 10_000
 KEEP_PLANNED = 10_000
 # Chunks whose writes may be under way at once (issue 18 point 6): while the writer
 # threads write them, the run's thread settles those written before and plans the next.
-IN_FLIGHT = 4
+IN_FLIGHT = 16
 
 
 class ReadAhead:

@@ -14,8 +14,8 @@ import pytest
 from connectors.base import Change, ConnectorError, Result
 from sync.engine import run as run_module
 from sync.engine.writers import NotSent, SideWriter
-from sync.models import RecordLink
-from tests.engine.support import synced
+from sync.models import RecordLink, SyncEvent
+from tests.engine.support import sync, synced
 from tests.plugins.fake import make_fake_connection
 
 
@@ -97,3 +97,29 @@ def test_a_side_that_failed_sends_nothing_more() -> None:
     finally:
         writer.close()
     assert sent == [["1-b"]]  # the second change never went out
+
+
+def test_chunks_after_a_failed_write_are_left_as_they_were(
+    fake_apps: Any, account: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_module, "CHUNK", 10)
+    a, b = fake_apps
+    b.batch_size, b.delay = 10, 0.2  # one push a chunk; the next chunks queue meanwhile
+    b.crash_after_write.add(5)  # the first push fails (its answer lost after 5 writes)
+    for n in range(40):
+        a.add(email=f"a{n}@example.com", first_name=f"A{n}")
+    connection = make_fake_connection(account, a, b)
+
+    run = sync(connection, trigger="initial", initial=True)
+
+    assert run.status == "failed"
+    assert b.writes == 5  # nothing of the chunks queued behind the failed push went out
+    links = RecordLink.objects.filter(connection=connection)
+    assert links.exclude(last_error="").count() == 10  # the failed chunk's links only
+    assert SyncEvent.objects.filter(run=run, action="error").count() == 10
+    assert links.filter(dirty=True).count() == 40
+    # The next run writes them all, the five whose answers were lost without a twin.
+    synced(connection)
+    assert sorted(r.fields["email"] for r in b.records.values()) == sorted(
+        f"a{n}@example.com" for n in range(40)
+    )
