@@ -182,8 +182,7 @@ class Http:
             attempt += 1
             with self._count:
                 self.calls += 1
-            if self.gate is not None:
-                self.gate.enter()
+            ticket = self.gate.enter() if self.gate is not None else None
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -192,7 +191,7 @@ class Http:
                 failure = None
             finally:
                 if self.gate is not None:
-                    self.gate.leave()
+                    self.gate.leave(ticket)
             if failure is not None:
                 never_sent = isinstance(failure, requests.ConnectTimeout)
                 if attempt > self.retries or not (idempotent or never_sent):

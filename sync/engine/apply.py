@@ -1,9 +1,11 @@
 """Applying decisions (DESIGN.md 4.9): the planner decides, this module writes.
 
-``Applier.apply(planned)`` takes a chunk of links with their decisions and applies them:
-journal first (so an overwritten value is in the journal even if the process dies
-mid-write), then the vendor writes in batches per side (``push``), then links and create
-events in one transaction (``_finalize``). ``remember`` records what a side holds after
+``Applier.begin(planned)`` takes a chunk of links with their decisions and starts
+applying them: journal first (so an overwritten value is in the journal even if the
+process dies mid-write), then the vendor writes in batches per side (``push``), each side
+in a writer thread of its own (writers.py) so that the two apps are written at once;
+``Applier.finish`` waits for them and records links and create events in one
+transaction (``_finalize``). ``remember`` records what a side holds after
 a write of ours; the run and the journal's undo, resolve and review all go through it and
 through ``push``. Writes are idempotent (updates set values; creates carry a key derived
 from the link, and a create whose answer was lost is re-matched), so a crash never
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +25,12 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 
 from connectors.base import Change, Connector, ConnectorError, RecordGone, Result
 from sync.engine.bulk import commit_without_waiting, insert_rows, update_rows
+from sync.engine.claim import Claim
 from sync.engine.context import RunContext
 from sync.engine.planner import Decision, Event, LinkView, SideState, plan
 from sync.engine.sides import SIDES, direction_into, other
 from sync.engine.stage import create_key, links_of
+from sync.engine.writers import Job, NotSent, Relay, SideWriter
 from sync.lookup import index_links
 from sync.models import LinkSide, RecordLink, SyncEvent, SyncRun, link_column
 
@@ -135,22 +140,48 @@ class Tally:
         return {d: dict(s) for d, s in self.samples.items()}
 
 
+@dataclass
+class Pending:
+    """A chunk whose writes are under way: its plans, its journal rows, and per side
+    the changes sent (with their links' keys) and the writer's job."""
+
+    planned: list[Planned]
+    journal: dict[tuple[int, str], list[SyncEvent]]
+    sent: dict[str, list[tuple[int, Change]]] = field(default_factory=dict)
+    jobs: dict[str, Job] = field(default_factory=dict)
+
+    def done(self) -> bool:
+        return all(job.answers.done() for job in self.jobs.values())
+
+
 class Applier:
-    """Writes the decisions of one run, chunk by chunk."""
+    """Writes the decisions of one run, chunk by chunk: ``begin`` journals a chunk and
+    hands its writes to each side's writer thread (writers.py), ``finish`` waits for
+    them and records the outcome on the links. The run keeps a few chunks between the
+    two (run.py), so both apps are written at once while the run's thread settles the
+    chunks written before; every database access stays on the run's thread."""
 
     def __init__(self, ctx: RunContext, run: SyncRun) -> None:
         self.ctx = ctx
         self.run = run
         self.record_errors = 0
+        # The claim's check before a write (run's thread); ``claim``, where the run has
+        # one, lets the writer threads skip it while its lease is freshly renewed.
         self.before_write: Callable[[], None] | None = None
         # Links above this primary key are the run's own (primary keys only grow): none
         # has phone entries yet (index_links). Asked before the run stages anything.
         self.links_before = 0 if run.dry_run else _last_link_pk()
+        self.claim: Claim | None = None
+        self.relay = Relay()
+        self.writers: dict[str, SideWriter] = {}
 
     def apply(self, planned: list[Planned]) -> None:
         """Journal, write through the connectors, then record the outcome on the links.
         A vendor failure is raised after the links of the chunk are recorded."""
-        ctx = self.ctx
+        self.finish(self.begin(planned))
+
+    def begin(self, planned: list[Planned]) -> Pending:
+        """Journal the chunk's overwrites and deletions, then start its writes."""
         # 1. Journal overwrites and deletions before writing them.
         journal: dict[tuple[int, str], list[SyncEvent]] = defaultdict(list)
         early = []
@@ -162,32 +193,101 @@ class Applier:
                 journal[(link.pk, event.target)].append(row)
                 early.append(row)
         SyncEvent.objects.bulk_create(early, batch_size=500)
-        # 2. Vendor writes, in batches per side.
+        # 2. Vendor writes, each side in its writer's thread.
+        pending = Pending(planned, journal)
+        for side in SIDES:
+            changes = [
+                (link.pk, change(link, side, decision))
+                for link, _states, decision in planned
+                if side in decision.writes
+            ]
+            if not changes:
+                continue
+            if self.before_write is not None and not pending.jobs:
+                self.before_write()  # never write once taken over
+            pending.sent[side] = changes
+            pending.jobs[side] = self._writer(side).submit([c for _pk, c in changes])
+        return pending
+
+    def finish(self, pending: Pending) -> None:
+        """Wait for the chunk's writes, then record links and create events in one
+        transaction. A vendor failure is raised after the links are recorded."""
+        jobs = [job.answers for job in pending.jobs.values()]
+        while not all(job.done() for job in jobs):
+            wait(jobs, timeout=0.05)
+            self.serve()
         results: dict[tuple[int, str], Result] = {}
         failure: ConnectorError | None = None
-        try:
-            for side in SIDES:
-                changes = [
-                    (link.pk, change(link, side, decision))
-                    for link, _states, decision in planned
-                    if side in decision.writes
-                ]
-                if not changes:
-                    continue
-                answers = push(
-                    ctx.connectors[side], side, [c for _pk, c in changes], self.before_write
-                )
-                for pk, sent in changes:
-                    if sent.key in answers:
-                        results[(pk, side)] = answers[sent.key]
-        except ConnectorError as exc:
-            failure = exc
+        not_sent: set[str] = set()
+        for side, job in pending.jobs.items():
+            try:
+                answers = job.answers.result()
+            except NotSent as exc:
+                not_sent.add(side)
+                failure = failure or exc
+                continue
+            except ConnectorError as exc:
+                failure = exc if failure is None or isinstance(failure, NotSent) else failure
+                continue
+            for pk, sent in pending.sent[side]:
+                if sent.key in answers:
+                    results[(pk, side)] = answers[sent.key]
+        planned = pending.planned
+        # Links none of whose writes went out (their side had stopped at an earlier
+        # chunk's failure) stay as they were, dirty, with no error and no journal: the
+        # next run writes them as if this one had never planned them.
+        untouched = [
+            link.pk
+            for link, _states, decision in planned
+            if decision.writes and set(decision.writes) <= not_sent
+        ]
         # 3. Links and create events, in one transaction.
         with transaction.atomic():
             commit_without_waiting(DEFAULT_DB_ALIAS)  # the writes are idempotent
-            self._finalize(planned, results, journal, failure)
+            if untouched:
+                skipped = set(untouched)
+                planned = [p for p in planned if p[0].pk not in skipped]
+                rows = [
+                    row.pk
+                    for (pk, _side), journaled in pending.journal.items()
+                    if pk in skipped
+                    for row in journaled
+                ]
+                SyncEvent.objects.filter(pk__in=rows).delete()
+            self._finalize(planned, results, pending.journal, failure)
         if failure is not None:
             raise failure
+
+    def serve(self) -> None:
+        """What the writer threads wait for on the run's thread: the claim's renewal,
+        and the renewal of each side's share of its account's limits (limits.py: only
+        the thread that owns a seam renews it)."""
+        self.relay.serve()
+        for connector in self.ctx.connectors.values():
+            gate = connector.http.gate
+            if gate is not None:
+                gate.refresh()
+
+    def close(self) -> None:
+        """Stop the writer threads (after the push under way; nothing queued is sent)."""
+        for writer in self.writers.values():
+            writer.close()
+        self.writers.clear()
+
+    def _writer(self, side: str) -> SideWriter:
+        writer = self.writers.get(side)
+        if writer is None:
+            writer = self.writers[side] = SideWriter(
+                self.ctx.connectors[side], side, push, self._check_claim
+            )
+        return writer
+
+    def _check_claim(self) -> None:
+        """Before each batch, in a writer thread: a lease renewed a moment ago cannot
+        have been taken over; otherwise the run's thread renews it (or raises ClaimLost
+        here, which stops the side's writes)."""
+        if self.claim is not None and not self.claim.fresh() and self.before_write:
+            self.relay.call(self.before_write)
 
     def _finalize(
         self,

@@ -34,10 +34,15 @@ class Claim:
         self.renewed_at = time.monotonic()
         self.renewals = 0
 
+    def fresh(self) -> bool:
+        """Whether the lease was renewed so lately that ``keep`` has nothing to do (no
+        query: a writer thread asks it before each batch, writers.py)."""
+        return time.monotonic() - self.renewed_at < self.lease / 4
+
     def keep(self) -> None:
         """Renew the lease when a quarter of it has passed; raise ClaimLost when another
         worker has taken the connection over meanwhile."""
-        if time.monotonic() - self.renewed_at < self.lease / 4:
+        if self.fresh():
             return  # renewed recently: the lease cannot have run out since
         if not Connection.objects.renew(self.pk, self.worker, self.lease):
             raise ClaimLost(

@@ -23,9 +23,9 @@ import queue
 import socket
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -36,7 +36,16 @@ from django.utils import timezone
 
 from connectors.base import AuthError, Connector, ConnectorError, Page
 from sync.engine import match, outcome
-from sync.engine.apply import Applier, Planned, Tally, decide, push, remember, side_state
+from sync.engine.apply import (
+    Applier,
+    Pending,
+    Planned,
+    Tally,
+    decide,
+    push,
+    remember,
+    side_state,
+)
 from sync.engine.bulk import fewer_collections, refresh_statistics
 from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
 from sync.engine.context import RunContext, build_context, close_all, tracks_of
@@ -69,6 +78,9 @@ KEEP_PLANNED = 10_000
 PROGRESS_EVERY = 0.5
 # Columns of a link that planning and writing never read.
 _UNREAD = ("created_at", "updated_at")
+# Chunks whose writes may be under way at once (issue 18 point 6): while the writer
+# threads write them, the run's thread settles those written before and plans the next.
+IN_FLIGHT = 16
 
 
 class ReadAhead:
@@ -231,6 +243,7 @@ class Runner:
         self.removed: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
         self.tally = Tally(sampling=dry_run)
         self.applier: Applier | None = None
+        self.pending: deque[Pending] = deque()  # chunks whose writes are under way
         self.written = 0
         self.skipped: dict[str, int] = defaultdict(int)  # planner's skips by reason
         self.progress_saved = 0.0  # when the progress was last stored (_progress)
@@ -261,6 +274,7 @@ class Runner:
                 applier = Applier(ctx, run)
                 if self.claim is not None:
                     applier.before_write = self.claim.keep  # never write once taken over
+                    applier.claim = self.claim
                 self.appliers[ctx.entity] = applier
             self._enter(self.contexts[0])
             # A dry run stages and plans in a scratch copy of the links (scratch.py): it
@@ -322,7 +336,9 @@ class Runner:
         run.progress = {**run.progress, "seconds": round(time.monotonic() - started, 3)}
         try:
             run.save()
-        finally:  # the connectors' sessions end with the run, always
+        finally:  # the writer threads and the connectors' sessions end with the run
+            for applier in self.appliers.values():
+                applier.close()
             for ctx in self.contexts:
                 close_all(ctx.connectors)
 
@@ -489,7 +505,21 @@ class Runner:
         if not (self.initial or self.dry_run or self.confirm_mass_change):
             kept = self._check_breaker()
         self._phase("write")
+        try:
+            self._write_entities(kept)
+        except BaseException:
+            # What is under way still lands: settle it if the database lets us (a
+            # failure of this thread's own must not hide behind a second one).
+            with suppress(Exception):
+                self._drain(0)
+            raise
+        self._drain(0)
+
+    def _write_entities(self, kept: list[list[Planned]]) -> None:
+        """The write phase, entity by entity; each entity's writes have all ended before
+        the next one's are planned (its references are translated through them)."""
         for index, ctx in enumerate(self.contexts):
+            self._drain(0)
             self._enter(ctx)
             references = ctx.options.mapping.references
             if references is not None:
@@ -538,9 +568,26 @@ class Runner:
                 ):
                     removed[side][str(states[side].id)] = link.pk
         if not self.dry_run:
-            self.applier.apply(planned)
+            self.pending.append(self.applier.begin(planned))
+            self._drain(IN_FLIGHT - 1)
         self.written += len(planned)
         self._progress("write", self.written)
+
+    def _drain(self, keep: int) -> None:
+        """Settle the chunks whose writes have ended, oldest first, and wait for the
+        oldest until at most ``keep`` are under way. At a vendor failure the chunks
+        already under way are waited for and settled too (a side that failed sends
+        nothing more: writers.py), then the first failure is raised."""
+        while self.pending and (len(self.pending) > keep or self.pending[0].done()):
+            pending = self.pending.popleft()
+            assert self.applier is not None
+            try:
+                self.applier.finish(pending)
+            except ConnectorError:
+                while self.pending:
+                    with suppress(ConnectorError):
+                        self.applier.finish(self.pending.popleft())
+                raise
 
     def _clear_references(self) -> None:
         """Before this entity is written: its records that still refer to a record the

@@ -17,6 +17,7 @@ from connectors.getresponse.connector import GetResponseConnector
 from connectors.getresponse.sandbox import GetResponseEmulator
 from connectors.http import Http
 from connectors.limits import (
+    SECOND_SPAN,
     VENDOR_LIMITS,
     DatabaseStore,
     Gate,
@@ -329,3 +330,30 @@ def test_a_closed_connector_gives_its_share_of_the_limits_back_at_once(
         # starting now would take half the limits meanwhile.
         assert store.join(key, "next run", 10.0) == 1, close
         store.leave(key, "next run")
+
+
+def test_a_call_leaves_the_rate_a_second_after_its_answer_when_that_is_sooner() -> None:
+    # Answered at once, a call surely reached the vendor: the next may go the vendor's
+    # span (here 2 s: one call every two seconds) after that answer, without the margin.
+    gate = Gate(Limits(parallel=1, per_second=0.5))
+    first = gate.enter()
+    assert first is not None
+    gate.leave(first)
+    gate.enter()
+    went = time.monotonic()
+    assert first[1] + 2.0 <= went < first[0] + 2.0 * SECOND_SPAN
+
+
+def test_a_slow_answer_keeps_only_the_margin() -> None:
+    # The 1st call's answer takes 0.5 s (longer than the margin): the 21st goes once the
+    # margin after its start has passed, not a second after that answer.
+    gate = Gate(Limits(parallel=20, per_second=20))
+    tickets = [gate.enter() for _ in range(20)]
+    for ticket in tickets[1:]:
+        gate.leave(ticket)
+    first = tickets[0]
+    assert first is not None
+    threading.Timer(0.5, gate.leave, args=(first,)).start()
+    gate.enter()
+    went = time.monotonic()
+    assert first[0] + SECOND_SPAN <= went < first[0] + 1.5
