@@ -32,11 +32,18 @@ def queries_of_a_run(
     with CaptureQueriesContext(db) as queries:
         run = synced(connection)
     assert run.counts["a_to_b"]["update"] == len(edited)
-    return len(queries)
+    # The shares of the vendors' limits are renewed by the clock (connectors/limits.py),
+    # like the progress: not the records' work, and more of them on a loaded machine.
+    return sum(1 for q in queries if "sync_limitholder" not in q["sql"])
 
 
 @pytest.mark.parametrize("listing", [False, True], ids=["delta", "listing"])
-def test_queries_do_not_grow_with_the_records_of_a_page(fake_vendor, account, listing) -> None:
+def test_queries_do_not_grow_with_the_records_of_a_page(
+    fake_vendor, account, listing, monkeypatch
+) -> None:
+    # Progress is stored by the clock (run.PROGRESS_EVERY), not by the records: kept to
+    # the phase changes here, so that a slow machine does not count more of them.
+    monkeypatch.setattr("sync.engine.run.PROGRESS_EVERY", 3600.0)
     few = queries_of_a_run(fake_vendor, account, "few", 5, listing=listing)
     many = queries_of_a_run(fake_vendor, account, "many", 80, listing=listing)
     assert many - few <= 3, (few, many)
