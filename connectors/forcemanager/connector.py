@@ -25,7 +25,8 @@ translations:
   not sync companies: written by linking to the account of that name, created when
   missing. A contact needs an account: one with none belongs to the account
   ``NO_COMPANY``, read back as no company (neither a name nor a reference), and that
-  placeholder is never listed as a company;
+  placeholder is never listed as a company; a contact of a soft-deleted account reads
+  as one without a company too;
 - extra fields under their own ``Z_`` names, typed from their definitions, per resource.
 Soft-deleted records are the deletion feed of delta reads.
 
@@ -156,6 +157,7 @@ class ForceManagerConnector(Connector):
         self._extra: list[ExtraField] | None = None
         self._values: dict[str, dict[int, str]] = {}
         self._accounts: dict[int, str] = {}
+        self._gone_accounts: set[int] = set()  # soft-deleted accounts contacts point at
         self._country_codes: dict[str, int] | None = None
         self._users: list[User] | None = None
 
@@ -279,14 +281,18 @@ class ForceManagerConnector(Connector):
 
     def learn_accounts(self, rows: list[Row]) -> None:
         """The names of the accounts ``rows`` point at, in one call for those not yet
-        known (a page holds at most 50 contacts)."""
-        unknown = {lookup_id(r.data.get("accountId")) for r in rows} - set(self._accounts)
+        known (a page holds at most 50 contacts); the soft-deleted ones apart."""
+        known = set(self._accounts) | self._gone_accounts
+        unknown = {lookup_id(r.data.get("accountId")) for r in rows} - known
         unknown.discard(None)
         if not unknown:
             return
         where = " OR ".join(f"id={i}" for i in sorted(unknown))  # type: ignore[type-var]
         for account in self.client.every("accounts", where):
-            self._accounts[account.id] = str(account.data.get("name") or "")
+            if account.deleted:
+                self._gone_accounts.add(account.id)
+            else:
+                self._accounts[account.id] = str(account.data.get("name") or "")
 
     def record(self, row: Row) -> Record:
         data = row.data
@@ -296,7 +302,9 @@ class ForceManagerConnector(Connector):
         if self.entity is CONTACT:
             account = lookup_id(data.get("accountId"))
             company = self._accounts.get(account) if account is not None else None
-            if company == NO_COMPANY:
+            if company == NO_COMPANY or account in self._gone_accounts:
+                # The placeholder, or a company deleted in ForceManager (its contacts
+                # keep pointing at it there): no company.
                 fields["accountId"] = company = None
             fields["company"] = company or None
         for extra in self.extra_fields():

@@ -231,7 +231,9 @@ def test_companies_and_contacts_sync_between_two_accounts_with_their_references(
     sandbox: SandboxControl, account: Account
 ) -> None:
     """Contacts land in B pointing at B's own ids of their companies; a company matched
-    by name is not made twice; a move to another company travels too."""
+    by name is not made twice; a move to another company travels too; a renamed company
+    keeps its contacts, and a deleted one's contacts lose it (to the placeholder) without
+    the company being made again from their company name."""
     one = sandbox.create_account(FM, name="North")
     two = sandbox.create_account(FM, name="South")
     authorizations = []
@@ -251,6 +253,7 @@ def test_companies_and_contacts_sync_between_two_accounts_with_their_references(
         b_authorization=authorizations[1],
         b_scope="contacts",
         breaker_count=1000,
+        deletions_a_to_b="delete",
     )
     specs = [build(side, "contacts").fields() for side in (one, two)]
     mapping.ensure_default_mappings(connection, specs[0], specs[1])
@@ -291,6 +294,31 @@ def test_companies_and_contacts_sync_between_two_accounts_with_their_references(
     north = rows(sandbox, one, "contacts")
     assert north[bob_n]["accountId"]["id"] == int(acme_n)
     assert north[ann_n]["accountId"]["id"] == int(acme_n)
+    # Renamed in North: the same company in South, renamed, its contacts still on it.
+    sandbox.action(
+        FM, "edit", account=one["account_id"], contact=acme_n, resource="accounts",
+        name="Acme Corp",
+    )  # fmt: skip
+    cy_n = create(
+        build(one, "contacts"), firstName="Cy", lastName="Poe", email="cy@example.com",
+        accountId=hooli_n,
+    )  # fmt: skip
+    run()
+    south = rows(sandbox, two, "accounts")
+    assert south[acme_s]["name"] == "Acme Corp"
+    people = {r["email"]: r for r in rows(sandbox, two, "contacts").values()}
+    assert {people[e]["company"] for e in ("ann@example.com", "bob@example.com")} == {"Acme Corp"}
+    assert people["cy@example.com"]["accountId"]["id"] == int(by_name["hooli"])
+    # Hooli deleted in North: deleted in South, Cy left without a company there.
+    sandbox.action(FM, "delete", account=one["account_id"], contact=hooli_n, resource="accounts")
+    run()
+    south = rows(sandbox, two, "accounts")
+    assert south[by_name["hooli"]]["deleted"]
+    live = sorted(r["name"] for r in south.values() if not r["deleted"])
+    assert live == [NO_COMPANY, "Acme Corp"]
+    people = {r["email"]: r for r in rows(sandbox, two, "contacts").values()}
+    assert people["cy@example.com"]["company"] == NO_COMPANY
+    assert not rows(sandbox, one, "contacts")[cy_n]["deleted"]
     # Converged: nothing more to write on either side.
     before = sandbox.requests(FM)["endpoints"]
     run()
