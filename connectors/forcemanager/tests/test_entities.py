@@ -1,8 +1,9 @@
 """The ForceManager connector's entity scopes against its sandbox over HTTP (issue 17):
 one scope per entity, references read and written as the referenced record's id, the
 required sales rep, branch and account filled in, deltas and soft deletes of companies,
-extra fields per resource, events and tasks as the two halves of ``calendars``, and an
-engine run between two ForceManager accounts syncing companies and contacts."""
+extra fields per resource (and the other app's custom fields made on each entity's
+resource at start), events and tasks as the two halves of ``calendars``, and an engine
+run between two ForceManager accounts syncing companies and contacts."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from connectors.http import Http
 from connectors.sandbox.control import SandboxControl
 from sync import setup
 from sync.engine import mapping, run_connection
-from sync.models import Account, AppAuthorization, Connection, Rule, RunStatus
+from sync.models import Account, AppAuthorization, Connection, FieldMapping, Rule, RunStatus
+from tests.fakes.connector import FakeConnector
 
 FM = "forcemanager"
 
@@ -200,6 +202,48 @@ def test_extra_fields_belong_to_their_resource(sandbox: SandboxControl, fm: dict
         [Change("create", "k", fields={"reference": "R", "accountId1": acme, "Z_Revenue": 1})]
     )
     assert refused.error is not None and refused.error.permanent
+
+
+@pytest.mark.django_db
+def test_the_other_apps_custom_fields_are_made_on_each_entitys_resource(
+    sandbox: SandboxControl,
+    fm: dict[str, Any],
+    account: Account,
+    fake_vendor: type[FakeConnector],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """setup.create_missing_fields, per synced entity: the contacts' custom fields become
+    contact extra fields, the companies' become account extra fields, each paired in its
+    entity's mapping."""
+    monkeypatch.setitem(setup.PAIR_DEFAULTS, frozenset({"fake", FM}), {"creates_fields": FM})
+    source = fake_vendor.make_app("crm", company_ref=True)
+    fake_vendor.make_app("crm:companies", kind="company")
+    crm = AppAuthorization.objects.create(
+        account=account, vendor="fake", label="CRM", settings={"store": "crm"}
+    )
+    field = AppAuthorization(account=account, vendor=FM, label="Field")
+    field.secrets = {"public_key": fm["public_key"], "private_key": fm["private_key"]}
+    field.save()
+    connection = Connection.objects.create(
+        account=account,
+        name="CRM → Field",
+        a_authorization=crm,
+        b_authorization=field,
+        b_scope="contacts",
+    )
+    mapping.ensure_default_mappings(
+        connection, source.field_specs(), build(fm, "contacts").fields()
+    )
+    setup.add_entity(connection, "company")
+
+    made = setup.create_missing_fields(connection)
+    assert sorted(made) == ["Z_deletedmarker", "Z_notes", "Z_notes"]
+    defined = sandbox.state(FM, fm["account_id"])["instances"][fm["account_id"]]["extrafields"]
+    assert {f["fieldName"] for f in defined["accounts"]} == {"Z_Sector", "Z_notes"}
+    assert {"Z_notes", "Z_deletedmarker"} <= {f["fieldName"] for f in defined["contacts"]}
+    pairs = FieldMapping.objects.filter(connection=connection, a_field="notes", b_field="Z_notes")
+    assert sorted(pairs.values_list("entity", flat=True)) == ["company", "contact"]
+    assert setup.create_missing_fields(connection) == []  # idempotent, per entity
 
 
 def test_events_and_tasks_are_the_two_halves_of_the_calendar(
