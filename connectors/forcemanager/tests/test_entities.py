@@ -204,6 +204,32 @@ def test_extra_fields_belong_to_their_resource(sandbox: SandboxControl, fm: dict
     assert refused.error is not None and refused.error.permanent
 
 
+def test_an_activity_is_typed_by_its_text_and_refers_to_its_records(
+    sandbox: SandboxControl, fm: dict[str, Any]
+) -> None:
+    acme = create(build(fm, "accounts"), name="Acme")
+    ann = create(build(fm, "contacts"), firstName="Ann", lastName="Lee", accountId=acme)
+    deal = create(build(fm, "opportunities"), reference="Fleet", accountId1=acme)
+    visit = create(
+        build(fm, "activities"),
+        activityTypeId="Visit",
+        accountId=acme,
+        contactId=ann,
+        opportunityId=deal,
+        datetime="2027-02-01T15:30:00Z",
+        comment="Met the buyer",
+    )
+    row = rows(sandbox, fm, "activities")[visit]
+    assert row["activityTypeId"]["value"] == "Visit" and row["opportunityId"]["id"] == int(deal)
+    fields = listed(build(fm, "activities"))[visit]
+    assert (fields["accountId"], fields["contactId"], fields["opportunityId"]) == (acme, ann, deal)
+    assert fields["datetime"] == "2027-02-01T15:30:00.000Z"
+    [bad] = build(fm, "activities").push(
+        [Change("create", "k", fields={"activityTypeId": "Dance", "accountId": acme})]
+    )
+    assert bad.error is not None and bad.error.permanent  # not in its value list
+
+
 @pytest.mark.django_db
 def test_the_other_apps_custom_fields_are_made_on_each_entitys_resource(
     sandbox: SandboxControl,
