@@ -495,26 +495,43 @@ def apply_pair_defaults(connection: Connection, given: Iterable[str] = ()) -> No
 def create_missing_fields(connection: Connection) -> list[str]:
     """The other app's custom fields, made on the side whose vendor ``creates_fields``
     (PAIR_DEFAULTS; ForceManager's Salesforce integration: Salesforce's ``__c`` fields
-    become ForceManager extra fields of the matching type) and paired with them. Every
-    custom field of the other side's scope not paired yet is one the seed transfers:
-    made where that side has no field of its name, then paired; a field already paired
-    is left alone, so this is idempotent. Runs when the connection starts
-    (sync/lifecycle.py), not in a preview, which writes nothing. Answers the names of
-    the fields it made; a vendor error is raised (ConnectorError) for the caller to say."""
-    from sync.engine.mapping import allowed_direction
-    from sync.vendors import open_connector
-
+    become ForceManager extra fields of the matching type) and paired with them, for
+    every entity the connection syncs (contacts' fields on the contacts' resource,
+    companies' on the companies', …). Every custom field of the other side's scope not
+    paired yet in that entity's mapping is one the seed transfers: made where that side
+    has no field of its name, then paired; a field already paired is left alone, so this
+    is idempotent. Runs when the connection starts (sync/lifecycle.py), not in a preview,
+    which writes nothing. Answers the names of the fields it made; a vendor error is
+    raised (ConnectorError) for the caller to say."""
     vendors = {side: connection.authorization(side).vendor for side in SIDES}
     defaults = PAIR_DEFAULTS.get(frozenset(vendors.values())) or {}
     maker = next((s for s in SIDES if vendors[s] == defaults.get("creates_fields")), None)
     if maker is None or vendors["a"] == vendors["b"]:
         return []
+    entities = [PRIMARY_ENTITY]
+    entities += connection.entities.filter(enabled=True).values_list("entity", flat=True)
+    made: list[str] = []
+    for entity in entities:
+        made += _create_missing_fields_of(connection, entity, maker)
+    return made
+
+
+def _create_missing_fields_of(connection: Connection, entity: str, maker: str) -> list[str]:
+    """``create_missing_fields`` for one entity, made on side ``maker``."""
+    from sync.engine.mapping import allowed_direction
+    from sync.vendors import open_connector
+
     source = "b" if maker == "a" else "a"
-    paired = {m.a_field if source == "a" else m.b_field for m in connection.mappings.all()}
+    mappings = connection.mappings.filter(entity=entity)
+    paired = {m.a_field if source == "a" else m.b_field for m in mappings}
     made: list[str] = []
     with (
-        open_connector(connection.authorization(maker), connection.scope(maker)) as target,
-        open_connector(connection.authorization(source), connection.scope(source)) as origin,
+        open_connector(
+            connection.authorization(maker), _entity_scope(connection, maker, entity)
+        ) as target,
+        open_connector(
+            connection.authorization(source), _entity_scope(connection, source, entity)
+        ) as origin,
     ):
         create = getattr(target, "create_extra_field", None)
         name_of = getattr(target, "extra_field_name", None)
@@ -536,12 +553,13 @@ def create_missing_fields(connection: Connection) -> list[str]:
                 continue
             FieldMapping.objects.get_or_create(
                 connection=connection,
+                entity=entity,
                 a_field=a_spec.key,
                 b_field=b_spec.key,
                 defaults={
                     "direction": direction,
                     "transform": guess_transform(a_spec, b_spec),
-                    "order": connection.mappings.count(),
+                    "order": mappings.count(),
                 },
             )
     return made

@@ -1,24 +1,34 @@
-"""ForceManager contacts as Records, by public + private API key.
+"""ForceManager records of every entity entities.py declares, by public + private API key.
 
 An authorization is the key pair of Settings → Integrations → API key management in
 ForceManager's web app (secrets ``public_key`` and ``private_key``); the platform logs in
 with them (``POST /login``) and keeps the session key (``session_key``) for the next runs,
 logging in again when it expired. ``settings["sales_rep_id"]`` is the default sales rep:
-the owner of created contacts (and of the companies created for them) when no owner is
-mapped; unset, the first active user.
+the owner of created records (and of the companies created for contacts) when no owner
+is mapped; unset, the first active user.
 
-The synced entity is contacts (scope ``contacts``); entities.py declares every entity
-ForceManager offers for the multi-entity engine. Record fields are ForceManager's own
-contact field names (``firstName``, ``lastName``, ``email``, ``phone1``, …, see
-entities.CONTACT) with these translations:
-- ``company``: the name of the contact's account (``accountId``). Written by linking to
-  the account of that name, created when missing; a contact without a company belongs
-  to the account ``NO_COMPANY`` (ForceManager requires one), read back as no company;
-- ``salesRepId``: the owner, a user id as text;
-- lookups (``countryId``, ``typeId``, ``gender`` and ``list``/``multivalue`` extra
-  fields) as their text, written as the id of that text in their value list;
-- extra fields under their own ``Z_`` names, typed from their definitions.
-Soft-deleted contacts are the deletion feed of delta reads.
+One scope per entity type (``scopes()``): the resource (``accounts``, ``contacts``,
+``opportunities``, ``activities``) or ``events`` / ``tasks``, the two halves of
+``calendars``. A connector serves the entity of its scope through one path parametrised
+by that ``EntityType``: its fields, listings, deltas and writes. Record fields are
+ForceManager's own field names (``firstName``, ``name``, ``reference``, …) with these
+translations:
+- references to other records (a contact's ``accountId``, an opportunity's
+  ``accountId1`` / ``contactId1``, …) are the referenced record's id as text, read and
+  written as that id (the engine translates it through the links of that entity);
+- owners (``salesRepId``, an account's ``salesRepId1``): a user id as text; the default
+  sales rep when a create has none;
+- lookups (``countryId``, ``typeId``, ``statusId``, ``branchId``, ``gender``, and
+  ``list``/``multivalue`` extra fields) as their text, written as the id of that text in
+  their value list; an account's ``branchId`` defaults to its sales rep's branch;
+- contacts also carry ``company``, the name of their account, for connections that do
+  not sync companies: written by linking to the account of that name, created when
+  missing. A contact needs an account: one with none belongs to the account
+  ``NO_COMPANY``, read back as no company (neither a name nor a reference), and that
+  placeholder is never listed as a company; a contact of a soft-deleted account reads
+  as one without a company too;
+- extra fields under their own ``Z_`` names, typed from their definitions, per resource.
+Soft-deleted records are the deletion feed of delta reads.
 
 The API host is the Django setting ``FORCEMANAGER_API_URL`` (the sandbox when
 ``VENDOR_SANDBOXES``), never tenant input.
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -60,33 +71,23 @@ from connectors.forcemanager.client import (
     parse_time,
     quote,
 )
-from connectors.forcemanager.entities import CONTACT, ENTITY_TYPES, EXTRA_FIELD_TYPES
+from connectors.forcemanager.entities import (
+    CONTACT,
+    ENTITY_TYPES,
+    EXTRA_FIELD_TYPES,
+    TASK,
+    EntityType,
+)
 from sync.engine.normalize import normalize_country
 
 if TYPE_CHECKING:
     from connectors.http import Http
 
-RESOURCE = CONTACT.resource
-COUNTRIES = CONTACT.lookups["countryId"]
+RESOURCE = CONTACT.resource  # the scope of connections made before there were several
+SCOPES: dict[str, EntityType] = {e.scope: e for e in ENTITY_TYPES.values()}
+COUNTRIES = "countries"
 NO_COMPANY = "(No company)"
 GENDERS = ("Male", "Female")  # gender 0 and 1 [3p]
-TEXT = (
-    "firstName",
-    "lastName",
-    "email",
-    "email2",
-    "email3",
-    "phone1",
-    "phone2",
-    "fax",
-    "address1",
-    "city",
-    "postcode",
-    "region",
-    "linkedin",
-    "comment",
-    "extId",
-)
 # A delta asks from this long before its cursor: `where` compares with ">" only, so the
 # boundary is re-read (inclusive), and echoes of it are skipped by their content hash.
 OVERLAP = timedelta(seconds=1)
@@ -94,32 +95,32 @@ OVERLAP = timedelta(seconds=1)
 EXTRA_FIELD_KINDS = {"number": "decimal", "bool": "bit", "date": "datetime", "datetime": "datetime"}
 
 
-def _field_specs() -> list[FieldSpec]:
-    """The contact fields as Records carry them: the account as its name, the sales
-    rep not required (the default one is used)."""
+def standard_fields(entity: EntityType) -> list[FieldSpec]:
+    """``entity``'s fields as Records carry them. What a create gets a default for is not
+    required of the other app: the sales rep (the default one), an account's branch (its
+    sales rep's) and a contact's account (``NO_COMPANY``). Contacts also carry their
+    account's name as ``company``, next to the reference ``accountId``."""
+    defaulted = {r.field for r in entity.references if r.entity == "user"} | {"branchId"}
+    if entity is CONTACT:
+        defaulted.add("accountId")
     specs = []
-    for spec in CONTACT.fields:
-        if spec.key == "accountId":
-            specs.append(FieldSpec("company", "Company", common="company"))
-        elif spec.key == "salesRepId":
-            specs.append(FieldSpec("salesRepId", "Sales rep", "owner", common="owner"))
-        else:
-            specs.append(spec)
+    for spec in entity.fields:
+        if entity is CONTACT and spec.key == "accountId":
+            specs.append(FieldSpec("company", "Company name", common="company"))
+        specs.append(replace(spec, required=False) if spec.key in defaulted else spec)
     return specs
 
 
-STANDARD_FIELDS = _field_specs()
-
-
 class ForceManagerConnector(Connector):
-    """Contacts of one ForceManager account, by API key pair."""
+    """The records of one entity type (the scope's) of one ForceManager account, by API
+    key pair."""
 
     vendor = "forcemanager"
     label = _("ForceManager")
     description = _(
-        "Mobile field-sales CRM: contacts with their company, sales rep, lookups and extra "
-        "fields. Create a key pair in ForceManager under Settings → Integrations → API key "
-        "management and paste both keys."
+        "Mobile field-sales CRM: companies, contacts, opportunities, activities, events and "
+        "tasks, with their sales reps, lookups and extra fields. Create a key pair in "
+        "ForceManager under Settings → Integrations → API key management and paste both keys."
     )
     auth_kind = "api_key"
     auth_fields = (
@@ -128,7 +129,7 @@ class ForceManagerConnector(Connector):
     )
     tenant_settings = ("sales_rep_id",)  # the default owner of what we create
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=1)
-    entities = ("contact",)  # what today's engine syncs
+    entities = tuple(ENTITY_TYPES)  # one scope each (scopes())
     entity_types = ENTITY_TYPES  # what ForceManager offers (entities.py)
     # The seed: the initial integration deletes the data already in ForceManager and
     # replaces it with the other app's (Salesforce's), with the user's consent.
@@ -136,6 +137,13 @@ class ForceManagerConnector(Connector):
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         super().__init__(credentials, scope or RESOURCE, http)
+        if self.scope not in SCOPES:
+            raise ConnectorError(f"ForceManager has no scope {self.scope!r}", permanent=True)
+        self.entity = SCOPES[self.scope]
+        self.resource = self.entity.resource
+        # Reference fields -> the entity they point at ("user" for sales reps).
+        self.references = {r.field: r.entity for r in self.entity.references}
+        self.owner_field = next((k for k, e in self.references.items() if e == "user"), None)
         secrets = credentials.secrets
         size = credentials.settings.get("page_size")  # tests only, set in code
         self.client = ForceManagerClient(
@@ -149,6 +157,7 @@ class ForceManagerConnector(Connector):
         self._extra: list[ExtraField] | None = None
         self._values: dict[str, dict[int, str]] = {}
         self._accounts: dict[int, str] = {}
+        self._gone_accounts: set[int] = set()  # soft-deleted accounts contacts point at
         self._country_codes: dict[str, int] | None = None
         self._users: list[User] | None = None
 
@@ -167,11 +176,11 @@ class ForceManagerConnector(Connector):
         return self._users
 
     def scopes(self) -> list[Scope]:
-        return [Scope(RESOURCE, "Contacts", "object")]
+        return [Scope(e.scope, e.label, "object", entity=e.name) for e in ENTITY_TYPES.values()]
 
     def extra_fields(self) -> list[ExtraField]:
         if self._extra is None:
-            self._extra = self.client.extra_fields(RESOURCE)
+            self._extra = self.client.extra_fields(self.resource)
         return self._extra
 
     def values(self, name: str) -> dict[int, str]:
@@ -181,7 +190,14 @@ class ForceManagerConnector(Connector):
         return self._values[name]
 
     def fields(self) -> list[FieldSpec]:
-        specs = list(STANDARD_FIELDS)
+        """The standard fields (a choice lookup with its value list's texts as choices)
+        and the resource's extra fields."""
+        specs = []
+        for spec in standard_fields(self.entity):
+            value_list = self.entity.lookups.get(spec.key)
+            if value_list and spec.type == "choice" and not spec.choices:
+                spec = replace(spec, choices=tuple(self.values(value_list).values()))
+            specs.append(spec)
         for extra in self.extra_fields():
             kind = EXTRA_FIELD_TYPES.get(extra.type, "text")
             choices = tuple(self.values(extra.value_list).values()) if extra.value_list else ()
@@ -204,44 +220,49 @@ class ForceManagerConnector(Connector):
         return "Z_" + "".join(ch for ch in key.removesuffix("__c") if ch.isalnum())
 
     def create_extra_field(self, spec: FieldSpec) -> FieldSpec:
-        """Define a contact extra field like ``spec`` (another app's custom field, for
-        the set-up step that creates them automatically) and answer its FieldSpec.
-        Choices become text: the API documents no way to fill a new value list."""
+        """Define an extra field like ``spec`` on this scope's resource (another app's
+        custom field, for the set-up step that creates them automatically) and answer its
+        FieldSpec. Choices become text: the API documents no way to fill a new value
+        list."""
         kind = EXTRA_FIELD_KINDS.get(spec.type, "text")
         name = self.extra_field_name(spec.key)
-        self.client.create_extra_field(RESOURCE, name, kind, spec.label)
+        self.client.create_extra_field(self.resource, name, kind, spec.label)
         self._extra = None
         return next(s for s in self.fields() if s.key == name)
 
     # --- Reads.
 
     def fetch(self, cursor: Any) -> Iterator[Page]:
-        """Contacts page by page in id order. From nothing: every contact, the
-        soft-deleted ones skipped here rather than filtered out by a ``where`` (a contact
-        deleted during the listing would then shift the unread ones back by a place:
-        soft-deleted rows stay, new ones come last, so the pages hold still); complete
-        on the last page. From a cursor: those created, updated or deleted after it
-        (less ``OVERLAP``), the soft-deleted ones as deletions. Pages in id order are
-        not in time order, so only the last page carries the cursor: the newest change
-        seen, never later than the moment the read began by ForceManager's clock (a
-        contact edited during the read after we read it is read again next time)."""
-        where = None
+        """The resource's records page by page in id order (events and tasks: their half
+        of ``calendars``). From nothing: every record, the soft-deleted ones skipped here
+        rather than filtered out by a ``where`` (a record deleted during the listing would
+        then shift the unread ones back by a place: soft-deleted rows stay, new ones come
+        last, so the pages hold still); complete on the last page. From a cursor: those
+        created, updated or deleted after it (less ``OVERLAP``), the soft-deleted ones as
+        deletions. Pages in id order are not in time order, so only the last page carries
+        the cursor: the newest change seen, never later than the moment the read began by
+        ForceManager's clock (a record edited during the read after we read it is read
+        again next time)."""
+        where = self.entity.where or None
         if cursor:
             since = parse_time(cursor)
             if since is None:
                 raise ConnectorError(f"Unreadable ForceManager cursor {cursor!r}")
             moment = quote(format_time(since - OVERLAP))
-            where = f"dateUpdated>{moment} OR dateCreated>{moment} OR dateDeleted>{moment}"
+            delta = f"dateUpdated>{moment} OR dateCreated>{moment} OR dateDeleted>{moment}"
+            where = f"{where} AND ({delta})" if where else delta
         newest: datetime | None = parse_time(cursor) if cursor else None
         started: datetime | None = None
         number = 0
         while True:
-            listing = self.client.page(RESOURCE, number, where)
+            listing = self.client.page(self.resource, number, where)
             if started is None:
                 started = (self.client.last_date or datetime.now(UTC)) - OVERLAP
-            self.learn_accounts(listing.rows)
-            page = Page(records=[self.record(r) for r in listing.rows if not r.deleted])
-            page.deleted = [str(r.id) for r in listing.rows if r.deleted and cursor]
+            rows = [r for r in listing.rows if not self.placeholder(r)]
+            if self.entity is CONTACT:
+                self.learn_accounts(rows)
+            page = Page(records=[self.record(r) for r in rows if not r.deleted])
+            page.deleted = [str(r.id) for r in rows if r.deleted and cursor]
             for row in listing.rows:
                 if row.changed and (newest is None or row.changed > newest):
                     newest = row.changed
@@ -253,39 +274,66 @@ class ForceManagerConnector(Connector):
             yield page
             number += 1
 
+    def placeholder(self, row: Row) -> bool:
+        """Whether ``row`` is the account ``NO_COMPANY`` (contacts without a company
+        belong to it): ForceManager's stand-in for no company, not a company."""
+        return self.resource == "accounts" and row.data.get("name") == NO_COMPANY
+
     def learn_accounts(self, rows: list[Row]) -> None:
         """The names of the accounts ``rows`` point at, in one call for those not yet
-        known (a page holds at most 50 contacts)."""
-        unknown = {lookup_id(r.data.get("accountId")) for r in rows} - set(self._accounts)
+        known (a page holds at most 50 contacts); the soft-deleted ones apart."""
+        known = set(self._accounts) | self._gone_accounts
+        unknown = {lookup_id(r.data.get("accountId")) for r in rows} - known
         unknown.discard(None)
         if not unknown:
             return
         where = " OR ".join(f"id={i}" for i in sorted(unknown))  # type: ignore[type-var]
         for account in self.client.every("accounts", where):
-            self._accounts[account.id] = str(account.data.get("name") or "")
+            if account.deleted:
+                self._gone_accounts.add(account.id)
+            else:
+                self._accounts[account.id] = str(account.data.get("name") or "")
 
     def record(self, row: Row) -> Record:
         data = row.data
-        fields: dict[str, Any] = {key: self.text(data.get(key)) for key in TEXT}
-        account = lookup_id(data.get("accountId"))
-        company = self._accounts.get(account) if account is not None else None
-        owner = lookup_id(data.get("salesRepId"))
-        gender = lookup_id(data.get("gender"))
-        birthday = parse_time(data.get("birthday"))
-        fields.update(
-            company=None if company in (None, "", NO_COMPANY) else company,
-            salesRepId=str(owner) if owner is not None else None,
-            countryId=self.lookup_text(data.get("countryId"), "countries"),
-            typeId=self.lookup_text(data.get("typeId"), "contactTypes"),
-            gender=GENDERS[gender] if gender in (0, 1) else None,
-            birthday=birthday.date().isoformat() if birthday else None,
-            marketingCommunications=bool(data.get("marketingCommunications")),
-        )
+        fields: dict[str, Any] = {
+            spec.key: self.read(spec, data.get(spec.key)) for spec in self.entity.fields
+        }
+        if self.entity is CONTACT:
+            account = lookup_id(data.get("accountId"))
+            company = self._accounts.get(account) if account is not None else None
+            if company == NO_COMPANY or account in self._gone_accounts:
+                # The placeholder, or a company deleted in ForceManager (its contacts
+                # keep pointing at it there): no company.
+                fields["accountId"] = company = None
+            fields["company"] = company or None
         for extra in self.extra_fields():
             fields[extra.name] = self.extra_value(extra, data.get(extra.name))
         return Record(
             id=str(row.id), updated_at=row.changed, fields=fields, key=fields["extId"] or None
         )
+
+    def read(self, spec: FieldSpec, value: Any) -> Any:
+        """A standard field's value as Records carry it (see the module docstring)."""
+        key = spec.key
+        if key in self.references:
+            found = lookup_id(value)
+            return str(found) if found is not None else None
+        if key in self.entity.lookups:
+            return self.lookup_text(value, self.entity.lookups[key])
+        if key == "gender":
+            gender = lookup_id(value)
+            return GENDERS[gender] if gender in (0, 1) else None
+        if spec.type == "bool":
+            return bool(value)
+        if spec.type == "number":
+            return None if value in (None, "") else float(value)
+        if spec.type in ("date", "datetime"):
+            moment = parse_time(value)
+            if moment is None:
+                return None
+            return moment.date().isoformat() if spec.type == "date" else format_time(moment)
+        return self.text(value)
 
     @staticmethod
     def text(value: Any) -> str | None:
@@ -330,25 +378,31 @@ class ForceManagerConnector(Connector):
     def write(self, change: Change) -> Result:
         if change.op == "create":
             body = self.body(change.fields)
-            body.setdefault("extId", change.key)  # lets a lost create be recognised
-            body.setdefault("salesRepId", self.default_owner().id)
-            if "accountId" not in body:
-                body["accountId"] = self.account_id(None, body["salesRepId"])
-            return Result(change.key, id=str(self.client.create(RESOURCE, body)))
-        contact_id = self.numeric(change.id)
+            if not body.get("extId"):
+                body["extId"] = change.key  # lets a lost create be recognised
+            if self.owner_field and body.get(self.owner_field) is None:
+                body[self.owner_field] = self.default_owner().id
+            owner = int(body.get(self.owner_field) or self.default_owner().id)
+            if "branchId" in self.entity.lookups and body.get("branchId") is None:
+                body["branchId"] = self.branch_of(owner)
+            if self.entity is CONTACT and body.get("accountId") is None:
+                body["accountId"] = self.account_id(None, owner)
+            if self.entity.where:  # one half of a shared resource: say which
+                body["isTask"] = self.entity is TASK
+            return Result(change.key, id=str(self.client.create(self.resource, body)))
+        record_id = self.numeric(change.id)
         if change.op == "delete":
             with contextlib.suppress(RecordGone):  # already gone: the goal is reached
-                self.client.delete(RESOURCE, contact_id)
+                self.client.delete(self.resource, record_id)
             return Result(change.key, id=change.id)
         body = self.body(change.fields)
         if body:
-            self.client.update(RESOURCE, contact_id, body)
+            self.client.update(self.resource, record_id, body)
         return Result(change.key, id=change.id)
 
-    @staticmethod
-    def numeric(record_id: str | None) -> int:
+    def numeric(self, record_id: str | None) -> int:
         if not str(record_id or "").isdigit():
-            raise RecordGone(f"ForceManager has no contact {record_id!r}")
+            raise RecordGone(f"ForceManager has no {self.entity.name} {record_id!r}")
         return int(str(record_id))
 
     def default_owner(self) -> User:
@@ -365,40 +419,95 @@ class ForceManagerConnector(Connector):
             )
         raise ConnectorError("This ForceManager account has no active users", permanent=True)
 
+    def branch_of(self, owner_id: int) -> int:
+        """The branch of a new account: its sales rep's, else the first one."""
+        branch = next((u.branch_id for u in self.team() if u.id == owner_id), None)
+        if branch is None:
+            branch = next(iter(self.values("branches")), None)
+        if branch is None:
+            raise ConnectorError("This ForceManager account has no branch", permanent=True)
+        return branch
+
     def body(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """The vendor JSON for ``fields`` (only those present)."""
+        """The vendor JSON for ``fields`` (only those present; an owner left empty is
+        left out: the default one on a create, unchanged on an update)."""
         body: dict[str, Any] = {}
-        for key in TEXT:
-            if key in fields:
-                body[key] = self.text(fields[key])
-        if "birthday" in fields:
-            day = fields["birthday"]
-            body["birthday"] = str(day)[:10] if day not in (None, "") else None
-        if "gender" in fields:
-            body["gender"] = self.choice_index(fields["gender"])
-        if "marketingCommunications" in fields:
-            body["marketingCommunications"] = bool(fields["marketingCommunications"])
-        for key, value_list in CONTACT.lookups.items():
-            if key in fields:
-                body[key] = self.lookup_of(fields[key], value_list, key)
-        if fields.get("salesRepId") not in (None, ""):
-            owner = str(fields["salesRepId"])
-            if not owner.isdigit():
-                raise ConnectorError(
-                    f"A ForceManager sales rep is a user id, not {owner!r}", permanent=True
-                )
-            body["salesRepId"] = int(owner)
-        if "company" in fields:
+        for spec in self.entity.fields:
+            if spec.key not in fields or spec.read_only:
+                continue
+            if spec.key == self.owner_field and fields[spec.key] in (None, ""):
+                continue
+            body[spec.key] = self.wire(spec, fields[spec.key])
+        # A contact without an account id: by its company's name when that is given,
+        # else the placeholder (an account is required) when the reference was cleared.
+        if (
+            self.entity is CONTACT
+            and body.get("accountId") is None
+            and ("company" in fields or "accountId" in body)
+        ):
             owner_id = body.get("salesRepId") or self.default_owner().id
-            body["accountId"] = self.account_id(fields["company"], owner_id)
+            body["accountId"] = self.account_id(fields.get("company"), owner_id)
         by_name = {e.name: e for e in self.extra_fields()}
         for key, value in fields.items():
             if key.startswith("Z_"):
                 extra = by_name.get(key)
                 if extra is None:
-                    raise ConnectorError(f"ForceManager has no extra field {key}", permanent=True)
+                    raise ConnectorError(
+                        f"ForceManager {self.resource} have no extra field {key}", permanent=True
+                    )
                 body[key] = self.extra_body(extra, value)
         return body
+
+    def wire(self, spec: FieldSpec, value: Any) -> Any:
+        """A standard field's value as ForceManager takes it (see ``read``)."""
+        key = spec.key
+        if key in self.references:
+            if value in (None, ""):
+                return None
+            text = str(value).strip()
+            if not text.isdigit():
+                what = "a user" if self.references[key] == "user" else f"a {self.references[key]}"
+                raise ConnectorError(
+                    f"ForceManager {key} takes the id of {what}, not {value!r}", permanent=True
+                )
+            return int(text)
+        if key in self.entity.lookups:
+            return self.lookup_of(value, self.entity.lookups[key], key)
+        if key == "gender":
+            return self.choice_index(value)
+        if spec.type == "bool":
+            return bool(value)
+        if value in (None, ""):
+            return None
+        if spec.type == "number":
+            return self.number(key, value)
+        if spec.type == "date":
+            return str(value)[:10]
+        if spec.type == "datetime":
+            return self.moment(key, value)
+        return self.text(value)
+
+    @staticmethod
+    def number(key: str, value: Any) -> float:
+        try:
+            return float(value)
+        except (TypeError, ValueError) as exc:
+            raise ConnectorError(f"{key} takes a number, not {value!r}", permanent=True) from exc
+
+    @staticmethod
+    def moment(key: str, value: Any) -> str:
+        """A date and time in the wire's form (a bare date is midnight UTC)."""
+        if isinstance(value, datetime):
+            return format_time(value)
+        try:
+            parsed = parse_time(value)
+        except ConnectorError as exc:
+            raise ConnectorError(
+                f"{key} takes a date and time, not {value!r}", permanent=True
+            ) from exc
+        if parsed is None:
+            raise ConnectorError(f"{key} takes a date and time, not {value!r}", permanent=True)
+        return format_time(parsed)
 
     @staticmethod
     def choice_index(value: Any) -> int | None:
@@ -441,12 +550,7 @@ class ForceManagerConnector(Connector):
         if extra.type == "bit":
             return bool(value)
         if extra.type == "decimal":
-            try:
-                return float(value)
-            except (TypeError, ValueError) as exc:
-                raise ConnectorError(
-                    f"{extra.name} takes a number, not {value!r}", permanent=True
-                ) from exc
+            return self.number(extra.name, value)
         return str(value)
 
     def account_id(self, name: Any, owner_id: int) -> int:
@@ -461,13 +565,7 @@ class ForceManagerConnector(Connector):
             if str(row.data.get("name") or "").casefold() == name.casefold():
                 self._accounts[row.id] = str(row.data["name"])
                 return row.id
-        branch = next((u.branch_id for u in self.team() if u.id == owner_id), None)
-        if branch is None:
-            branch = next(iter(self.values("branches")), None)
-        if branch is None:
-            raise ConnectorError("This ForceManager account has no branch", permanent=True)
-        created = self.client.create(
-            "accounts", {"name": name, "branchId": branch, "salesRepId1": owner_id}
-        )
+        body = {"name": name, "branchId": self.branch_of(owner_id), "salesRepId1": owner_id}
+        created = self.client.create("accounts", body)
         self._accounts[created] = name
         return created

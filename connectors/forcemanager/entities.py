@@ -1,16 +1,22 @@
 """The entity types ForceManager offers, with their fields and references: the
-declaration the multi-entity engine (issue 17) reads. Today's engine syncs one entity,
-contacts, through ``ForceManagerConnector``; this table is what it will pick from.
+declaration the multi-entity engine (issue 17) reads: ``ForceManagerConnector`` offers
+one scope per entry and serves each from it.
 
 The structure, per entity (``ENTITY_TYPES[name]``):
 - ``name``: the platform's entity name (company, contact, opportunity, activity, event,
   task); ``resource``: the API path under ``/api/v4`` (events and tasks share
-  ``calendars``, told apart by ``where``);
+  ``calendars``, told apart by ``where``); ``scope``: the connector's scope id, the
+  resource, or ``events`` / ``tasks`` for the two halves of ``calendars``;
 - ``fields``: FieldSpecs keyed by ForceManager's own field names. ``required`` ones must
   be in a create (the API answers 400 without them); reference fields have type
   ``owner`` (a sales rep) or ``text`` and appear in ``references``; lookups (list-of-value
   ids, read as ``{"id", "value"}``, written as the plain id) are listed in ``lookups``
   with their value list (``/values?resourcename=…``);
+- ``common`` keys follow the entity vocabulary shared with the other CRMs (a company's
+  ``company``, an opportunity's ``opportunity_name``, ``amount``, ``stage``…), and a field
+  holding another record's id declares that entity in ``refers_to`` with the common key
+  ``company_id``, ``contact_id`` or ``opportunity_id``, so that default mappings pair the
+  references of two apps;
 - ``references``: (field, entity) pairs: the field holds the id of a record of that
   entity (``user`` for sales reps), to be translated through that entity's links;
 - ``match``: how records of the two sides are paired without a link (``name`` for
@@ -51,6 +57,12 @@ class EntityType:
     lookups: dict[str, str] = field(default_factory=dict)
     match: Literal["name", "email", "link"] = "link"
     where: str = ""
+    split: str = ""  # the scope id of one half of a shared resource (events, tasks)
+
+    @property
+    def scope(self) -> str:
+        """The connector's scope id for this entity."""
+        return self.split or self.resource
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -100,7 +112,7 @@ CONTACT = EntityType(
     resource="contacts",
     match="email",
     fields=(
-        FieldSpec("accountId", "Company", required=True),
+        FieldSpec("accountId", "Company", common="company_id", required=True, refers_to="company"),
         FieldSpec("firstName", "First name", common="first_name", required=True),
         FieldSpec("lastName", "Last name", common="last_name", required=True),
         _owner(),
@@ -132,14 +144,14 @@ OPPORTUNITY = EntityType(
     label="Opportunities",
     resource="opportunities",
     fields=(
-        FieldSpec("reference", "Name", required=True),
-        FieldSpec("accountId1", "Company", required=True),
-        FieldSpec("contactId1", "Contact"),
+        FieldSpec("reference", "Name", common="opportunity_name", required=True),
+        FieldSpec("accountId1", "Company", common="company_id", required=True, refers_to="company"),
+        FieldSpec("contactId1", "Contact", common="contact_id", refers_to="contact"),
         _owner(),
-        FieldSpec("total", "Amount", "number"),
-        FieldSpec("probability", "Probability", "number"),
-        FieldSpec("statusId", "Stage", "status", common="status"),
-        FieldSpec("salesForecastDate", "Expected close", "date"),
+        FieldSpec("total", "Amount", "number", common="amount"),
+        FieldSpec("probability", "Probability", "number", common="probability"),
+        FieldSpec("statusId", "Stage", "choice", common="stage"),
+        FieldSpec("salesForecastDate", "Expected close", "date", common="close_date"),
         FieldSpec("comment", "Comment", common="notes"),
         FieldSpec("extId", "External id"),
     ),
@@ -158,6 +170,13 @@ _ACTIVITY_REFERENCES = (
     Reference("salesRepId", "user"),
 )
 
+# The records an activity, event or task is about, as ids of those records.
+_ACTIVITY_REFERENCE_FIELDS = (
+    FieldSpec("accountId", "Company", common="company_id", refers_to="company"),
+    FieldSpec("contactId", "Contact", common="contact_id", refers_to="contact"),
+    FieldSpec("opportunityId", "Opportunity", common="opportunity_id", refers_to="opportunity"),
+)
+
 ACTIVITY = EntityType(
     name="activity",
     label="Activities",
@@ -165,10 +184,8 @@ ACTIVITY = EntityType(
     fields=(
         FieldSpec("activityTypeId", "Type", "choice", required=True),
         _owner(),
-        FieldSpec("accountId", "Company"),
-        FieldSpec("contactId", "Contact"),
-        FieldSpec("opportunityId", "Opportunity"),
-        FieldSpec("datetime", "When", "datetime"),
+        *_ACTIVITY_REFERENCE_FIELDS,
+        FieldSpec("datetime", "When", "datetime", common="start"),
         FieldSpec("comment", "Comment", common="notes"),
         FieldSpec("extId", "External id"),
     ),
@@ -183,14 +200,13 @@ def _calendar(name: str, label: str, is_task: bool) -> EntityType:
         label=label,
         resource="calendars",
         where=f"isTask={'true' if is_task else 'false'}",
+        split=f"{name}s",
         fields=(
-            FieldSpec("subject", "Subject", required=True),
-            FieldSpec("dateStart", "Start", "datetime", required=True),
-            FieldSpec("dateEnd", "End", "datetime"),
+            FieldSpec("subject", "Subject", common="subject", required=True),
+            FieldSpec("dateStart", "Start", "datetime", common="start", required=True),
+            FieldSpec("dateEnd", "End", "datetime", common="end"),
             _owner(),
-            FieldSpec("accountId", "Company"),
-            FieldSpec("contactId", "Contact"),
-            FieldSpec("opportunityId", "Opportunity"),
+            *_ACTIVITY_REFERENCE_FIELDS,
             FieldSpec("isTask", "Is a task", "bool", read_only=True),
             FieldSpec("finalized", "Done", "bool"),
             FieldSpec("comment", "Comment", common="notes"),

@@ -61,15 +61,19 @@ VALUE_LISTS = {
     "segments": ["Enterprise", "SMB", "Public sector"],
     "interests": ["Fleet", "Software", "Services"],
 }
-# New instances come with these contact extra fields.
-PREDEFINED_EXTRA = (
-    ("Z_Industry", "text", "Industry", ""),
-    ("Z_Segment", "list", "Segment", "segments"),
-    ("Z_Interests", "multivalue", "Interests", "interests"),
-    ("Z_Employees", "decimal", "Employees", ""),
-    ("Z_Vip", "bit", "VIP", ""),
-    ("Z_Renewal", "datetime", "Renewal", ""),
-)
+# New instances come with these extra fields, per resource.
+PREDEFINED_EXTRA = {
+    "contacts": (
+        ("Z_Industry", "text", "Industry", ""),
+        ("Z_Segment", "list", "Segment", "segments"),
+        ("Z_Interests", "multivalue", "Interests", "interests"),
+        ("Z_Employees", "decimal", "Employees", ""),
+        ("Z_Vip", "bit", "VIP", ""),
+        ("Z_Renewal", "datetime", "Renewal", ""),
+    ),
+    "accounts": (("Z_Sector", "text", "Sector", ""),),
+    "opportunities": (("Z_Source", "text", "Lead source", ""),),
+}
 TOKEN = re.compile(
     r"\s*(?:(?P<paren>[()])|(?P<string>'(?:[^']|'')*')|(?P<op>>=|<=|!=|<>|=|>|<)"
     r"|(?P<word>[A-Za-z_][\w.]*)|(?P<number>-?\d+(?:\.\d+)?)|(?P<bad>\S))"
@@ -663,7 +667,7 @@ class ForceManagerEmulator(Emulator):
         **_: Any,
     ) -> dict[str, Any]:
         """An instance with its users (default: one administrator), value lists and the
-        predefined contact extra fields; answers the keys a user would type
+        predefined extra fields; answers the keys a user would type
         (``public_key``, ``private_key``, the connector's auth fields) and ``path``."""
         public_key = public_key or f"fm-pub-{secrets.token_hex(8)}"
         if any(i["public_key"] == public_key for i in self.state["instances"].values()):
@@ -697,17 +701,18 @@ class ForceManagerEmulator(Emulator):
                 "dateDeleted": None,
             }
         instance["api_user"] = int(next(iter(instance["users"])))
-        for field_name, kind, label, value_list in PREDEFINED_EXTRA:
-            instance["extrafields"]["contacts"].append(
-                {
-                    "id": self.new_id(),
-                    "entity": "contacts",
-                    "fieldName": field_name,
-                    "type": kind,
-                    "description": label,
-                    "valueListName": value_list,
-                }
-            )
+        for resource, defined in PREDEFINED_EXTRA.items():
+            for field_name, kind, label, value_list in defined:
+                instance["extrafields"][resource].append(
+                    {
+                        "id": self.new_id(),
+                        "entity": resource,
+                        "fieldName": field_name,
+                        "type": kind,
+                        "description": label,
+                        "valueListName": value_list,
+                    }
+                )
         self.state["instances"][instance_id] = instance
         return {
             "account_id": instance_id,
@@ -727,16 +732,57 @@ class ForceManagerEmulator(Emulator):
         seed: int = 0,
         start: int | None = None,
         owner: int | None = None,
+        resource: str = "contacts",
         **_: Any,
     ) -> dict[str, Any]:
-        """``count`` synthetic contacts owned by ``owner`` (default: the first user), each
-        with its company as an account, created in the past so that later deltas stay
-        small."""
+        """``count`` synthetic records of ``resource`` owned by ``owner`` (default: the
+        first user), created in the past so that later deltas stay small: contacts, each
+        with its company as an account; accounts (companies) of distinct names; or
+        opportunities, each with its company as an account. Answers the new ids."""
         instance = self.find_instance(account)
         rep = int(owner) if owner is not None else instance["api_user"]
-        offset = len(instance["records"]["contacts"]) if start is None else start
-        ids = [self.add_person(instance, rep, p) for p in people(count, seed, offset)]
+        add = {
+            "contacts": self.add_person,
+            "accounts": self.add_company,
+            "opportunities": self.add_opportunity,
+        }.get(resource)
+        if add is None:
+            raise ValueError(f"cannot seed {resource!r}")
+        offset = len(instance["records"][resource]) if start is None else start
+        ids = [add(instance, rep, p) for p in people(count, seed, offset)]
         return {"ids": [str(i) for i in ids]}
+
+    def backdate(self, row: dict[str, Any], person: Person) -> None:
+        row["dateCreated"] = round(row["dateCreated"] - person.age_days * 86400 - 1, 3)
+
+    def add_company(self, instance: dict[str, Any], rep: int, person: Person) -> int:
+        taken = {r["name"] for r in instance["records"]["accounts"].values()}
+        name, number = person.company, 1
+        while name in taken:
+            number += 1
+            name = f"{person.company} {number}"
+        branch = instance["users"][str(rep)]["branchId"]
+        body = {"name": name, "branchId": branch, "salesRepId1": rep, "city": person.city}
+        row = self.insert(instance, "accounts", {**body, "phone": person.phone}, rep)
+        self.backdate(row, person)
+        return int(row["id"])
+
+    def add_opportunity(self, instance: dict[str, Any], rep: int, person: Person) -> int:
+        account = self.account_named(instance, person.company, rep)
+        stages = instance["values"]["opportunityStatuses"]
+        body = {
+            "reference": f"{person.company}: {person.last_name}",
+            "accountId1": account["id"],
+            "salesRepId": rep,
+            "total": float(len(person.email) * 100),
+            "probability": 50.0,
+            "statusId": stages[0]["id"],
+            "salesForecastDate": "2027-03-31",
+        }
+        row = self.insert(instance, "opportunities", body, rep)
+        self.backdate(row, person)
+        account["dateCreated"] = min(account["dateCreated"], row["dateCreated"])
+        return int(row["id"])
 
     def account_named(self, instance: dict[str, Any], name: str, rep: int) -> dict[str, Any]:
         for row in instance["records"]["accounts"].values():
@@ -760,8 +806,7 @@ class ForceManagerEmulator(Emulator):
             "Z_Industry": "Retail",
         }
         row = self.insert(instance, "contacts", body, rep)
-        past = row["dateCreated"] - person.age_days * 86400 - 1
-        row["dateCreated"] = round(past, 3)
+        self.backdate(row, person)
         account["dateCreated"] = min(account["dateCreated"], row["dateCreated"])
         return int(row["id"])
 
@@ -790,13 +835,17 @@ class ForceManagerEmulator(Emulator):
             }
         return {"instances": result}
 
-    def locate(self, account: str, contact: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(instance, contact) by instance id/public key and contact id or email."""
+    def locate(
+        self, account: str, contact: str, resource: str = "contacts"
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(instance, record) by instance id/public key and the record's id or (a
+        contact's) email."""
         instance = self.find_instance(account)
-        for row in instance["records"]["contacts"].values():
+        self.entity(resource)
+        for row in instance["records"][resource].values():
             if contact in (str(row["id"]), str(row.get("email") or "").lower()):
                 return instance, row
-        raise KeyError(f"no contact {contact!r}")
+        raise KeyError(f"no {resource} {contact!r}")
 
     def action_options(self, **options: Any) -> dict[str, Any]:
         """Emulator behaviour: ``page_size`` (50 as the real API; smaller for tests) and
@@ -813,10 +862,13 @@ class ForceManagerEmulator(Emulator):
             session["expires"] = 0
         return {"expired": len(self.state["sessions"])}
 
-    def action_edit(self, account: str, contact: str, **changes: Any) -> dict[str, Any]:
-        """A user edits the contact in ForceManager (any body a PUT takes)."""
-        instance, row = self.locate(account, contact.lower())
-        self.apply(instance, "contacts", row, changes, creating=False)
+    def action_edit(
+        self, account: str, contact: str, resource: str = "contacts", **changes: Any
+    ) -> dict[str, Any]:
+        """A user edits the record ``contact`` of ``resource`` (a contact by default) in
+        ForceManager (any body a PUT takes)."""
+        instance, row = self.locate(account, contact.lower(), resource)
+        self.apply(instance, resource, row, changes, creating=False)
         row["dateUpdated"] = self.now()
         return {"edited": row["id"]}
 
@@ -828,9 +880,12 @@ class ForceManagerEmulator(Emulator):
         row = self.insert(instance, "contacts", fields, rep)
         return {"id": str(row["id"])}
 
-    def action_delete(self, account: str, contact: str) -> dict[str, Any]:
-        """A user deletes the contact in ForceManager (a soft delete)."""
-        instance, row = self.locate(account, contact.lower())
+    def action_delete(
+        self, account: str, contact: str, resource: str = "contacts"
+    ) -> dict[str, Any]:
+        """A user deletes the record ``contact`` of ``resource`` (a contact by default) in
+        ForceManager (a soft delete)."""
+        instance, row = self.locate(account, contact.lower(), resource)
         self.soft_delete(instance, row)
         return {"deleted": row["id"]}
 

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from connectors.registry import vendor_harnesses
 
-# Exceptions only: a harness outside the conventional path. (An entry naming the
+# Exceptions only: a harness outside the conventional path, or a further harness of one
+# vendor (another entity scope of a connector offering several). (An entry naming the
 # conventional path is harmless.)
-EXTRA: dict[str, str] = {}
+EXTRA: dict[str, str] = {
+    "forcemanager-companies": "connectors.forcemanager.tests.harness:make_company_harness",
+    "forcemanager-opportunities": (
+        "connectors.forcemanager.tests.harness:make_opportunity_harness"
+    ),
+}
 
 HARNESSES: dict[str, str] = {**vendor_harnesses(), **EXTRA}

@@ -1,6 +1,7 @@
-"""The ForceManager connector's harness for the shared contract suite (tests/contract/):
+"""The ForceManager connector's harnesses for the shared contract suite (tests/contract/):
 a fresh sandbox account per test paging at 4, faults injected through the sandbox's
-control API."""
+control API; one harness per entity scope (contacts, the vendor's own entry; companies
+and opportunities, listed in tests/contract/harnesses.py ``EXTRA``)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ from tests.contract.harness import FaultKind, Harness, Served, fast_http, sandbo
 
 
 class ForceManagerHarness(Harness):
-    """One sandbox account with one user; the connector asks for pages of 4."""
+    """One sandbox account with one user; the connector asks for pages of 4. This class
+    is the contacts' harness; the others change the scope, what is seeded and the
+    fields."""
 
     vendor = "forcemanager"
     page_size = 4
+    resource = "contacts"
     expected_common = frozenset(
         {"email", "first_name", "last_name", "company", "owner", "phone", "country"}
     )
@@ -32,7 +36,7 @@ class ForceManagerHarness(Harness):
 
     @property
     def scope(self) -> str:
-        return "contacts"
+        return self.resource
 
     def build(self, private_key: str, http: Http | None = None) -> ForceManagerConnector:
         credentials = Credentials(
@@ -48,7 +52,9 @@ class ForceManagerHarness(Harness):
         return self.build("not-the-private-key")
 
     def seed(self, count: int) -> list[str]:
-        seeded = self.sandbox.seed("forcemanager", self.account["account_id"], count, seed=7)
+        seeded = self.sandbox.seed(
+            "forcemanager", self.account["account_id"], count, seed=7, resource=self.resource
+        )
         return list(seeded["ids"])
 
     def new_fields(self, index: int) -> dict[str, Any]:
@@ -80,5 +86,90 @@ class ForceManagerHarness(Harness):
         return sandbox_fault(self.sandbox, "forcemanager", kind, count, retry_after)
 
 
+class CompanyHarness(ForceManagerHarness):
+    """Companies (``accounts``): the branch and the sales rep left to their defaults."""
+
+    resource = "accounts"
+    expected_common = frozenset({"company", "owner", "phone", "city", "country", "notes"})
+    expected_custom = "Z_Sector"
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {
+            "name": f"Néw Company {index}",
+            "phone": f"+34 600 000 0{index:02d}",
+            "city": "Madrid",
+            "countryId": "Spain",
+            "typeId": "Prospect",
+            "Z_Sector": "Energy",
+        }
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {
+            "name": "Renamed S.A.",
+            "statusId": "Inactive",
+            "comment": "Moved to the south",
+            "Z_Sector": "Retail",
+        }
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"city": "No name"}
+
+
+class OpportunityHarness(ForceManagerHarness):
+    """Opportunities, each referring to a company made in the sandbox beforehand."""
+
+    resource = "opportunities"
+    expected_common = frozenset(
+        {
+            "opportunity_name",
+            "amount",
+            "close_date",
+            "stage",
+            "probability",
+            "company_id",
+            "contact_id",
+            "owner",
+            "notes",
+        }
+    )
+    expected_custom = "Z_Source"
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        super().__init__(sandbox)
+        made = sandbox.seed("forcemanager", self.account["account_id"], 1, resource="accounts")
+        self.company = str(made["ids"][0])
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {
+            "reference": f"Deal {index}",
+            "accountId1": self.company,
+            "total": 1200.0 + index,
+            "probability": 40.0,
+            "statusId": "Open",
+            "salesForecastDate": "2027-06-30",
+            "Z_Source": "Web",
+        }
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {
+            "reference": "Changed deal",
+            "accountId1": self.company,
+            "total": 9900.5,
+            "statusId": "Won",
+            "salesForecastDate": "2027-12-31",
+        }
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"reference": "No company"}
+
+
 def make_harness(request: pytest.FixtureRequest) -> ForceManagerHarness:
     return ForceManagerHarness(request.getfixturevalue("sandbox"))
+
+
+def make_company_harness(request: pytest.FixtureRequest) -> ForceManagerHarness:
+    return CompanyHarness(request.getfixturevalue("sandbox"))
+
+
+def make_opportunity_harness(request: pytest.FixtureRequest) -> ForceManagerHarness:
+    return OpportunityHarness(request.getfixturevalue("sandbox"))

@@ -63,7 +63,7 @@ def paged(path: str, body: Any, page: int, following: int, status: int = 200) ->
 def mock_schema() -> None:
     responses.post(f"{API}/login", json=fixture("login.json"))
     responses.get(f"{API}/extrafields/contacts", json=fixture("extrafields_contacts.json"))
-    for name in ("segments", "interests", "countries"):
+    for name in ("segments", "interests", "countries", "contactTypes"):
         responses.get(
             f"{API}/values",
             json=fixture(f"values_{name}.json"),
@@ -340,7 +340,11 @@ def test_a_record_of_the_wrong_shape_is_a_connector_error(kept: Kept) -> None:
 def test_fields_list_standard_fields_and_typed_extra_fields(kept: Kept) -> None:
     mock_schema()
     specs = {s.key: s for s in build(kept).fields()}
-    assert specs["company"].common == "company" and "accountId" not in specs
+    assert specs["company"].common == "company"
+    # The account as a reference too, for connections that sync companies.
+    assert (specs["accountId"].common, specs["accountId"].refers_to) == ("company_id", "company")
+    assert not specs["accountId"].required and not specs["salesRepId"].required
+    assert specs["typeId"].choices == ("Customer", "Prospect")
     assert specs["Z_Segment"].type == "choice" and specs["Z_Segment"].choices == (
         "Enterprise",
         "SMB",
