@@ -80,7 +80,7 @@ def test_an_element_the_plan_lacks_is_refused_in_the_wizards_words(
     answer = owner_api.post(url(connection), {"entity": "company"})
     assert answer.status_code == 400
     assert answer.json() == {
-        "entity": ["Syncing company needs the Business plan; your plan is Team."]
+        "entity": ["Syncing companies needs the Business plan; your plan is Team."]
     }
     assert not ConnectionEntity.objects.filter(connection=connection).exists()
 

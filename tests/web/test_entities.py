@@ -109,7 +109,7 @@ def test_plan_without_companies_greys_them_and_refuses_them_when_posted(
     assert "needs the Business plan" in page
     response = elements(owner_client, draft, entity_company="1", direction_company="two_way")
     assert response.status_code == 400
-    refusal = "Syncing company needs the Business plan; your plan is Team."
+    refusal = "Syncing companies needs the Business plan; your plan is Team."
     assert refusal in response.content.decode()
     assert not ConnectionEntity.objects.filter(connection=draft).exists()
     # Contacts alone still save on that plan.
@@ -231,7 +231,7 @@ def test_ops_console_refuses_an_element_outside_the_plan(
     admin_client: Client, draft: Connection, companies: Any
 ) -> None:
     page = admin_post(admin_client, draft, entity="company", direction="two_way", enabled=True)
-    assert "Syncing company needs the Business plan; your plan is Team." in page
+    assert "Syncing companies needs the Business plan; your plan is Team." in page
     assert not ConnectionEntity.objects.filter(connection=draft).exists()
 
 
