@@ -1,7 +1,15 @@
-"""Salesforce Contacts or Leads (the scope) as Records, and back.
+"""Salesforce records of one object (the scope: Account, Contact, Lead, Opportunity, Task
+or Event, objects.py) as Records, and back.
+
+Each object is one scope holding one platform entity (Account: company, Contact: contact,
+Lead: lead, Opportunity: opportunity, Task: task, Event: event, issue 17); the same code
+reads and writes every object, parametrised by its ``SObject`` (objects.py).
 
 Record fields are keyed by Salesforce's API names (``FirstName``, ``Email``, ``OwnerId``,
-custom ``Interest__c`` …) plus two derived fields that keep mappings simple:
+custom ``Interest__c`` …). A lookup to an Account, Contact or Opportunity (a Contact's or
+Opportunity's ``AccountId``) holds that record's Salesforce id, read and written as is,
+and declares ``refers_to`` so that the engine translates it through the links of the
+referenced entity. Contacts and Leads have two derived fields that keep mappings simple:
 
 - ``subscribed`` (type subscription, common "subscribed") = **not** ``HasOptedOutOfEmail``:
   marketing apps speak of subscription, Salesforce of opting out; writing
@@ -9,7 +17,9 @@ custom ``Interest__c`` …) plus two derived fields that keep mappings simple:
   not listed, so one meaning has one field.
 - ``Account.Name`` on Contacts (common "company"): read through the relationship in the
   same query; written by finding the Account with that name, created when none exists,
-  and setting ``AccountId``. Leads have a plain ``Company`` field.
+  and setting ``AccountId``: the company of connections that do not sync companies. A
+  change that sets ``AccountId`` itself (connections syncing companies) is not resolved
+  by name: the id decides. Leads have a plain ``Company`` field.
 
 Authorization (OAuth, see oauth.py): secrets ``access_token``, ``refresh_token``;
 settings ``instance_url`` (written only from Salesforce's token answer, and used only on a
@@ -33,7 +43,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
@@ -64,46 +75,21 @@ from connectors.salesforce.client import (
     parse_time,
 )
 from connectors.salesforce.cursor import OVERLAP, SeenWindow
+from connectors.salesforce.objects import OBJECTS, REFERENCED, SObject
 
 if TYPE_CHECKING:
     from connectors.http import Http
 
 logger = logging.getLogger(__name__)
 
-SCOPES = ("Contact", "Lead")
+SCOPES = tuple(OBJECTS)
 SUBSCRIBED = "subscribed"
 OPT_OUT = "HasOptedOutOfEmail"
 ACCOUNT_NAME = "Account.Name"
+ACCOUNT_ID = "AccountId"
 # How far the deleted-records feed reaches back (getDeleted: 15 days per ../shared/apis
 # 1.4; getUpdated reaches 30). Older cursors need a complete listing.
 DELETED_WINDOW = timedelta(days=15)
-COMMON = {
-    "FirstName": "first_name",
-    "LastName": "last_name",
-    "Email": "email",
-    "Phone": "phone",
-    "MobilePhone": "mobile",
-    "Fax": "fax",
-    "Title": "job_title",
-    "Company": "company",
-    "Website": "website",
-    "Description": "notes",
-    "OwnerId": "owner",
-    "Status": "status",
-    "Street": "street",
-    "City": "city",
-    "PostalCode": "postal_code",
-    "State": "region",
-    "Country": "country",
-}
-# Standard fields worth syncing (when the org's describe has them); custom ones all are.
-STANDARD = (
-    *COMMON,
-    "Department",
-    "LeadSource",
-    "IsConverted",
-    *(f"Mailing{part}" for part in ("Street", "City", "PostalCode", "State", "Country")),
-)
 TYPES: dict[str, FieldType] = {
     "string": "text",
     "textarea": "text",
@@ -123,22 +109,28 @@ TYPES: dict[str, FieldType] = {
 }
 
 
-def common_of(name: str) -> str | None:
-    return COMMON.get(name.removeprefix("Mailing"))
+def spec_of(field: dict[str, Any], sobject: SObject) -> FieldSpec | None:
+    """A FieldSpec for one describe entry of ``sobject``; None for fields we do not sync.
 
-
-def spec_of(field: dict[str, Any]) -> FieldSpec | None:
-    """A FieldSpec for one describe entry; None for fields we do not sync."""
+    Lookups to a user are owners; a lookup to one Account, Contact or Opportunity holds
+    that record's id and refers to its entity (``REFERENCED``); polymorphic lookups
+    (``WhoId``, ``WhatId``: several targets) and lookups to other objects are left out."""
     name = str(field.get("name") or "")
     custom = bool(field.get("custom")) or name.endswith("__c")
-    if not custom and name not in STANDARD:
+    if not custom and name not in sobject.standard:
         return None
+    common = None if custom else sobject.common_of(name)
     kind = str(field.get("type") or "string")
+    refers_to = ""
     if kind == "reference":
-        if "User" not in (field.get("referenceTo") or []):
+        targets = [str(t) for t in field.get("referenceTo") or []]
+        if "User" in targets:
+            field_type: FieldType = "owner"
+        elif len(targets) == 1 and targets[0] in REFERENCED:
+            field_type, refers_to = "text", REFERENCED[targets[0]]
+        else:
             return None
-        field_type: FieldType = "owner"
-    elif name == "Status":
+    elif common == "status":
         field_type = "status"
     else:
         field_type = TYPES.get(kind, "text")
@@ -147,14 +139,19 @@ def spec_of(field: dict[str, Any]) -> FieldSpec | None:
         key=name,
         label=str(field.get("label") or name),
         type=field_type,
-        common=None if custom else common_of(name),
+        common=common,
         required=createable and not field.get("nillable") and not field.get("defaultedOnCreate"),
         read_only=not (createable or updateable),
         custom=custom,
         choices=tuple(
             str(p["value"]) for p in field.get("picklistValues") or [] if p.get("active", True)
         ),
-        max_length=int(field["length"]) if field_type == "text" and field.get("length") else None,
+        max_length=(
+            int(field["length"])
+            if field_type == "text" and not refers_to and field.get("length")
+            else None
+        ),
+        refers_to=refers_to,
     )
 
 
@@ -168,7 +165,8 @@ API_DISABLED = (
 
 
 class SalesforceConnector(Connector):
-    """Contacts or Leads of one Salesforce org, over OAuth."""
+    """Accounts, Contacts, Leads, Opportunities, Tasks or Events (one object a scope) of
+    one Salesforce org, over OAuth."""
 
     vendor = "salesforce"
     label = _("Salesforce")
@@ -188,9 +186,16 @@ class SalesforceConnector(Connector):
 
     def __init__(self, credentials: Credentials, scope: str, http: Http) -> None:
         super().__init__(credentials, scope or "Contact", http)
-        if self.scope not in SCOPES:
+        if self.scope not in OBJECTS:
             raise ConnectorError(
-                f"Salesforce scope must be Contact or Lead, not {scope!r}", permanent=True
+                f"Salesforce scope must be one of {', '.join(SCOPES)}, not {scope!r}",
+                permanent=True,
+            )
+        self.sobject = OBJECTS[self.scope]
+        if not self.sobject.person:
+            # Only people opt out of email; the instance's capabilities say so.
+            self.capabilities = replace(  # type: ignore[misc]
+                type(self).capabilities, subscription=False
             )
         settings, secrets = credentials.settings, credentials.secrets
         from connectors.salesforce import oauth
@@ -247,13 +252,23 @@ class SalesforceConnector(Connector):
             raise
 
     def scopes(self) -> list[Scope]:
-        names = {str(s.get("name")) for s in self.client.sobjects() if s.get("queryable")}
-        return [Scope(name, f"{name}s", "object") for name in SCOPES if name in names]
+        """One scope per synced object the org lists as queryable, with its entity."""
+        listed = {str(s.get("name")): s for s in self.client.sobjects() if s.get("queryable")}
+        return [
+            Scope(
+                name,
+                str(listed[name].get("labelPlural") or f"{name}s"),
+                "object",
+                entity=OBJECTS[name].entity,
+            )
+            for name in SCOPES
+            if name in listed
+        ]
 
     def fields(self) -> list[FieldSpec]:
         if self._specs is None:
             described = self.client.describe(self.scope).fields
-            specs = [s for s in (spec_of(f) for f in described) if s is not None]
+            specs = [s for s in (spec_of(f, self.sobject) for f in described) if s is not None]
             if any(f.get("name") == OPT_OUT for f in described):
                 specs.append(
                     FieldSpec(
@@ -263,7 +278,7 @@ class SalesforceConnector(Connector):
                         common="subscribed",
                     )
                 )
-            if self.scope == "Contact":
+            if self.sobject.account_name:
                 specs.append(
                     FieldSpec(
                         ACCOUNT_NAME, "Account name", "text", common="company", max_length=255
@@ -485,21 +500,22 @@ class SalesforceConnector(Connector):
             elif key != ACCOUNT_NAME:
                 body[key] = self.value(spec, value)
         settings = self.credentials.settings
-        if creating and not body.get("LastName"):
+        if self.sobject.person and creating and not body.get("LastName"):
             if not settings.get("default_last_name"):
                 raise ConnectorError(
                     f"Salesforce {self.scope}s need a last name and this contact has none.",
                     permanent=True,
                 )
             body["LastName"] = str(settings["default_last_name"])
-        if self.scope == "Lead" and (creating or "Company" in body) and not body.get("Company"):
+        company = self.sobject.company_field
+        if company and (creating or company in body) and not body.get(company):
             if not settings.get("lead_default_company"):
                 raise ConnectorError(
                     "Salesforce Leads need a company and this contact has none; set a default "
                     "company for Leads on the Salesforce authorization.",
                     permanent=True,
                 )
-            body["Company"] = str(settings["lead_default_company"])
+            body[company] = str(settings["lead_default_company"])
         return body
 
     def value(self, spec: FieldSpec, value: Any) -> Any:
@@ -521,6 +537,8 @@ class SalesforceConnector(Connector):
             return int(number) if number.is_integer() else number
         if isinstance(value, list):
             return ";".join(str(v) for v in value)  # multi-select picklists
+        if isinstance(value, date):
+            return value.isoformat()  # dates and datetimes (a datetime is a date too)
         text = str(value)
         if spec.max_length and len(text) > spec.max_length:
             raise ConnectorError(
@@ -531,13 +549,15 @@ class SalesforceConnector(Connector):
     def _resolve_accounts(
         self, changes: list[Change], bodies: dict[str, dict[str, Any]], results: dict[str, Result]
     ) -> None:
-        """``Account.Name`` → ``AccountId``: existing Accounts by name, missing ones created."""
-        if self.scope != "Contact":
+        """``Account.Name`` → ``AccountId``: existing Accounts by name, missing ones created.
+        A change that sets ``AccountId`` itself keeps that id (the engine translated it
+        through the companies' links): a name never overrides a reference."""
+        if not self.sobject.account_name:
             return
         wanted = {
             c.key: (str(c.fields[ACCOUNT_NAME]).strip() if c.fields[ACCOUNT_NAME] else "")
             for c in changes
-            if c.key in bodies and ACCOUNT_NAME in c.fields
+            if c.key in bodies and ACCOUNT_NAME in c.fields and ACCOUNT_ID not in c.fields
         }
         names = sorted({n for n in wanted.values() if n})
         ids: dict[str, str] = {}

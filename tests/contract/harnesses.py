@@ -19,6 +19,9 @@ EXTRA: dict[str, str] = {
     "forcemanager-opportunities": (
         "connectors.forcemanager.tests.harness:make_opportunity_harness"
     ),
+    # Salesforce serves one object a scope (issue 17): its Accounts and Opportunities too.
+    "salesforce-companies": "connectors.salesforce.tests.harness:make_account_harness",
+    "salesforce-opportunities": "connectors.salesforce.tests.harness:make_opportunity_harness",
 }
 
 HARNESSES: dict[str, str] = {**vendor_harnesses(), **EXTRA}

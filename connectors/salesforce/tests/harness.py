@@ -1,5 +1,8 @@
-"""The Salesforce connector's harness for the shared contract suite (tests/contract/):
-a fresh sandbox org per test, faults injected through the sandbox's control API."""
+"""The Salesforce connector's harnesses for the shared contract suite (tests/contract/):
+a fresh sandbox org per test, faults injected through the sandbox's control API. The
+connector serves one object a scope (issue 17): ``make_harness`` runs the suite on
+Contacts, ``make_account_harness`` and ``make_opportunity_harness`` (tests/contract/
+harnesses.py ``EXTRA``) on Accounts and Opportunities."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ class SalesforceHarness(Harness):
         {"email", "first_name", "last_name", "company", "phone", "owner", "subscribed"}
     )
     expected_custom = "Interest__c"
+    sobject = "Contact"
 
     def __init__(self, sandbox: SandboxControl) -> None:
         self.sandbox = sandbox
@@ -33,12 +37,12 @@ class SalesforceHarness(Harness):
         self.org = sandbox.create_account(
             "salesforce",
             name="Contract",
-            custom_fields={"Contact": [{"name": "Interest__c", "type": "string"}]},
+            custom_fields={self.sobject: [{"name": self.expected_custom, "type": "string"}]},
         )
 
     @property
     def scope(self) -> str:
-        return "Contact"
+        return self.sobject
 
     def build(self, access_token: str, http: Http | None = None) -> SalesforceConnector:
         credentials = Credentials(
@@ -57,7 +61,9 @@ class SalesforceHarness(Harness):
         return self.build("not-a-session")
 
     def seed(self, count: int) -> list[str]:
-        seeded = self.sandbox.seed("salesforce", self.org["account_id"], count, seed=7)
+        seeded = self.sandbox.seed(
+            "salesforce", self.org["account_id"], count, seed=7, sobject=self.sobject
+        )
         return list(seeded["ids"])
 
     def new_fields(self, index: int) -> dict[str, Any]:
@@ -81,5 +87,68 @@ class SalesforceHarness(Harness):
         return sandbox_fault(self.sandbox, "salesforce", kind, count, retry_after)
 
 
+class AccountHarness(SalesforceHarness):
+    """Accounts (companies): the name is required, no email opt-out."""
+
+    sobject = "Account"
+    expected_common = frozenset({"company", "website", "phone", "city", "country", "owner"})
+    expected_custom = "Segment__c"
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {
+            "Name": f"Néw Company {index}",
+            "Website": f"https://company-{index}.example.com",
+            "BillingCity": "Łódź",
+            "Segment__c": "retail",
+        }
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {"Name": "Renamed Zoë GmbH", "BillingCity": "Kraków"}
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"Website": "https://no-name.example.com"}
+
+
+class OpportunityHarness(SalesforceHarness):
+    """Opportunities: name, stage and close date required, each of an Account (the
+    seeds take the org's Accounts in turn, so a few are made first)."""
+
+    sobject = "Opportunity"
+    expected_common = frozenset(
+        {"opportunity_name", "amount", "close_date", "stage", "probability", "company_id"}
+    )
+    expected_custom = "Channel__c"
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        super().__init__(sandbox)
+        self.accounts = list(
+            sandbox.seed("salesforce", self.org["account_id"], 3, seed=5, sobject="Account")["ids"]
+        )
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {
+            "Name": f"Néw deal {index}",
+            "AccountId": self.accounts[index % len(self.accounts)],
+            "StageName": "Prospecting",
+            "CloseDate": "2027-03-31",
+            "Amount": 1250.5,
+            "Channel__c": "partner",
+        }
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {"StageName": "Closed Won", "Amount": 9000, "Name": "Renamed Zoë deal"}
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"Name": "No stage, no close date"}
+
+
 def make_harness(request: pytest.FixtureRequest) -> SalesforceHarness:
     return SalesforceHarness(request.getfixturevalue("sandbox"))
+
+
+def make_account_harness(request: pytest.FixtureRequest) -> SalesforceHarness:
+    return AccountHarness(request.getfixturevalue("sandbox"))
+
+
+def make_opportunity_harness(request: pytest.FixtureRequest) -> SalesforceHarness:
+    return OpportunityHarness(request.getfixturevalue("sandbox"))

@@ -66,7 +66,10 @@ def test_fields_carry_common_keys_custom_fields_and_derived_ones() -> None:
     assert specs["LeadSource"].choices == ("Web",)  # inactive values are not offered
     assert specs["subscribed"].type == "subscription" and specs["subscribed"].common == "subscribed"
     assert specs["Account.Name"].common == "company"
-    assert "HasOptedOutOfEmail" not in specs and "AccountId" not in specs
+    assert "HasOptedOutOfEmail" not in specs
+    # The Account lookup is a reference to a company, its id read and written as is.
+    account = specs["AccountId"]
+    assert (account.type, account.common, account.refers_to) == ("text", "company_id", "company")
 
 
 @responses.activate

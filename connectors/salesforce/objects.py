@@ -1,0 +1,158 @@
+"""The Salesforce objects the connector syncs, one scope each (issue 17), and what is
+particular to each: the platform entity it holds, the common keys of its standard fields
+(../shared/apis 1.7 and the shared entity vocabulary), the standard fields worth syncing
+besides those, and the few object-specific rules the connector applies.
+
+Everything else (describe, SOQL listing and deltas, the deleted-records feed, sObject
+Collections writes) is the same code for every object, parametrised by an ``SObject``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The entity a lookup's target object holds: a reference field pointing at one of these
+# (describe ``type == "reference"`` with a single ``referenceTo``) is declared with
+# ``FieldSpec.refers_to`` so the engine translates it through that entity's links.
+# ``User`` targets are owners (type "owner"), handled apart.
+REFERENCED = {"Account": "company", "Contact": "contact", "Opportunity": "opportunity"}
+
+_PERSON = {
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "Email": "email",
+    "Phone": "phone",
+    "MobilePhone": "mobile",
+    "Fax": "fax",
+    "Title": "job_title",
+    "Company": "company",
+    "Website": "website",
+    "Description": "notes",
+    "OwnerId": "owner",
+    "Status": "status",
+    "Street": "street",
+    "City": "city",
+    "PostalCode": "postal_code",
+    "State": "region",
+    "Country": "country",
+}
+_ADDRESS = ("Street", "City", "PostalCode", "State", "Country")
+
+
+@dataclass(frozen=True)
+class SObject:
+    """One Salesforce object as a scope.
+
+    ``common``: standard field → common key; an address field is looked up without the
+    object's ``address`` prefix (``MailingCity`` → ``City``). ``extra``: further
+    standard fields synced without a common key. ``person``: records need a last name
+    (the tenant's ``default_last_name`` fills it) and carry the email opt-out;
+    ``account_name``: the derived ``Account.Name`` company-name field (Contacts);
+    ``company_field``: a plain company-name field that must not be empty (Leads, the
+    tenant's ``lead_default_company`` fills it)."""
+
+    name: str
+    entity: str
+    common: dict[str, str]
+    extra: tuple[str, ...] = ()
+    address: str = ""
+    person: bool = False
+    account_name: bool = False
+    company_field: str = ""
+    standard: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = {*self.common, *self.extra}
+        if self.address:
+            names |= {f"{self.address}{part}" for part in _ADDRESS}
+        object.__setattr__(self, "standard", frozenset(names))
+
+    def common_of(self, name: str) -> str | None:
+        """The common key of standard field ``name``, None when it has none."""
+        if name in self.common:
+            return self.common[name]
+        if self.address and name.startswith(self.address):
+            return self.common.get(name.removeprefix(self.address))
+        return None
+
+
+OBJECTS: dict[str, SObject] = {
+    sobject.name: sobject
+    for sobject in (
+        SObject(
+            "Account",
+            "company",
+            {
+                "Name": "company",
+                "Website": "website",
+                "Phone": "phone",
+                "Fax": "fax",
+                "Description": "notes",
+                "OwnerId": "owner",
+                "Street": "street",
+                "City": "city",
+                "PostalCode": "postal_code",
+                "State": "region",
+                "Country": "country",
+            },
+            extra=("Type", "Industry", "NumberOfEmployees", "AnnualRevenue"),
+            address="Billing",
+        ),
+        SObject(
+            "Contact",
+            "contact",
+            {**_PERSON, "AccountId": "company_id"},
+            extra=("Department", "LeadSource"),
+            address="Mailing",
+            person=True,
+            account_name=True,
+        ),
+        SObject(
+            "Lead",
+            "lead",
+            _PERSON,
+            extra=("LeadSource", "IsConverted"),
+            person=True,
+            company_field="Company",
+        ),
+        SObject(
+            "Opportunity",
+            "opportunity",
+            {
+                "Name": "opportunity_name",
+                "Amount": "amount",
+                "CloseDate": "close_date",
+                "StageName": "stage",
+                "Probability": "probability",
+                "AccountId": "company_id",
+                "OwnerId": "owner",
+                "Description": "notes",
+            },
+            extra=("Type", "LeadSource", "NextStep"),
+        ),
+        SObject(
+            "Task",
+            "task",
+            {
+                "Subject": "subject",
+                "ActivityDate": "due_date",
+                "Status": "task_status",
+                "OwnerId": "owner",
+                "Description": "notes",
+            },
+            extra=("Priority",),
+        ),
+        SObject(
+            "Event",
+            "event",
+            {
+                "Subject": "subject",
+                "StartDateTime": "start",
+                "EndDateTime": "end",
+                "OwnerId": "owner",
+                "Description": "notes",
+            },
+            extra=("Location", "IsAllDayEvent"),
+        ),
+    )
+}
