@@ -76,9 +76,28 @@ class SObject:
         return None
 
 
+# In the order scopes are listed: Contacts first, the scope a new connection picks by
+# default, as before objects beyond people were offered.
 OBJECTS: dict[str, SObject] = {
     sobject.name: sobject
     for sobject in (
+        SObject(
+            "Contact",
+            "contact",
+            {**_PERSON, "AccountId": "company_id"},
+            extra=("Department", "LeadSource"),
+            address="Mailing",
+            person=True,
+            account_name=True,
+        ),
+        SObject(
+            "Lead",
+            "lead",
+            _PERSON,
+            extra=("LeadSource", "IsConverted"),
+            person=True,
+            company_field="Company",
+        ),
         SObject(
             "Account",
             "company",
@@ -97,23 +116,6 @@ OBJECTS: dict[str, SObject] = {
             },
             extra=("Type", "Industry", "NumberOfEmployees", "AnnualRevenue"),
             address="Billing",
-        ),
-        SObject(
-            "Contact",
-            "contact",
-            {**_PERSON, "AccountId": "company_id"},
-            extra=("Department", "LeadSource"),
-            address="Mailing",
-            person=True,
-            account_name=True,
-        ),
-        SObject(
-            "Lead",
-            "lead",
-            _PERSON,
-            extra=("LeadSource", "IsConverted"),
-            person=True,
-            company_field="Company",
         ),
         SObject(
             "Opportunity",
