@@ -2,8 +2,9 @@
 sandbox over HTTP and the real engine: the connection syncs Contacts and, added through
 ``sync.setup.add_entity``, Accounts. Accounts are matched by name, every contact lands
 pointing at the other org's Account of its company (that org's own id, never the source's),
-a contact moved to another Account follows on the other side, and a run with nothing new
-writes nothing. Every assertion reads the sandbox's own state (the control API)."""
+a contact moved to another Account follows on the other side, an Opportunity (a third
+entity) lands with the other org's Account, and a run with nothing new writes nothing.
+Every assertion reads the sandbox's own state (the control API)."""
 
 from __future__ import annotations
 
@@ -145,4 +146,32 @@ def test_contacts_land_pointing_at_the_other_orgs_accounts(orgs: Orgs) -> None:
     orgs.write("a", "Contact", Change("update", "m", id=ann_a, fields={"AccountId": beta_a}))
     orgs.run()
     assert orgs.contacts("b")["ann@example.com"]["AccountId"] == accounts_b["beta"]
+    assert orgs.run().writes == 0
+
+
+def test_opportunities_land_with_the_other_orgs_account(orgs: Orgs) -> None:
+    setup.add_entity(orgs.connection, "company")
+    row = setup.add_entity(orgs.connection, "opportunity")
+    assert (row.a_scope, row.b_scope) == ("Opportunity", "Opportunity")
+    [acme_a] = orgs.write("a", "Account", Change("create", "1", fields={"Name": "Acme"}))
+    deal = {
+        "Name": "Acme renewal",
+        "AccountId": acme_a,
+        "StageName": "Qualification",
+        "CloseDate": "2027-01-31",
+        "Amount": 12500,
+    }
+    [deal_a] = orgs.write("a", "Opportunity", Change("create", "d", fields=deal))
+    orgs.run()
+    acme_b = orgs.accounts("b")["acme"]
+    org = orgs.orgs["b"]
+    state = orgs.sandbox.state("salesforce", org["account_id"])["orgs"][org["account_id"]]
+    [deal_b] = state["records"]["Opportunity"]
+    assert deal_b["AccountId"] == acme_b and deal_b["Id"] != deal_a
+    assert (deal_b["Name"], deal_b["StageName"], deal_b["CloseDate"], deal_b["Amount"]) == (
+        "Acme renewal",
+        "Qualification",
+        "2027-01-31",
+        12500,
+    )
     assert orgs.run().writes == 0
