@@ -175,6 +175,7 @@ class SalesforceConnector(Connector):
     auth_kind = "oauth"
     auth_fields = ()
     tenant_settings = ("api_budget_share", "lead_default_company", "default_last_name")
+    entities = tuple(o.entity for o in OBJECTS.values())  # one object a scope (scopes())
     capabilities = Capabilities(
         delta=True,
         deletion_feed=True,

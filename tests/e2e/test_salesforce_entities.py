@@ -1,10 +1,10 @@
 """Companies and contacts between two Salesforce orgs (issue 17), end to end through the
 sandbox over HTTP and the real engine: the connection syncs Contacts and, added through
-``sync.setup.add_entity``, Accounts. Accounts are matched by name, every contact lands
-pointing at the other org's Account of its company (that org's own id, never the source's),
-a contact moved to another Account follows on the other side, an Opportunity (a third
-entity) lands with the other org's Account, and a run with nothing new writes nothing.
-Every assertion reads the sandbox's own state (the control API)."""
+``sync.setup.add_entity``, Accounts, with the contacts' ``AccountId`` paired. Accounts are
+matched by name, every contact lands pointing at the other org's Account of its company
+(that org's own id, never the source's), a contact moved to another Account follows on the
+other side, an Opportunity (a third entity) lands with the other org's Account, and a run
+with nothing new writes nothing. Every assertion reads the sandbox's own state."""
 
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ from connectors.sandbox.control import SandboxControl
 from sync import setup
 from sync.engine import run_connection
 from sync.engine.mapping import ensure_default_mappings
-from sync.models import Account, Connection, ConnectionState, RunStatus, SyncRun
+from sync.models import (
+    Account,
+    Connection,
+    ConnectionState,
+    FieldMapping,
+    RunStatus,
+    SyncRun,
+)
 from sync.vendors import open_connector
 from tests.e2e.salesforce import authorize_salesforce, salesforce_records
 
@@ -93,6 +100,12 @@ def orgs(sandbox: SandboxControl, account: Account) -> Orgs:
     return Orgs(sandbox, made, connection)
 
 
+def pair_account_ids(connection: Connection) -> None:
+    """The contacts' Account lookups, paired as a user pairs them once companies sync
+    (a Contact's ``AccountId`` declares no common key, objects.py says why)."""
+    FieldMapping.objects.create(connection=connection, a_field="AccountId", b_field="AccountId")
+
+
 def test_contacts_land_pointing_at_the_other_orgs_accounts(orgs: Orgs) -> None:
     assert setup.entity_problems(orgs.connection) == [
         "Both apps have companies: sync them with the contacts."
@@ -100,6 +113,7 @@ def test_contacts_land_pointing_at_the_other_orgs_accounts(orgs: Orgs) -> None:
     row = setup.add_entity(orgs.connection, "company")
     assert (row.a_scope, row.b_scope) == ("Account", "Account")
     assert setup.entity_problems(orgs.connection) == []
+    pair_account_ids(orgs.connection)
     acme_a, beta_a = orgs.write(
         "a",
         "Account",
@@ -151,6 +165,7 @@ def test_contacts_land_pointing_at_the_other_orgs_accounts(orgs: Orgs) -> None:
 
 def test_opportunities_land_with_the_other_orgs_account(orgs: Orgs) -> None:
     setup.add_entity(orgs.connection, "company")
+    pair_account_ids(orgs.connection)
     row = setup.add_entity(orgs.connection, "opportunity")
     assert (row.a_scope, row.b_scope) == ("Opportunity", "Opportunity")
     [acme_a] = orgs.write("a", "Account", Change("create", "1", fields={"Name": "Acme"}))
