@@ -84,12 +84,10 @@ OBJECTS: dict[str, SObject] = {
         SObject(
             "Contact",
             "contact",
-            _PERSON,
-            # The Account lookup, a reference to a company, has no common key (yet): the
-            # engine would pair it by default also on connections that do not sync
-            # companies, where every contact with an Account would wait for a company
-            # that never comes. Connections syncing companies pair it explicitly.
-            extra=("AccountId", "Department", "LeadSource"),
+            # The Account lookup, a reference to a company: paired by default, and synced
+            # only where the connection syncs companies (sync/engine/context.py).
+            {**_PERSON, "AccountId": "company_id"},
+            extra=("Department", "LeadSource"),
             address="Mailing",
             person=True,
             account_name=True,

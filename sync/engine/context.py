@@ -219,6 +219,13 @@ def _resolve(
     if not pairs:
         # A connection saved without mapping rows syncs the default pairs.
         pairs = mapping.default_pairs(specs["a"], specs["b"])
+    # A reference to an entity the connection does not sync has no links to be
+    # translated through: its pair is left out (its records would wait for ever).
+    synced = {
+        PRIMARY_ENTITY,
+        *connection.entities.filter(enabled=True).values_list("entity", flat=True),
+    }
+    pairs = [p for p in pairs if not p.refers_to or p.refers_to in synced]
     by_key = {side: {s.key: s for s in specs[side]} for side in SIDES}
     rule_contexts = {
         d: rules.context_for(connection, d, specs["a"], specs["b"]) for d in ("a_to_b", "b_to_a")

@@ -1,6 +1,6 @@
 """Companies and contacts between two Salesforce orgs (issue 17), end to end through the
 sandbox over HTTP and the real engine: the connection syncs Contacts and, added through
-``sync.setup.add_entity``, Accounts, with the contacts' ``AccountId`` paired. Accounts are
+``sync.setup.add_entity``, Accounts, with the contacts' ``AccountId`` paired by default. Accounts are
 matched by name, every contact lands pointing at the other org's Account of its company
 (that org's own id, never the source's), a contact moved to another Account follows on the
 other side, an Opportunity (a third entity) lands with the other org's Account, and a run
@@ -101,9 +101,11 @@ def orgs(sandbox: SandboxControl, account: Account) -> Orgs:
 
 
 def pair_account_ids(connection: Connection) -> None:
-    """The contacts' Account lookups, paired as a user pairs them once companies sync
-    (a Contact's ``AccountId`` declares no common key, objects.py says why)."""
-    FieldMapping.objects.create(connection=connection, a_field="AccountId", b_field="AccountId")
+    """The contacts' Account lookups are paired by default (common key ``company_id``),
+    and synced once companies are."""
+    assert FieldMapping.objects.filter(
+        connection=connection, a_field="AccountId", b_field="AccountId"
+    ).exists()
 
 
 def test_contacts_land_pointing_at_the_other_orgs_accounts(orgs: Orgs) -> None:

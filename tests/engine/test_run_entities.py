@@ -405,3 +405,16 @@ def test_a_company_put_back_keeps_its_contacts(account, apps):
     synced(connection)
     assert b.get(ann_b)["company_id"] == only(bc, name="Acme")
     assert synced(connection).writes == 0
+
+
+def test_a_reference_to_an_entity_not_synced_is_left_out(account, apps):
+    """Contacts only, though both apps' contacts refer to companies: the reference has
+    nothing to be translated through, so it is not synced, and the contacts never wait."""
+    a, b = apps["a"], apps["b"]
+    acme_a = apps["ac"].add(name="Acme")
+    a.add(email="ann@example.com", company_id=acme_a)
+    connection = make_fake_connection(account, a, b)
+    synced(connection)
+    (ann_b,) = b.by_email("ann@example.com")
+    assert b.get(ann_b).get("company_id") is None
+    assert apps["bc"].records == {}

@@ -69,7 +69,7 @@ def test_fields_carry_common_keys_custom_fields_and_derived_ones() -> None:
     assert "HasOptedOutOfEmail" not in specs
     # The Account lookup is a reference to a company, its id read and written as is.
     account = specs["AccountId"]
-    assert (account.type, account.refers_to, account.common) == ("text", "company", None)
+    assert (account.type, account.refers_to, account.common) == ("text", "company", "company_id")
 
 
 @responses.activate
