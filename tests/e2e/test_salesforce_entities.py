@@ -1,7 +1,7 @@
 """Companies and contacts between two Salesforce orgs (issue 17), end to end through the
 sandbox over HTTP and the real engine: the connection syncs Contacts and, added through
-``sync.setup.add_entity``, Accounts, with the contacts' ``AccountId`` paired by default. Accounts are
-matched by name, every contact lands pointing at the other org's Account of its company
+``sync.setup.add_entity``, Accounts, with the contacts' ``AccountId`` paired by default. Accounts
+are matched by name, every contact lands pointing at the other org's Account of its company
 (that org's own id, never the source's), a contact moved to another Account follows on the
 other side, an Opportunity (a third entity) lands with the other org's Account, and a run
 with nothing new writes nothing. Every assertion reads the sandbox's own state."""
