@@ -1,5 +1,6 @@
 """What the end-to-end tests with a Salesforce side share: an org of the sandbox
-authorized in an account (as the OAuth sign-in leaves it), and its records by email."""
+authorized in an account (as the OAuth sign-in leaves it), the connected app, and its
+records by email."""
 
 from __future__ import annotations
 
@@ -7,6 +8,14 @@ from typing import Any
 
 from connectors.sandbox.control import SandboxControl
 from sync.models import Account, AppAuthorization
+
+
+def connected_app(settings: Any, sandbox: SandboxControl, client_id: str, secret: str) -> None:
+    """The Salesforce connected app (its client id and secret) and the login host: platform
+    settings, the sandbox's here."""
+    settings.SOCIAL_AUTH_SALESFORCE_KEY = client_id
+    settings.SOCIAL_AUTH_SALESFORCE_SECRET = secret
+    settings.SALESFORCE_LOGIN_URL = sandbox.vendor_url("salesforce")
 
 
 def authorize_salesforce(

@@ -15,7 +15,7 @@ from connectors.sandbox.control import SandboxControl
 from sync.engine import run_connection
 from sync.models import Account, AppAuthorization, Connection, RunStatus, SyncRun, UserLink
 from tests.api.conftest import token_client
-from tests.e2e.salesforce import authorize_salesforce, salesforce_records
+from tests.e2e.salesforce import authorize_salesforce, connected_app, salesforce_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FM = "forcemanager"
@@ -55,10 +55,9 @@ class Seed:
 
 
 @pytest.fixture(autouse=True)
-def connected_app(sandbox: SandboxControl, settings: Any) -> None:
-    settings.SOCIAL_AUTH_SALESFORCE_KEY = CLIENT_ID
-    settings.SOCIAL_AUTH_SALESFORCE_SECRET = CLIENT_SECRET
-    settings.SALESFORCE_LOGIN_URL = sandbox.vendor_url("salesforce")
+def salesforce_app(sandbox: SandboxControl, settings: Any) -> None:
+    """The Salesforce connected app and login host are platform settings."""
+    connected_app(settings, sandbox, CLIENT_ID, CLIENT_SECRET)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from sync.models import (
     SyncRun,
 )
 from sync.vendors import open_connector
-from tests.e2e.salesforce import authorize_salesforce, salesforce_records
+from tests.e2e.salesforce import authorize_salesforce, connected_app, salesforce_records
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("strict_sandbox")]
 CLIENT_ID, CLIENT_SECRET = "e2e-sf-entities-app", "e2e-sf-entities-app-secret"
@@ -67,11 +67,9 @@ class Orgs:
 
 
 @pytest.fixture(autouse=True)
-def connected_app(sandbox: SandboxControl, settings: Any) -> None:
+def salesforce_app(sandbox: SandboxControl, settings: Any) -> None:
     """The Salesforce connected app and login host are platform settings."""
-    settings.SOCIAL_AUTH_SALESFORCE_KEY = CLIENT_ID
-    settings.SOCIAL_AUTH_SALESFORCE_SECRET = CLIENT_SECRET
-    settings.SALESFORCE_LOGIN_URL = sandbox.vendor_url("salesforce")
+    connected_app(settings, sandbox, CLIENT_ID, CLIENT_SECRET)
 
 
 @pytest.fixture
