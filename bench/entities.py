@@ -3,13 +3,14 @@
 (one in-process sandbox server on a loopback port) and the real engine on a fresh SQLite
 file (``--db postgres`` for PostgreSQL at ``DATABASE_URL``). Not a test.
 
-    .venv/bin/python bench/entities.py [--n 500] [--db sqlite|postgres]
+    .venv/bin/python bench/entities.py [--n 500] [--db sqlite|postgres] [--latency-ms 0]
 
 Salesforce holds N Accounts, 3N Contacts (three to an Account) and N Opportunities (one
 to an Account); ForceManager starts empty. Prints the wall time of the initial run (with
 its continuations), the calls each side served per endpoint, what ForceManager holds
 afterwards, the journal per element and the process's peak RSS (``getrusage``: the engine
-and the sandbox server together, as they share the process).
+and the sandbox server together, as they share the process). ``--latency-ms`` injects that
+much latency into every call of both sandboxes (none by default: the engine's own cost).
 
 The sandbox's seeded Contacts get an Account of their own company's name, which is not
 one of the seeded Accounts; the bench points each at a seeded Account instead and drops
@@ -71,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=500, help="companies (3n contacts, n deals)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--latency-ms", type=int, default=0, help="injected per call")
     args = parser.parse_args()
     configure_django("bench_entities" if args.db == "sqlite" else None, flush=args.db == "postgres")
     from django.conf import settings
@@ -124,11 +126,14 @@ def main() -> None:
             setup.add_entity(connection, entity, direction="a_to_b")
         print(
             f"Salesforce → ForceManager initial sync: {args.n} companies, {3 * args.n} "
-            f"contacts, {args.n} opportunities, {args.db} "
+            f"contacts, {args.n} opportunities, {args.db}, {args.latency_ms} ms a call "
             f"(seeded in {time.perf_counter() - seeding:.1f} s, RSS {peak_rss_mb():.0f} MB)",
             flush=True,
         )
         vendors = ("salesforce", FM)
+        if args.latency_ms:
+            for vendor in vendors:
+                control.faults(vendor, latency_ms=args.latency_ms)
         before = {v: dict(control.requests(v)["endpoints"]) for v in vendors}
         started = time.perf_counter()
         run = run_connection(connection.pk, "manual", initial=True)
