@@ -76,7 +76,10 @@ def test_parallel_writes_never_exceed_the_declared_concurrency(sandbox: SandboxC
     )
     counts = served(sandbox)
     declared = VENDOR_LIMITS["getresponse"].parallel
-    assert counts["max_in_flight"]["*"] == declared  # used up to the limit, never beyond
+    # Never beyond the limit, and in parallel up to near it: on a loaded machine the
+    # pool's last thread may start after the first answers came back, so 10 of 10 is
+    # not promised (the sandbox counts what was in flight at once).
+    assert declared // 2 < counts["max_in_flight"]["*"] <= declared
     assert counts["faults"]["limited"] == 0  # the sandbox never had to refuse one
     # One after another, 61 calls at 50 ms cannot take less than 3 s (10 at once: 0.35 s,
     # plus what a loaded machine adds).
