@@ -65,6 +65,23 @@ def test_companies_are_mandatory_when_both_apps_offer_them(account, apps):
     ]
 
 
+def test_a_connection_without_its_mandatory_companies_does_not_start(account, apps):
+    from sync import lifecycle
+
+    connection = make_fake_connection(account, apps["a"], apps["b"], state="draft")  # as the admin may
+    with pytest.raises(lifecycle.Refused, match="Both apps have companies"):
+        lifecycle.start(connection)
+    connection.refresh_from_db()
+    assert connection.state == "draft"
+    setup.add_mandatory_entities(connection)  # what the REST API does on creation
+    assert list(connection.entities.values_list("entity", flat=True)) == ["company"]
+    setup.add_mandatory_entities(connection)  # once
+    assert connection.entities.count() == 1
+    lifecycle.start(connection)
+    connection.refresh_from_db()
+    assert connection.state != "draft"
+
+
 def test_references_are_translated_both_ways(account, apps):
     a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
     connection = entity_connection(account, apps)
