@@ -68,7 +68,9 @@ def test_companies_are_mandatory_when_both_apps_offer_them(account, apps):
 def test_a_connection_without_its_mandatory_companies_does_not_start(account, apps):
     from sync import lifecycle
 
-    connection = make_fake_connection(account, apps["a"], apps["b"], state="draft")  # as the admin may
+    connection = make_fake_connection(
+        account, apps["a"], apps["b"], state="draft"
+    )  # as the admin may
     with pytest.raises(lifecycle.Refused, match="Both apps have companies"):
         lifecycle.start(connection)
     connection.refresh_from_db()
