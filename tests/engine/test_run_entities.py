@@ -437,3 +437,47 @@ def test_a_reference_to_an_entity_not_synced_is_left_out(account, apps):
     (ann_b,) = b.by_email("ann@example.com")
     assert b.get(ann_b).get("company_id") is None
     assert apps["bc"].records == {}
+
+
+@pytest.mark.parametrize("delta", [True, False], ids=["deletion feed", "complete listing"])
+@pytest.mark.parametrize("move", [True, False], ids=["contacts moved", "contacts left"])
+def test_a_company_made_again_while_edited_on_the_other_side_is_one_company(
+    account, fake_vendor, delta, move
+):
+    """A deletes Acme and makes a new Acme (moving its contacts to it, or not) while B
+    edits Acme. The new record takes the deleted one's link: B's Acme keeps its id, its
+    contacts and B's edit, which reaches A's new Acme; never a second Acme on either
+    side, never the old one put back beside the new one."""
+    apps = {
+        "a": fake_vendor.make_app("a", company_ref=True, delta=delta),
+        "b": fake_vendor.make_app("b", company_ref=True, delta=delta),
+        "ac": fake_vendor.make_app("a:companies", kind="company", delta=delta),
+        "bc": fake_vendor.make_app("b:companies", kind="company", delta=delta),
+    }
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = ac.add(name="Acme")
+    ann_a = a.add(email="ann@example.com", company_id=acme_a)
+    ac.add(name="Other")
+    synced(connection)
+    acme_b = only(bc, name="Acme")
+    ann_b = only(b, email="ann@example.com")
+    bc.edit(acme_b, domain="acme.example")
+    ac.remove(acme_a)
+    new_a = ac.add(name="Acme")
+    if move:
+        a.edit(ann_a, company_id=new_a)
+    synced(connection)
+    assert sorted(r.fields["name"] for r in ac.records.values()) == ["Acme", "Other"]
+    assert sorted(r.fields["name"] for r in bc.records.values()) == ["Acme", "Other"]
+    assert only(bc, name="Acme") == acme_b  # kept, not deleted and made again
+    assert only(ac, name="Acme") == new_a
+    assert ac.records[new_a].fields.get("domain") == "acme.example"  # B's edit arrived
+    link = RecordLink.objects.get(connection=connection, entity="company", b_id=acme_b)
+    assert (link.a_id, link.held, link.state) == (new_a, "", "linked")
+    assert b.records[ann_b].fields["company_id"] == acme_b
+    if move:
+        assert a.records[ann_a].fields["company_id"] == new_a
+    assert synced(connection).writes == 0
