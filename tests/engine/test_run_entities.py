@@ -276,6 +276,29 @@ def test_undo_never_writes_a_reference_to_a_deleted_company_back(account, apps):
     assert refs <= {None, again}
 
 
+def test_undo_puts_a_deleted_company_back_before_its_contacts_which_refer_to_it(account, apps):
+    """A run deleted a company and its contact in B (both deleted in A); undoing it makes
+    the company again first, and the contact again pointing at the new company: never at
+    the deleted id, never left without its company."""
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = ac.add(name="Acme")
+    ann_a = a.add(email="ann@example.com", company_id=acme_a, first_name="Ann")
+    synced(connection)
+    old_acme_b = only(bc, name="Acme")
+    a.remove(ann_a)
+    ac.remove(acme_a)
+    run = synced(connection)
+    assert bc.records == {} and b.records == {}
+    undo = undo_run(run)
+    assert undo.status == "succeeded", undo.error
+    again = only(bc, name="Acme")
+    assert again != old_acme_b
+    assert b.records[only(b, email="ann@example.com")].fields["company_id"] == again
+
+
 def test_a_long_run_continues_across_entities_in_chained_runs(account, apps, settings, monkeypatch):
     import sync.engine.run as run_module
 
