@@ -403,10 +403,5 @@ def _adopt(link: RecordLink, newcomer: RecordLink, side: str) -> None:
         view.gone = False
         link.identity_key = newcomer.identity_key or link.identity_key
         link.dirty = True
-        link.save(
-            update_fields=[
-                *(link_column(side, c) for c in ("id", "pending", "updated_at", "seen_run", "gone")),
-                "identity_key",
-                "dirty",
-            ]
-        )
+        columns = ("id", "pending", "updated_at", "seen_run", "gone")
+        link.save(update_fields=[*(link_column(side, c) for c in columns), "identity_key", "dirty"])
