@@ -197,7 +197,7 @@ def add_entity(
         if scopes[side] is None:
             offered = offered_entities(connection, side).get(entity)
             if offered is None:
-                from sync.web.describe import entity_label
+                from sync.vocabulary import entity_label
 
                 label = connection.authorization(side).label
                 raise Invalid(
@@ -290,11 +290,11 @@ def add_mandatory_entities(connection: Connection) -> None:
 
 # How the pages name each entity type (the wizard's Elements step, the statistics).
 def entity_label(entity: str) -> str:
-    """ "Companies" for ``company`` (the vocabulary of sync/web/describe.py, capitalized
+    """ "Companies" for ``company`` (the vocabulary of sync/vocabulary.py, capitalized
     as a heading); an entity type without a label shows its own name."""
     from django.utils.text import capfirst
 
-    from sync.web.describe import entity_label as name
+    from sync.vocabulary import entity_label as name
 
     return str(capfirst(name(entity, plural=True)))
 

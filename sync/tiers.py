@@ -123,7 +123,7 @@ def check_vendor(account: Account, vendor: str, label: str = "") -> None:
 
 def check_entities(account: Account, entities: list[str] | tuple[str, ...]) -> None:
     """Raise NotInPlan unless ``account``'s tier may sync every one of ``entities``."""
-    from sync.web.describe import entity_label
+    from sync.vocabulary import entity_label
 
     for entity in entities:
         if entity_allowed(account.tier, entity):

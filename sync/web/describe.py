@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.utils.functional import Promise
-from django.utils.translation import gettext, ngettext_lazy, pgettext_lazy
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from connectors.registry import connector_class
@@ -28,6 +28,7 @@ from sync.models import (
     RuleAction,
     RuleFilter,
 )
+from sync.vocabulary import entity_label
 
 # Field labels read from a connector stay this long in the cache: a page shows them
 # without one vendor call per view; a renamed custom field shows within minutes.
@@ -342,17 +343,8 @@ def describe_configuration(connection: Connection) -> dict[str, Any]:
 
 # --- Vocabularies: codes the engine and the connectors store, in the page's words ------
 
-# Each entity type a connection may sync (sync/engine/context.py ENTITY_ORDER): its name
-# for one record and for several ("Syncs contacts, companies").
-ENTITIES: dict[str, tuple[Promise, Promise]] = {
-    "company": (_("company"), _("companies")),
-    "contact": (_("contact"), _("contacts")),
-    "lead": (_("lead"), _("leads")),
-    "opportunity": (_("opportunity"), _("opportunities")),
-    "activity": (_("activity"), _("activities")),
-    "event": (pgettext_lazy("calendar", "event"), pgettext_lazy("calendar", "events")),
-    "task": (_("task"), _("tasks")),
-}
+# The entity types' names live with the core (sync/vocabulary.py), which setup and the
+# plan gates use too; the pages take them from there.
 
 # Each field type of connectors/base.py FieldType, as the mapping and options pages
 # show it next to a field's label.
@@ -395,12 +387,6 @@ SKIP_REASONS: dict[str, Promise] = {
     match.AMBIGUOUS: _("ambiguous group"),
     "other": _("other"),
 }
-
-
-def entity_label(entity: str, plural: bool = False) -> str:
-    """An entity type's name ("contact", "contacts"); its key for a type not listed."""
-    names = ENTITIES.get(entity)
-    return str(names[plural]) if names else entity
 
 
 def field_type_label(field_type: str) -> str:

@@ -13,7 +13,6 @@ write, a crash after a write before the answer, 429s) and runs the sync. It chec
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import pytest

@@ -12,6 +12,7 @@ from django.template import Context, Template
 from django.utils import translation
 
 from connectors.base import FieldType
+from sync import vocabulary
 from sync.engine.context import ENTITY_ORDER
 from sync.web import describe
 from tests.i18n.python_strings import compiled_catalogues
@@ -24,7 +25,7 @@ def catalogues() -> Iterator[None]:
 
 
 def test_every_entity_type_and_field_type_has_its_words() -> None:
-    assert sorted(describe.ENTITIES) == sorted(ENTITY_ORDER)
+    assert sorted(vocabulary.ENTITIES) == sorted(ENTITY_ORDER)
     assert sorted(describe.FIELD_TYPES) == sorted(get_args(FieldType))
 
 

@@ -277,7 +277,7 @@ def test_statistics_count_and_list_per_element(
     ]
     page = response.content.decode()
     assert '<option value="company" >Companies</option>' in page  # the element filter
-    assert "<td>Companies</td>" in page  # each record's element
+    assert '<td class="word">Companies</td>' in page  # each record's element
     assert "Fake app · Acme newsletter → Fake app · Acme CRM" in page  # its direction
     assert "Name is required" in page  # its result
 
@@ -305,7 +305,7 @@ def test_statistics_of_contacts_alone_have_no_element_column(
     assert "ann@x" in page
     assert 'name="entity"' not in page  # no element filter
     assert '<th scope="col">Entity</th><th scope="col">Action' not in page
-    assert '<tr data-entity="contact"><td>Contacts</td>' in page  # the totals say it
+    assert '<tr data-entity="contact"><td class="word">Contacts</td>' in page  # the totals say it
 
 
 def test_ops_console_judges_a_companies_rule_by_the_companies_fields(
