@@ -16,18 +16,36 @@ from tests.plugins.fake import make_fake_connection
 @pytest.fixture
 def apps(fake_vendor):
     """Contact apps a and b (contacts refer to companies) and their companies."""
-    return {
-        "a": fake_vendor.make_app("a", company_ref=True),
-        "b": fake_vendor.make_app("b", company_ref=True),
-        "ac": fake_vendor.make_app("a:companies", kind="company"),
-        "bc": fake_vendor.make_app("b:companies", kind="company"),
-    }
+    return related_apps(fake_vendor)
 
 
 def entity_connection(account, apps, **options):
     connection = make_fake_connection(account, apps["a"], apps["b"], **options)
     setup.add_entity(connection, "company")
     return connection
+
+
+def related_apps(fake_vendor, **options):
+    """The four apps of ``apps``, with ``options`` (delta, batch_size…) on each."""
+    return {
+        "a": fake_vendor.make_app("a", company_ref=True, **options),
+        "b": fake_vendor.make_app("b", company_ref=True, **options),
+        "ac": fake_vendor.make_app("a:companies", kind="company", **options),
+        "bc": fake_vendor.make_app("b:companies", kind="company", **options),
+    }
+
+
+def synced_acme(account, apps):
+    """A connection deleting both ways, synced once with A's Acme, Ann at Acme and
+    Other: returns it with Acme's and Ann's ids in A."""
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = apps["ac"].add(name="Acme")
+    ann_a = apps["a"].add(email="ann@example.com", company_id=acme_a)
+    apps["ac"].add(name="Other")
+    synced(connection)
+    return connection, acme_a, ann_a
 
 
 def only(app, **fields):
@@ -355,13 +373,7 @@ def test_a_contact_moved_to_a_new_company_keeps_the_move_when_the_old_one_dies(a
     run clears the references to the deleted companies by what each record holds now:
     Ann's move on A is an edit, never overwritten by the clearing, and reaches B."""
     a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
-    connection = entity_connection(
-        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
-    )
-    acme_a = ac.add(name="Acme")
-    ann_a = a.add(email="ann@example.com", company_id=acme_a)
-    ac.add(name="Other")
-    synced(connection)
+    connection, acme_a, ann_a = synced_acme(account, apps)
     (ann_b,) = b.by_email("ann@example.com")
     ac.remove(acme_a)
     new_acme_a = ac.add(name="Acme")
@@ -380,12 +392,7 @@ def test_a_company_deleted_and_made_again_on_both_sides_links_the_new_ones(
     """Both apps delete Acme and make a new Acme. The deleted records hold the name no
     more, so the two new ones pair by name (never two half links held as ambiguous,
     never a duplicate): by the deletion feed or by a complete listing missing the old."""
-    apps = {
-        "a": fake_vendor.make_app("a", company_ref=True, delta=delta),
-        "b": fake_vendor.make_app("b", company_ref=True, delta=delta),
-        "ac": fake_vendor.make_app("a:companies", kind="company", delta=delta),
-        "bc": fake_vendor.make_app("b:companies", kind="company", delta=delta),
-    }
+    apps = related_apps(fake_vendor, delta=delta)
     ac, bc = apps["ac"], apps["bc"]
     connection = entity_connection(
         account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
@@ -409,12 +416,7 @@ def test_a_company_deleted_and_made_again_twice_is_linked_each_time(account, fak
     """A link left of no record at all (both sides deleted) is nobody: it is never a
     candidate that makes the next record of that name ambiguous."""
     options = {"delta": False, "batch_size": 1}
-    apps = {
-        "a": fake_vendor.make_app("a", company_ref=True, **options),
-        "b": fake_vendor.make_app("b", company_ref=True, **options),
-        "ac": fake_vendor.make_app("a:companies", kind="company", **options),
-        "bc": fake_vendor.make_app("b:companies", kind="company", **options),
-    }
+    apps = related_apps(fake_vendor, **options)
     ac, bc = apps["ac"], apps["bc"]
     connection = entity_connection(
         account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
@@ -471,20 +473,9 @@ def test_a_company_made_again_while_edited_on_the_other_side_is_one_company(
     edits Acme. The new record takes the deleted one's link: B's Acme keeps its id, its
     contacts and B's edit, which reaches A's new Acme; never a second Acme on either
     side, never the old one put back beside the new one."""
-    apps = {
-        "a": fake_vendor.make_app("a", company_ref=True, delta=delta),
-        "b": fake_vendor.make_app("b", company_ref=True, delta=delta),
-        "ac": fake_vendor.make_app("a:companies", kind="company", delta=delta),
-        "bc": fake_vendor.make_app("b:companies", kind="company", delta=delta),
-    }
+    apps = related_apps(fake_vendor, delta=delta)
     a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
-    connection = entity_connection(
-        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
-    )
-    acme_a = ac.add(name="Acme")
-    ann_a = a.add(email="ann@example.com", company_id=acme_a)
-    ac.add(name="Other")
-    synced(connection)
+    connection, acme_a, ann_a = synced_acme(account, apps)
     acme_b = only(bc, name="Acme")
     ann_b = only(b, email="ann@example.com")
     bc.edit(acme_b, domain="acme.example")
