@@ -154,10 +154,7 @@ def test_an_activitys_account_is_derived_from_what_it_is_about(api: Any) -> None
     about_deal = create(api, "Task", Subject="A", WhatId=deal, WhoId=contact)["id"]
     about_contact = create(api, "Task", Subject="B", WhoId=contact)["id"]
     nothing = create(api, "Task", Subject="C")["id"]
-    rows = {
-        t["Id"]: t["AccountId"]
-        for t in query(api, "SELECT Id, AccountId FROM Task")  # noqa: S608
-    }
+    rows = {t["Id"]: t["AccountId"] for t in query(api, "SELECT Id, AccountId FROM Task")}
     assert rows == {about_deal: acme, about_contact: beta, nothing: None}
     task = {f["name"]: f for f in api("GET", "/sobjects/Task/describe").json()["fields"]}
     assert not task["AccountId"]["createable"] and not task["AccountId"]["updateable"]

@@ -1,0 +1,146 @@
+"""A Task's and an Event's polymorphic lookups (``WhoId``: a Contact or a Lead;
+``WhatId``: an Account or an Opportunity) as one reference per target, over HTTP against
+the strict sandbox: read by the id's key prefix (an Opportunity's task is about its
+Account too), written as the most specific target given, kept where an update names only
+a less specific one, and cleared when every target is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from connectors.base import Change, Credentials
+from connectors.http import Http
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.sandbox.control import SandboxControl
+
+pytestmark = pytest.mark.usefixtures("strict_sandbox")
+WHO, LEAD = "WhoId.Contact", "WhoId.Lead"
+ACCOUNT, DEAL = "WhatId.Account", "WhatId.Opportunity"
+
+
+@pytest.fixture
+def org(sandbox: SandboxControl) -> dict[str, Any]:
+    return sandbox.create_account("salesforce", name="Field sales")
+
+
+def connect(sandbox: SandboxControl, org: dict[str, Any], scope: str) -> SalesforceConnector:
+    credentials = Credentials(
+        secrets={"access_token": org["access_token"], "refresh_token": ""},
+        settings={"instance_url": sandbox.vendor_url("salesforce"), "page_size": 200},
+    )
+    return SalesforceConnector(credentials, scope, Http(retries=1, backoff=0.0))
+
+
+def written(connector: SalesforceConnector, *changes: Change) -> list[str]:
+    results = connector.push(list(changes))
+    assert all(r.error is None for r in results), [r.error for r in results]
+    return [str(r.id) for r in results]
+
+
+def stored(sandbox: SandboxControl, org: dict[str, Any], sobject: str) -> dict[str, Any]:
+    state = sandbox.state("salesforce", org["account_id"])["orgs"][org["account_id"]]
+    return {r["Id"]: r for r in state["records"][sobject]}
+
+
+@pytest.fixture
+def crm(sandbox: SandboxControl, org: dict[str, Any]) -> dict[str, str]:
+    """An Account with a Contact and an Opportunity, another Account, and a Lead."""
+    acme, beta = written(
+        connect(sandbox, org, "Account"),
+        Change("create", "a", fields={"Name": "Acme"}),
+        Change("create", "b", fields={"Name": "Beta"}),
+    )
+    [contact] = written(
+        connect(sandbox, org, "Contact"),
+        Change("create", "c", fields={"LastName": "Cole", "AccountId": acme}),
+    )
+    deal_fields = {"Name": "D", "AccountId": acme, "StageName": "Prospecting"}
+    [deal] = written(
+        connect(sandbox, org, "Opportunity"),
+        Change("create", "d", fields={**deal_fields, "CloseDate": "2027-01-31"}),
+    )
+    [lead] = written(
+        connect(sandbox, org, "Lead"),
+        Change("create", "l", fields={"LastName": "Lee", "Company": "Lee Ltd"}),
+    )
+    return {"acme": acme, "beta": beta, "contact": contact, "deal": deal, "lead": lead}
+
+
+def read(connector: SalesforceConnector) -> dict[str, dict[str, Any]]:
+    pages = list(connector.fetch(None))
+    return {r.id: r.fields for p in pages for r in p.records}
+
+
+def targets(fields: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(fields[k] for k in (WHO, LEAD, DEAL, ACCOUNT))
+
+
+def test_a_task_about_a_contact_and_an_opportunity_reads_both_and_the_account(
+    sandbox: SandboxControl, org: Any, crm: dict[str, str]
+) -> None:
+    tasks = connect(sandbox, org, "Task")
+    [task] = written(
+        tasks,
+        Change("create", "t", fields={"Subject": "Call", WHO: crm["contact"], DEAL: crm["deal"]}),
+    )
+    row = stored(sandbox, org, "Task")[task]
+    assert (row["WhoId"], row["WhatId"]) == (crm["contact"], crm["deal"])
+    assert targets(read(tasks)[task]) == (crm["contact"], None, crm["deal"], crm["acme"])
+
+
+def test_the_opportunity_wins_over_the_account_and_an_account_alone_is_kept(
+    sandbox: SandboxControl, org: Any, crm: dict[str, str]
+) -> None:
+    events = connect(sandbox, org, "Event")
+    when = {"StartDateTime": "2027-01-01T10:00:00Z", "EndDateTime": "2027-01-01T11:00:00Z"}
+    both = {"Subject": "Meet", **when, ACCOUNT: crm["beta"], DEAL: crm["deal"]}
+    [event] = written(events, Change("create", "e", fields=both))
+    assert stored(sandbox, org, "Event")[event]["WhatId"] == crm["deal"]
+    # An update naming only the Account leaves the Opportunity, the more specific one.
+    written(events, Change("update", "u", id=event, fields={ACCOUNT: crm["beta"]}))
+    assert stored(sandbox, org, "Event")[event]["WhatId"] == crm["deal"]
+    # The Opportunity cleared: the event is about the Account it still names.
+    written(events, Change("update", "v", id=event, fields={DEAL: None}))
+    assert stored(sandbox, org, "Event")[event]["WhatId"] == crm["acme"]
+    written(events, Change("update", "w", id=event, fields={ACCOUNT: crm["beta"]}))
+    assert stored(sandbox, org, "Event")[event]["WhatId"] == crm["beta"]
+    assert targets(read(events)[event]) == (None, None, None, crm["beta"])
+
+
+def test_clearing_every_target_clears_the_lookup(
+    sandbox: SandboxControl, org: Any, crm: dict[str, str]
+) -> None:
+    tasks = connect(sandbox, org, "Task")
+    fields = {"Subject": "Call", WHO: crm["contact"], ACCOUNT: crm["beta"]}
+    [task] = written(tasks, Change("create", "t", fields=fields))
+    written(tasks, Change("update", "u", id=task, fields={ACCOUNT: None}))
+    row = stored(sandbox, org, "Task")[task]
+    assert (row["WhoId"], row["WhatId"]) == (crm["contact"], None)
+    written(tasks, Change("update", "v", id=task, fields={WHO: None, LEAD: None}))
+    assert stored(sandbox, org, "Task")[task]["WhoId"] is None
+    assert targets(read(tasks)[task]) == (None, None, None, None)
+
+
+def test_a_lead_whoid_reads_as_the_lead_and_a_contact_replaces_it(
+    sandbox: SandboxControl, org: Any, crm: dict[str, str]
+) -> None:
+    tasks = connect(sandbox, org, "Task")
+    [task] = written(tasks, Change("create", "t", fields={"Subject": "Call", LEAD: crm["lead"]}))
+    assert targets(read(tasks)[task]) == (None, crm["lead"], None, None)
+    # Where leads are not synced, the contact reference of the other app reads empty and
+    # clearing it leaves the Lead alone.
+    written(tasks, Change("update", "u", id=task, fields={WHO: None}))
+    assert stored(sandbox, org, "Task")[task]["WhoId"] == crm["lead"]
+    written(tasks, Change("update", "v", id=task, fields={WHO: crm["contact"]}))
+    assert stored(sandbox, org, "Task")[task]["WhoId"] == crm["contact"]
+
+
+def test_salesforces_refusal_of_a_wrong_object_reaches_the_result(
+    sandbox: SandboxControl, org: Any, crm: dict[str, str]
+) -> None:
+    tasks = connect(sandbox, org, "Task")
+    [result] = tasks.push([Change("create", "t", fields={"Subject": "Call", WHO: crm["acme"]})])
+    assert result.error is not None and result.error.permanent
+    assert "incorrect type" in str(result.error)
