@@ -664,11 +664,13 @@ class ForceManagerEmulator(Emulator):
         public_key: str | None = None,
         private_key: str | None = None,
         account_id: str | None = None,
+        values: dict[str, list[str]] | None = None,
         **_: Any,
     ) -> dict[str, Any]:
-        """An instance with its users (default: one administrator), value lists and the
-        predefined extra fields; answers the keys a user would type
-        (``public_key``, ``private_key``, the connector's auth fields) and ``path``."""
+        """An instance with its users (default: one administrator), value lists (``values``
+        replaces some: an account without activity types) and the predefined extra
+        fields; answers the keys a user would type (``public_key``, ``private_key``, the
+        connector's auth fields) and ``path``."""
         public_key = public_key or f"fm-pub-{secrets.token_hex(8)}"
         if any(i["public_key"] == public_key for i in self.state["instances"].values()):
             raise ValueError("public_key already in use")
@@ -685,7 +687,7 @@ class ForceManagerEmulator(Emulator):
             "records": {resource: {} for resource in RESOURCES},
             "api_user": 0,
         }
-        for list_name, texts in VALUE_LISTS.items():
+        for list_name, texts in {**VALUE_LISTS, **(values or {})}.items():
             instance["values"][list_name] = [{"id": self.new_id(), "value": t} for t in texts]
         branch = instance["values"]["branches"][0]["id"]
         for spec in users or [{"name": "Admin", "email": f"admin@{slug}.example.com"}]:
