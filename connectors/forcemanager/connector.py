@@ -99,6 +99,9 @@ OVERLAP = timedelta(seconds=1)
 # value's id or text; unset, the value list's first value). An account's branch has its
 # own default (its sales rep's, ``branch_of``).
 LOOKUP_DEFAULTS = {"activityTypeId": "activity_type_id"}
+# A task's dateStart, a datetime on the wire, is the day it is due (the other CRMs' task
+# has a due date, common ``due_date``, and no start): read and paired as a date.
+TASK_DUE = FieldSpec("dateStart", "Due date", "date", common="due_date", required=True)
 # The platform's field types -> the extra-field type that holds them.
 EXTRA_FIELD_KINDS = {"number": "decimal", "bool": "bit", "date": "datetime", "datetime": "datetime"}
 
@@ -108,7 +111,8 @@ def standard_fields(entity: EntityType) -> list[FieldSpec]:
     required of the other app: the sales rep (the default one), an account's branch (its
     sales rep's), an activity's type (``LOOKUP_DEFAULTS``) and a contact's account
     (``NO_COMPANY``). Contacts also carry their
-    account's name as ``company``, next to the reference ``accountId``."""
+    account's name as ``company``, next to the reference ``accountId``. A task's start is
+    its due date (``TASK_DUE``): a date as Records carry it, written as midnight UTC."""
     defaulted = {r.field for r in entity.references if r.entity == "user"} | {"branchId"}
     defaulted |= set(LOOKUP_DEFAULTS)
     if entity is CONTACT:
@@ -117,6 +121,8 @@ def standard_fields(entity: EntityType) -> list[FieldSpec]:
     for spec in entity.fields:
         if entity is CONTACT and spec.key == "accountId":
             specs.append(FieldSpec("company", "Company name", common="company"))
+        if entity is TASK and spec.key == TASK_DUE.key:
+            spec = TASK_DUE
         specs.append(replace(spec, required=False) if spec.key in defaulted else spec)
     return specs
 
@@ -171,6 +177,7 @@ class ForceManagerConnector(Connector):
         self._gone_accounts: set[int] = set()  # soft-deleted accounts contacts point at
         self._country_codes: dict[str, int] | None = None
         self._users: list[User] | None = None
+        self._presented: list[FieldSpec] | None = None
 
     # --- Account, scopes, schema.
 
@@ -285,6 +292,14 @@ class ForceManagerConnector(Connector):
             yield page
             number += 1
 
+    def presented(self) -> list[FieldSpec]:
+        """The entity's own fields as Records carry them (``standard_fields``, without a
+        contact's derived ``company``)."""
+        if self._presented is None:
+            keys = {spec.key for spec in self.entity.fields}
+            self._presented = [s for s in standard_fields(self.entity) if s.key in keys]
+        return self._presented
+
     def placeholder(self, row: Row) -> bool:
         """Whether ``row`` is the account ``NO_COMPANY`` (contacts without a company
         belong to it): ForceManager's stand-in for no company, not a company."""
@@ -308,7 +323,7 @@ class ForceManagerConnector(Connector):
     def record(self, row: Row) -> Record:
         data = row.data
         fields: dict[str, Any] = {
-            spec.key: self.read(spec, data.get(spec.key)) for spec in self.entity.fields
+            spec.key: self.read(spec, data.get(spec.key)) for spec in self.presented()
         }
         if self.entity is CONTACT:
             account = lookup_id(data.get("accountId"))

@@ -349,6 +349,15 @@ def test_events_and_tasks_are_the_two_halves_of_the_calendar(
     assert list(events) == [meeting] and list(tasks) == [call]
     assert events[meeting]["dateStart"] == "2027-01-10T09:00:00.000Z"
     assert events[meeting]["accountId"] == acme
+    # A task's start is its due date: read as that day, written as its midnight (UTC).
+    assert tasks[call]["dateStart"] == "2027-01-11"
+    due = {s.key: s for s in build(fm, "tasks").fields()}["dateStart"]
+    assert (due.type, due.common, due.required) == ("date", "due_date", True)
+    [moved] = build(fm, "tasks").push(
+        [Change("update", "m", id=call, fields={"dateStart": "2027-01-12"})]
+    )
+    assert moved.error is None
+    assert rows(sandbox, fm, "calendars")[call]["dateStart"] == "2027-01-12T00:00:00.000Z"
     cursor = list(build(fm, "tasks").fetch(None))[-1].cursor
     build(fm, "events").push([Change("delete", "d", id=meeting)])
     assert [d for p in build(fm, "tasks").fetch(cursor) for d in p.deleted] == []
