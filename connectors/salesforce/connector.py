@@ -42,6 +42,7 @@ records feed still reaches back to the cursor (if not, run a full listing).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -59,6 +60,7 @@ from connectors.base import (
     FieldSpec,
     FieldType,
     Page,
+    RateLimited,
     Record,
     Result,
     Scope,
@@ -88,6 +90,7 @@ SUBSCRIBED = "subscribed"
 OPT_OUT = "HasOptedOutOfEmail"
 ACCOUNT_NAME = "Account.Name"
 ACCOUNT_ID = "AccountId"
+RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")  # 15 or 18 characters
 # How far the deleted-records feed reaches back (getDeleted: 15 days per ../shared/apis
 # 1.4; getUpdated reaches 30). Older cursors need a complete listing.
 DELETED_WINDOW = timedelta(days=15)
@@ -430,9 +433,9 @@ class SalesforceConnector(Connector):
         allOrNone=false); the written records are read back in one query."""
         results: dict[str, Result] = {}
         bodies: dict[str, dict[str, Any]] = {}
-        current = self._current_lookups(changes)
+        current = self._current_lookups(changes, results)
         for change in changes:
-            if change.op == "delete":
+            if change.op == "delete" or change.key in results:
                 continue
             try:
                 bodies[change.key] = self.body(
@@ -466,25 +469,37 @@ class SalesforceConnector(Connector):
         self._read_back([results[c.key] for c in changes if c.op != "delete"])
         return [results[change.key] for change in changes]
 
-    def _current_lookups(self, changes: list[Change]) -> dict[str, dict[str, Any]]:
+    def _current_lookups(
+        self, changes: list[Change], results: dict[str, Result]
+    ) -> dict[str, dict[str, Any]]:
         """The polymorphic lookups (and derived fields) of the records that updates
         change only partly (``Split.partial``), by id, read in one query per 200: which
-        target a lookup keeps depends on what it holds now."""
+        target a lookup keeps depends on what it holds now. When that read fails, those
+        updates fail with its error (into ``results``) rather than guess."""
         splits = self.splits()
-        ids = [
-            str(c.id)
+        partial = [
+            c
             for c in changes
             if c.op == "update" and c.id and any(s.partial(c.fields) for s in splits)
         ]
+        # A malformed id names no record: its update fails on its own (MALFORMED_ID).
+        ids = [str(c.id) for c in partial if RECORD_ID.match(str(c.id))]
         if not ids:
             return {}
         columns = ", ".join(["Id", *dict.fromkeys(c for s in splits for c in s.columns)])
         rows: dict[str, dict[str, Any]] = {}
-        for chunk in soql.in_lists(ids, MAX_BATCH):
-            in_list = ", ".join(soql.quote(i) for i in chunk)
-            query = f"SELECT {columns} FROM {self.scope} WHERE Id IN ({in_list})"  # noqa: S608
-            for row in self.client.query(query):
-                rows[str(row["Id"])] = row
+        try:
+            for chunk in soql.in_lists(ids, MAX_BATCH):
+                in_list = ", ".join(soql.quote(i) for i in chunk)
+                query = f"SELECT {columns} FROM {self.scope} WHERE Id IN ({in_list})"  # noqa: S608
+                for row in self.client.query(query):
+                    rows[str(row["Id"])] = row
+        except (AuthError, RateLimited):
+            raise
+        except ConnectorError as exc:
+            for change in partial:
+                results[change.key] = Result(change.key, id=change.id, error=exc)
+            return {}
         # The engine's ids may be 15 or 18 characters long: both name the record.
         return {
             i: rows.get(i) or next((r for k, r in rows.items() if k[:15] == i[:15]), {})

@@ -22,6 +22,7 @@ EXTRA: dict[str, str] = {
     # Salesforce serves one object a scope (issue 17): its Accounts and Opportunities too.
     "salesforce-companies": "connectors.salesforce.tests.harness:make_account_harness",
     "salesforce-opportunities": "connectors.salesforce.tests.harness:make_opportunity_harness",
+    "salesforce-tasks": "connectors.salesforce.tests.harness:make_task_harness",
 }
 
 HARNESSES: dict[str, str] = {**vendor_harnesses(), **EXTRA}
