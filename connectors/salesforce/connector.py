@@ -9,7 +9,11 @@ Record fields are keyed by Salesforce's API names (``FirstName``, ``Email``, ``O
 custom ``Interest__c`` …). A lookup to an Account, Contact or Opportunity (a Contact's or
 Opportunity's ``AccountId``) holds that record's Salesforce id, read and written as is,
 and declares ``refers_to`` so that the engine translates it through the links of the
-referenced entity. Contacts and Leads have two derived fields that keep mappings simple:
+referenced entity. A Task's or an Event's polymorphic ``WhoId`` / ``WhatId`` (several
+target objects) is offered as one such reference per target (``WhoId.Contact``,
+``WhatId.Opportunity``, …; polymorphic.py), and an update naming only some of a lookup's
+targets reads the lookup first (``_current_lookups``). Contacts and Leads have two
+derived fields that keep mappings simple:
 
 - ``subscribed`` (type subscription, common "subscribed") = **not** ``HasOptedOutOfEmail``:
   marketing apps speak of subscription, Salesforce of opting out; writing

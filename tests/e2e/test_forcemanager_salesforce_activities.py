@@ -147,7 +147,10 @@ def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(
         Change("create", "r", fields={"Name": "Acme renewal", **deal}),
         Change("create", "u", fields={"Name": "Acme upsell", **deal}),
     )
-    [task] = both.write(
+    [lead] = both.write(
+        "Lead", Change("create", "l", fields={"LastName": "Lu", "Company": "Lu Ltd"})
+    )
+    task, about_lead = both.write(
         "Task",
         Change(
             "create",
@@ -158,6 +161,12 @@ def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(
                 "WhoId.Contact": ann,
                 "WhatId.Opportunity": renewal,
             },
+        ),
+        # About a Lead: leads are not synced, so it lands about no one.
+        Change(
+            "create",
+            "q",
+            fields={"Subject": "Qualify Lu", "ActivityDate": "2027-02-02", "WhoId.Lead": lead},
         ),
     )
 
@@ -172,13 +181,20 @@ def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(
     fm_companies = {int(r["id"]): str(r["name"]) for r in both.fm_rows("accounts")}
     fm_contact = both.fm_by("contacts", "email")["ann@example.com"]
     fm_deals = both.fm_by("opportunities", "reference")
-    [fm_task] = [r for r in both.fm_rows("calendars") if r["isTask"]]
-    assert fm_task["subject"] == "Call Ann"
+    fm_tasks = {str(r["subject"]): r for r in both.fm_rows("calendars") if r["isTask"]}
+    assert set(fm_tasks) == {"Call Ann", "Qualify Lu"}
+    fm_task = fm_tasks["Call Ann"]
     assert fm_task["dateStart"].startswith("2027-02-01")
     assert fm_task["contactId"]["id"] == fm_contact["id"]
     assert fm_task["opportunityId"]["id"] == fm_deals["Acme renewal"]["id"]
     # The Task's Account comes from its Opportunity (Salesforce's derived AccountId).
     assert fm_companies[int(fm_task["accountId"]["id"])] == "Acme"
+    lead_task = fm_tasks["Qualify Lu"]
+    assert (lead_task["contactId"], lead_task["accountId"], lead_task["opportunityId"]) == (
+        None,
+        None,
+        None,
+    )
 
     # In ForceManager, the task moves to the other opportunity and is renamed.
     both.sandbox.action(
@@ -195,6 +211,7 @@ def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(
     assert sf_task["Subject"] == "Call Ann back"
     assert (sf_task["WhatId"], sf_task["WhoId"]) == (upsell, ann)
     assert salesforce_records(both.sandbox, both.org)["ann@example.com"]["Id"] == ann
+    assert both.sf("Task")[about_lead]["WhoId"] == lead  # untouched
 
     # A quiet run writes nothing.
     assert both.run().writes == 0
