@@ -1,12 +1,13 @@
 """Salesforce Tasks as ForceManager tasks with what they are about (issue 17), end to end
 through both sandboxes over HTTP, the REST API and the real engine: a connection syncing
-contacts, companies, opportunities and tasks, the Tasks' polymorphic ``WhoId`` /
-``WhatId`` paired by default with the ForceManager task's ``contactId`` /
-``opportunityId`` / ``accountId`` through the common keys. A Salesforce Task about a
-Contact and an Opportunity lands pointing at the ForceManager contact, opportunity and
-account of those records; a ForceManager edit of the task (its subject and its
-opportunity) comes back to the Task; a run with nothing new writes nothing. Every
-assertion reads the sandboxes' state."""
+contacts, companies, opportunities, tasks and events, their polymorphic ``WhoId`` /
+``WhatId`` paired by default with ForceManager's ``contactId`` / ``opportunityId`` /
+``accountId`` through the common keys. A Salesforce Task about a Contact and an
+Opportunity lands pointing at the ForceManager contact, opportunity and account of those
+records, an Event about a Contact and an Account at those, a Task about a Lead (leads not
+synced) at nothing; a ForceManager edit of the task (its subject and its opportunity)
+comes back to the Task; a run with nothing new writes nothing. Every assertion reads the
+sandboxes' state."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def api(owner: Any, account: Account) -> APIClient:
 @pytest.fixture
 def both(sandbox: SandboxControl, account: Account, api: APIClient) -> Both:
     """A Business account's Salesforce → ForceManager connection made through the API,
-    syncing companies, opportunities and tasks besides its contacts."""
+    syncing companies, opportunities, tasks and events besides its contacts."""
     account.tier = "business"
     account.save(update_fields=["tier"])
     org = sandbox.create_account(
@@ -105,7 +106,7 @@ def both(sandbox: SandboxControl, account: Account, api: APIClient) -> Both:
     )
     assert answer.status_code == 201, answer.content
     connection = Connection.objects.get(pk=answer.json()["id"])
-    for entity in ("company", "opportunity", "task"):
+    for entity in ("company", "opportunity", "task", "event"):
         setup.add_entity(connection, entity)
     return Both(sandbox, org, fm, connection)
 
@@ -169,6 +170,15 @@ def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(
             fields={"Subject": "Qualify Lu", "ActivityDate": "2027-02-02", "WhoId.Lead": lead},
         ),
     )
+    when = {"StartDateTime": "2027-02-03T09:00:00Z", "EndDateTime": "2027-02-03T10:00:00Z"}
+    both.write(
+        "Event",
+        Change(
+            "create",
+            "e",
+            fields={"Subject": "Visit Acme", **when, "WhoId.Contact": ann, "WhatId.Account": acme},
+        ),
+    )
 
     started = api.post(
         f"{URL}{both.connection.pk}/start/", {"confirm_replace": True}, format="json"
@@ -189,6 +199,11 @@ def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(
     assert fm_task["opportunityId"]["id"] == fm_deals["Acme renewal"]["id"]
     # The Task's Account comes from its Opportunity (Salesforce's derived AccountId).
     assert fm_companies[int(fm_task["accountId"]["id"])] == "Acme"
+    [fm_event] = [r for r in both.fm_rows("calendars") if not r["isTask"]]
+    assert fm_event["subject"] == "Visit Acme"
+    assert fm_event["contactId"]["id"] == fm_contact["id"]
+    assert fm_companies[int(fm_event["accountId"]["id"])] == "Acme"
+    assert fm_event["opportunityId"] is None
     lead_task = fm_tasks["Qualify Lu"]
     assert (lead_task["contactId"], lead_task["accountId"], lead_task["opportunityId"]) == (
         None,
