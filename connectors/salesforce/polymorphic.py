@@ -103,14 +103,15 @@ class Split:
         text = str(record_id or "")
         return next((t for t, prefix in self.prefixes if text[:3] == prefix), None)
 
-    def read(self, row: dict[str, Any]) -> dict[str, Any]:
-        """The split's fields of a queried ``row``."""
+    def read(self, row: dict[str, Any], *, derived: bool = True) -> dict[str, Any]:
+        """The split's fields of a queried ``row`` (without ``derived``: only the
+        lookup's own target)."""
         raw = row.get(self.lookup.field)
         target = self.target_of(raw) if raw else None
         fields = {
             key_of(self.lookup.field, t): raw if t == target else None for t, _ in self.prefixes
         }
-        for name, column in self.derived:
+        for name, column in self.derived if derived else ():
             key = key_of(self.lookup.field, name)
             if fields[key] is None and row.get(column):
                 fields[key] = row[column]
@@ -129,17 +130,19 @@ class Split:
         """(whether to write the lookup, its value) for a change of ``fields`` to a
         record that holds ``current`` (its queried row; None for a create): the most
         specific target with a value, None when they are all empty, unless the lookup
-        holds an object not split out, which an empty change leaves alone."""
+        holds an object not split out (a Case), which only a target given a value
+        replaces: its derived Account does not stand in for it."""
         if not self.touched(fields):
             return False, None
-        merged = self.read(current) if current is not None else {}
+        raw = (current or {}).get(self.lookup.field)
+        foreign = bool(raw) and self.target_of(raw) is None
+        merged = self.read(current, derived=not foreign) if current is not None else {}
         merged.update({k: fields[k] for k in self.keys if k in fields})
         chosen = next((merged[k] for k in self.keys if merged.get(k) not in (None, "")), None)
         if chosen is not None:
             return True, str(chosen)
-        raw = (current or {}).get(self.lookup.field)
-        if raw and self.target_of(raw) is None:
-            return False, None  # e.g. a Case: nothing here speaks for it
+        if foreign:
+            return False, None  # nothing here speaks for a Case: it stays
         return True, None
 
 

@@ -13,6 +13,8 @@ import pytest
 from connectors.base import Change, Credentials
 from connectors.http import Http
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.objects import OBJECTS
+from connectors.salesforce.polymorphic import Split
 from connectors.sandbox.control import SandboxControl
 
 pytestmark = pytest.mark.usefixtures("strict_sandbox")
@@ -144,3 +146,45 @@ def test_salesforces_refusal_of_a_wrong_object_reaches_the_result(
     [result] = tasks.push([Change("create", "t", fields={"Subject": "Call", WHO: crm["acme"]})])
     assert result.error is not None and result.error.permanent
     assert "incorrect type" in str(result.error)
+
+
+def what_split(prefixes: dict[str, str] | None = None) -> Split:
+    """Task's WhatId as an org describing Account and Opportunity targets and the
+    derived AccountId describes it (no sandbox: the split alone)."""
+    what = next(p for p in OBJECTS["Task"].polymorphic if p.field == "WhatId")
+    described = {
+        "WhatId": {
+            "name": "WhatId",
+            "type": "reference",
+            "label": "Related To ID",
+            "referenceTo": ["Account", "Opportunity", "Case"],
+            "createable": True,
+            "updateable": True,
+        },
+        "AccountId": {"name": "AccountId", "type": "reference", "referenceTo": ["Account"]},
+    }
+    split = Split.of(what, described, prefixes or {"Account": "001", "Opportunity": "006"})
+    assert split is not None
+    return split
+
+
+def test_a_lookup_to_an_object_not_split_out_stays_unless_a_target_is_given() -> None:
+    split = what_split()
+    case = {"WhatId": "500000000000001", "AccountId": "001000000000001"}
+    # A Case's task is about its Account too (derived), but clearing that is no reason to
+    # drop the Case, nor is clearing the Opportunity a reason to put the Account instead.
+    assert split.read(case)[ACCOUNT] == "001000000000001"
+    assert split.value({ACCOUNT: None}, case) == (False, None)
+    assert split.value({DEAL: None}, case) == (False, None)
+    assert split.value({ACCOUNT: "001000000000002"}, case) == (True, "001000000000002")
+
+
+def test_the_prefixes_of_the_orgs_describe_route_the_ids() -> None:
+    # The describe's keyPrefix decides; an object it gives none for has the standard one.
+    split = what_split({"Opportunity": "0Z6"})
+    assert split.target_of("0Z6000000000001") == "Opportunity"
+    assert split.target_of("006000000000001") is None
+    assert split.target_of("001000000000001") == "Account"
+    assert split.target_of("500000000000001") is None
+    assert [spec.key for spec in split.specs()] == [DEAL, ACCOUNT]  # most specific first
+    assert split.columns == ("WhatId", "AccountId")
