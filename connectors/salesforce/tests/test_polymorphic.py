@@ -188,3 +188,26 @@ def test_the_prefixes_of_the_orgs_describe_route_the_ids() -> None:
     assert split.target_of("500000000000001") is None
     assert [spec.key for spec in split.specs()] == [DEAL, ACCOUNT]  # most specific first
     assert split.columns == ("WhatId", "AccountId")
+
+
+def test_updates_whose_lookups_cannot_be_read_fail_and_the_rest_are_written(
+    sandbox: SandboxControl, org: Any, crm: dict[str, str]
+) -> None:
+    tasks = connect(sandbox, org, "Task")
+    made = {"Subject": "Call", WHO: crm["contact"], DEAL: crm["deal"]}
+    first, second = written(
+        tasks, Change("create", "a", fields=made), Change("create", "b", fields=made)
+    )
+    tasks = connect(sandbox, org, "Task")
+    tasks.fields()  # the describe read before the faults
+    sandbox.faults("salesforce", error_count=5, error_status=500, only="^GET .*/query")
+    partly, fully = tasks.push(
+        [
+            Change("update", "p", id=first, fields={ACCOUNT: crm["beta"]}),
+            Change("update", "f", id=second, fields={"Subject": "Renamed"}),
+        ]
+    )
+    assert partly.error is not None and not partly.error.permanent  # retried next run
+    assert fully.error is None
+    rows = stored(sandbox, org, "Task")
+    assert rows[first]["WhatId"] == crm["deal"] and rows[second]["Subject"] == "Renamed"
