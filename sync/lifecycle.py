@@ -251,6 +251,7 @@ def start(connection: Connection, *, confirm_replace: bool = False) -> Outcome:
     if not can_start(connection):
         raise Refused(gettext("This connection has already started."))
     _refuse_what_apps_refuse(connection)
+    _refuse_missing_entities(connection)
     replacing = replacement(connection)
     if replacing is not None and not confirm_replace:
         raise Refused(
@@ -382,6 +383,18 @@ def _refuse_what_apps_refuse(connection: Connection) -> None:
     from sync.setup import connection_problems
 
     problems = connection_problems(connection, starting=True)
+    if problems:
+        raise Refused(" ".join(problems))
+
+
+def _refuse_missing_entities(connection: Connection) -> None:
+    """Refused when the connection leaves out an entity it must sync (companies beside
+    contacts where both apps have them, ``setup.entity_problems``): the wizard and the
+    API refuse such a set already; this keeps a connection made another way (the admin,
+    an older draft) from starting with its contacts' companies lost on the way."""
+    from sync.setup import entity_problems
+
+    problems = entity_problems(connection)
     if problems:
         raise Refused(" ".join(problems))
 

@@ -273,6 +273,21 @@ def entity_problems(connection: Connection) -> list[str]:
     return problems
 
 
+def add_mandatory_entities(connection: Connection) -> None:
+    """Sync companies too where they are mandatory (``companies_mandatory``), as the
+    wizard's Elements step does, for a connection made without it (the REST API). An app
+    that cannot be read now leaves the set as it is: starting then says what is missing
+    (``entity_problems``)."""
+    if "company" in set(connection.entities.filter(enabled=True).values_list("entity", flat=True)):
+        return
+    if not companies_mandatory(connection):
+        return
+    try:
+        add_entity(connection, "company")
+    except (Invalid, ConnectorError) as exc:
+        logger.warning("Connection %s: companies could not be added: %s", connection.pk, exc)
+
+
 # How the pages name each entity type (the wizard's Elements step, the statistics).
 def entity_label(entity: str) -> str:
     """ "Companies" for ``company`` (the vocabulary of sync/web/describe.py, capitalized

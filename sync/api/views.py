@@ -178,6 +178,7 @@ class ConnectionViewSet(
         connection = serializer.save()
         if "mappings" not in serializer.validated_data:
             s.add_default_mappings(connection)
+        setup.add_mandatory_entities(connection)
 
     # -- state
 

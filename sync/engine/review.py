@@ -18,7 +18,7 @@ from django.utils import timezone
 from connectors.base import Change, ConnectorError, Result
 from sync.engine import mapping
 from sync.engine.apply import push, remember
-from sync.engine.context import RunContext, close_all, context_of
+from sync.engine.context import RunContext, close_all, context_of, entity_order
 from sync.engine.planner import deletion_write
 from sync.engine.sides import direction_into, other, target_of
 from sync.models import (
@@ -115,8 +115,12 @@ def undo_run(run: SyncRun) -> SyncRun:
 
 
 def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -> int:
-    """Undo ``run``'s events newest first: a later entity's writes (contacts) are undone
-    before those of the entities they refer to (companies), written earlier."""
+    """Undo ``run``'s events. Deleted records are made again first, the entities others
+    refer to first (companies before their contacts), so that a record put back refers
+    to the new id of a company put back with it (``remade``), never to the deleted id
+    nor to a second company made by its name. Then the rest newest first: a later
+    entity's writes (contacts) are undone before those of the entities they refer to
+    (companies), written earlier, and the oldest old value is written last."""
     events = list(
         run.events.filter(
             # An approved deletion is written in the review's run (its own event there).
@@ -125,8 +129,14 @@ def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -
             link__isnull=False,
         )
         .select_related("link")
-        .order_by("-pk")  # newest first, so the oldest old value is written last
+        .order_by("-pk")
     )
+    recreations = sorted(
+        (e for e in events if e.action == "delete"),
+        key=lambda e: (entity_order(e.link.entity if e.link else e.entity), e.pk),
+    )
+    events = recreations + [e for e in events if e.action != "delete"]
+    remade: dict[tuple[str, str], dict[str, str]] = {}  # (side, entity) -> old id -> new
     errors = 0
     for event in events:
         link = RecordLink.objects.get(pk=event.link_id)
@@ -137,6 +147,7 @@ def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -
         current = dict(link.side(side).fields or {})
         old = {k: v.get("old") for k, v in (event.changes or {}).items() if isinstance(v, dict)}
         new = {k: v.get("new") for k, v in (event.changes or {}).items() if isinstance(v, dict)}
+        old = _without_dangling(ctx, side, _remade_references(ctx, side, old, remade))
         key = f"undo-{event.pk}"
         if event.action == "create":
             record_id = event.record_id or link.side_id(side)
@@ -144,7 +155,6 @@ def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -
         elif event.action == "delete":
             change = Change("create", key, fields={k: v for k, v in old.items() if v is not None})
         else:
-            old = _without_dangling(ctx, side, old)
             if not old:
                 continue  # only references to records that are gone: nothing to restore
             change = Change("update", key, id=link.side_id(side), fields=old)
@@ -160,7 +170,10 @@ def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -
                 link.state = LinkState.DELETED  # undone creates are not made again
                 _remember(ctx, link, side, None)
             elif change.op == "create":
-                link.side(side).id = result.id  # type: ignore[union-attr]
+                assert result is not None
+                if event.record_id and result.id:
+                    remade.setdefault((side, link.entity), {})[event.record_id] = result.id
+                link.side(side).id = result.id
                 link.state = LinkState.LINKED
                 _remember(ctx, link, side, dict(change.fields))
             else:
@@ -170,6 +183,24 @@ def _undo_events(contexts: dict[str, RunContext], run: SyncRun, undo: SyncRun) -
             SyncEvent.objects.filter(pk=event.pk).update(status=EventStatus.UNDONE)
         undo.writes += 1
     return errors
+
+
+def _remade_references(
+    ctx: RunContext,
+    side: str,
+    old: dict[str, Any],
+    remade: dict[tuple[str, str], dict[str, str]],
+) -> dict[str, Any]:
+    """``old`` with its references to records this undo made again pointing at their
+    new ids (``remade``: by side and entity, old id -> new id)."""
+    if not remade:
+        return old
+    kept = dict(old)
+    for pair in ctx.pairs:
+        field = pair.field(side)
+        if pair.refers_to and kept.get(field) not in (None, ""):
+            kept[field] = remade.get((side, pair.refers_to), {}).get(str(kept[field]), kept[field])
+    return kept
 
 
 def _without_dangling(ctx: RunContext, side: str, old: dict[str, Any]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
 from sync.engine.context import RunContext, build_context, close_all, tracks_of
 from sync.engine.scratch import staged_in_scratch
 from sync.engine.sides import SIDES, TWO_WAY, direction_into
-from sync.engine.stage import Abort, links_of, stage_side
+from sync.engine.stage import Abort, adopt_made_again, links_of, stage_side
 from sync.models import (
     Connection,
     ConnectionState,
@@ -400,6 +400,7 @@ class Runner:
                 ahead.close()
         if read["b"]:  # only B's changes can overwrite A; a quiet B needs no second look
             self._catch_up()
+        adopt_made_again(ctx, self.run)
 
     def _after_listing(self, side: str, read: int, cursor: Any) -> None:
         if side == "a" and read >= ANALYZE_AFTER:

@@ -22,7 +22,7 @@ from sync.engine.bulk import commit_without_waiting, insert_rows, update_rows
 from sync.engine.context import RunContext
 from sync.engine.edge import clean_page
 from sync.engine.scratch import links_db
-from sync.engine.sides import direction_from
+from sync.engine.sides import SIDES, direction_from, other
 from sync.models import Connection, LinkState, RecordLink, SyncEvent, SyncRun, link_column
 
 logger = logging.getLogger(__name__)
@@ -337,3 +337,71 @@ def _sweep(ctx: RunContext, run: SyncRun, side: str) -> None:
     ).exclude(**{link_column(side, "seen_run"): run.pk}).update(
         **{link_column(side, "gone"): True, "dirty": True}
     )
+
+
+def adopt_made_again(ctx: RunContext, run: SyncRun) -> int:
+    """A record deleted and made again under the same key on one side (a company deleted
+    and created anew with its name, a contact with its email) while its partner on the
+    other side lives on: the new record takes the deleted one's link, so the run merges
+    it with its partner (an edit made there meanwhile included) instead of putting the
+    deleted record back beside it, or deleting the partner and creating it again.
+
+    Run once both sides are staged, because a complete listing knows its deletions only
+    at its end (``_sweep``), after the new record was given a half link of its own. Only
+    unambiguous cases: one deleted record and one new record of that key, the new one
+    staged by this run (so no create of it has gone out yet). Returns the links adopted."""
+    adopted = 0
+    links = links_of(ctx.connection, ctx.entity)
+    since = run.started_at or run.created_at
+    for side in SIDES:
+        theirs = other(side)
+        orphans: dict[str, list[RecordLink]] = {}
+        for link in links.filter(
+            state__in=_LIVE,
+            held="",
+            **{
+                link_column(side, "gone"): True,
+                link_column(theirs, "id__isnull"): False,
+                link_column(theirs, "gone"): False,
+            },
+        ).exclude(match_key=""):
+            orphans.setdefault(link.match_key, []).append(link)
+        if not orphans:
+            continue
+        newcomers: dict[str, list[RecordLink]] = {}
+        for link in links.filter(
+            state__in=_LIVE,
+            held="",
+            create_signature="",
+            created_at__gte=since,
+            match_key__in=list(orphans),
+            **{
+                link_column(side, "id__isnull"): False,
+                link_column(side, "gone"): False,
+                link_column(side, "pending__isnull"): False,
+                link_column(theirs, "id__isnull"): True,
+            },
+        ):
+            newcomers.setdefault(link.match_key, []).append(link)
+        for key, found in newcomers.items():
+            if len(found) != 1 or len(orphans[key]) != 1:
+                continue  # several of a key: matching's business (held or paired), not ours
+            _adopt(orphans[key][0], found[0], side)
+            adopted += 1
+    if adopted:
+        ctx.match_stats["made again"] += adopted
+    return adopted
+
+
+def _adopt(link: RecordLink, newcomer: RecordLink, side: str) -> None:
+    """``link`` (its ``side`` record deleted) takes ``newcomer``'s record of ``side``."""
+    new, view = newcomer.side(side), link.side(side)
+    values = (new.id, new.pending, new.updated_at, new.seen_run)
+    with transaction.atomic(using=links_db()):
+        newcomer.delete()  # first: a record has one link (unique per side)
+        view.id, view.pending, view.updated_at, view.seen_run = values
+        view.gone = False
+        link.identity_key = newcomer.identity_key or link.identity_key
+        link.dirty = True
+        columns = ("id", "pending", "updated_at", "seen_run", "gone")
+        link.save(update_fields=[*(link_column(side, c) for c in columns), "identity_key", "dirty"])

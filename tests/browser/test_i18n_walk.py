@@ -144,6 +144,17 @@ def test_the_wizard_in_italian_then_the_dashboard_and_statistics_in_polish(
         assert created == 10 and rows.count() == created
         stats = page.locator("main").inner_text()
         assert "Według encji i kierunku" in stats and "Filtruj" in stats
+        # A one-word cell (an element, an action) is never split inside its word.
+        split = page.evaluate(
+            """() => [...document.querySelectorAll('td.word')].filter(td => {
+                const text = td.textContent.trim();
+                if (!text || /\\s/.test(text)) return false;
+                const range = document.createRange();
+                range.selectNodeContents(td);
+                return range.getClientRects().length > 1;
+            }).map(td => td.textContent.trim())"""
+        )
+        assert page.locator("td.word").count() > 0 and split == [], split
         screenshot(page, "pl-02-statistics")
     finally:
         context.close()

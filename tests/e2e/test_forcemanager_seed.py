@@ -189,7 +189,8 @@ def test_activation_replaces_forcemanager_with_salesforce_only_with_consent_and_
     words = refused.json()["detail"]
     assert "The initial integration deletes the data already in ForceManager" in words
     assert "replaces it with Salesforce's" in words
-    assert "2 ForceManager records would be deleted" in words  # Linus and Margaret
+    # Linus, Margaret and the account they are filed under (companies sync with contacts)
+    assert "3 ForceManager records would be deleted" in words
     assert len([r for r in fm_rows(seed) if not r["deleted"]]) == 3
     seed.connection.refresh_from_db()
     assert seed.connection.state == "previewed"  # not started
@@ -206,7 +207,11 @@ def test_activation_replaces_forcemanager_with_salesforce_only_with_consent_and_
     assert fm["grace@example.com"]["lastName"] == "Hopper"  # Salesforce's, not "H."
     assert set(seed.sf()) == {"ada@example.com", "grace@example.com"}  # nothing flowed back
     deleted = run.events.filter(action="delete", status="ok")
-    assert sorted(e.label for e in deleted) == ["linus@example.com", "margaret@example.com"]
+    assert sorted((e.entity, e.label) for e in deleted) == [
+        ("company", "walk in"),  # the account the ForceManager contacts were filed under
+        ("contact", "linus@example.com"),
+        ("contact", "margaret@example.com"),
+    ]
 
     # Undo brings the deleted ForceManager contacts back, as new records.
     from sync.engine import undo_run
@@ -232,7 +237,7 @@ def test_the_start_page_asks_for_consent_with_the_count_and_starts_only_with_it(
     owner_client.post(page_url)  # the preview (inline in tests)
     page = owner_client.get(page_url).content.decode()
     assert "The initial integration deletes the data already in ForceManager" in page
-    assert "1 ForceManager record would be deleted" in page
+    assert "2 ForceManager records would be deleted" in page  # Linus and his account
     assert 'name="confirm_replace"' in page
     start_url = f"/connections/{seed.connection.pk}/start/"
     owner_client.post(start_url)  # the box not ticked

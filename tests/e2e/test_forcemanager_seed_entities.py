@@ -254,5 +254,6 @@ def test_companies_contacts_and_opportunities_replace_forcemanager_and_salesforc
     back = seed.fm_contacts()
     assert "linus@example.com" in back and back["linus@example.com"]["lastName"] == "Torvalds"
     assert seed.fm_accounts()[int(back["linus@example.com"]["accountId"]["id"])] == "Old Co"
+    assert list(seed.fm_accounts().values()).count("Old Co") == 1  # put back once
     assert "Beta" not in seed.fm_accounts().values()  # the run's own company went again
     assert seed.fm_rows("opportunities") == []

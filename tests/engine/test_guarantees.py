@@ -12,6 +12,8 @@ write, a crash after a write before the answer, 429s) and runs the sync. It chec
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import pytest
@@ -244,7 +246,7 @@ def test_sync_guarantees_hold_under_random_edits_deletes_and_faults(fake_vendor)
     run_state_machine_as_test(
         SyncMachine,
         settings=settings(
-            max_examples=30,
+            max_examples=int(os.environ.get("GUARANTEE_EXAMPLES", "30")),
             stateful_step_count=15,
             deadline=None,
             report_multiple_bugs=False,
@@ -358,7 +360,7 @@ def test_shared_emails_and_identities_never_link_the_wrong_person(fake_vendor):
     run_state_machine_as_test(
         MatchingMachine,
         settings=settings(
-            max_examples=20,
+            max_examples=int(os.environ.get("MATCHING_EXAMPLES", "20")),
             stateful_step_count=6,
             deadline=None,
             report_multiple_bugs=False,

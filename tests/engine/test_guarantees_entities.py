@@ -11,6 +11,7 @@ and the next run writes nothing.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -103,6 +104,23 @@ class EntityMachine(RuleBasedStateMachine):
         if app.records:
             rid = sorted(app.records)[pick % len(app.records)]
             app.edit(rid, company_id=self._company(side, company))
+
+    @rule(side=st.sampled_from(SIDES), pick=st.integers(0, 10), move=st.booleans())
+    def recreate_company(self, side: str, pick: int, move: bool) -> None:
+        """A user deletes a company and makes one of the same name, moving its contacts
+        to the new one or leaving them pointing at the deleted one."""
+        app = self.companies[side]
+        if not app.records:
+            return
+        old = sorted(app.records)[pick % len(app.records)]
+        name = app.records[old].fields["name"]
+        app.remove(old)
+        new = app.add(name=name)
+        if move:
+            contacts = self.contacts[side]
+            for rid, record in list(contacts.records.items()):
+                if record.fields.get("company_id") == old:
+                    contacts.edit(rid, company_id=new)
 
     @rule(side=st.sampled_from(SIDES), pick=st.integers(0, 10), domain=st.sampled_from(DOMAINS))
     def edit_company(self, side: str, pick: int, domain: str | None) -> None:
@@ -263,7 +281,7 @@ def test_entity_guarantees_hold_under_random_edits_deletes_and_faults(fake_vendo
     run_state_machine_as_test(
         EntityMachine,
         settings=settings(
-            max_examples=20,
+            max_examples=int(os.environ.get("ENTITY_EXAMPLES", "20")),
             stateful_step_count=12,
             deadline=None,
             report_multiple_bugs=False,

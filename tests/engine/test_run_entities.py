@@ -65,6 +65,25 @@ def test_companies_are_mandatory_when_both_apps_offer_them(account, apps):
     ]
 
 
+def test_a_connection_without_its_mandatory_companies_does_not_start(account, apps):
+    from sync import lifecycle
+
+    connection = make_fake_connection(
+        account, apps["a"], apps["b"], state="draft"
+    )  # as the admin may
+    with pytest.raises(lifecycle.Refused, match="Both apps have companies"):
+        lifecycle.start(connection)
+    connection.refresh_from_db()
+    assert connection.state == "draft"
+    setup.add_mandatory_entities(connection)  # what the REST API does on creation
+    assert list(connection.entities.values_list("entity", flat=True)) == ["company"]
+    setup.add_mandatory_entities(connection)  # once
+    assert connection.entities.count() == 1
+    lifecycle.start(connection)
+    connection.refresh_from_db()
+    assert connection.state != "draft"
+
+
 def test_references_are_translated_both_ways(account, apps):
     a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
     connection = entity_connection(account, apps)
@@ -257,6 +276,29 @@ def test_undo_never_writes_a_reference_to_a_deleted_company_back(account, apps):
     assert refs <= {None, again}
 
 
+def test_undo_puts_a_deleted_company_back_before_its_contacts_which_refer_to_it(account, apps):
+    """A run deleted a company and its contact in B (both deleted in A); undoing it makes
+    the company again first, and the contact again pointing at the new company: never at
+    the deleted id, never left without its company."""
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = ac.add(name="Acme")
+    ann_a = a.add(email="ann@example.com", company_id=acme_a, first_name="Ann")
+    synced(connection)
+    old_acme_b = only(bc, name="Acme")
+    a.remove(ann_a)
+    ac.remove(acme_a)
+    run = synced(connection)
+    assert bc.records == {} and b.records == {}
+    undo = undo_run(run)
+    assert undo.status == "succeeded", undo.error
+    again = only(bc, name="Acme")
+    assert again != old_acme_b
+    assert b.records[only(b, email="ann@example.com")].fields["company_id"] == again
+
+
 def test_a_long_run_continues_across_entities_in_chained_runs(account, apps, settings, monkeypatch):
     import sync.engine.run as run_module
 
@@ -418,3 +460,47 @@ def test_a_reference_to_an_entity_not_synced_is_left_out(account, apps):
     (ann_b,) = b.by_email("ann@example.com")
     assert b.get(ann_b).get("company_id") is None
     assert apps["bc"].records == {}
+
+
+@pytest.mark.parametrize("delta", [True, False], ids=["deletion feed", "complete listing"])
+@pytest.mark.parametrize("move", [True, False], ids=["contacts moved", "contacts left"])
+def test_a_company_made_again_while_edited_on_the_other_side_is_one_company(
+    account, fake_vendor, delta, move
+):
+    """A deletes Acme and makes a new Acme (moving its contacts to it, or not) while B
+    edits Acme. The new record takes the deleted one's link: B's Acme keeps its id, its
+    contacts and B's edit, which reaches A's new Acme; never a second Acme on either
+    side, never the old one put back beside the new one."""
+    apps = {
+        "a": fake_vendor.make_app("a", company_ref=True, delta=delta),
+        "b": fake_vendor.make_app("b", company_ref=True, delta=delta),
+        "ac": fake_vendor.make_app("a:companies", kind="company", delta=delta),
+        "bc": fake_vendor.make_app("b:companies", kind="company", delta=delta),
+    }
+    a, b, ac, bc = apps["a"], apps["b"], apps["ac"], apps["bc"]
+    connection = entity_connection(
+        account, apps, deletions_a_to_b="delete", deletions_b_to_a="delete"
+    )
+    acme_a = ac.add(name="Acme")
+    ann_a = a.add(email="ann@example.com", company_id=acme_a)
+    ac.add(name="Other")
+    synced(connection)
+    acme_b = only(bc, name="Acme")
+    ann_b = only(b, email="ann@example.com")
+    bc.edit(acme_b, domain="acme.example")
+    ac.remove(acme_a)
+    new_a = ac.add(name="Acme")
+    if move:
+        a.edit(ann_a, company_id=new_a)
+    synced(connection)
+    assert sorted(r.fields["name"] for r in ac.records.values()) == ["Acme", "Other"]
+    assert sorted(r.fields["name"] for r in bc.records.values()) == ["Acme", "Other"]
+    assert only(bc, name="Acme") == acme_b  # kept, not deleted and made again
+    assert only(ac, name="Acme") == new_a
+    assert ac.records[new_a].fields.get("domain") == "acme.example"  # B's edit arrived
+    link = RecordLink.objects.get(connection=connection, entity="company", b_id=acme_b)
+    assert (link.a_id, link.held, link.state) == (new_a, "", "linked")
+    assert b.records[ann_b].fields["company_id"] == acme_b
+    if move:
+        assert a.records[ann_a].fields["company_id"] == new_a
+    assert synced(connection).writes == 0
