@@ -186,7 +186,7 @@ def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(
     assert started.status_code == 202, started.content
     first = SyncRun.objects.get(pk=started.json()["run"]["id"])
     errors = list(first.events.exclude(status="ok").values_list("entity", "error"))
-    assert first.status == RunStatus.SUCCEEDED, (first.status, first.counts, errors)
+    assert first.status == RunStatus.SUCCEEDED, (first.status, first.error, first.counts, errors)
 
     fm_companies = {int(r["id"]): str(r["name"]) for r in both.fm_rows("accounts")}
     fm_contact = both.fm_by("contacts", "email")["ann@example.com"]
