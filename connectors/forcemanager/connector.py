@@ -5,7 +5,11 @@ ForceManager's web app (secrets ``public_key`` and ``private_key``); the platfor
 with them (``POST /login``) and keeps the session key (``session_key``) for the next runs,
 logging in again when it expired. ``settings["sales_rep_id"]`` is the default sales rep:
 the owner of created records (and of the companies created for contacts) when no owner
-is mapped; unset, the first active user.
+is mapped; unset, the first active user. ``settings["activity_type_id"]`` is the type of
+created activities that come without one (the id or the text of one of
+``/values?resourcename=activityTypes``, the choices of ``activityTypeId``); unset, the
+first type. Any other required lookup or reference a create leaves empty is refused
+before it is sent, saying which (``fill_required``).
 
 One scope per entity type (``scopes()``): the resource (``accounts``, ``contacts``,
 ``opportunities``, ``activities``) or ``events`` / ``tasks``, the two halves of
@@ -91,6 +95,13 @@ GENDERS = ("Male", "Female")  # gender 0 and 1 [3p]
 # A delta asks from this long before its cursor: `where` compares with ">" only, so the
 # boundary is re-read (inclusive), and echoes of it are skipped by their content hash.
 OVERLAP = timedelta(seconds=1)
+# Required lookups a create may leave empty -> the setting naming their default (the
+# value's id or text; unset, the value list's first value). An account's branch has its
+# own default (its sales rep's, ``branch_of``).
+LOOKUP_DEFAULTS = {"activityTypeId": "activity_type_id"}
+# A task's dateStart, a datetime on the wire, is the day it is due (the other CRMs' task
+# has a due date, common ``due_date``, and no start): read and paired as a date.
+TASK_DUE = FieldSpec("dateStart", "Due date", "date", common="due_date", required=True)
 # The platform's field types -> the extra-field type that holds them.
 EXTRA_FIELD_KINDS = {"number": "decimal", "bool": "bit", "date": "datetime", "datetime": "datetime"}
 
@@ -98,15 +109,20 @@ EXTRA_FIELD_KINDS = {"number": "decimal", "bool": "bit", "date": "datetime", "da
 def standard_fields(entity: EntityType) -> list[FieldSpec]:
     """``entity``'s fields as Records carry them. What a create gets a default for is not
     required of the other app: the sales rep (the default one), an account's branch (its
-    sales rep's) and a contact's account (``NO_COMPANY``). Contacts also carry their
-    account's name as ``company``, next to the reference ``accountId``."""
+    sales rep's), an activity's type (``LOOKUP_DEFAULTS``) and a contact's account
+    (``NO_COMPANY``). Contacts also carry their
+    account's name as ``company``, next to the reference ``accountId``. A task's start is
+    its due date (``TASK_DUE``): a date as Records carry it, written as midnight UTC."""
     defaulted = {r.field for r in entity.references if r.entity == "user"} | {"branchId"}
+    defaulted |= set(LOOKUP_DEFAULTS)
     if entity is CONTACT:
         defaulted.add("accountId")
     specs = []
     for spec in entity.fields:
         if entity is CONTACT and spec.key == "accountId":
             specs.append(FieldSpec("company", "Company name", common="company"))
+        if entity is TASK and spec.key == TASK_DUE.key:
+            spec = TASK_DUE
         specs.append(replace(spec, required=False) if spec.key in defaulted else spec)
     return specs
 
@@ -127,7 +143,8 @@ class ForceManagerConnector(Connector):
         ("public_key", _("Public key (Settings → Integrations → API key management)"), True),
         ("private_key", _("Private key"), True),
     )
-    tenant_settings = ("sales_rep_id",)  # the default owner of what we create
+    # The default owner of what we create, and the default type of created activities.
+    tenant_settings = ("sales_rep_id", "activity_type_id")
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=1)
     entities = tuple(ENTITY_TYPES)  # one scope each (scopes())
     entity_types = ENTITY_TYPES  # what ForceManager offers (entities.py)
@@ -160,6 +177,7 @@ class ForceManagerConnector(Connector):
         self._gone_accounts: set[int] = set()  # soft-deleted accounts contacts point at
         self._country_codes: dict[str, int] | None = None
         self._users: list[User] | None = None
+        self._presented: list[FieldSpec] | None = None
 
     # --- Account, scopes, schema.
 
@@ -274,6 +292,14 @@ class ForceManagerConnector(Connector):
             yield page
             number += 1
 
+    def presented(self) -> list[FieldSpec]:
+        """The entity's own fields as Records carry them (``standard_fields``, without a
+        contact's derived ``company``)."""
+        if self._presented is None:
+            keys = {spec.key for spec in self.entity.fields}
+            self._presented = [s for s in standard_fields(self.entity) if s.key in keys]
+        return self._presented
+
     def placeholder(self, row: Row) -> bool:
         """Whether ``row`` is the account ``NO_COMPANY`` (contacts without a company
         belong to it): ForceManager's stand-in for no company, not a company."""
@@ -297,7 +323,7 @@ class ForceManagerConnector(Connector):
     def record(self, row: Row) -> Record:
         data = row.data
         fields: dict[str, Any] = {
-            spec.key: self.read(spec, data.get(spec.key)) for spec in self.entity.fields
+            spec.key: self.read(spec, data.get(spec.key)) for spec in self.presented()
         }
         if self.entity is CONTACT:
             account = lookup_id(data.get("accountId"))
@@ -383,10 +409,9 @@ class ForceManagerConnector(Connector):
             if self.owner_field and body.get(self.owner_field) is None:
                 body[self.owner_field] = self.default_owner().id
             owner = int(body.get(self.owner_field) or self.default_owner().id)
-            if "branchId" in self.entity.lookups and body.get("branchId") is None:
-                body["branchId"] = self.branch_of(owner)
             if self.entity is CONTACT and body.get("accountId") is None:
                 body["accountId"] = self.account_id(None, owner)
+            self.fill_required(body, owner)
             if self.entity.where:  # one half of a shared resource: say which
                 body["isTask"] = self.entity is TASK
             return Result(change.key, id=str(self.client.create(self.resource, body)))
@@ -418,6 +443,50 @@ class ForceManagerConnector(Connector):
                 permanent=True,
             )
         raise ConnectorError("This ForceManager account has no active users", permanent=True)
+
+    def fill_required(self, body: dict[str, Any], owner_id: int) -> None:
+        """A create's required lookups and references left empty: an account's branch
+        (its sales rep's), a lookup with a default (``LOOKUP_DEFAULTS``); any other (an
+        opportunity's company) is refused here, with a message naming it, rather than by
+        ForceManager's 400 (plain required fields, a last name, are left to that)."""
+        linked = {*self.entity.lookups, *self.references}
+        for spec in self.entity.fields:
+            if not spec.required or spec.key not in linked or body.get(spec.key) not in (None, ""):
+                continue
+            if spec.key == "branchId":
+                body["branchId"] = self.branch_of(owner_id)
+            elif spec.key in LOOKUP_DEFAULTS:
+                body[spec.key] = self.default_lookup(spec)
+            else:
+                raise ConnectorError(
+                    f"ForceManager {self.entity.label.lower()} need a "
+                    f"{spec.label.lower()} ({spec.key}) and this record has none",
+                    permanent=True,
+                )
+
+    def default_lookup(self, spec: FieldSpec) -> int:
+        """The default of a required lookup: the value its setting names (by id or
+        text), else the value list's first one."""
+        value_list = self.entity.lookups[spec.key]
+        values = self.values(value_list)
+        setting = LOOKUP_DEFAULTS[spec.key]
+        picked = str(self.credentials.settings.get(setting) or "").strip()
+        if picked:
+            for value_id, text in values.items():
+                if picked == str(value_id) or picked.casefold() == text.strip().casefold():
+                    return value_id
+            raise ConnectorError(
+                f"The default ForceManager {spec.label.lower()} {picked!r} ({setting}) is "
+                f"none of this account's: {', '.join(values.values()) or 'it has none'}",
+                permanent=True,
+            )
+        if not values:
+            raise ConnectorError(
+                f"This ForceManager account has no {spec.label.lower()} ({value_list}) for "
+                f"new {self.entity.label.lower()}: add one in ForceManager",
+                permanent=True,
+            )
+        return next(iter(values))
 
     def branch_of(self, owner_id: int) -> int:
         """The branch of a new account: its sales rep's, else the first one."""

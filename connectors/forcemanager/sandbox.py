@@ -664,11 +664,13 @@ class ForceManagerEmulator(Emulator):
         public_key: str | None = None,
         private_key: str | None = None,
         account_id: str | None = None,
+        values: dict[str, list[str]] | None = None,
         **_: Any,
     ) -> dict[str, Any]:
-        """An instance with its users (default: one administrator), value lists and the
-        predefined extra fields; answers the keys a user would type
-        (``public_key``, ``private_key``, the connector's auth fields) and ``path``."""
+        """An instance with its users (default: one administrator), value lists (``values``
+        replaces some: an account without activity types) and the predefined extra
+        fields; answers the keys a user would type (``public_key``, ``private_key``, the
+        connector's auth fields) and ``path``."""
         public_key = public_key or f"fm-pub-{secrets.token_hex(8)}"
         if any(i["public_key"] == public_key for i in self.state["instances"].values()):
             raise ValueError("public_key already in use")
@@ -685,7 +687,7 @@ class ForceManagerEmulator(Emulator):
             "records": {resource: {} for resource in RESOURCES},
             "api_user": 0,
         }
-        for list_name, texts in VALUE_LISTS.items():
+        for list_name, texts in {**VALUE_LISTS, **(values or {})}.items():
             instance["values"][list_name] = [{"id": self.new_id(), "value": t} for t in texts]
         branch = instance["values"]["branches"][0]["id"]
         for spec in users or [{"name": "Admin", "email": f"admin@{slug}.example.com"}]:
@@ -737,18 +739,23 @@ class ForceManagerEmulator(Emulator):
     ) -> dict[str, Any]:
         """``count`` synthetic records of ``resource`` owned by ``owner`` (default: the
         first user), created in the past so that later deltas stay small: contacts, each
-        with its company as an account; accounts (companies) of distinct names; or
-        opportunities, each with its company as an account. Answers the new ids."""
+        with its company as an account; accounts (companies) of distinct names;
+        opportunities, activities, ``tasks`` or ``events`` (the two halves of
+        ``calendars``), each with its company as an account. Answers the new ids."""
         instance = self.find_instance(account)
         rep = int(owner) if owner is not None else instance["api_user"]
         add = {
             "contacts": self.add_person,
             "accounts": self.add_company,
             "opportunities": self.add_opportunity,
+            "activities": self.add_activity,
+            "tasks": self.add_task,
+            "events": self.add_event,
         }.get(resource)
         if add is None:
             raise ValueError(f"cannot seed {resource!r}")
-        offset = len(instance["records"][resource]) if start is None else start
+        held = "calendars" if resource in ("tasks", "events") else resource
+        offset = len(instance["records"][held]) if start is None else start
         ids = [add(instance, rep, p) for p in people(count, seed, offset)]
         return {"ids": [str(i) for i in ids]}
 
@@ -782,6 +789,41 @@ class ForceManagerEmulator(Emulator):
         row = self.insert(instance, "opportunities", body, rep)
         self.backdate(row, person)
         account["dateCreated"] = min(account["dateCreated"], row["dateCreated"])
+        return int(row["id"])
+
+    def add_activity(self, instance: dict[str, Any], rep: int, person: Person) -> int:
+        account = self.account_named(instance, person.company, rep)
+        body = {
+            "activityTypeId": instance["values"]["activityTypes"][0]["id"],
+            "salesRepId": rep,
+            "accountId": account["id"],
+            "datetime": "2027-03-31T10:00:00.000Z",
+            "comment": f"Visited {person.full_name}",
+        }
+        row = self.insert(instance, "activities", body, rep)
+        self.backdate(row, person)
+        return int(row["id"])
+
+    def add_task(self, instance: dict[str, Any], rep: int, person: Person) -> int:
+        return self.add_calendar(instance, rep, person, is_task=True)
+
+    def add_event(self, instance: dict[str, Any], rep: int, person: Person) -> int:
+        return self.add_calendar(instance, rep, person, is_task=False)
+
+    def add_calendar(
+        self, instance: dict[str, Any], rep: int, person: Person, *, is_task: bool
+    ) -> int:
+        account = self.account_named(instance, person.company, rep)
+        body = {
+            "subject": f"{'Call' if is_task else 'Meet'} {person.full_name}",
+            "dateStart": "2027-03-31T00:00:00.000Z" if is_task else "2027-03-31T10:00:00.000Z",
+            "dateEnd": None if is_task else "2027-03-31T11:00:00.000Z",
+            "salesRepId": rep,
+            "accountId": account["id"],
+            "isTask": is_task,
+        }
+        row = self.insert(instance, "calendars", body, rep)
+        self.backdate(row, person)
         return int(row["id"])
 
     def account_named(self, instance: dict[str, Any], name: str, rep: int) -> dict[str, Any]:

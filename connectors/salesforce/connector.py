@@ -9,7 +9,11 @@ Record fields are keyed by Salesforce's API names (``FirstName``, ``Email``, ``O
 custom ``Interest__c`` …). A lookup to an Account, Contact or Opportunity (a Contact's or
 Opportunity's ``AccountId``) holds that record's Salesforce id, read and written as is,
 and declares ``refers_to`` so that the engine translates it through the links of the
-referenced entity. Contacts and Leads have two derived fields that keep mappings simple:
+referenced entity. A Task's or an Event's polymorphic ``WhoId`` / ``WhatId`` (several
+target objects) is offered as one such reference per target (``WhoId.Contact``,
+``WhatId.Opportunity``, …; polymorphic.py), and an update naming only some of a lookup's
+targets reads the lookup first (``_current_lookups``). Contacts and Leads have two
+derived fields that keep mappings simple:
 
 - ``subscribed`` (type subscription, common "subscribed") = **not** ``HasOptedOutOfEmail``:
   marketing apps speak of subscription, Salesforce of opting out; writing
@@ -42,6 +46,7 @@ records feed still reaches back to the cursor (if not, run a full listing).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -59,6 +64,7 @@ from connectors.base import (
     FieldSpec,
     FieldType,
     Page,
+    RateLimited,
     Record,
     Result,
     Scope,
@@ -76,6 +82,7 @@ from connectors.salesforce.client import (
 )
 from connectors.salesforce.cursor import OVERLAP, SeenWindow
 from connectors.salesforce.objects import OBJECTS, REFERENCED, SObject
+from connectors.salesforce.polymorphic import Split, splits_of
 
 if TYPE_CHECKING:
     from connectors.http import Http
@@ -87,6 +94,7 @@ SUBSCRIBED = "subscribed"
 OPT_OUT = "HasOptedOutOfEmail"
 ACCOUNT_NAME = "Account.Name"
 ACCOUNT_ID = "AccountId"
+RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")  # 15 or 18 characters
 # How far the deleted-records feed reaches back (getDeleted: 15 days per ../shared/apis
 # 1.4; getUpdated reaches 30). Older cursors need a complete listing.
 DELETED_WINDOW = timedelta(days=15)
@@ -113,8 +121,9 @@ def spec_of(field: dict[str, Any], sobject: SObject) -> FieldSpec | None:
     """A FieldSpec for one describe entry of ``sobject``; None for fields we do not sync.
 
     Lookups to a user are owners; a lookup to one Account, Contact or Opportunity holds
-    that record's id and refers to its entity (``REFERENCED``); polymorphic lookups
-    (``WhoId``, ``WhatId``: several targets) and lookups to other objects are left out."""
+    that record's id and refers to its entity (``REFERENCED``); lookups to other objects
+    are left out, and so are polymorphic ones (``WhoId``, ``WhatId``: several targets),
+    which the connector offers split per target instead (polymorphic.py)."""
     name = str(field.get("name") or "")
     custom = bool(field.get("custom")) or name.endswith("__c")
     if not custom and name not in sobject.standard:
@@ -219,6 +228,7 @@ class SalesforceConnector(Connector):
             page_size=int(credentials.number("page_size", 2000, 200, 2000)),
         )
         self._specs: list[FieldSpec] | None = None
+        self._splits: list[Split] = []
 
     def _refreshed(self, access_token: str) -> None:
         """Keep the renewed session for this run and, on this authorization only, for
@@ -285,8 +295,25 @@ class SalesforceConnector(Connector):
                         ACCOUNT_NAME, "Account name", "text", common="company", max_length=255
                     )
                 )
+            if self.sobject.polymorphic:
+                self._splits = splits_of(self.sobject.polymorphic, described, self.key_prefixes())
+                specs += [spec for split in self._splits for spec in split.specs()]
             self._specs = specs
         return self._specs
+
+    def key_prefixes(self) -> dict[str, str]:
+        """Object name → the key prefix its ids start with, as the org's global describe
+        gives them (an id's first three characters name its object)."""
+        return {
+            str(s.get("name")): str(s["keyPrefix"])
+            for s in self.client.sobjects()
+            if s.get("keyPrefix")
+        }
+
+    def splits(self) -> list[Split]:
+        """The object's polymorphic lookups, split per target (polymorphic.py)."""
+        self.fields()
+        return self._splits
 
     def users(self) -> list[VendorUser]:
         rows = self.client.query(
@@ -301,10 +328,12 @@ class SalesforceConnector(Connector):
 
     def _columns(self) -> list[str]:
         columns = ["Id", "SystemModstamp"]
+        split_columns = {k: s.columns for s in self.splits() for k in s.keys}
         for spec in self.fields():
             column = OPT_OUT if spec.key == SUBSCRIBED else spec.key
-            if column not in columns:
-                columns.append(column)
+            for name in split_columns.get(spec.key, (column,)):
+                if name not in columns:
+                    columns.append(name)
         return columns
 
     def cursor_expired(self, cursor: Any) -> bool:
@@ -385,7 +414,11 @@ class SalesforceConnector(Connector):
 
     def record(self, row: dict[str, Any]) -> Record:
         fields: dict[str, Any] = {}
+        for split in self.splits():
+            fields.update(split.read(row))
         for spec in self.fields():
+            if spec.key in fields:
+                continue  # a polymorphic lookup's target, read above
             if spec.key == SUBSCRIBED:
                 fields[SUBSCRIBED] = not bool(row.get(OPT_OUT))
             elif spec.key == ACCOUNT_NAME:
@@ -404,11 +437,16 @@ class SalesforceConnector(Connector):
         allOrNone=false); the written records are read back in one query."""
         results: dict[str, Result] = {}
         bodies: dict[str, dict[str, Any]] = {}
+        current = self._current_lookups(changes, results)
         for change in changes:
-            if change.op == "delete":
+            if change.op == "delete" or change.key in results:
                 continue
             try:
-                bodies[change.key] = self.body(change.fields, creating=change.op == "create")
+                bodies[change.key] = self.body(
+                    change.fields,
+                    creating=change.op == "create",
+                    current=current.get(str(change.id)),
+                )
             except ConnectorError as exc:
                 results[change.key] = Result(change.key, id=change.id, error=exc)
         self._resolve_accounts(changes, bodies, results)
@@ -434,6 +472,43 @@ class SalesforceConnector(Connector):
                     results[change.key] = self._result(change, answer)
         self._read_back([results[c.key] for c in changes if c.op != "delete"])
         return [results[change.key] for change in changes]
+
+    def _current_lookups(
+        self, changes: list[Change], results: dict[str, Result]
+    ) -> dict[str, dict[str, Any]]:
+        """The polymorphic lookups (and derived fields) of the records that updates
+        change only partly (``Split.partial``), by id, read in one query per 200: which
+        target a lookup keeps depends on what it holds now. When that read fails, those
+        updates fail with its error (into ``results``) rather than guess."""
+        splits = self.splits()
+        partial = [
+            c
+            for c in changes
+            if c.op == "update" and c.id and any(s.partial(c.fields) for s in splits)
+        ]
+        # A malformed id names no record: its update fails on its own (MALFORMED_ID).
+        ids = [str(c.id) for c in partial if RECORD_ID.match(str(c.id))]
+        if not ids:
+            return {}
+        columns = ", ".join(["Id", *dict.fromkeys(c for s in splits for c in s.columns)])
+        rows: dict[str, dict[str, Any]] = {}
+        try:
+            for chunk in soql.in_lists(ids, MAX_BATCH):
+                in_list = ", ".join(soql.quote(i) for i in chunk)
+                query = f"SELECT {columns} FROM {self.scope} WHERE Id IN ({in_list})"  # noqa: S608
+                for row in self.client.query(query):
+                    rows[str(row["Id"])] = row
+        except (AuthError, RateLimited):
+            raise
+        except ConnectorError as exc:
+            for change in partial:
+                results[change.key] = Result(change.key, id=change.id, error=exc)
+            return {}
+        # The engine's ids may be 15 or 18 characters long: both name the record.
+        return {
+            i: rows.get(i) or next((r for k, r in rows.items() if k[:15] == i[:15]), {})
+            for i in ids
+        }
 
     def _send(
         self, op: str, chunk: list[Change], bodies: dict[str, dict[str, Any]]
@@ -482,10 +557,19 @@ class SalesforceConnector(Connector):
                 if result is not None:
                     result.record = self.record(row)
 
-    def body(self, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    def body(
+        self,
+        fields: dict[str, Any],
+        *,
+        creating: bool,
+        current: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Salesforce values for ``fields``; a ConnectorError (permanent) for a record
-        Salesforce would refuse anyway, with a message the tenant can act on."""
+        Salesforce would refuse anyway, with a message the tenant can act on. ``current``:
+        the record's polymorphic lookups as they are, for an update that changes only
+        some of their targets (``_current_lookups``)."""
         specs = {s.key: s for s in self.fields()}
+        split_keys = {k for s in self.splits() for k in s.keys}
         body: dict[str, Any] = {}
         for key, value in fields.items():
             spec = specs.get(key)
@@ -498,8 +582,14 @@ class SalesforceConnector(Connector):
             if key == SUBSCRIBED:
                 if value is not None:
                     body[OPT_OUT] = not bool(value)
-            elif key != ACCOUNT_NAME:
+            elif key != ACCOUNT_NAME and key not in split_keys:
                 body[key] = self.value(spec, value)
+        for split in self.splits():
+            if split.read_only:
+                continue
+            write, lookup = split.value(fields, None if creating else current or {})
+            if write and not (creating and lookup is None):
+                body[split.lookup.field] = lookup
         settings = self.credentials.settings
         if self.sobject.person and creating and not body.get("LastName"):
             if not settings.get("default_last_name"):

@@ -17,6 +17,21 @@ from dataclasses import dataclass, field
 # ``User`` targets are owners (type "owner"), handled apart.
 REFERENCED = {"Account": "company", "Contact": "contact", "Opportunity": "opportunity"}
 
+# The targets of a polymorphic lookup (``WhoId``: a Contact or a Lead; ``WhatId``: an
+# Account, an Opportunity, …) the connector splits it into: per target object, the entity
+# it holds and the common key the per-target field carries (the shared vocabulary's
+# ``contact_id`` / ``company_id`` / ``opportunity_id``, as ForceManager's activities
+# declare them), so that default mappings pair them.
+TARGETS: dict[str, tuple[str, str]] = {
+    "Contact": ("contact", "contact_id"),
+    "Lead": ("lead", "lead_id"),
+    "Account": ("company", "company_id"),
+    "Opportunity": ("opportunity", "opportunity_id"),
+}
+# Salesforce's standard key prefixes (an id's first three characters name its object):
+# used only where the org's global describe gives no ``keyPrefix`` for the object.
+KEY_PREFIXES = {"Account": "001", "Contact": "003", "Opportunity": "006", "Lead": "00Q"}
+
 _PERSON = {
     "FirstName": "first_name",
     "LastName": "last_name",
@@ -40,6 +55,28 @@ _ADDRESS = ("Street", "City", "PostalCode", "State", "Country")
 
 
 @dataclass(frozen=True)
+class Polymorphic:
+    """A lookup to one of several objects, synced as one reference field per target
+    (``WhatId.Account``, ``WhatId.Opportunity``; polymorphic.py). ``targets``: the most
+    specific first: a write sets the lookup to the first target that has a value (an
+    Opportunity says more than its Account). ``derived``: (target, field) pairs of a
+    read-only field Salesforce fills with that target's id when the lookup points at
+    something else (a Task's ``AccountId``: the Account of its Opportunity, or of its
+    Contact when the task is related to no Account), read as that target's value."""
+
+    field: str
+    targets: tuple[str, ...]
+    derived: tuple[tuple[str, str], ...] = ()
+
+
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm
+_ACTIVITY_LOOKUPS = (
+    Polymorphic("WhoId", ("Contact", "Lead")),
+    Polymorphic("WhatId", ("Opportunity", "Account"), derived=(("Account", "AccountId"),)),
+)
+
+
+@dataclass(frozen=True)
 class SObject:
     """One Salesforce object as a scope.
 
@@ -49,7 +86,8 @@ class SObject:
     (the tenant's ``default_last_name`` fills it) and carry the email opt-out;
     ``account_name``: the derived ``Account.Name`` company-name field (Contacts);
     ``company_field``: a plain company-name field that must not be empty (Leads, the
-    tenant's ``lead_default_company`` fills it)."""
+    tenant's ``lead_default_company`` fills it); ``polymorphic``: the lookups to several
+    objects, split into one reference field per target."""
 
     name: str
     entity: str
@@ -59,6 +97,7 @@ class SObject:
     person: bool = False
     account_name: bool = False
     company_field: str = ""
+    polymorphic: tuple[Polymorphic, ...] = ()
     standard: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -145,6 +184,7 @@ OBJECTS: dict[str, SObject] = {
                 "Description": "notes",
             },
             extra=("Priority",),
+            polymorphic=_ACTIVITY_LOOKUPS,
         ),
         SObject(
             "Event",
@@ -157,6 +197,7 @@ OBJECTS: dict[str, SObject] = {
                 "Description": "notes",
             },
             extra=("Location", "IsAllDayEvent"),
+            polymorphic=_ACTIVITY_LOOKUPS,
         ),
     )
 }

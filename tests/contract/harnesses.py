@@ -19,9 +19,12 @@ EXTRA: dict[str, str] = {
     "forcemanager-opportunities": (
         "connectors.forcemanager.tests.harness:make_opportunity_harness"
     ),
+    "forcemanager-activities": "connectors.forcemanager.tests.harness:make_activity_harness",
+    "forcemanager-tasks": "connectors.forcemanager.tests.harness:make_task_harness",
     # Salesforce serves one object a scope (issue 17): its Accounts and Opportunities too.
     "salesforce-companies": "connectors.salesforce.tests.harness:make_account_harness",
     "salesforce-opportunities": "connectors.salesforce.tests.harness:make_opportunity_harness",
+    "salesforce-tasks": "connectors.salesforce.tests.harness:make_task_harness",
 }
 
 HARNESSES: dict[str, str] = {**vendor_harnesses(), **EXTRA}

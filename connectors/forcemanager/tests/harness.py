@@ -1,7 +1,7 @@
 """The ForceManager connector's harnesses for the shared contract suite (tests/contract/):
 a fresh sandbox account per test paging at 4, faults injected through the sandbox's
-control API; one harness per entity scope (contacts, the vendor's own entry; companies
-and opportunities, listed in tests/contract/harnesses.py ``EXTRA``)."""
+control API; one harness per entity scope (contacts, the vendor's own entry; companies,
+opportunities, activities and tasks, listed in tests/contract/harnesses.py ``EXTRA``)."""
 
 from __future__ import annotations
 
@@ -161,6 +161,60 @@ class OpportunityHarness(ForceManagerHarness):
 
     def invalid_fields(self) -> dict[str, Any]:
         return {"reference": "No company"}
+
+
+class ActivityHarness(ForceManagerHarness):
+    """Activities about a company; a create without a type gets the first type."""
+
+    resource = "activities"
+    expected_common = frozenset(
+        {"owner", "company_id", "contact_id", "opportunity_id", "start", "notes"}
+    )
+    expected_custom = None
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        super().__init__(sandbox)
+        made = sandbox.seed("forcemanager", self.account["account_id"], 1, resource="accounts")
+        self.company = str(made["ids"][0])
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {"accountId": self.company, "comment": f"Néw visit {index}"}
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {"activityTypeId": "Call", "comment": "Called Zoë instead"}
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"activityTypeId": "Dance", "comment": "No such type"}
+
+
+class TaskHarness(ActivityHarness):
+    """Tasks (the calendar's half with ``isTask``): a subject and a due date."""
+
+    resource = "tasks"
+    expected_common = frozenset(
+        {"subject", "due_date", "end", "owner", "company_id", "contact_id", "opportunity_id"}
+    )
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {
+            "subject": f"Néw call {index}",
+            "dateStart": "2027-03-31",
+            "accountId": self.company,
+        }
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {"subject": "Renamed Zoë call", "dateStart": "2027-04-01", "finalized": True}
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"subject": "No due date"}
+
+
+def make_activity_harness(request: pytest.FixtureRequest) -> ForceManagerHarness:
+    return ActivityHarness(request.getfixturevalue("sandbox"))
+
+
+def make_task_harness(request: pytest.FixtureRequest) -> ForceManagerHarness:
+    return TaskHarness(request.getfixturevalue("sandbox"))
 
 
 def make_harness(request: pytest.FixtureRequest) -> ForceManagerHarness:

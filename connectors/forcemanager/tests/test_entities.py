@@ -230,6 +230,65 @@ def test_an_activity_is_typed_by_its_text_and_refers_to_its_records(
     assert bad.error is not None and bad.error.permanent  # not in its value list
 
 
+def typed(sandbox: SandboxControl, fm: dict[str, Any], **settings: Any) -> Any:
+    """The type of an activity created without one, through a connector with ``settings``;
+    the push's result when it fails."""
+    credentials = Credentials(
+        secrets={"public_key": fm["public_key"], "private_key": fm["private_key"]},
+        settings=settings,
+    )
+    connector = ForceManagerConnector(credentials, "activities", Http(retries=1, backoff=0.01))
+    assert not {s.key: s for s in connector.fields()}["activityTypeId"].required
+    change = Change("create", f"t-{sorted(settings)}", fields={"comment": "From Salesforce"})
+    [result] = connector.push([change])
+    if result.error is not None:
+        return result
+    return rows(sandbox, fm, "activities")[str(result.id)]["activityTypeId"]["value"]
+
+
+def test_an_activity_without_a_type_gets_the_first_type(
+    sandbox: SandboxControl, fm: dict[str, Any]
+) -> None:
+    assert typed(sandbox, fm) == "Visit"
+
+
+def test_an_activity_without_a_type_gets_the_default_type_by_text_or_id(
+    sandbox: SandboxControl, fm: dict[str, Any]
+) -> None:
+    assert typed(sandbox, fm, activity_type_id="call") == "Call"
+    types = build(fm, "activities").values("activityTypes")
+    email = next(i for i, text in types.items() if text == "Email")
+    assert typed(sandbox, fm, activity_type_id=str(email)) == "Email"
+    refused = typed(sandbox, fm, activity_type_id="Dance")
+    assert refused.error.permanent
+    assert "'Dance' (activity_type_id)" in str(refused.error) and "Visit, Call, Email" in str(
+        refused.error
+    )
+
+
+def test_an_account_without_activity_types_says_so(sandbox: SandboxControl) -> None:
+    bare = sandbox.create_account(FM, name="No types", values={"activityTypes": []})
+    refused = typed(sandbox, bare)
+    assert refused.error.permanent
+    assert "no type (activityTypes)" in str(refused.error)
+    assert rows(sandbox, bare, "activities") == {}  # refused before anything was sent
+
+
+def test_a_required_reference_left_empty_is_refused_before_it_is_sent(
+    sandbox: SandboxControl, fm: dict[str, Any]
+) -> None:
+    before = sandbox.requests(FM)["endpoints"]
+    [refused] = build(fm, "opportunities").push(
+        [Change("create", "o", fields={"reference": "Fleet"})]
+    )
+    assert refused.error is not None and refused.error.permanent
+    assert "need a company (accountId1)" in str(refused.error)
+    after = sandbox.requests(FM)["endpoints"]
+    assert {k: n for k, n in after.items() if k.startswith("POST") and "login" not in k} == {
+        k: n for k, n in before.items() if k.startswith("POST") and "login" not in k
+    }
+
+
 @pytest.mark.django_db
 def test_the_other_apps_custom_fields_are_made_on_each_entitys_resource(
     sandbox: SandboxControl,
@@ -290,6 +349,15 @@ def test_events_and_tasks_are_the_two_halves_of_the_calendar(
     assert list(events) == [meeting] and list(tasks) == [call]
     assert events[meeting]["dateStart"] == "2027-01-10T09:00:00.000Z"
     assert events[meeting]["accountId"] == acme
+    # A task's start is its due date: read as that day, written as its midnight (UTC).
+    assert tasks[call]["dateStart"] == "2027-01-11"
+    due = {s.key: s for s in build(fm, "tasks").fields()}["dateStart"]
+    assert (due.type, due.common, due.required) == ("date", "due_date", True)
+    [moved] = build(fm, "tasks").push(
+        [Change("update", "m", id=call, fields={"dateStart": "2027-01-12"})]
+    )
+    assert moved.error is None
+    assert rows(sandbox, fm, "calendars")[call]["dateStart"] == "2027-01-12T00:00:00.000Z"
     cursor = list(build(fm, "tasks").fetch(None))[-1].cursor
     build(fm, "events").push([Change("delete", "d", id=meeting)])
     assert [d for p in build(fm, "tasks").fetch(cursor) for d in p.deleted] == []

@@ -148,6 +148,25 @@ class SalesforceBase(Emulator):
                 return target, found
         return None, None
 
+    def activity_account(self, org: dict[str, Any], activity: dict[str, Any]) -> str | None:
+        """A Task's or an Event's derived ``AccountId`` (the Task reference): the Account
+        it is related to (``WhatId``), else its Opportunity's, else its Contact's
+        (``WhoId``); None otherwise."""
+        related = str(activity.get("WhatId") or "")
+        if related[:3] == PREFIXES["Account"]:
+            return related
+        records = org["records"]
+        for sobject, record_id in (("Opportunity", related), ("Contact", activity.get("WhoId"))):
+            if str(record_id or "")[:3] != PREFIXES[sobject]:
+                continue
+            found = next(
+                (r for r in records[sobject].values() if r["Id"][:15] == str(record_id)[:15]),
+                None,
+            )
+            if found is not None:
+                return found.get("AccountId")
+        return None
+
     def load(self, data: dict[str, Any]) -> None:
         """A saved state; objects added to the emulator since it was saved start empty."""
         super().load(data)

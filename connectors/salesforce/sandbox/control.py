@@ -197,6 +197,7 @@ class Control(Writes):
                 record["StartDateTime"] = wire_time(created + 86400)
                 record["EndDateTime"] = wire_time(created + 86400 + 3600)
                 record["Location"] = person.city
+            record["AccountId"] = self.activity_account(org, record)
         org["records"][sobject][record["Id"]] = record
         return str(record["Id"])
 

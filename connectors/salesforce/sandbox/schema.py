@@ -127,6 +127,19 @@ def _owner() -> dict[str, Any]:
     )
 
 
+def _account_of_activity() -> dict[str, Any]:
+    """An activity's ``AccountId``: derived by Salesforce from ``WhatId`` / ``WhoId``,
+    never written (sandbox/base.py ``activity_account``)."""
+    return _field(
+        "AccountId",
+        "reference",
+        "Account ID",
+        createable=False,
+        updateable=False,
+        reference="Account",
+    )
+
+
 def _person_fields(address: str) -> list[dict[str, Any]]:
     return [
         _field("FirstName", length=40),
@@ -209,6 +222,7 @@ STANDARD_FIELDS: dict[str, list[dict[str, Any]]] = {
         _field("Priority", "picklist", nillable=False, defaulted=True, picklist=TASK_PRIORITIES),
         _field("WhoId", "reference", "Name ID", reference=("Contact", "Lead")),
         _field("WhatId", "reference", "Related To ID", reference=("Account", "Opportunity")),
+        _account_of_activity(),
         _field("Description", "textarea"),
         _owner(),
     ],
@@ -222,6 +236,7 @@ STANDARD_FIELDS: dict[str, list[dict[str, Any]]] = {
         _field("Location", length=255),
         _field("WhoId", "reference", "Name ID", reference=("Contact", "Lead")),
         _field("WhatId", "reference", "Related To ID", reference=("Account", "Opportunity")),
+        _account_of_activity(),
         _field("Description", "textarea"),
         _owner(),
     ],
@@ -236,6 +251,7 @@ STANDARD_FIELDS: dict[str, list[dict[str, Any]]] = {
 LABELS = {name: name for name in STANDARD_FIELDS}
 PLURALS = {**{name: f"{name}s" for name in STANDARD_FIELDS}, "Opportunity": "Opportunities"}
 WRITABLE = ("Account", "Contact", "Lead", "Opportunity", "Task", "Event")
+ACTIVITIES = ("Task", "Event")
 
 
 def wire_time(epoch: float) -> str:

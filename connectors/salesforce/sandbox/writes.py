@@ -6,7 +6,15 @@ UNCONFIRMED choices, once:
 - an unknown or read-only field in a Collections record is a per-record error
   (``INVALID_FIELD`` / ``INVALID_FIELD_FOR_INSERT_UPDATE``), not a 400 for the call;
 - a lookup to a missing record is ``INVALID_CROSS_REFERENCE_KEY``, updating a deleted
-  record ``ENTITY_IS_DELETED``.
+  record ``ENTITY_IS_DELETED``;
+- a lookup to an object it does not take (a Task's ``WhoId`` set to an Account) is
+  ``FIELD_INTEGRITY_EXCEPTION`` "<label>: id value of incorrect type: <id>" (as
+  integrators report it, e.g. jsforce issue 1006), and so, in strict mode, is an activity
+  about a Lead that is related to something else (``WhatId``: "If WhoId refers to a lead,
+  WhatId must be empty", the Task reference; the message is UNCONFIRMED);
+- an activity's derived ``AccountId`` is computed when it is written (the Task
+  reference's rule); UNCONFIRMED whether Salesforce recomputes it when the related record
+  later moves to another Account (here it does not).
 """
 
 from __future__ import annotations
@@ -16,8 +24,10 @@ from typing import Any
 
 from connectors.salesforce.sandbox.query import Query
 from connectors.salesforce.sandbox.schema import (
+    ACTIVITIES,
     EMAIL_RE,
     ID_RE,
+    PREFIXES,
     WRITABLE,
     parse_wire,
     wire_time,
@@ -220,6 +230,9 @@ class Writes(Query):
         if problem:
             return problem
         merged = {**(current or {}), **values}
+        problem = self.activity_problem(sobject, merged)
+        if problem:
+            return problem
         required = [
             name
             for name, spec in fields.items()
@@ -240,6 +253,8 @@ class Writes(Query):
         else:
             record = current
             record.update(values)
+        if sobject in ACTIVITIES:
+            record["AccountId"] = self.activity_account(org, record)
         record["LastModifiedDate"] = record["SystemModstamp"] = stamp
         return {"id": record["Id"], "success": True, "errors": []}
 
@@ -327,10 +342,41 @@ class Writes(Query):
                     return self.failure(
                         "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{name}: not a datetime", [name]
                     )
-            if kind == "reference" and self.parent_of(org, spec, value)[1] is None:
-                return self.failure(
-                    "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id {value}", [name]
-                )
+            if kind == "reference":
+                problem = self.reference_problem(org, spec, value)
+                if problem:
+                    return problem
+        return None
+
+    def reference_problem(
+        self, org: dict[str, Any], spec: dict[str, Any], value: str
+    ) -> dict[str, Any] | None:
+        """A lookup's value: an id of one of the field's target objects (by its key
+        prefix), of a record that exists."""
+        name = spec["name"]
+        targets = [PREFIXES.get(t) for t in spec["referenceTo"]]
+        if ID_RE.match(value) and value[:3] not in targets:
+            return self.failure(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{spec['label']}: id value of incorrect type: {value}",
+                [name],
+            )
+        if self.parent_of(org, spec, value)[1] is None:
+            return self.failure(
+                "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id {value}", [name]
+            )
+        return None
+
+    def activity_problem(self, sobject: str, merged: dict[str, Any]) -> dict[str, Any] | None:
+        """Strict mode: an activity about a Lead relates to nothing else (see the module
+        docstring)."""
+        about_lead = str(merged.get("WhoId") or "")[:3] == PREFIXES["Lead"]
+        if self.strict and sobject in ACTIVITIES and about_lead and merged.get("WhatId"):
+            return self.failure(
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Related To ID: an activity about a lead cannot be related to another record",
+                ["WhatId"],
+            )
         return None
 
     def blank(

@@ -1,8 +1,9 @@
 """The Salesforce connector's harnesses for the shared contract suite (tests/contract/):
 a fresh sandbox org per test, faults injected through the sandbox's control API. The
 connector serves one object a scope (issue 17): ``make_harness`` runs the suite on
-Contacts, ``make_account_harness`` and ``make_opportunity_harness`` (tests/contract/
-harnesses.py ``EXTRA``) on Accounts and Opportunities."""
+Contacts, ``make_account_harness``, ``make_opportunity_harness`` and
+``make_task_harness`` (tests/contract/harnesses.py ``EXTRA``) on Accounts, Opportunities
+and Tasks."""
 
 from __future__ import annotations
 
@@ -140,6 +141,64 @@ class OpportunityHarness(SalesforceHarness):
 
     def invalid_fields(self) -> dict[str, Any]:
         return {"Name": "No stage, no close date"}
+
+
+class TaskHarness(SalesforceHarness):
+    """Tasks with their polymorphic lookups split per target: each about a Contact
+    (``WhoId.Contact``) and an Opportunity (``WhatId.Opportunity``); an update moves it
+    from its Opportunity to an Account; a task "about" an Account as if it were a person
+    is refused (FIELD_INTEGRITY_EXCEPTION)."""
+
+    sobject = "Task"
+    expected_common = frozenset(
+        {
+            "subject",
+            "due_date",
+            "task_status",
+            "owner",
+            "contact_id",
+            "company_id",
+            "opportunity_id",
+        }
+    )
+    expected_custom = "Outcome__c"
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        super().__init__(sandbox)
+        account = self.org["account_id"]
+        made = {
+            sobject: list(sandbox.seed("salesforce", account, 3, seed=5, sobject=sobject)["ids"])
+            for sobject in ("Account", "Contact", "Opportunity")
+        }
+        self.accounts, self.contacts, self.deals = (
+            made["Account"],
+            made["Contact"],
+            made["Opportunity"],
+        )
+
+    def new_fields(self, index: int) -> dict[str, Any]:
+        return {
+            "Subject": f"Néw call {index}",
+            "ActivityDate": "2027-03-31",
+            "WhoId.Contact": self.contacts[index % len(self.contacts)],
+            "WhatId.Opportunity": self.deals[index % len(self.deals)],
+            "Outcome__c": "reached",
+        }
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {
+            "Subject": "Renamed Zoë call",
+            "Status": "Completed",
+            "WhatId.Opportunity": None,
+            "WhatId.Account": self.accounts[0],
+        }
+
+    def invalid_fields(self) -> dict[str, Any]:
+        return {"Subject": "About a company", "WhoId.Contact": self.accounts[0]}
+
+
+def make_task_harness(request: pytest.FixtureRequest) -> SalesforceHarness:
+    return TaskHarness(request.getfixturevalue("sandbox"))
 
 
 def make_harness(request: pytest.FixtureRequest) -> SalesforceHarness:

@@ -100,8 +100,15 @@ def test_each_objects_fields_carry_the_shared_common_keys(
     task = {s.key: s for s in connect(sandbox, org, "Task").fields()}
     assert task["Status"].common == "task_status" and task["Status"].type == "choice"
     assert task["ActivityDate"].common == "due_date" and task["Subject"].common == "subject"
-    # Polymorphic lookups (a Contact or a Lead, an Account or an Opportunity) are left out.
-    assert "WhoId" not in task and "WhatId" not in task
+    # Polymorphic lookups (a Contact or a Lead, an Account or an Opportunity) are split
+    # into one reference per target (test_polymorphic.py); the derived AccountId is not one.
+    assert "WhoId" not in task and "WhatId" not in task and "AccountId" not in task
+    assert {k: (s.refers_to, s.common) for k, s in task.items() if s.refers_to} == {
+        "WhoId.Contact": ("contact", "contact_id"),
+        "WhoId.Lead": ("lead", "lead_id"),
+        "WhatId.Opportunity": ("opportunity", "opportunity_id"),
+        "WhatId.Account": ("company", "company_id"),
+    }
     event = {s.key: s for s in connect(sandbox, org, "Event").fields()}
     assert (event["StartDateTime"].common, event["EndDateTime"].common) == ("start", "end")
     assert event["StartDateTime"].type == "datetime" and event["StartDateTime"].required

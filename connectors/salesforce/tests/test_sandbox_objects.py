@@ -99,13 +99,67 @@ def test_who_and_what_take_only_their_target_objects(api: Any) -> None:
         CloseDate="2027-01-31",
     )
     assert account["success"] and lead["success"] and deal["success"]
-    task = create(api, "Task", Subject="Call", WhoId=lead["id"], WhatId=deal["id"])
+    contact = create(api, "Contact", LastName="Cole", AccountId=account["id"])
+    task = create(api, "Task", Subject="Call", WhoId=contact["id"], WhatId=deal["id"])
     assert task["success"]
-    wrong = create(api, "Task", Subject="Call", WhoId=account["id"])
-    assert wrong["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    assert create(api, "Task", Subject="Call", WhoId=lead["id"])["success"]
     incomplete = create(api, "Opportunity", Name="No stage")
     assert incomplete["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
     assert set(incomplete["errors"][0]["fields"]) == {"StageName", "CloseDate"}
+
+
+def test_a_lookup_to_an_object_it_does_not_take_is_of_incorrect_type(api: Any) -> None:
+    account = create(api, "Account", Name="Acme")["id"]
+    contact = create(api, "Contact", LastName="Cole", AccountId=account)["id"]
+    wrong = create(api, "Task", Subject="Call", WhoId=account)
+    assert wrong["errors"] == [
+        {
+            "statusCode": "FIELD_INTEGRITY_EXCEPTION",
+            "message": f"Name ID: id value of incorrect type: {account}",
+            "fields": ["WhoId"],
+        }
+    ]
+    event = {"StartDateTime": "2027-01-01T10:00:00Z", "EndDateTime": "2027-01-01T11:00:00Z"}
+    also = create(api, "Event", Subject="Meet", WhatId=contact, **event)
+    assert also["errors"][0]["statusCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert also["errors"][0]["fields"] == ["WhatId"]
+    # The right object's prefix but no such record: a cross reference to nothing.
+    missing = create(api, "Task", Subject="Call", WhoId="003" + contact[3:14] + "9")
+    assert missing["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
+
+
+def test_an_activity_about_a_lead_is_related_to_nothing_else(api: Any) -> None:
+    account = create(api, "Account", Name="Acme")["id"]
+    lead = create(api, "Lead", LastName="Lee", Company="Lee Ltd")["id"]
+    refused = create(api, "Task", Subject="Call", WhoId=lead, WhatId=account)
+    assert refused["errors"][0]["statusCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    task = create(api, "Task", Subject="Call", WhoId=lead)["id"]
+    body = {"records": [{"attributes": {"type": "Task"}, "id": task, "WhatId": account}]}
+    [answer] = api("PATCH", "/composite/sobjects", json=body).json()
+    assert answer["errors"][0]["statusCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_an_activitys_account_is_derived_from_what_it_is_about(api: Any) -> None:
+    acme = create(api, "Account", Name="Acme")["id"]
+    beta = create(api, "Account", Name="Beta")["id"]
+    contact = create(api, "Contact", LastName="Cole", AccountId=beta)["id"]
+    deal = create(
+        api,
+        "Opportunity",
+        Name="D",
+        AccountId=acme,
+        StageName="Prospecting",
+        CloseDate="2027-01-01",
+    )["id"]
+    about_deal = create(api, "Task", Subject="A", WhatId=deal, WhoId=contact)["id"]
+    about_contact = create(api, "Task", Subject="B", WhoId=contact)["id"]
+    nothing = create(api, "Task", Subject="C")["id"]
+    rows = {t["Id"]: t["AccountId"] for t in query(api, "SELECT Id, AccountId FROM Task")}
+    assert rows == {about_deal: acme, about_contact: beta, nothing: None}
+    task = {f["name"]: f for f in api("GET", "/sobjects/Task/describe").json()["fields"]}
+    assert not task["AccountId"]["createable"] and not task["AccountId"]["updateable"]
+    refused = create(api, "Task", Subject="D", AccountId=acme)
+    assert refused["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
 
 
 def test_event_datetimes_are_stored_in_utc_whole_seconds(api: Any) -> None:
