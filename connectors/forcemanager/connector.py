@@ -5,7 +5,9 @@ ForceManager's web app (secrets ``public_key`` and ``private_key``); the platfor
 with them (``POST /login``) and keeps the session key (``session_key``) for the next runs,
 logging in again when it expired. ``settings["sales_rep_id"]`` is the default sales rep:
 the owner of created records (and of the companies created for contacts) when no owner
-is mapped; unset, the first active user.
+is mapped; unset, the first active user. ``settings["default_first_name"]`` is the first
+name of a contact created without one (ForceManager requires it); unset, such a create is
+refused before it is sent (``refusal``: the record's error, listed by the preview).
 
 One scope per entity type (``scopes()``): the resource (``accounts``, ``contacts``,
 ``opportunities``, ``activities``) or ``events`` / ``tasks``, the two halves of
@@ -87,6 +89,10 @@ RESOURCE = CONTACT.resource  # the scope of connections made before there were s
 SCOPES: dict[str, EntityType] = {e.scope: e for e in ENTITY_TYPES.values()}
 COUNTRIES = "countries"
 NO_COMPANY = "(No company)"
+NO_FIRST_NAME = (
+    "ForceManager contacts need a first name and this contact has none; set a default "
+    "first name (default_first_name) on the ForceManager authorization."
+)
 GENDERS = ("Male", "Female")  # gender 0 and 1 [3p]
 # A delta asks from this long before its cursor: `where` compares with ">" only, so the
 # boundary is re-read (inclusive), and echoes of it are skipped by their content hash.
@@ -127,7 +133,8 @@ class ForceManagerConnector(Connector):
         ("public_key", _("Public key (Settings → Integrations → API key management)"), True),
         ("private_key", _("Private key"), True),
     )
-    tenant_settings = ("sales_rep_id",)  # the default owner of what we create
+    # The default owner of what we create; the first name of a contact created without one.
+    tenant_settings = ("sales_rep_id", "default_first_name")
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=1)
     entities = tuple(ENTITY_TYPES)  # one scope each (scopes())
     entity_types = ENTITY_TYPES  # what ForceManager offers (entities.py)
@@ -375,9 +382,24 @@ class ForceManagerConnector(Connector):
                 results.append(Result(change.key, id=change.id, error=exc))
         return results
 
+    def refusal(self, change: Change) -> str | None:
+        """A contact created without a first name, with no default one to give it."""
+        creating_contact = self.entity is CONTACT and change.op == "create"
+        return NO_FIRST_NAME if creating_contact and not self.first_name(change.fields) else None
+
+    def first_name(self, fields: dict[str, Any]) -> str:
+        """A new contact's first name: its own, else the authorization's
+        ``default_first_name`` ("" when neither)."""
+        given = str(fields.get("firstName") or "").strip()
+        return given or str(self.credentials.settings.get("default_first_name") or "").strip()
+
     def write(self, change: Change) -> Result:
         if change.op == "create":
             body = self.body(change.fields)
+            if self.entity is CONTACT:
+                body["firstName"] = self.first_name(change.fields)
+                if not body["firstName"]:
+                    raise ConnectorError(NO_FIRST_NAME, permanent=True)
             if not body.get("extId"):
                 body["extId"] = change.key  # lets a lost create be recognised
             if self.owner_field and body.get(self.owner_field) is None:
