@@ -90,9 +90,7 @@ def test_the_reverse_choice_overrides_what_a_many_to_one_map_reads_back() -> Non
     assert written(pair, "a", token(pair, "b", "Qualified")) == "Needs Analysis"
 
 
-def test_a_value_without_translation_is_written_as_a_refusal_naming_field_value_and_place() -> (
-    None
-):
+def test_a_value_without_translation_is_written_as_a_refusal_naming_field_value_and_place() -> None:
     pair = stage_pair(CHOSEN)
     value = written(pair, "b", token(pair, "a", "Needs Analysis"))
     assert isinstance(value, Untranslated) and value == "Needs Analysis"
