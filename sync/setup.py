@@ -1220,8 +1220,8 @@ def check_value_map(
     shape or a value an app does not declare."""
     from sync.engine.choices import DIRECTIONS, clean_value_map
 
-    if not posted:
-        return {}
+    if not posted or (isinstance(posted, dict) and not any(posted.values())):
+        return {}  # no entry: every value by name
     values = pair_value_map(row, apps)
     if values is None:
         raise Invalid(
