@@ -4,7 +4,9 @@ end to end through both sandboxes: no stage shares a name with a status ("Closed
 the run reports each as the record's error, naming the field, the value and where to map
 it; once the stages are mapped on the pair's value table (sync/setup.py, as the mapping
 page posts it), Salesforce's deals land in ForceManager with the mapped status, and a
-status changed in ForceManager comes back as the Salesforce stage mapped to it."""
+status changed in ForceManager comes back as the Salesforce stage mapped to it. And a
+Salesforce contact without a first name (ForceManager requires one) fails in the preview
+with the reason until the ForceManager authorization has a ``default_first_name``."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from connectors.base import Change
+from connectors.forcemanager.connector import NO_FIRST_NAME
 from connectors.sandbox.control import SandboxControl
 from sync import setup
 from sync.engine import preview, run_connection
@@ -135,3 +138,36 @@ def test_standard_stages_land_as_the_mapped_statuses_and_come_back(
     done = run_connection(seed.connection.pk, "manual")
     assert done.status == RunStatus.SUCCEEDED and done.writes == 0, (done.status, done.counts)
     assert seed.writes()[FM] == before[FM]
+
+
+def test_a_contact_without_a_first_name_fails_in_the_preview_until_a_default_is_set(
+    seed: Seed, api: APIClient
+) -> None:
+    seed.write(
+        "Contact",
+        Change("create", "n", fields={"LastName": "Nofirst", "Email": "nofirst@example.com"}),
+        Change(
+            "create",
+            "f",
+            fields={"FirstName": "Fay", "LastName": "Lee", "Email": "fay@example.com"},
+        ),
+    )
+    dry = preview(seed.connection)
+    assert dry.status == RunStatus.SUCCEEDED, (dry.status, dry.error)
+    [failing] = dry.preview["samples"]["a_to_b"]["error"]
+    assert failing["label"] == "nofirst@example.com"
+    assert failing["reason"] == NO_FIRST_NAME
+    assert dry.preview["counts"]["a_to_b"]["error"] == 1
+
+    forcemanager = seed.connection.b_authorization
+    forcemanager.settings = {**forcemanager.settings, "default_first_name": "(no first name)"}
+    forcemanager.save()
+    started = api.post(
+        f"{URL}{seed.connection.pk}/start/", {"confirm_replace": True}, format="json"
+    )
+    assert started.status_code == 202, started.content
+    first = SyncRun.objects.get(pk=started.json()["run"]["id"])
+    assert first.status == RunStatus.SUCCEEDED, (first.status, first.counts)
+    contacts = seed.fm_contacts()
+    assert contacts["nofirst@example.com"]["firstName"] == "(no first name)"
+    assert contacts["fay@example.com"]["firstName"] == "Fay"
