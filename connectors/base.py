@@ -499,6 +499,12 @@ class Connector(Hooks):
         mean the whole call failed (auth, rate limit, outage)."""
         raise NotImplementedError
 
+    def refusal(self, change: Change) -> str | None:
+        """Why the app would refuse ``change`` (a required value it lacks), told without
+        a call: the run reports it as the record's error without sending it, and the
+        preview lists it. None when nothing is known against it."""
+        return None
+
     def parse_webhook(self, request: HttpRequest) -> list[str]:
         """Verify a vendor callback and return the affected scopes (empty if none).
         Raise AuthError when the signature or secret does not match."""

@@ -637,6 +637,9 @@ class FieldMapping(models.Model):
     enabled = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False, help_text=_("From common keys; locked."))
     order = models.PositiveIntegerField(default=0)
+    # The tenant's value translations of a choice pair (sync/engine/choices.py):
+    # {"a_to_b": {a value: b value}, "b_to_a": {b value: a value}}; the rest by name.
+    value_map = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("field mapping")

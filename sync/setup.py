@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext
@@ -222,6 +223,7 @@ def add_entity(
     if error:
         raise Invalid(error, "entity")
     mapping.ensure_default_mappings(connection, apps["a"].fields, apps["b"].fields, entity)
+    settle_shadowed_defaults(connection, {entity: apps})
     for rule_direction in ENDS:
         if row.syncs(rule_direction):
             Rule.objects.get_or_create(
@@ -418,6 +420,7 @@ def drop_entity(connection: Connection, entity: str) -> None:
     mapping and rules stay, for the day it is chosen again."""
     check_drop(connection, entity)
     connection.entities.filter(entity=entity).update(enabled=False)
+    settle_shadowed_defaults(connection)
 
 
 def preview_options(connection: Connection) -> dict[str, bool]:
@@ -1134,3 +1137,132 @@ def one_way_reason(pair: FieldMapping, apps: dict[str, SideApp]) -> str:
         "target": target.type,
         "source": source.type,
     }
+
+
+# --- A contact's company twice (issue 17) ------------------------------------------------
+
+
+def _common_rows(
+    connection: Connection, entity: str, apps: dict[str, SideApp], common: str
+) -> list[FieldMapping]:
+    """``entity``'s mapping rows pairing two fields of the common key ``common``."""
+    return [
+        row
+        for row in connection.mappings.filter(entity=entity)
+        if (a := apps["a"].spec(row.a_field)) is not None
+        and (b := apps["b"].spec(row.b_field)) is not None
+        and a.common == common == b.common
+    ]
+
+
+def settle_shadowed_defaults(connection: Connection, apps_of: dict[str, Any] | None = None) -> None:
+    """After the set of synced entities changed: a default pair of a plain company name
+    is enabled only while no company reference pair carries the company
+    (mapping.shadowed_commons); custom pairs are the tenant's and stay as they are."""
+    from sync.engine import mapping
+
+    synced = mapping.synced_entities(connection)
+    for entity in synced:
+        apps = (apps_of or {}).get(entity) or side_apps(connection, entity)
+        if apps["a"].error or apps["b"].error:
+            continue
+        shadowed = mapping.shadowed_commons(apps["a"].fields, apps["b"].fields, synced)
+        for plain in mapping.NAMED_BY_REFERENCE.values():
+            for row in _common_rows(connection, entity, apps, plain):
+                wanted = plain not in shadowed
+                if row.is_default and row.enabled != wanted:
+                    row.enabled = wanted
+                    row.save(update_fields=["enabled"])
+
+
+def mapping_warnings(connection: Connection, entity: str, apps: dict[str, SideApp]) -> list[str]:
+    """What the tenant should know about ``entity``'s pairs: the company mapped both by
+    its reference and by its name while companies sync (the name pair writes the
+    company a second time, by name)."""
+    from sync.engine import mapping
+
+    synced = mapping.synced_entities(connection)
+    if apps["a"].error or apps["b"].error:
+        return []
+    warnings = []
+    for reference, plain in mapping.NAMED_BY_REFERENCE.items():
+        if plain not in mapping.shadowed_commons(apps["a"].fields, apps["b"].fields, synced):
+            continue
+        references = [r for r in _common_rows(connection, entity, apps, reference) if r.enabled]
+        names = [r for r in _common_rows(connection, entity, apps, plain) if r.enabled]
+        for row in names if references else []:
+            warnings.append(
+                gettext(
+                    "“%(a)s” ↔ “%(b)s” pairs the company's name while the company itself "
+                    "is synced and paired (“%(ref_a)s” ↔ “%(ref_b)s”): the name pair writes "
+                    "the company a second time, by name, and may link to another company "
+                    "of that name. Remove or disable the name pair."
+                )
+                % {
+                    "a": _label_of(apps["a"], row.a_field),
+                    "b": _label_of(apps["b"], row.b_field),
+                    "ref_a": _label_of(apps["a"], references[0].a_field),
+                    "ref_b": _label_of(apps["b"], references[0].b_field),
+                }
+            )
+    return warnings
+
+
+def _label_of(app: SideApp, key: str) -> str:
+    spec = app.spec(key)
+    return spec.label if spec is not None else key
+
+
+# --- Value translation of choice pairs (issue 17) ------------------------------------------
+
+
+def pair_value_map(row: FieldMapping, apps: dict[str, SideApp]) -> Any:
+    """The ValueMap of ``row`` (sync/engine/choices.py), None when its values are
+    copied (not both fields declare their values)."""
+    from sync.engine import mapping
+
+    a_spec, b_spec = apps["a"].spec(row.a_field), apps["b"].spec(row.b_field)
+    if a_spec is None or b_spec is None:
+        return None
+    return mapping.value_map(a_spec, b_spec, row.value_map or {}, row.entity)
+
+
+def check_value_map(
+    row: FieldMapping, posted: Any, apps: dict[str, SideApp]
+) -> dict[str, dict[str, str]]:
+    """The stored form of the tenant's value translations of ``row`` (blank entries:
+    by name). Raises Invalid for a pair whose values are copied, a map of the wrong
+    shape or a value an app does not declare."""
+    from sync.engine.choices import DIRECTIONS, clean_value_map
+
+    if not posted or (isinstance(posted, dict) and not any(posted.values())):
+        return {}  # no entry: every value by name
+    values = pair_value_map(row, apps)
+    if values is None:
+        raise Invalid(
+            gettext("The values of this pair are copied: not both fields list their values."),
+            "value_map",
+        )
+    shaped = isinstance(posted, dict) and all(
+        isinstance(posted.get(d) or {}, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in (posted.get(d) or {}).items())
+        for d in DIRECTIONS
+    )
+    if not shaped or set(posted) - set(DIRECTIONS):
+        raise Invalid(
+            gettext("A value map holds “a_to_b” and “b_to_a”, each from values to values."),
+            "value_map",
+        )
+    try:
+        return clean_value_map(posted, values.a_choices, values.b_choices)
+    except ValueError as exc:
+        raise Invalid(
+            gettext("%(values)s: not a value of these fields.") % {"values": exc}, "value_map"
+        ) from exc
+
+
+def save_value_map(row: FieldMapping, posted: Any, apps: dict[str, SideApp]) -> FieldMapping:
+    """Store the tenant's value translations of a choice pair (``check_value_map``)."""
+    row.value_map = check_value_map(row, posted, apps)
+    row.save(update_fields=["value_map"])
+    return row

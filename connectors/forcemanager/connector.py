@@ -9,7 +9,10 @@ is mapped; unset, the first active user. ``settings["activity_type_id"]`` is the
 created activities that come without one (the id or the text of one of
 ``/values?resourcename=activityTypes``, the choices of ``activityTypeId``); unset, the
 first type. Any other required lookup or reference a create leaves empty is refused
-before it is sent, saying which (``fill_required``).
+before it is sent, saying which (``fill_required``). ``settings["default_first_name"]``
+is the first name of a contact created without one (ForceManager requires it); unset,
+such a create is refused before it is sent (``refusal``: the record's error, listed by
+the preview).
 
 One scope per entity type (``scopes()``): the resource (``accounts``, ``contacts``,
 ``opportunities``, ``activities``) or ``events`` / ``tasks``, the two halves of
@@ -91,6 +94,10 @@ RESOURCE = CONTACT.resource  # the scope of connections made before there were s
 SCOPES: dict[str, EntityType] = {e.scope: e for e in ENTITY_TYPES.values()}
 COUNTRIES = "countries"
 NO_COMPANY = "(No company)"
+NO_FIRST_NAME = (
+    "ForceManager contacts need a first name and this contact has none; set a default "
+    "first name (default_first_name) on the ForceManager authorization."
+)
 GENDERS = ("Male", "Female")  # gender 0 and 1 [3p]
 # A delta asks from this long before its cursor: `where` compares with ">" only, so the
 # boundary is re-read (inclusive), and echoes of it are skipped by their content hash.
@@ -143,8 +150,9 @@ class ForceManagerConnector(Connector):
         ("public_key", _("Public key (Settings → Integrations → API key management)"), True),
         ("private_key", _("Private key"), True),
     )
-    # The default owner of what we create, and the default type of created activities.
-    tenant_settings = ("sales_rep_id", "activity_type_id")
+    # The default owner of what we create, the default type of created activities, and
+    # the first name of a contact created without one.
+    tenant_settings = ("sales_rep_id", "activity_type_id", "default_first_name")
     capabilities = Capabilities(delta=True, deletion_feed=True, batch_size=1)
     entities = tuple(ENTITY_TYPES)  # one scope each (scopes())
     entity_types = ENTITY_TYPES  # what ForceManager offers (entities.py)
@@ -401,9 +409,24 @@ class ForceManagerConnector(Connector):
                 results.append(Result(change.key, id=change.id, error=exc))
         return results
 
+    def refusal(self, change: Change) -> str | None:
+        """A contact created without a first name, with no default one to give it."""
+        creating_contact = self.entity is CONTACT and change.op == "create"
+        return NO_FIRST_NAME if creating_contact and not self.first_name(change.fields) else None
+
+    def first_name(self, fields: dict[str, Any]) -> str:
+        """A new contact's first name: its own, else the authorization's
+        ``default_first_name`` ("" when neither)."""
+        given = str(fields.get("firstName") or "").strip()
+        return given or str(self.credentials.settings.get("default_first_name") or "").strip()
+
     def write(self, change: Change) -> Result:
         if change.op == "create":
             body = self.body(change.fields)
+            if self.entity is CONTACT:
+                body["firstName"] = self.first_name(change.fields)
+                if not body["firstName"]:
+                    raise ConnectorError(NO_FIRST_NAME, permanent=True)
             if not body.get("extId"):
                 body["extId"] = change.key  # lets a lost create be recognised
             if self.owner_field and body.get(self.owner_field) is None:

@@ -233,11 +233,22 @@ class RuleSerializer(serializers.ModelSerializer):
 
 class FieldMappingSerializer(serializers.ModelSerializer):
     """A pair of fields kept equal; default pairs (from common keys) are locked except
-    for ``enabled``."""
+    for ``enabled`` and ``value_map``: a choice pair's value translations,
+    ``{"a_to_b": {a value: b value}, "b_to_a": {b value: a value}}``, the values not
+    listed translated by name (sync/engine/choices.py)."""
 
     class Meta:
         model = FieldMapping
-        fields = ["id", "a_field", "b_field", "direction", "transform", "enabled", "is_default"]
+        fields = [
+            "id",
+            "a_field",
+            "b_field",
+            "direction",
+            "transform",
+            "enabled",
+            "is_default",
+            "value_map",
+        ]
         read_only_fields = ["id", "is_default"]
         # The (connection, a_field, b_field) uniqueness is checked by ConnectionSerializer.
         validators: list[Any] = []
@@ -410,6 +421,16 @@ class ConnectionSerializer(serializers.ModelSerializer):
             )
         for index, mapping in enumerate(mappings):
             pair = (mapping["a_field"], mapping["b_field"])
+            if mapping.get("value_map"):
+                try:
+                    mapping["value_map"] = setup.check_value_map(
+                        FieldMapping(a_field=pair[0], b_field=pair[1]),
+                        mapping["value_map"],
+                        side_apps(),
+                    )
+                except setup.Invalid as exc:
+                    errors[index] = {"value_map": exc.message}
+                    continue
             if pair in defaults:
                 continue
             try:
@@ -482,7 +503,8 @@ class ConnectionSerializer(serializers.ModelSerializer):
             if locked is not None:
                 # Default pairs are locked: only switching them on or off is allowed.
                 locked.enabled = data.get("enabled", locked.enabled)
-                locked.save(update_fields=["enabled"])
+                locked.value_map = data.get("value_map", locked.value_map)
+                locked.save(update_fields=["enabled", "value_map"])
                 continue
             FieldMapping.objects.create(connection=connection, order=1000 + order, **data)
 

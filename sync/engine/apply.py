@@ -25,6 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 
 from connectors.base import Change, Connector, ConnectorError, RecordGone, Result
 from sync.engine.bulk import commit_without_waiting, insert_rows, update_rows
+from sync.engine.choices import untranslated_in
 from sync.engine.claim import Claim
 from sync.engine.context import RunContext
 from sync.engine.planner import Decision, Event, LinkView, SideState, plan
@@ -35,6 +36,8 @@ from sync.lookup import index_links
 from sync.models import LinkSide, RecordLink, SyncEvent, SyncRun, link_column
 
 SAMPLES = 20  # preview samples per action and direction
+# Events whose write a refusal stops (the preview counts them as errors instead).
+WRITTEN = frozenset({"create", "update", "unsubscribe", "trash", "tag", "mark", "remove_from_list"})
 
 # A link with its sides as the planner saw them and the planner's decision.
 Planned = tuple[RecordLink, dict[str, SideState], Decision]
@@ -93,17 +96,39 @@ def push(
     before each batch (the run's claim check)."""
     size = max(1, connector.capabilities.batch_size)
     results: dict[str, Result] = {}
-    for start in range(0, len(changes), size):
+    sendable = []
+    for sent in changes:
+        refused = refusal(connector, sent)
+        if refused is None:
+            sendable.append(sent)
+        else:  # known to be refused: the record's error, never sent
+            results[sent.key] = Result(
+                sent.key, id=sent.id, error=ConnectorError(refused, permanent=True)
+            )
+    for start in range(0, len(sendable), size):
         if before_batch is not None:
             before_batch()
         try:
-            answers = connector.push(changes[start : start + size])
+            answers = connector.push(sendable[start : start + size])
         except ConnectorError as exc:
             exc.side = side
             raise
         for result in answers:
             results[result.key] = result
     return results
+
+
+def refusal(connector: Connector, sent: Change) -> str | None:
+    """Why ``sent`` cannot be written, known before sending it: a value without a
+    translation into the target field (sync/engine/choices.py), or what the app itself
+    says it would refuse (``Connector.refusal``). The run reports it as the record's
+    error; the preview counts it as a write that would fail."""
+    if sent.op == "delete":
+        return None
+    untranslated = untranslated_in(sent.fields)
+    if untranslated:
+        return "; ".join(u.message for u in untranslated)
+    return connector.refusal(sent)
 
 
 @dataclass
@@ -119,17 +144,28 @@ class Tally:
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
 
-    def add(self, link: RecordLink, states: dict[str, SideState], decision: Decision) -> None:
+    def add(
+        self,
+        link: RecordLink,
+        states: dict[str, SideState],
+        decision: Decision,
+        refused: dict[str, str] | None = None,
+    ) -> None:
+        """Count ``decision``'s events; a write ``refused`` (by target side: why,
+        ``refusal``) counts as an error, with that reason, in place of its event."""
         for event in decision.events:
-            self.counts[event.direction][event.action] += 1
-            kept = self.samples[event.direction][event.action]
+            action, reason = event.action, event.reason
+            if refused and event.target in refused and action in WRITTEN:
+                action, reason = "error", refused[event.target]
+            self.counts[event.direction][action] += 1
+            kept = self.samples[event.direction][action]
             if self.sampling and len(kept) < SAMPLES:
                 kept.append(
                     {
                         "label": link.match_key or label(states),
                         "record_id": states[event.target].id,
                         "changes": event.changes,
-                        "reason": event.reason,
+                        "reason": reason,
                     }
                 )
 

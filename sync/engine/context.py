@@ -218,7 +218,9 @@ def _resolve(
     pairs = mapping.pairs_for(connection, specs["a"], specs["b"], entity)
     if not pairs:
         # A connection saved without mapping rows syncs the default pairs.
-        pairs = mapping.default_pairs(specs["a"], specs["b"])
+        pairs = mapping.default_pairs(
+            specs["a"], specs["b"], entity, mapping.synced_entities(connection)
+        )
     # A reference to an entity the connection does not sync has no links to be
     # translated through: its pair is left out (its records would wait for ever).
     synced = {

@@ -18,6 +18,11 @@ Normalized value conventions (what ``normalized_values`` returns per pair key):
   dates -> ISO text (``YYYY-MM-DD``; datetimes in UTC)
 - references (``Pair.refers_to``) -> ``"ref:<link pk>"`` of the referenced record, the
   same on both sides (sync/engine/references.py)
+- choice pairs (``Pair.values``: both fields declare their values) -> a token of one
+  vocabulary, ``"b:<value>"`` / ``"a:<value>"``, each side's value translated through
+  the pair's value map (sync/engine/choices.py); written as the target side's value or,
+  without a translation, an ``Untranslated`` marker the applier reports as the record's
+  error
 
 How a pair's values are normalized (its *kind*) comes from its transform when that names
 one (email, phone, country, set, full_name), else from the two fields' types (``a_type``,
@@ -43,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.base import FieldSpec
 from sync.engine import normalize as norm
+from sync.engine.choices import ValueMap, translatable
 from sync.engine.sides import BOTH, direction_into
 
 if TYPE_CHECKING:
@@ -64,6 +70,11 @@ PARSING_TRANSFORMS = {"email": "email", "phone": "phone", "country": "country"}
 # through the connection's user links (OwnerMap).
 NOT_DEFAULT = frozenset({"status", "lists", "subscribed"})
 PHONE_COMMONS = frozenset({"phone", "mobile", "fax"})
+# A record's company name beside its company reference (issue 17): reference common key ->
+# the plain common key it makes redundant when the connection syncs the referenced
+# entity (the reference then carries the company; a name pair beside it would write the
+# company a second time, by name).
+NAMED_BY_REFERENCE = {"company_id": "company"}
 NAME_PARTS = "+"
 
 
@@ -81,6 +92,8 @@ class Pair:
     a_type: str = ""
     b_type: str = ""
     refers_to: str = ""  # both fields hold ids of this entity (sync/engine/references.py)
+    # Both fields declare their values: they cross translated (sync/engine/choices.py).
+    values: ValueMap | None = field(default=None, compare=False)
 
     @cached_property
     def key(self) -> str:
@@ -104,6 +117,8 @@ class Pair:
         """How values of this pair are normalized (see the module docstring)."""
         if self.refers_to:
             return "reference"
+        if self.values is not None:
+            return "choice"
         if self.transform in ("email", "phone", "country", "set", "full_name", "text"):
             # An explicit transform wins over the field types: "text" maps e.g. a
             # country or phone field verbatim into a free-text field.
@@ -311,7 +326,12 @@ def _composite(a: dict[str, FieldSpec], b: dict[str, FieldSpec]) -> Pair | None:
     return Pair(a_spec.key, b_spec.key, direction, "full_name", a_spec.type, b_spec.type)
 
 
-def default_pairs(a_specs: list[FieldSpec], b_specs: list[FieldSpec]) -> list[Pair]:
+def default_pairs(
+    a_specs: list[FieldSpec],
+    b_specs: list[FieldSpec],
+    entity: str = "contact",
+    synced: frozenset[str] | None = None,
+) -> list[Pair]:
     """Pairs of fields that declare the same ``common`` key (plus first+last ↔ full_name
     when one side has both names and the other only a full name), each with the direction
     type compatibility allows (see ``allowed_direction``); read-only fields only flow out.
@@ -320,16 +340,18 @@ def default_pairs(a_specs: list[FieldSpec], b_specs: list[FieldSpec]) -> list[Pa
     (status, lists, subscribed), whose values are app-specific ids handled by rule
     actions and the unsubscribe option; owner ↔ owner pairs cross through user links.
     Order: side A's field order, the composite name pair first, a mobile → phone pair
-    (``_mobile_fallback``) last.
+    (``_mobile_fallback``) last. ``synced``, the entities the connection syncs, leaves
+    out the plain names a reference pair carries (``shadowed_commons``).
     """
     a_common, b_common = _by_common(a_specs), _by_common(b_specs)
+    shadowed = shadowed_commons(a_specs, b_specs, synced or frozenset())
     pairs: list[Pair] = []
     composite = _composite(a_common, b_common)
     if composite is not None:
         pairs.append(composite)
     for common, a_spec in a_common.items():
         b_spec = b_common.get(common)
-        if b_spec is None or common in NOT_DEFAULT:
+        if b_spec is None or common in NOT_DEFAULT or common in shadowed:
             continue
         transform = infer_transform(a_spec, b_spec)
         direction = allowed_direction(a_spec, b_spec, transform=transform)
@@ -345,10 +367,44 @@ def default_pairs(a_specs: list[FieldSpec], b_specs: list[FieldSpec]) -> list[Pa
                 _type_of(a_spec),
                 _type_of(b_spec),
                 a_spec.refers_to,
+                value_map(a_spec, b_spec, entity=entity),
             )
         )
     pairs.extend(_mobile_fallback(a_common, b_common, pairs))
     return pairs
+
+
+def shadowed_commons(
+    a_specs: list[FieldSpec], b_specs: list[FieldSpec], synced: frozenset[str]
+) -> set[str]:
+    """The plain common keys (a contact's ``company`` name) that both sides' reference
+    pair makes redundant, the referenced entity being among ``synced``."""
+    a_common, b_common = _by_common(a_specs), _by_common(b_specs)
+    found = set()
+    for reference, plain in NAMED_BY_REFERENCE.items():
+        a_ref, b_ref = a_common.get(reference), b_common.get(reference)
+        if a_ref is None or b_ref is None or not a_ref.refers_to:
+            continue
+        if a_ref.refers_to == b_ref.refers_to and a_ref.refers_to in synced:
+            found.add(plain)
+    return found
+
+
+def value_map(
+    a_spec: FieldSpec,
+    b_spec: FieldSpec,
+    chosen: dict[str, dict[str, str]] | None = None,
+    entity: str = "contact",
+) -> ValueMap | None:
+    """The value translation of a pair of these two fields, or None when its values are
+    copied: only single-valued fields that both declare their values translate."""
+    if _is_multi(a_spec) or _is_multi(b_spec) or a_spec.refers_to or b_spec.refers_to:
+        return None
+    if not translatable(a_spec.choices, b_spec.choices):
+        return None
+    return ValueMap(
+        a_spec.choices, b_spec.choices, chosen or {}, (a_spec.label, b_spec.label), entity
+    )
 
 
 def _mobile_fallback(
@@ -405,6 +461,7 @@ def pairs_for(
     pairs = []
     for row in connection.mappings.filter(enabled=True, entity=entity).order_by("order", "pk"):
         a_type = b_type = refers_to = ""
+        values = None
         transform = row.transform
         if a_by_key is not None and b_by_key is not None:
             found_a = _spec_type(a_by_key, row.a_field)
@@ -423,8 +480,18 @@ def pairs_for(
                 refers_to = a_spec.refers_to
                 if not transform:
                     transform = infer_transform(a_spec, b_spec)
+                values = value_map(a_spec, b_spec, row.value_map or {}, entity)
         pairs.append(
-            Pair(row.a_field, row.b_field, row.direction, transform, a_type, b_type, refers_to)
+            Pair(
+                row.a_field,
+                row.b_field,
+                row.direction,
+                transform,
+                a_type,
+                b_type,
+                refers_to,
+                values,
+            )
         )
     return pairs
 
@@ -440,11 +507,12 @@ def ensure_default_mappings(
 
     Idempotent and safe to run concurrently (the pair's unique constraint settles races).
     Existing rows are left alone: a disabled default stays disabled, a custom row for the
-    same two fields stays custom.
+    same two fields stays custom. The entities the connection syncs decide which plain
+    names a reference pair makes redundant (``shadowed_commons``).
     """
     from sync.models import FieldMapping
 
-    pairs = default_pairs(a_specs, b_specs)
+    pairs = default_pairs(a_specs, b_specs, entity, synced_entities(connection))
     FieldMapping.objects.bulk_create(
         [
             FieldMapping(
@@ -466,6 +534,16 @@ def ensure_default_mappings(
         for row in FieldMapping.objects.filter(connection=connection, entity=entity)
     }
     return [rows[(p.a_field, p.b_field)] for p in pairs if (p.a_field, p.b_field) in rows]
+
+
+def synced_entities(connection: Connection) -> frozenset[str]:
+    """The entities ``connection`` syncs: its contacts and its enabled elements."""
+    from sync.models import PRIMARY_ENTITY
+
+    if not connection.pk:
+        return frozenset({PRIMARY_ENTITY})
+    enabled = connection.entities.filter(enabled=True).values_list("entity", flat=True)
+    return frozenset({PRIMARY_ENTITY, *enabled})
 
 
 # --- Reading and writing values ----------------------------------------------------------
@@ -533,6 +611,8 @@ def normalized_values(
             values[pair.key] = ctx.owners.token(side, get(field))
         elif pair.refers_to and ctx.references is not None:
             values[pair.key] = ctx.references.normalize(side, pair.refers_to, get(field))
+        elif pair.values is not None:
+            values[pair.key] = pair.values.token(side, get(field))
         else:
             values[pair.key] = _NORMALIZERS.get(kind, _by_shape)(get(field), ctx)
     return values
@@ -585,6 +665,9 @@ def write_side(
         elif pair.refers_to and ctx.references is not None:
             # The referenced record's id on ``side``, or a Waiting marker (references.py).
             changes[field] = ctx.references.to_side(side, pair.refers_to, value)
+        elif pair.values is not None:
+            # The target side's value, or an Untranslated marker (choices.py).
+            changes[field] = pair.values.value_on(side, value, field)
         else:
             changes[field] = _vendor_value(pair.kind, value, pair.field_type(side))
     return changes

@@ -41,14 +41,17 @@ from sync.engine.apply import (
     Pending,
     Planned,
     Tally,
+    change,
     decide,
     push,
+    refusal,
     remember,
     side_state,
 )
 from sync.engine.bulk import fewer_collections, refresh_statistics
 from sync.engine.claim import Claim, ClaimLost, close_abandoned_runs
 from sync.engine.context import RunContext, build_context, close_all, tracks_of
+from sync.engine.planner import Decision
 from sync.engine.scratch import staged_in_scratch
 from sync.engine.sides import SIDES, TWO_WAY, direction_into
 from sync.engine.stage import Abort, adopt_made_again, links_of, stage_side
@@ -556,7 +559,7 @@ class Runner:
         assert self.applier is not None and self.ctx is not None
         removed = self.removed[self.ctx.entity]
         for link, states, decision in planned:
-            self.tally.add(link, states, decision)
+            self.tally.add(link, states, decision, self._refused(link, decision))
             for event in decision.events:
                 if event.action == "skip":
                     self.skipped[match.skip_reason(event.reason)] += 1
@@ -573,6 +576,19 @@ class Runner:
             self._drain(IN_FLIGHT - 1)
         self.written += len(planned)
         self._progress("write", self.written)
+
+    def _refused(self, link: RecordLink, decision: Decision) -> dict[str, str] | None:
+        """A preview's writes that a run would not send (apply.refusal), by side: the
+        preview counts them as failing, with the reason the run would report."""
+        if not self.dry_run or not decision.writes:
+            return None
+        assert self.ctx is not None
+        found = {}
+        for side in decision.writes:
+            reason = refusal(self.ctx.connectors[side], change(link, side, decision))
+            if reason is not None:
+                found[side] = reason
+        return found or None
 
     def _drain(self, keep: int) -> None:
         """Settle the chunks whose writes have ended, oldest first, and wait for the

@@ -450,6 +450,17 @@ _REASONS: list[tuple[str, Promise]] = [
         r"(?P<field>[^:]+): the record it referred to was deleted",
         _("%(field)s: the record it referred to was deleted"),
     ),
+    # sync/engine/choices.py: a choice value with no translation into the other field.
+    (
+        r"(?P<source>.+?) “(?P<value>.+?)” has no value in (?P<target>.+?) \((?P<field>[^()]+)\): "
+        r"choose one in the value table of the pair (?P<a>.+?) ↔ (?P<b>.+?) on the "
+        r"connection's field mapping page \((?P<entity>\w+) element\)",
+        _(
+            "%(source)s “%(value)s” has no value in %(target)s (%(field)s): choose one in the "
+            "value table of the pair %(a)s ↔ %(b)s on the connection's field mapping page "
+            "(%(entity)s element)"
+        ),
+    ),
     # sync/engine/run.py, claim.py and stage.py: runs that were stopped.
     (
         r"Its worker stopped before the run finished \(killed, or past the task timeout\); run "

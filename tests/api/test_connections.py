@@ -281,3 +281,52 @@ def test_writing_the_rules_and_mappings_leaves_other_entities_alone(
     assert Rule.objects.filter(connection=connection, entity="company").count() == 1
     assert FieldMapping.objects.filter(connection=connection, entity="company").count() == 1
     assert Rule.objects.filter(connection=connection, entity="contact").count() == 1
+
+
+# --- A choice pair's value translations (issue 17)
+
+
+def test_a_choice_pairs_value_map_is_stored_and_shown(
+    owner_api: APIClient, connection: Connection, monkeypatch: Any
+) -> None:
+    from connectors.base import FieldSpec
+    from tests.api.vendor import ApiTestConnector
+
+    stage = FieldSpec("stage", "Stage", "choice", choices=("New", "Won", "Lost"))
+    plain = ApiTestConnector.fields
+    monkeypatch.setattr(ApiTestConnector, "fields", lambda self: [*plain(self), stage])
+    mappings = [{"a_field": "stage", "b_field": "stage", "value_map": {"a_to_b": {"Lost": "New"}}}]
+    response = owner_api.patch(f"{URL}{connection.pk}/", {"mappings": mappings}, format="json")
+    assert response.status_code == 200, response.json()
+    assert connection.mappings.get(a_field="stage").value_map == {"a_to_b": {"Lost": "New"}}
+    [shown] = owner_api.get(f"{URL}{connection.pk}/").json()["mappings"]
+    assert shown["value_map"] == {"a_to_b": {"Lost": "New"}}
+
+
+def test_a_value_map_naming_an_unknown_value_is_refused(
+    owner_api: APIClient, connection: Connection, monkeypatch: Any
+) -> None:
+    from connectors.base import FieldSpec
+    from tests.api.vendor import ApiTestConnector
+
+    stage = FieldSpec("stage", "Stage", "choice", choices=("New", "Won"))
+    plain = ApiTestConnector.fields
+    monkeypatch.setattr(ApiTestConnector, "fields", lambda self: [*plain(self), stage])
+    mappings = [
+        {"a_field": "stage", "b_field": "stage", "value_map": {"a_to_b": {"Won": "Gewonnen"}}}
+    ]
+    response = owner_api.patch(f"{URL}{connection.pk}/", {"mappings": mappings}, format="json")
+    assert response.status_code == 400
+    assert "not a value of these fields" in str(response.json()["mappings"])
+
+
+def test_a_value_map_on_a_pair_that_copies_is_refused(
+    owner_api: APIClient, connection: Connection
+) -> None:
+    mappings = [{"a_field": "company", "b_field": "organisation", "value_map": {"a_to_b": {}}}]
+    response = owner_api.patch(f"{URL}{connection.pk}/", {"mappings": mappings}, format="json")
+    assert response.status_code == 200, response.json()  # an empty map is no map
+    mappings[0]["value_map"] = {"a_to_b": {"x": "y"}}
+    response = owner_api.patch(f"{URL}{connection.pk}/", {"mappings": mappings}, format="json")
+    assert response.status_code == 400
+    assert "copied" in str(response.json()["mappings"])

@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from connectors.base import AuthError, Change, ConnectorError, Credentials, RecordGone
-from connectors.forcemanager.connector import NO_COMPANY, ForceManagerConnector
+from connectors.forcemanager.connector import NO_COMPANY, NO_FIRST_NAME, ForceManagerConnector
 from connectors.http import Http
 
 API = "https://api.forcemanager.com/api/v4"
@@ -352,3 +352,36 @@ def test_fields_list_standard_fields_and_typed_extra_fields(kept: Kept) -> None:
     assert specs["Z_Interests"].multi
     assert (specs["Z_Employees"].type, specs["Z_Vip"].type) == ("number", "bool")
     assert all(specs[k].custom for k in specs if k.startswith("Z_"))
+
+
+# --- A contact's first name (ForceManager requires one)
+
+
+@responses.activate
+def test_a_contact_without_a_first_name_gets_the_default_one(kept: Kept) -> None:
+    mock_schema()
+    paged("accounts", [fixture("accounts.json")[1]], 0, 0)
+    responses.post(f"{API}/contacts", json={"Message": "entity created", "id": 903})
+    [result] = build(kept, default_first_name="(unknown)").push(
+        [Change("create", "k", fields={"firstName": None, "lastName": "Lee", "company": None})]
+    )
+    assert result.error is None
+    [contact] = calls("POST", "contacts")
+    assert json.loads(contact.request.body)["firstName"] == "(unknown)"
+
+
+@responses.activate
+def test_a_contact_without_a_first_name_and_no_default_is_refused_unsent(kept: Kept) -> None:
+    mock_schema()
+    connector = build(kept)
+    change = Change("create", "k", fields={"firstName": " ", "lastName": "Lee"})
+    assert connector.refusal(change) == NO_FIRST_NAME
+    [result] = connector.push([change])
+    assert isinstance(result.error, ConnectorError) and result.error.permanent
+    assert "default first name (default_first_name)" in str(result.error)
+    assert calls("POST", "contacts") == []
+
+
+def test_an_update_without_a_first_name_is_not_refused(kept: Kept) -> None:
+    change = Change("update", "k", id="5", fields={"lastName": "Lee"})
+    assert build(kept).refusal(change) is None

@@ -617,6 +617,7 @@ def _mapping_context(
                 "b_spec": b_info.spec(pair.b_field),
                 # A pair made one-way says why (the types, or a read-only side).
                 "one_way": setup.one_way_reason(pair, apps),
+                "values": _value_tables(pair, apps),
             }
         )
     mapped_a = {p.a_field for p in pairs}
@@ -628,8 +629,61 @@ def _mapping_context(
         "unmapped_a": [f for f in a_info.fields if f.key not in mapped_a],
         "unmapped_b": [f for f in b_info.fields if f.key not in mapped_b],
         "vendor_error": a_info.error or b_info.error,
+        "warnings": setup.mapping_warnings(connection, entity, apps),
         **_entity_switch(connection, "setup_mapping", entity),
     }
+
+
+def _value_tables(pair: FieldMapping, apps: dict[str, setup.SideApp]) -> list[dict[str, Any]]:
+    """A choice pair's value tables, one per direction it flows (its values by name, the
+    tenant's choices, and the values each may become); none for a pair that copies."""
+    values = setup.pair_value_map(pair, apps)
+    if values is None:
+        return []
+    tables = []
+    for side, direction in (("a", "a_to_b"), ("b", "b_to_a")):
+        if pair.direction not in ("both", direction):
+            continue
+        target = "b" if side == "a" else "a"
+        tables.append(
+            {
+                "direction": direction,
+                "source": apps[side].label,
+                "target": apps[target].label,
+                "rows": values.rows(side),
+                "targets": values.b_choices if side == "a" else values.a_choices,
+            }
+        )
+    return tables
+
+
+def _save_values(request: HttpRequest, connection: Connection, entity: str) -> None:
+    """Store a choice pair's value tables as posted (``<direction>-<n>``: the value the
+    n-th value of the direction's side becomes; blank: by name) through sync/setup.py."""
+    pair = get_scoped_or_404(
+        FieldMapping.objects.filter(connection=connection, entity=entity),
+        connection.account,
+        pk=request.POST.get("pair"),
+    )
+    apps = setup.side_apps(connection, entity)
+    values = setup.pair_value_map(pair, apps)
+    sources = {"a_to_b": values.a_choices, "b_to_a": values.b_choices} if values else {}
+    posted = {
+        direction: {
+            value: request.POST.get(f"{direction}-{index}", "")
+            for index, value in enumerate(choices)
+            if f"{direction}-{index}" in request.POST
+        }
+        for direction, choices in sources.items()
+    }
+    # A direction not posted (the pair flows the other way only) keeps its choices.
+    kept = {d: m for d, m in (pair.value_map or {}).items() if not posted.get(d)}
+    try:
+        setup.save_value_map(pair, {**kept, **{d: m for d, m in posted.items() if m}}, apps)
+    except setup.Invalid as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, gettext("Value translations saved."))
 
 
 def _add_mapping(request: HttpRequest, connection: Connection, entity: str) -> MappingForm:
@@ -700,6 +754,8 @@ def setup_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             pair.enabled = not pair.enabled
             pair.save(update_fields=["enabled"])
+    elif op == "values":
+        _save_values(request, connection, entity)
     elif op == "defaults":
         error = setup.ensure_default_mappings(connection, entity=entity)
         if error:
