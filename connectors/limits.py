@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 # (and the number of holders re-read).
 HOLDER_TTL = 10.0
 REFRESH_SECONDS = 1.0
+# How long a join of the database store waits for a holder row another transaction holds.
+LOCK_TIMEOUT_MS = 1000
 # A call reaches the vendor a little after it is started here, by a delay that varies:
 # windows are measured this much longer than the vendor's, so that calls spread over
 # a window here never crowd into a shorter one there (a second: 200 ms more; 100 ms was
@@ -188,30 +190,38 @@ class DatabaseStore:
     table through a shared cache: such a join is tried again a few times."""
 
     def join(self, key: str, holder: str, ttl: float) -> int:
-        from django.db import OperationalError
+        from django.db import OperationalError, connection
 
         for attempt in range(5):
             try:
                 return self._join(key, holder, ttl)
             except OperationalError:
-                if attempt == 4:
-                    raise
+                if attempt == 4 or connection.vendor != "sqlite":
+                    raise  # (PostgreSQL's lock timeout: waiting again would not help)
                 time.sleep(0.02 * (attempt + 1))
         raise AssertionError("unreachable")
 
     def _join(self, key: str, holder: str, ttl: float) -> int:
         from datetime import timedelta
 
+        from django.db import connection, transaction
         from django.utils import timezone
 
         from sync.models import LimitHolder
 
         now = timezone.now()
-        LimitHolder.objects.filter(key=key, expires_at__lte=now).delete()
-        LimitHolder.objects.update_or_create(
-            key=key, holder=holder, defaults={"expires_at": now + timedelta(seconds=ttl)}
-        )
-        return LimitHolder.objects.filter(key=key, expires_at__gt=now).count()
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # A holder row locked by a transaction that does not end (a thread of the
+                # run waiting on this one) must not hang the run: the join fails instead,
+                # and the gate keeps its last share (Gate.refresh).
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+            LimitHolder.objects.filter(key=key, expires_at__lte=now).delete()
+            LimitHolder.objects.update_or_create(
+                key=key, holder=holder, defaults={"expires_at": now + timedelta(seconds=ttl)}
+            )
+            return LimitHolder.objects.filter(key=key, expires_at__gt=now).count()
 
     def leave(self, key: str, holder: str) -> None:
         from sync.models import LimitHolder

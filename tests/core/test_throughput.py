@@ -360,3 +360,39 @@ def test_a_slow_answer_keeps_only_the_margin() -> None:
     gate.enter()
     went = time.monotonic()
     assert first[0] + SECOND_SPAN <= went < first[0] + 1.5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_join_blocked_by_a_transaction_that_does_not_end_fails_and_keeps_the_share() -> None:
+    """A holder row locked by a transaction left open (in the tests, the test's own: a
+    run's reader thread renewing the registration the run's thread made) never hangs the
+    reader: the join fails within the lock timeout and the gate keeps its last share."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL); CI runs it there")
+    from connectors.limits import LOCK_TIMEOUT_MS
+
+    key, holder = f"getresponse:lock-{time.monotonic_ns()}", "run-1"
+    outcome: dict[str, Any] = {}
+
+    def renew() -> None:
+        from django.db import connections
+
+        gate = Gate(Limits(parallel=4), key=key, store=DatabaseStore())
+        gate.holder, started = holder, time.monotonic()
+        try:
+            gate.refresh(force=True)  # the row is locked: logged, share kept
+            outcome["seconds"], outcome["share"] = time.monotonic() - started, gate.current
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        DatabaseStore().join(key, holder, 10.0)  # locked until this block ends
+        thread = threading.Thread(target=renew)
+        thread.start()
+        thread.join(timeout=LOCK_TIMEOUT_MS / 1000 + 10)
+        assert not thread.is_alive(), "the renewal hung on the locked row"
+    assert outcome["seconds"] < LOCK_TIMEOUT_MS / 1000 + 5
+    assert outcome["share"].parallel == 4
