@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import time
@@ -70,7 +69,9 @@ from sync.setup import replaced_side
 logger = logging.getLogger(__name__)
 
 CHUNK = 500  # links planned and written per transaction
-READ_AHEAD = 4  # pages of side B read ahead while side A is staged
+# Records of a side read ahead of its staging (ReadAhead): side B's pages are read
+# while side A is staged, up to this many (at least one page) held at a time.
+RECORDS_AHEAD = 5_000
 # Staging this many links changes the link table enough that PostgreSQL's statistics
 # must be refreshed before the write phase (see _refresh_statistics).
 ANALYZE_AFTER = 10_000
@@ -87,17 +88,29 @@ IN_FLIGHT = 16
 
 
 class ReadAhead:
-    """A side's pages read in a thread of its own, up to READ_AHEAD pages ahead of the
-    staging that consumes them (``pages``, in the run's thread). Only the connector's
-    ``fetch`` runs there, which makes HTTP calls and touches no database: the seam's
-    limits registration is renewed from there meanwhile (Gate.adopt, limits.py, with a
-    database connection of that thread's own, closed at its end). An error of the read
-    is raised where its page would have been staged; ``close`` stops the read early."""
+    """A side's pages read in a thread of its own, up to RECORDS_AHEAD records (at
+    least one page) ahead of the staging that consumes them (``pages``, in the run's
+    thread). Only the connector's ``fetch`` runs there, which makes HTTP calls and
+    touches no database: the seam's limits registration is renewed from there meanwhile
+    (Gate.adopt, limits.py, with a database connection of that thread's own, closed at
+    its end). An error of the read is raised where its page would have been staged;
+    ``close`` stops the read early.
 
-    def __init__(self, connector: Connector, cursor: Any) -> None:
+    ``after``: another reader whose fetch must have ended before this one's begins (the
+    catch-up read of side A follows side B's read, see ``Runner._catch_up``); when that
+    reader read nothing, or failed, this one reads nothing either."""
+
+    def __init__(
+        self, connector: Connector, cursor: Any, *, after: ReadAhead | None = None
+    ) -> None:
         self.connector = connector
-        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD)
+        self.after = after
+        self.items: deque[tuple[str, Any]] = deque()
+        self.held = 0  # records in ``items``
+        self.room = threading.Condition()
         self.stop = threading.Event()
+        self.fetched = threading.Event()  # the fetch ended (or failed, or was stopped)
+        self.read_any = False  # the fetch yielded a record or a stub (what _stage counts)
         connector.stubs = True  # as stage_side sets it before its fetch
         self.thread = threading.Thread(
             target=self._read, args=(cursor,), name="read-ahead", daemon=True
@@ -106,30 +119,67 @@ class ReadAhead:
 
     def _read(self, cursor: Any) -> None:
         gate = self.connector.http.gate
-        if gate is not None:
-            gate.adopt()
         try:
+            if self.after is not None and not self._after_read_any():
+                self._put(("end", None))
+                return
+            if gate is not None:
+                gate.adopt()
             for page in self.connector.fetch(cursor):
+                self.read_any = self.read_any or bool(page.records or page.stubs)
                 if not self._put(("page", page)):
                     return
+            self.fetched.set()
             self._put(("end", None))
         except BaseException as exc:  # raised in the run's thread, at its page
+            self.read_any = False  # a reader waiting for this one reads nothing
             self._put(("error", exc))
         finally:
+            self.fetched.set()
             db_connections.close_all()  # only this thread's (a store's registration)
 
+    def _after_read_any(self) -> bool:
+        """Wait for ``after``'s fetch to end; whether it read anything (and this read is
+        still wanted)."""
+        assert self.after is not None
+        while not self.after.fetched.wait(timeout=0.2):
+            if self.stop.is_set():
+                return False
+        return self.after.read_any and not self.stop.is_set()
+
     def _put(self, item: tuple[str, Any]) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
+        size = len(item[1].records) + len(item[1].stubs) if item[0] == "page" else 0
+        with self.room:
+            while self.held and self.held + size > RECORDS_AHEAD and not self.stop.is_set():
+                self.room.wait(timeout=0.2)
+            if self.stop.is_set():
+                return False
+            self.items.append(item)
+            self.held += size
+            self.room.notify_all()
+        return True
+
+    def _take(self) -> tuple[str, Any]:
+        with self.room:
+            while not self.items:
+                self.room.wait()
+            kind, value = self.items.popleft()
+            if kind == "page":
+                self.held -= len(value.records) + len(value.stubs)
+            self.room.notify_all()
+        return kind, value
+
+    def check(self) -> None:
+        """Raise the read's error now if it has failed (its pages before the failure
+        are not staged then): the run stops without staging the other side to its end."""
+        with self.room:
+            failed = [value for kind, value in self.items if kind == "error"]
+        if failed:
+            raise failed[0]
 
     def pages(self) -> Iterator[Page]:
         while True:
-            kind, value = self.queue.get()
+            kind, value = self._take()
             if kind == "end":
                 return
             if kind == "error":
@@ -139,6 +189,8 @@ class ReadAhead:
     def close(self) -> None:
         """Stop the read (after the call under way) and take the seam back."""
         self.stop.set()
+        with self.room:
+            self.room.notify_all()
         self.thread.join()
         gate = self.connector.http.gate
         if gate is not None:
@@ -381,6 +433,7 @@ class Runner:
         # once); they are staged after A's, in their order, as before. Not in a dry run,
         # whose reads stay in the thread that has the scratch database (scratch.py).
         ahead = None if self.dry_run else ReadAhead(ctx.connectors["b"], cursors["b"])
+        catch_up: ReadAhead | None = None
         try:
             for side in SIDES:
                 self._phase(f"list_{side}")
@@ -391,19 +444,36 @@ class Runner:
                         side,
                         cursors[side],
                         save_cursor=not self.dry_run,
-                        on_page=partial(self._progress, self._key(f"list_{side}")),
+                        on_page=partial(self._staged, side, ahead),
                         pages=ahead.pages() if ahead and side == "b" else None,
                     )
                 except ConnectorError as exc:
-                    exc.side = side
+                    exc.side = exc.side or side
                     raise
                 self._after_listing(side, read[side], cursors[side])
+                cursor = self._catch_up_cursor() if side == "a" and ahead else None
+                if cursor is not None:
+                    # The catch-up's read starts once B's read has ended, while B's last
+                    # pages are still being staged (its pages are staged after them).
+                    catch_up = ReadAhead(ctx.connectors["a"], cursor, after=ahead)
+            if read["b"] and catch_up is not None:
+                self._catch_up(catch_up)
         finally:
-            if ahead is not None:
-                ahead.close()
-        if read["b"]:  # only B's changes can overwrite A; a quiet B needs no second look
-            self._catch_up()
+            for reader in (catch_up, ahead):
+                if reader is not None:
+                    reader.close()
         adopt_made_again(ctx, self.run)
+
+    def _staged(self, side: str, ahead: ReadAhead | None, done: int) -> None:
+        """After each staged page: the progress, and, while A is staged, a failure of B's
+        read ends the run at once (raised as B's)."""
+        self._progress(self._key(f"list_{side}"), done)
+        if side == "a" and ahead is not None:
+            try:
+                ahead.check()
+            except ConnectorError as exc:
+                exc.side = "b"
+                raise
 
     def _after_listing(self, side: str, read: int, cursor: Any) -> None:
         if side == "a" and read >= ANALYZE_AFTER:
@@ -412,23 +482,36 @@ class Runner:
             assert self.ctx is not None
             self.ctx.save_listed_at(side, timezone.now())
 
-    def _catch_up(self) -> None:
+    def _catch_up_cursor(self) -> Any:
+        """Side A's cursor for the catch-up read (``_catch_up``), or None for none: in a
+        dry run, or where A has no delta reads (its connector's conditional writes
+        cover the window, if any)."""
+        ctx = self.ctx
+        assert ctx is not None
+        if self.dry_run or not ctx.connectors["a"].capabilities.delta:
+            return None
+        return ctx.cursor("a")
+
+    def _catch_up(self, reader: ReadAhead) -> None:
         """Read side A once more, from the cursor its listing just saved, before anything
         is written: a record edited in A's app while B was being read is then planned
         with its new values (merged, or a conflict settled by the policy and journaled)
-        instead of being overwritten with B's older ones. Side B was read last, so its
-        listing is as fresh as it gets; where A has no delta reads, this costs nothing and
-        the window stays open (its connector's conditional writes cover it, if any)."""
+        instead of being overwritten with B's older ones. Side B was read last (the
+        ``reader`` starts its read once B's has ended), so its listing is as fresh as
+        it gets. Only after a B that read something: a quiet B needs no second look."""
         ctx = self.ctx
         assert ctx is not None
-        connector = ctx.connectors["a"]
-        if self.dry_run or not connector.capabilities.delta:
-            return
         cursor = ctx.cursor("a")
-        if cursor is None:
-            return
         try:
-            stage_side(ctx, self.run, "a", cursor, save_cursor=True, on_page=lambda _n: None)
+            stage_side(
+                ctx,
+                self.run,
+                "a",
+                cursor,
+                save_cursor=True,
+                on_page=lambda _n: None,
+                pages=reader.pages(),
+            )
         except ConnectorError as exc:
             exc.side = "a"
             raise
