@@ -160,8 +160,9 @@ def _is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
     number: some 45 us of the 110 us a distinct number cost, and an initial sync of
     200,000 contacts parses 170,000 of them). tests/mapping/test_normalize.py checks
     it against the library on every region's example numbers and mutations of them."""
-    regions = _COUNTRY_REGIONS.get(number.country_code)
-    if regions is None:
+    code = number.country_code
+    regions = _COUNTRY_REGIONS.get(code) if code is not None else None
+    if code is None or regions is None:
         return False
     national = phonenumbers.national_significant_number(number)
     if len(regions) == 1:
@@ -170,11 +171,9 @@ def _is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
         region = next((r for r in regions if _region_claims(r, national)), None)
     if region is None:
         return False
-    metadata = _PhoneMetadata.metadata_for_region_or_calling_code(
-        number.country_code, region.upper()
-    )
+    metadata = _PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
     if metadata is None or (
-        region != _NON_GEO and number.country_code != phonenumbers.country_code_for_region(region)
+        region != _NON_GEO and code != phonenumbers.country_code_for_region(region)
     ):
         return False
     return _has_type(national, metadata)
