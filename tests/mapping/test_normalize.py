@@ -156,7 +156,6 @@ def test_blank_phone_is_none() -> None:
     assert normalize_phone("  ", "IT") is None
 
 
-
 def _example_numbers() -> list[object]:
     """Every region's and every non-geographic code's example number of each type."""
     import phonenumbers
