@@ -457,11 +457,11 @@ class Applier:
                     links_of(self.ctx.connection, self.ctx.entity)
                     .filter(
                         **{
-                            link_column(side, "id__in"): created,
+                            link_column(side, "id__any"): created,
                             link_column(other(side), "id__isnull"): True,
                         }
                     )
-                    .exclude(pk__in=ours)
+                    .exclude(pk__any=ours)
                     .values_list("pk", flat=True)
                 )
                 if echoes:

@@ -27,8 +27,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.lookups import In
 from django.utils import timezone
 
 # Fields whose Python value is what the drivers store (no conversion by Django).
@@ -206,8 +208,11 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> No
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     now = timezone.now()
     defaults = {f.attname: _default(f, now) for f in fields}
-    names = list(defaults)
-    prepared = _prepared(fields, ([row.get(n, defaults[n]) for n in names] for row in rows), db)
+    width = len(defaults)
+    # Each row over the defaults, in their (the fields') order: one dict merge in C
+    # instead of a look-up per field (a link has 30); keys that are no field's come
+    # after them and are cut off.
+    prepared = _prepared(fields, ([*{**defaults, **row}.values()][:width] for row in rows), db)
     _insert(db, meta.db_table, fields, prepared)
 
 
@@ -289,6 +294,34 @@ def commit_without_waiting(alias: str) -> None:
     if db.vendor == "postgresql" and db.in_atomic_block:
         with db.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+@models.Field.register_lookup
+class AnyOf(In):
+    """``field__any=values``: ``field__in=values`` that PostgreSQL receives as one
+    array parameter, ``field = ANY(%s)``, instead of an IN list of one placeholder a
+    value. Django's psycopg binds parameters on the client, and psycopg's parse of a
+    query for its placeholders is cached only for short queries: an IN list of a
+    page's 500 ids cost some 10 ms of the client's time a query to parse (the staging
+    queries of each page, the echo check of each chunk; measured: 21.6 ms against
+    8.7 ms for the whole query). The same rows, the same index scans; elsewhere (and
+    for a subquery) it is ``__in``."""
+
+    lookup_name = "any"
+
+    def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
+        if connection.vendor != "postgresql" or not isinstance(self.rhs, list | tuple | set):
+            return super().as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [
+            field.get_db_prep_value(value, connection, prepared=True)
+            for value in dict.fromkeys(self.rhs)  # as In: without duplicates and None
+            if value is not None
+        ]
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
 
 
 def refresh_statistics() -> None:

@@ -142,7 +142,7 @@ def _split_stubs(ctx: RunContext, side: str, page: Page) -> tuple[list[str], lis
     by_id = {stub.id: stub for stub in page.stubs}
     id_field, at_field = link_column(side, "id"), link_column(side, "updated_at")
     known = links_of(ctx.connection, ctx.entity).filter(
-        **{f"{id_field}__in": list(by_id), link_column(side, "gone"): False}
+        **{f"{id_field}__any": list(by_id), link_column(side, "gone"): False}
     )
     unchanged = [
         record_id
@@ -165,7 +165,7 @@ def _stage_page(
     # other side's fields and the base of each would cost more than the comparison.
     # Everything staging reads or writes is among them (a deferred one would cost a
     # query per link; tests/engine/test_run_queries.py watches that).
-    known = links.filter(**{f"{id_field}__in": ids}).only(*_STAGING_COLUMNS, *_side_columns(side))
+    known = links.filter(**{f"{id_field}__any": ids}).only(*_STAGING_COLUMNS, *_side_columns(side))
     by_id = {getattr(link, id_field): link for link in known}
     changed: list[RecordLink] = []
     seen: list[str] = list(stubs_seen)
@@ -193,7 +193,7 @@ def _stage_page(
         # counted as a second holder of the key.
         listed = set(ids)
         links.filter(
-            **{f"{id_field}__in": [i for i in page.deleted if i not in listed]},
+            **{f"{id_field}__any": [i for i in page.deleted if i not in listed]},
             state__in=_LIVE,
         ).update(**{link_column(side, "gone"): True, "dirty": True})
     new_links, events = _match_unlinked(ctx, run, side, unlinked, links, changed)
@@ -202,7 +202,7 @@ def _stage_page(
             link.side(side).seen_run = run.pk
         for row in new_links:
             row[seen_field] = run.pk
-        links.filter(**{f"{id_field}__in": seen}).update(**{seen_field: run.pk})
+        links.filter(**{f"{id_field}__any": seen}).update(**{seen_field: run.pk})
     if changed:
         update_rows(
             changed,
@@ -234,7 +234,10 @@ def _match_unlinked(
     by_key = {r.id: _link_of_key(ctx.connection.pk, r.key, side) for r in records}
     wanted_pks = {pk for pk in by_key.values() if pk}
     created = (
-        {link.pk: link for link in links.filter(pk__in=wanted_pks, **{f"{id_field}__isnull": True})}
+        {
+            link.pk: link
+            for link in links.filter(pk__any=wanted_pks, **{f"{id_field}__isnull": True})
+        }
         if wanted_pks
         else {}
     )
@@ -319,7 +322,7 @@ def _lost_creates(
     signatures = {r.id: ctx.signature(side, r.fields) for r in candidates}
     waiting: dict[str, list[RecordLink]] = {}
     for link in links.filter(
-        create_signature__in=set(signatures.values()), **{link_column(side, "id__isnull"): True}
+        create_signature__any=set(signatures.values()), **{link_column(side, "id__isnull"): True}
     ).order_by("pk"):
         waiting.setdefault(link.create_signature, []).append(link)
     found = {}

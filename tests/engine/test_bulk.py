@@ -168,3 +168,33 @@ def test_initial_sync_queries_grow_with_pages_and_chunks_not_records(
     # page's read, stage and progress; a chunk's read, journal, links, events, phone
     # index). One per record would add 120 here.
     assert per_unit <= 10, (small, large, per_unit)
+
+
+def test_any_lookup_finds_what_in_finds(fake_vendor, account) -> None:
+    """``__any`` (one array parameter on PostgreSQL) selects, excludes and updates the
+    rows ``__in`` does, duplicates and None included, and an empty list matches none."""
+    import sync.engine.bulk  # noqa: F401  (registers the lookup)
+
+    connection = make_fake_connection(
+        account, fake_vendor.make_app("any-a"), fake_vendor.make_app("any-b")
+    )
+    links = _links(connection, 6)
+    of = RecordLink.objects.filter(connection=connection)
+    ids = ["a1", "a3", "a3", None, "a5", "nope"]
+    pks = [links[0].pk, links[2].pk, links[2].pk]
+    for wanted, name in ((ids, "a_id"), (pks, "pk"), ([], "a_id"), (set(ids), "a_id")):
+
+        def found(lookup: str, values=wanted, name=name) -> list[int]:
+            return list(of.filter(**{f"{name}__{lookup}": values}).values_list("pk", flat=True))
+
+        assert found("any") == found("in")
+        kept = of.exclude(**{f"{name}__any": wanted}).values_list("pk", flat=True)
+        assert list(kept) == list(
+            of.exclude(**{f"{name}__in": wanted}).values_list("pk", flat=True)
+        )
+    assert of.filter(a_id__any=["a2", "a4"]).update(dirty=True) == 2
+    assert sorted(of.filter(dirty=True).values_list("a_id", flat=True)) == ["a2", "a4"]
+    with CaptureQueriesContext(db) as queries:
+        list(of.filter(a_id__any=[f"a{i}" for i in range(500)]))
+    if db.vendor == "postgresql":
+        assert "ANY(" in queries[0]["sql"] and queries[0]["sql"].count("%s") == 0
