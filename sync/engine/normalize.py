@@ -140,7 +140,7 @@ def _parse_phone(text: str, default_country: str) -> str:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
         return text
-    if not _is_valid_number(number):
+    if not phonenumbers.is_valid_number(number):
         return text
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if candidate.startswith("+") and _DIGITS.sub("", candidate) != e164[1:] + (
@@ -150,102 +150,6 @@ def _parse_phone(text: str, default_country: str) -> str:
         # read as +1 849 901 4115, a valid number of another person): not understood.
         return text
     return f"{e164}{_EXTENSION}{number.extension}" if number.extension else e164
-
-
-def _is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
-    """``phonenumbers.is_valid_number``, at a fifth of its cost: the same metadata and
-    the same tests, but the patterns of a region's number types that allow the number's
-    length are tried as one compiled alternation, instead of one library call, one
-    length check and one regular-expression cache look-up per type (ten types a
-    number: some 45 us of the 110 us a distinct number cost, and an initial sync of
-    200,000 contacts parses 170,000 of them). tests/mapping/test_normalize.py checks
-    it against the library on every region's example numbers and mutations of them."""
-    code = number.country_code
-    regions = _COUNTRY_REGIONS.get(code) if code is not None else None
-    if code is None or regions is None:
-        return False
-    national = phonenumbers.national_significant_number(number)
-    if len(regions) == 1:
-        region: str | None = regions[0]
-    else:  # as region_code_for_number picks one of the regions sharing a code
-        region = next((r for r in regions if _region_claims(r, national)), None)
-    if region is None:
-        return False
-    metadata = _PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
-    if metadata is None or (
-        region != _NON_GEO and code != phonenumbers.country_code_for_region(region)
-    ):
-        return False
-    return _has_type(national, metadata)
-
-
-_COUNTRY_REGIONS = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
-_PhoneMetadata = phonenumbers.PhoneMetadata
-_NON_GEO = phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
-# The number types phonenumbers' _number_type_helper tries after the general pattern:
-# a number is valid when it matches the general pattern and one of these.
-_NUMBER_TYPES = (
-    "premium_rate",
-    "toll_free",
-    "shared_cost",
-    "voip",
-    "personal_number",
-    "pager",
-    "uan",
-    "voicemail",
-    "fixed_line",
-    "mobile",
-)
-# (region id, country code, length) -> the general pattern and the alternation of the
-# types' patterns for numbers of that length (None: no pattern allows it).
-_TYPE_PATTERNS: dict[tuple[str, int, int], tuple[re.Pattern[str], re.Pattern[str]] | None] = {}
-
-
-def _desc_allows(desc: Any, length: int) -> bool:
-    """As phonenumbers' _is_number_matching_desc, before its pattern."""
-    if desc is None or not desc.national_number_pattern:
-        return False
-    return not desc.possible_length or length in desc.possible_length
-
-
-def _patterns(metadata: Any, length: int) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
-    key = (metadata.id, metadata.country_code, length)
-    if key not in _TYPE_PATTERNS:
-        general = metadata.general_desc
-        types = [getattr(metadata, name) for name in _NUMBER_TYPES]
-        allowed = [d.national_number_pattern for d in types if _desc_allows(d, length)]
-        _TYPE_PATTERNS[key] = (
-            (
-                re.compile(general.national_number_pattern),
-                # A full match of an alternation is a full match of one of its branches.
-                re.compile("|".join(f"(?:{pattern})" for pattern in allowed)),
-            )
-            if allowed and _desc_allows(general, length)
-            else None
-        )
-    return _TYPE_PATTERNS[key]
-
-
-def _has_type(national: str, metadata: Any) -> bool:
-    """Whether phonenumbers' _number_type_helper gives ``national`` a type (not
-    UNKNOWN): the general pattern and one type's pattern match it whole."""
-    patterns = _patterns(metadata, len(national))
-    return (
-        patterns is not None
-        and patterns[0].fullmatch(national) is not None
-        and patterns[1].fullmatch(national) is not None
-    )
-
-
-def _region_claims(region: str, national: str) -> bool:
-    """As phonenumbers' _region_code_for_number_from_list, for one region: its leading
-    digits where it has them, else whether the number has a type there."""
-    metadata = _PhoneMetadata.metadata_for_region(region.upper(), None)
-    if metadata is None:
-        return False
-    if metadata.leading_digits is not None:
-        return re.match(metadata.leading_digits, national) is not None
-    return _has_type(national, metadata)
 
 
 # --- Names -------------------------------------------------------------------------------

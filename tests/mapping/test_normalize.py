@@ -156,62 +156,6 @@ def test_blank_phone_is_none() -> None:
     assert normalize_phone("  ", "IT") is None
 
 
-def _example_numbers() -> list[object]:
-    """Every region's and every non-geographic code's example number of each type."""
-    import phonenumbers
-
-    found = []
-    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        for kind in range(12):  # PhoneNumberType's values, UNKNOWN (99) left out
-            number = phonenumbers.example_number_for_type(region, kind)
-            if number is not None:
-                found.append(number)
-    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
-        number = phonenumbers.example_number_for_non_geo_entity(code)
-        if number is not None:
-            found.append(number)
-    return found
-
-
-def _mutations(number: object) -> list[object]:
-    """``number`` with a digit changed, added or taken away, its leading zero toggled,
-    under its own country code and under a neighbour's."""
-    import phonenumbers
-
-    assert isinstance(number, phonenumbers.PhoneNumber)
-    national = str(number.national_number)
-    variants = {national, national[:-1], national + "0", national + "9", national[1:]}
-    for i in range(len(national)):
-        variants.update(national[:i] + d + national[i + 1 :] for d in "0159")
-    found = []
-    for digits in sorted(v for v in variants if v):
-        for code in (number.country_code, number.country_code + 1):
-            for zero in (False, True):
-                found.append(
-                    phonenumbers.PhoneNumber(
-                        country_code=code, national_number=int(digits), italian_leading_zero=zero
-                    )
-                )
-    return found
-
-
-def test_the_phone_validity_check_agrees_with_phonenumbers() -> None:
-    """``_is_valid_number`` is phonenumbers.is_valid_number made faster: the same answer
-    for every example number of the library's metadata and for mutations of each
-    (valid and invalid ones alike, shared country codes such as +1, +7 and +39)."""
-    import phonenumbers
-
-    from sync.engine.normalize import _is_valid_number
-
-    checked = valid = 0
-    for example in _example_numbers():
-        for number in _mutations(example):
-            expected = phonenumbers.is_valid_number(number)
-            assert _is_valid_number(number) == expected, number
-            checked, valid = checked + 1, valid + expected
-    assert checked > 50_000 and 0.1 < valid / checked < 0.9
-
-
 # --- Names
 
 
