@@ -260,7 +260,7 @@ def _match_identities(
     if not wanted:
         return
     by_identity: dict[str, list[Any]] = defaultdict(list)
-    for link in links.filter(identity_key__in=wanted):
+    for link in links.filter(identity_key__any=list(wanted)):
         if link.pk not in claimed:
             by_identity[link.identity_key].append(link)
     seen: dict[str, int] = defaultdict(int)
@@ -290,7 +290,7 @@ def _match_keys(
     free: dict[str, list[Any]] = defaultdict(list)
     others: dict[str, int] = defaultdict(int)
     taken: dict[str, int] = defaultdict(int)
-    for link in links.filter(match_key__in=set(groups)).order_by("pk"):
+    for link in links.filter(match_key__any=list(groups)).order_by("pk"):
         # A record found deleted holds its key no more, and neither does the record
         # linked to it: a company deleted and made again under the same name (on one
         # side or both) is one holder of the name, not two.
