@@ -410,9 +410,32 @@ class ForceManagerConnector(Connector):
         return results
 
     def refusal(self, change: Change) -> str | None:
-        """A contact created without a first name, with no default one to give it."""
-        creating_contact = self.entity is CONTACT and change.op == "create"
-        return NO_FIRST_NAME if creating_contact and not self.first_name(change.fields) else None
+        """A create lacking a value ForceManager requires and nothing here fills in: a
+        contact's first name with no default one, or another required field (a task's
+        start, an opportunity's company) left empty. Those filled in on the way (the
+        owner, an account's branch, a lookup's default, a contact's account) are not."""
+        if change.op != "create":
+            return None
+        if self.entity is CONTACT and not self.first_name(change.fields):
+            return NO_FIRST_NAME
+        filled = {self.owner_field, "branchId", "firstName", *LOOKUP_DEFAULTS}
+        if self.entity is CONTACT:
+            filled.add("accountId")  # the placeholder account when none is given
+        for spec in self.entity.fields:
+            if (
+                spec.required
+                and spec.key not in filled
+                and change.fields.get(spec.key)
+                in (
+                    None,
+                    "",
+                )
+            ):
+                return (
+                    f"ForceManager {self.entity.label.lower()} need a "
+                    f"{spec.label.lower()} ({spec.key}) and this record has none"
+                )
+        return None
 
     def first_name(self, fields: dict[str, Any]) -> str:
         """A new contact's first name: its own, else the authorization's

@@ -510,6 +510,21 @@ class SalesforceConnector(Connector):
             for i in ids
         }
 
+    def refusal(self, change: Change) -> str | None:
+        """An Event created without an end: Salesforce requires EndDateTime (or a
+        duration) on an Event that is not all-day, where other apps' events (ForceManager's)
+        may have none."""
+        fields = change.fields
+        if (
+            change.op == "create"
+            and self.scope == "Event"
+            and not fields.get("IsAllDayEvent")
+            and fields.get("EndDateTime") in (None, "")
+            and fields.get("DurationInMinutes") in (None, "")
+        ):
+            return "Salesforce Events need an end (EndDateTime) and this event has none"
+        return None
+
     def _send(
         self, op: str, chunk: list[Change], bodies: dict[str, dict[str, Any]]
     ) -> list[SaveResult]:

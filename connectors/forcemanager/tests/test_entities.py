@@ -289,6 +289,26 @@ def test_a_required_reference_left_empty_is_refused_before_it_is_sent(
     }
 
 
+def test_the_preview_knows_which_creates_lack_a_required_value(fm: dict[str, Any]) -> None:
+    """``refusal``, asked by the run and the preview before anything is sent: a task
+    without a start, an opportunity without a company; never what is filled in on the
+    way (the owner, the branch, a lookup's default, a contact's placeholder account)."""
+    tasks, deals = build(fm, "tasks"), build(fm, "opportunities")
+    undated = Change("create", "t", fields={"subject": "Call back", "dateStart": None})
+    assert (
+        tasks.refusal(undated)
+        == "ForceManager tasks need a start (dateStart) and this record has none"
+    )
+    dated = Change("create", "t", fields={"subject": "Call back", "dateStart": "2027-01-04"})
+    assert tasks.refusal(dated) is None
+    assert tasks.refusal(Change("update", "t", id="1", fields={"dateStart": None})) is None
+    assert "need a company (accountId1)" in str(
+        deals.refusal(Change("create", "o", fields={"reference": "Fleet"}))
+    )
+    companies = build(fm, "accounts")
+    assert companies.refusal(Change("create", "c", fields={"name": "Acme"})) is None
+
+
 @pytest.mark.django_db
 def test_the_other_apps_custom_fields_are_made_on_each_entitys_resource(
     sandbox: SandboxControl,

@@ -227,3 +227,17 @@ def test_a_delta_brings_each_objects_changes_and_deletions(
     assert changed[edited].fields[EDITED[sobject]] == "Changed Zoë"
     assert [i for p in pages for i in p.deleted] == [gone]
     assert not any(p.complete for p in pages) and pages[-1].cursor is not None
+
+
+def test_an_event_without_an_end_is_refused_before_it_is_sent(
+    sandbox: SandboxControl, org: Any
+) -> None:
+    events = connect(sandbox, org, "Event")
+    start = {"Subject": "Visit", "StartDateTime": "2027-01-04T09:00:00Z"}
+    reason = events.refusal(Change("create", "e", fields=start))
+    assert reason == "Salesforce Events need an end (EndDateTime) and this event has none"
+    ended = {**start, "EndDateTime": "2027-01-04T10:00:00Z"}
+    assert events.refusal(Change("create", "e", fields=ended)) is None
+    assert events.refusal(Change("create", "e", fields={**start, "IsAllDayEvent": True})) is None
+    assert events.refusal(Change("update", "e", id="00U1", fields={"EndDateTime": None})) is None
+    assert connect(sandbox, org, "Task").refusal(Change("create", "t", fields={})) is None
