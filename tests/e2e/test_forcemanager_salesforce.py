@@ -15,10 +15,15 @@ import pytest
 from connectors.sandbox.control import SandboxControl
 from sync.engine import run_connection
 from sync.models import Account, AppAuthorization, Connection, FieldMapping, RunStatus, SyncRun
-from tests.e2e.salesforce import authorize_salesforce, connected_app, salesforce_records
+from tests.e2e.salesforce import (
+    FM,
+    authorize_forcemanager,
+    authorize_salesforce,
+    connected_app,
+    salesforce_records,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-FM = "forcemanager"
 CLIENT_ID, CLIENT_SECRET = "e2e-fm-connected-app", "e2e-fm-connected-app-secret"
 
 
@@ -75,9 +80,7 @@ def seeds(sandbox: SandboxControl, account: Account) -> Seeds:
     )
     sandbox.action(FM, "options", page_size=3)  # several pages even for a few contacts
     salesforce = authorize_salesforce(sandbox, account, org)
-    forcemanager = AppAuthorization(account=account, vendor=FM, label="Acme Field")
-    forcemanager.secrets = {"public_key": fm["public_key"], "private_key": fm["private_key"]}
-    forcemanager.save()
+    forcemanager = authorize_forcemanager(account, fm)
     connection = Connection.objects.create(
         account=account,
         name="Salesforce ↔ ForceManager",

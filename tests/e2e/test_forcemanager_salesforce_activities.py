@@ -21,13 +21,18 @@ from connectors.base import Change
 from connectors.sandbox.control import SandboxControl
 from sync import setup
 from sync.engine import run_connection
-from sync.models import Account, AppAuthorization, Connection, FieldMapping, RunStatus, SyncRun
+from sync.models import Account, Connection, FieldMapping, RunStatus, SyncRun
 from sync.vendors import open_connector
 from tests.api.conftest import token_client
-from tests.e2e.salesforce import authorize_salesforce, salesforce_records
+from tests.e2e.salesforce import (
+    FM,
+    authorize_forcemanager,
+    authorize_salesforce,
+    connect_through_the_api,
+    salesforce_records,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("strict_sandbox")]
-FM = "forcemanager"
 CLIENT_ID, CLIENT_SECRET = "e2e-fm-activities-app", "e2e-fm-activities-app-secret"
 URL = "/api/v1/connections/"
 
@@ -89,23 +94,8 @@ def both(sandbox: SandboxControl, account: Account, api: APIClient) -> Both:
     )
     fm = sandbox.create_account(FM, name="Acme Field")
     salesforce = authorize_salesforce(sandbox, account, org)
-    forcemanager = AppAuthorization(account=account, vendor=FM, label="Acme Field")
-    forcemanager.secrets = {"public_key": fm["public_key"], "private_key": fm["private_key"]}
-    forcemanager.save()
-    answer = api.post(
-        URL,
-        {
-            "name": "Salesforce ↔ ForceManager",
-            "a_authorization": salesforce.pk,
-            "a_scope": "Contact",
-            "b_authorization": forcemanager.pk,
-            "b_scope": "contacts",
-            "breaker_count": 1000,
-        },
-        format="json",
-    )
-    assert answer.status_code == 201, answer.content
-    connection = Connection.objects.get(pk=answer.json()["id"])
+    forcemanager = authorize_forcemanager(account, fm)
+    connection = connect_through_the_api(api, salesforce, forcemanager)
     for entity in ("company", "opportunity", "task", "event"):
         setup.add_entity(connection, entity)
     return Both(sandbox, org, fm, connection)

@@ -13,12 +13,18 @@ from rest_framework.test import APIClient
 
 from connectors.sandbox.control import SandboxControl
 from sync.engine import run_connection
-from sync.models import Account, AppAuthorization, Connection, RunStatus, SyncRun, UserLink
+from sync.models import Account, Connection, RunStatus, SyncRun, UserLink
 from tests.api.conftest import token_client
-from tests.e2e.salesforce import authorize_salesforce, connected_app, salesforce_records
+from tests.e2e.salesforce import (
+    FM,
+    authorize_forcemanager,
+    authorize_salesforce,
+    connect_through_the_api,
+    connected_app,
+    salesforce_records,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-FM = "forcemanager"
 CLIENT_ID, CLIENT_SECRET = "e2e-fm-seed-app", "e2e-fm-seed-app-secret"
 URL = "/api/v1/connections/"
 
@@ -96,23 +102,8 @@ def seed(sandbox: SandboxControl, account: Account, api: APIClient) -> Seed:
         ],
     )
     salesforce = authorize_salesforce(sandbox, account, org)
-    forcemanager = AppAuthorization(account=account, vendor=FM, label="Acme Field")
-    forcemanager.secrets = {"public_key": fm["public_key"], "private_key": fm["private_key"]}
-    forcemanager.save()
-    answer = api.post(
-        URL,
-        {
-            "name": "Salesforce ↔ ForceManager",
-            "a_authorization": salesforce.pk,
-            "a_scope": "Contact",
-            "b_authorization": forcemanager.pk,
-            "b_scope": "contacts",
-            "breaker_count": 1000,
-        },
-        format="json",
-    )
-    assert answer.status_code == 201, answer.content
-    connection = Connection.objects.get(pk=answer.json()["id"])
+    forcemanager = authorize_forcemanager(account, fm)
+    connection = connect_through_the_api(api, salesforce, forcemanager)
     return Seed(sandbox, org, fm, connection)
 
 
