@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Change, Credentials
-from connectors.http import Http
+from connectors.base import Change
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.objects import OBJECTS
 from connectors.salesforce.polymorphic import Split
+from connectors.salesforce.tests.test_objects import connect, written
 from connectors.sandbox.control import SandboxControl
 
 pytestmark = pytest.mark.usefixtures("strict_sandbox")
@@ -25,20 +25,6 @@ ACCOUNT, DEAL = "WhatId.Account", "WhatId.Opportunity"
 @pytest.fixture
 def org(sandbox: SandboxControl) -> dict[str, Any]:
     return sandbox.create_account("salesforce", name="Field sales")
-
-
-def connect(sandbox: SandboxControl, org: dict[str, Any], scope: str) -> SalesforceConnector:
-    credentials = Credentials(
-        secrets={"access_token": org["access_token"], "refresh_token": ""},
-        settings={"instance_url": sandbox.vendor_url("salesforce"), "page_size": 200},
-    )
-    return SalesforceConnector(credentials, scope, Http(retries=1, backoff=0.0))
-
-
-def written(connector: SalesforceConnector, *changes: Change) -> list[str]:
-    results = connector.push(list(changes))
-    assert all(r.error is None for r in results), [r.error for r in results]
-    return [str(r.id) for r in results]
 
 
 def stored(sandbox: SandboxControl, org: dict[str, Any], sobject: str) -> dict[str, Any]:
