@@ -4,10 +4,15 @@ records by email, and the Salesforce → ForceManager connection of the seed's t
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
+from connectors.base import Change
 from connectors.sandbox.control import SandboxControl
-from sync.models import Account, AppAuthorization, Connection
+from sync import setup
+from sync.engine import run_connection
+from sync.models import Account, AppAuthorization, Connection, RunStatus, SyncRun
+from sync.vendors import open_connector
 
 FM = "forcemanager"
 
@@ -79,3 +84,54 @@ def connect_through_the_api(
     )
     assert answer.status_code == 201, answer.content
     return Connection.objects.get(pk=answer.json()["id"])
+
+
+@dataclass
+class SalesforceForceManager:
+    """The two sandboxes' accounts and the Salesforce → ForceManager connection."""
+
+    sandbox: SandboxControl
+    org: dict[str, Any]
+    fm: dict[str, Any]
+    connection: Connection
+
+    @classmethod
+    def made(
+        cls,
+        sandbox: SandboxControl,
+        account: Account,
+        api: Any,
+        app: tuple[str, str],
+        entities: tuple[str, ...],
+    ) -> Self:
+        """A Business account's connection made through the API (``app``: the
+        connected app's client id and secret), syncing ``entities`` besides contacts."""
+        account.tier = "business"
+        account.save(update_fields=["tier"])
+        org = sandbox.create_account(
+            "salesforce", name="Acme CRM", client_id=app[0], client_secret=app[1]
+        )
+        fm = sandbox.create_account(FM, name="Acme Field")
+        salesforce = authorize_salesforce(sandbox, account, org)
+        connection = connect_through_the_api(api, salesforce, authorize_forcemanager(account, fm))
+        for entity in entities:
+            setup.add_entity(connection, entity)
+        return cls(sandbox, org, fm, connection)
+
+    def write(self, scope: str, *changes: Change) -> list[str]:
+        """What a Salesforce user does: ``changes`` to ``scope``; their ids."""
+        with open_connector(self.connection.a_authorization, scope) as connector:
+            results = connector.push(list(changes))
+        assert all(r.error is None for r in results), [r.error for r in results]
+        return [str(r.id) for r in results]
+
+    def fm_rows(self, resource: str) -> list[dict[str, Any]]:
+        """ForceManager's live records of ``resource``, as its API renders them."""
+        account = self.fm["account_id"]
+        rows = self.sandbox.state(FM, account)["instances"][account]["records"][resource]
+        return [r for r in rows if not r["deleted"]]
+
+    def run(self) -> SyncRun:
+        done = run_connection(self.connection.pk, "manual")
+        assert done.status == RunStatus.SUCCEEDED, (done.status, done.error, done.counts)
+        return done

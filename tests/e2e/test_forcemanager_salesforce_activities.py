@@ -11,7 +11,6 @@ sandboxes' state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,15 +19,12 @@ from rest_framework.test import APIClient
 from connectors.base import Change
 from connectors.sandbox.control import SandboxControl
 from sync import setup
-from sync.engine import run_connection
-from sync.models import Account, Connection, FieldMapping, RunStatus, SyncRun
-from sync.vendors import open_connector
+from sync.models import Account, FieldMapping, RunStatus, SyncRun
 from tests.api.conftest import token_client
+from tests.e2e import salesforce
 from tests.e2e.salesforce import (
     FM,
-    authorize_forcemanager,
-    authorize_salesforce,
-    connect_through_the_api,
+    SalesforceForceManager,
     salesforce_records,
 )
 
@@ -37,45 +33,20 @@ CLIENT_ID, CLIENT_SECRET = "e2e-fm-activities-app", "e2e-fm-activities-app-secre
 URL = "/api/v1/connections/"
 
 
-@dataclass
-class Both:
+class Both(SalesforceForceManager):
     """The two sandboxes' accounts and the connection between them."""
-
-    sandbox: SandboxControl
-    org: dict[str, Any]
-    fm: dict[str, Any]
-    connection: Connection
-
-    def write(self, scope: str, *changes: Change) -> list[str]:
-        """What a Salesforce user does: ``changes`` to ``scope``; their ids."""
-        with open_connector(self.connection.a_authorization, scope) as connector:
-            results = connector.push(list(changes))
-        assert all(r.error is None for r in results), [r.error for r in results]
-        return [str(r.id) for r in results]
 
     def sf(self, sobject: str) -> dict[str, dict[str, Any]]:
         state = self.sandbox.state("salesforce", self.org["account_id"])
         return {r["Id"]: r for r in state["orgs"][self.org["account_id"]]["records"][sobject]}
 
-    def fm_rows(self, resource: str) -> list[dict[str, Any]]:
-        account = self.fm["account_id"]
-        rows = self.sandbox.state(FM, account)["instances"][account]["records"][resource]
-        return [r for r in rows if not r["deleted"]]
-
     def fm_by(self, resource: str, name: str) -> dict[str, dict[str, Any]]:
         return {str(r[name]): r for r in self.fm_rows(resource)}
-
-    def run(self) -> SyncRun:
-        done = run_connection(self.connection.pk, "manual")
-        assert done.status == RunStatus.SUCCEEDED, (done.status, done.error, done.counts)
-        return done
 
 
 @pytest.fixture(autouse=True)
 def connected_app(sandbox: SandboxControl, settings: Any) -> None:
-    settings.SOCIAL_AUTH_SALESFORCE_KEY = CLIENT_ID
-    settings.SOCIAL_AUTH_SALESFORCE_SECRET = CLIENT_SECRET
-    settings.SALESFORCE_LOGIN_URL = sandbox.vendor_url("salesforce")
+    salesforce.connected_app(settings, sandbox, CLIENT_ID, CLIENT_SECRET)
 
 
 @pytest.fixture
@@ -87,18 +58,13 @@ def api(owner: Any, account: Account) -> APIClient:
 def both(sandbox: SandboxControl, account: Account, api: APIClient) -> Both:
     """A Business account's Salesforce → ForceManager connection made through the API,
     syncing companies, opportunities, tasks and events besides its contacts."""
-    account.tier = "business"
-    account.save(update_fields=["tier"])
-    org = sandbox.create_account(
-        "salesforce", name="Acme CRM", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    return Both.made(
+        sandbox,
+        account,
+        api,
+        (CLIENT_ID, CLIENT_SECRET),
+        ("company", "opportunity", "task", "event"),
     )
-    fm = sandbox.create_account(FM, name="Acme Field")
-    salesforce = authorize_salesforce(sandbox, account, org)
-    forcemanager = authorize_forcemanager(account, fm)
-    connection = connect_through_the_api(api, salesforce, forcemanager)
-    for entity in ("company", "opportunity", "task", "event"):
-        setup.add_entity(connection, entity)
-    return Both(sandbox, org, fm, connection)
 
 
 def test_a_salesforce_task_lands_with_its_contact_opportunity_and_account(

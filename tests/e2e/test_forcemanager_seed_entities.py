@@ -10,7 +10,6 @@ run puts ForceManager's own records back. Every assertion reads the sandboxes' s
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,15 +19,13 @@ from connectors.base import Change
 from connectors.forcemanager.connector import NO_COMPANY
 from connectors.sandbox.control import SandboxControl
 from sync import setup
-from sync.engine import run_connection, undo_run
-from sync.models import Account, Connection, RunStatus, SyncRun
-from sync.vendors import open_connector
+from sync.engine import undo_run
+from sync.models import Account, RunStatus, SyncRun
 from tests.api.conftest import token_client
+from tests.e2e import salesforce
 from tests.e2e.salesforce import (
     FM,
-    authorize_forcemanager,
-    authorize_salesforce,
-    connect_through_the_api,
+    SalesforceForceManager,
     salesforce_records,
 )
 
@@ -37,31 +34,12 @@ CLIENT_ID, CLIENT_SECRET = "e2e-fm-entities-app", "e2e-fm-entities-app-secret"
 URL = "/api/v1/connections/"
 
 
-@dataclass
-class Seed:
+class Seed(SalesforceForceManager):
     """The two sandboxes' accounts and the connection between them."""
-
-    sandbox: SandboxControl
-    org: dict[str, Any]
-    fm: dict[str, Any]
-    connection: Connection
-
-    def write(self, scope: str, *changes: Change) -> list[str]:
-        """What a Salesforce user does: ``changes`` to ``scope``; their ids."""
-        with open_connector(self.connection.a_authorization, scope) as connector:
-            results = connector.push(list(changes))
-        assert all(r.error is None for r in results), [r.error for r in results]
-        return [str(r.id) for r in results]
 
     def sf(self, sobject: str) -> list[dict[str, Any]]:
         state = self.sandbox.state("salesforce", self.org["account_id"])
         return list(state["orgs"][self.org["account_id"]]["records"][sobject])
-
-    def fm_rows(self, resource: str) -> list[dict[str, Any]]:
-        """ForceManager's live records of ``resource``, as its API renders them."""
-        account = self.fm["account_id"]
-        rows = self.sandbox.state(FM, account)["instances"][account]["records"][resource]
-        return [r for r in rows if not r["deleted"]]
 
     def fm_accounts(self) -> dict[int, str]:
         """ForceManager's live companies: id → name."""
@@ -69,11 +47,6 @@ class Seed:
 
     def fm_contacts(self) -> dict[str, dict[str, Any]]:
         return {str(r["email"]).lower(): r for r in self.fm_rows("contacts") if r.get("email")}
-
-    def run(self) -> SyncRun:
-        done = run_connection(self.connection.pk, "manual")
-        assert done.status == RunStatus.SUCCEEDED, (done.status, done.error, done.counts)
-        return done
 
     def writes(self) -> dict[str, dict[str, int]]:
         """Every call so far on each side that is not a read (nor a login), by endpoint."""
@@ -89,9 +62,7 @@ class Seed:
 
 @pytest.fixture(autouse=True)
 def connected_app(sandbox: SandboxControl, settings: Any) -> None:
-    settings.SOCIAL_AUTH_SALESFORCE_KEY = CLIENT_ID
-    settings.SOCIAL_AUTH_SALESFORCE_SECRET = CLIENT_SECRET
-    settings.SALESFORCE_LOGIN_URL = sandbox.vendor_url("salesforce")
+    salesforce.connected_app(settings, sandbox, CLIENT_ID, CLIENT_SECRET)
 
 
 @pytest.fixture
@@ -103,18 +74,7 @@ def api(owner: Any, account: Account) -> APIClient:
 def seed(sandbox: SandboxControl, account: Account, api: APIClient) -> Seed:
     """A Business account's Salesforce → ForceManager connection made through the API,
     syncing companies and opportunities besides its contacts."""
-    account.tier = "business"
-    account.save(update_fields=["tier"])
-    org = sandbox.create_account(
-        "salesforce", name="Acme CRM", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    )
-    fm = sandbox.create_account(FM, name="Acme Field")
-    salesforce = authorize_salesforce(sandbox, account, org)
-    forcemanager = authorize_forcemanager(account, fm)
-    connection = connect_through_the_api(api, salesforce, forcemanager)
-    for entity in ("company", "opportunity"):
-        setup.add_entity(connection, entity)
-    return Seed(sandbox, org, fm, connection)
+    return Seed.made(sandbox, account, api, (CLIENT_ID, CLIENT_SECRET), ("company", "opportunity"))
 
 
 def test_companies_contacts_and_opportunities_replace_forcemanager_and_salesforce_prevails(
