@@ -359,8 +359,11 @@ def adopt_made_again(ctx: RunContext, run: SyncRun) -> int:
     for side in SIDES:
         theirs = other(side)
         orphans: dict[str, list[RecordLink]] = {}
+        # Both kinds are dirty (staged, not planned yet): the partial index of the dirty
+        # links keeps these two queries off a quiet connection's whole table.
         for link in links.filter(
             state__in=_LIVE,
+            dirty=True,
             held="",
             **{
                 link_column(side, "gone"): True,
@@ -374,6 +377,7 @@ def adopt_made_again(ctx: RunContext, run: SyncRun) -> int:
         newcomers: dict[str, list[RecordLink]] = {}
         for link in links.filter(
             state__in=_LIVE,
+            dirty=True,
             held="",
             create_signature="",
             created_at__gte=since,
