@@ -431,10 +431,7 @@ class ForceManagerConnector(Connector):
                     "",
                 )
             ):
-                return (
-                    f"ForceManager {self.entity.label.lower()} need a "
-                    f"{spec.label.lower()} ({spec.key}) and this record has none"
-                )
+                return self.missing(spec)
         return None
 
     def first_name(self, fields: dict[str, Any]) -> str:
@@ -504,11 +501,14 @@ class ForceManagerConnector(Connector):
             elif spec.key in LOOKUP_DEFAULTS:
                 body[spec.key] = self.default_lookup(spec)
             else:
-                raise ConnectorError(
-                    f"ForceManager {self.entity.label.lower()} need a "
-                    f"{spec.label.lower()} ({spec.key}) and this record has none",
-                    permanent=True,
-                )
+                raise ConnectorError(self.missing(spec), permanent=True)
+
+    def missing(self, spec: FieldSpec) -> str:
+        """The words for a create lacking the required ``spec``."""
+        return (
+            f"ForceManager {self.entity.label.lower()} need a "
+            f"{spec.label.lower()} ({spec.key}) and this record has none"
+        )
 
     def default_lookup(self, spec: FieldSpec) -> int:
         """The default of a required lookup: the value its setting names (by id or
